@@ -1,0 +1,71 @@
+# Two set-up commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1:8000
+# Folder holding detector files for servers without internet (here: ../shared/weights).
+WEIGHTS_DIR ?=
+PYTEST_ARGS ?=
+
+.PHONY: run install migrate detector test e2e browser lint format bench messages clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py createcachetable
+	$(BIN)/python manage.py load_lessons
+
+# The default detector (yolox-nano): imported from WEIGHTS_DIR, else downloaded;
+# when neither works the portal serves with OpenCV's HOG detector.
+detector: install
+ifneq ($(strip $(WEIGHTS_DIR)),)
+	@$(BIN)/python manage.py models import "$(WEIGHTS_DIR)" \
+	  || echo "Could not import detectors from $(WEIGHTS_DIR); serving with opencv-hog."
+else
+	@$(BIN)/python manage.py models pull --default \
+	  || echo "Default detector not downloaded (no internet?); serving with opencv-hog. Offline: make run WEIGHTS_DIR=path/to/weights"
+endif
+
+run: migrate detector
+	@echo "Portal on http://$(HOST)/  — create an admin with: $(BIN)/python manage.py createsuperuser"
+	$(BIN)/python manage.py runserver $(HOST)
+
+# Debian's chromium (Playwright cannot download a browser here) and Korean fonts.
+browser:
+	@command -v chromium >/dev/null && fc-list | grep -qi "noto sans cjk" \
+	  || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null)
+
+test: install browser
+	$(BIN)/python -m pytest -m "" $(PYTEST_ARGS)
+
+e2e: install browser
+	$(BIN)/python -m pytest -m e2e $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install
+	$(BIN)/python bench/bench_detectors.py
+
+# Needs Debian's gettext (msgfmt); the compiled .mo files are committed.
+messages: install
+	$(BIN)/python manage.py makemessages -l ko -l en --ignore=.venv --ignore=var
+	$(BIN)/python manage.py makemessages -d djangojs -l ko -l en --ignore=.venv --ignore=var --ignore=static/vendor
+	$(BIN)/python manage.py compilemessages --ignore=.venv
+
+clean:
+	rm -rf var .pytest_cache

@@ -1,0 +1,172 @@
+"""Rows of the person demo (a run and its detections) and of the lessons.
+
+Files belonging to a run live under ``MEDIA_ROOT/runs/<owner id>/<public id>/``;
+the paths stored here are relative to ``MEDIA_ROOT`` and are only ever served
+through views that check ownership.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+
+class DemoRun(models.Model):
+    """One photo run through one person detector."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="demo_runs"
+    )
+    detector = models.CharField(_("detector"), max_length=64)
+    score_threshold = models.FloatField(_("score threshold"))
+    original_name = models.CharField(
+        _("uploaded file name"), max_length=120, blank=True
+    )
+    image_path = models.CharField(max_length=255)
+    annotated_path = models.CharField(max_length=255)
+    thumbnail_path = models.CharField(max_length=255)
+    image_sha256 = models.CharField(max_length=64)
+    image_width = models.PositiveIntegerField()
+    image_height = models.PositiveIntegerField()
+    elapsed_ms = models.FloatField(_("detector time (ms)"))
+    compared_with = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(score_threshold__gte=0)
+                & models.Q(score_threshold__lte=1),
+                name="demorun_threshold_0_1",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.detector} run {self.public_id}"
+
+    @property
+    def folder(self) -> str:
+        return f"runs/{self.owner_id}/{self.public_id}"
+
+
+class Detection(models.Model):
+    """One person box of a run, kept down to the floor score so the threshold can move.
+
+    ``rank`` is the box's place among all stored boxes of the run, left to right
+    (1-based); the crop file is named after it.
+    """
+
+    run = models.ForeignKey(
+        DemoRun, on_delete=models.CASCADE, related_name="detections"
+    )
+    rank = models.PositiveIntegerField()
+    x1 = models.PositiveIntegerField()
+    y1 = models.PositiveIntegerField()
+    x2 = models.PositiveIntegerField()
+    y2 = models.PositiveIntegerField()
+    score = models.FloatField()
+    crop_path = models.CharField(max_length=255)
+
+    class Meta:
+        ordering = ["run", "rank"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "rank"], name="detection_unique_rank"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(x2__gt=models.F("x1"))
+                & models.Q(y2__gt=models.F("y1")),
+                name="detection_box_not_empty",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.rank} ({self.score:.2f})"
+
+    @property
+    def box(self) -> list[int]:
+        return [self.x1, self.y1, self.x2, self.y2]
+
+    @property
+    def width(self) -> int:
+        return self.x2 - self.x1
+
+    @property
+    def height(self) -> int:
+        return self.y2 - self.y1
+
+
+class Lesson(models.Model):
+    """One lesson of the course; text in Korean and English (Markdown)."""
+
+    slug = models.SlugField(unique=True)
+    order = models.PositiveIntegerField(unique=True)
+    title_en = models.CharField(max_length=120)
+    title_ko = models.CharField(max_length=120)
+    summary_en = models.CharField(max_length=255, blank=True)
+    summary_ko = models.CharField(max_length=255, blank=True)
+    body_en = models.TextField()
+    body_ko = models.TextField()
+    widget = models.CharField(
+        _("live widget"),
+        max_length=40,
+        blank=True,
+        help_text=_("Which interactive element the lesson page shows."),
+    )
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["order"]
+
+    def __str__(self) -> str:
+        return f"{self.order}. {self.title_en}"
+
+    @property
+    def title(self) -> str:
+        return (
+            self.title_ko if (get_language() or "").startswith("ko") else self.title_en
+        )
+
+    @property
+    def summary(self) -> str:
+        return (
+            self.summary_ko
+            if (get_language() or "").startswith("ko")
+            else self.summary_en
+        )
+
+    @property
+    def body(self) -> str:
+        return self.body_ko if (get_language() or "").startswith("ko") else self.body_en
+
+
+class LessonProgress(models.Model):
+    """A student marked a lesson done."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="lesson_progress",
+    )
+    lesson = models.ForeignKey(
+        Lesson, on_delete=models.CASCADE, related_name="progress"
+    )
+    completed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "lesson"], name="progress_once_per_lesson"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ✓ {self.lesson.slug}"

@@ -1,0 +1,17 @@
+"""Everything under /api/v1/: each app contributes its own ``api_urlpatterns``."""
+
+from django.urls import path
+
+from accounts.api_urls import api_urlpatterns as accounts_api
+from demos.lessons_urls import api_urlpatterns as lessons_api
+from demos.urls import api_urlpatterns as demos_api
+from portal.api import ApiRootApi
+
+app_name = "api"
+
+urlpatterns = [
+    path("", ApiRootApi.as_view(), name="root"),
+    *accounts_api,
+    *demos_api,
+    *lessons_api,
+]

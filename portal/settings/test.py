@@ -1,0 +1,22 @@
+"""Test settings: fast hasher, locmem cache, embedded defaults, no real e-mail."""
+
+from .base import *  # noqa: F403
+from .base import env_str
+
+DEBUG = False
+SECRET_KEY = "test-only-key"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+PERSON_DETECTOR = env_str("PORTAL_PERSON_DETECTOR", "")
+TORCH_THREADS = 1
+LOGIN_RATE_LIMIT = {
+    "capacity": 5,
+    "refill_seconds": 60,
+    "slowdown_after": 3,
+    "slowdown_seconds": 0.0,
+}

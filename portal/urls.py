@@ -1,0 +1,27 @@
+"""Top-level URLs. Each app owns its paths; the API lives under /api/v1/."""
+
+from django.contrib import admin
+from django.urls import include, path
+from django.views.i18n import set_language
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from portal import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("accounts/", include("accounts.urls")),
+    path("demos/", include("demos.urls")),
+    path("lessons/", include("demos.lessons_urls")),
+    path("api/v1/", include("portal.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="api-schema"),
+        name="api-docs",
+    ),
+    path("i18n/setlang/", set_language, name="set-language"),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "portal.views.not_found"
+handler500 = "portal.views.server_error"

@@ -1,0 +1,69 @@
+"""Shared fixtures: users, clients, sample photos, private media."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from django.test import Client
+
+from tests.factories import make_user
+
+REPO_DIR = Path(__file__).resolve().parent.parent
+SHARED_DIR = Path(os.environ.get("PORTAL_SHARED_DIR", REPO_DIR.parent / "shared"))
+SAMPLES_DIR = SHARED_DIR / "samples"
+WEIGHTS_DIR = SHARED_DIR / "weights"
+PASSWORD = "correct-horse-battery-9"
+
+
+@pytest.fixture(autouse=True)
+def private_media(settings, tmp_path: Path) -> Path:
+    """Every test writes uploads, crops and caches into its own temporary folder."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.FEATURE_MAP_CACHE_DIR = tmp_path / "cache"
+    settings.MEDIA_ROOT.mkdir()
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def user(db):
+    return make_user(username="alice", display_name="Alice Kim")
+
+
+@pytest.fixture
+def other_user(db):
+    return make_user(username="bob", display_name="Bob Lee")
+
+
+@pytest.fixture
+def staff_user(db):
+    return make_user(username="teacher", is_staff=True)
+
+
+@pytest.fixture
+def logged_in_client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def other_client(other_user) -> Client:
+    client = Client()
+    client.force_login(other_user)
+    return client
+
+
+@pytest.fixture(scope="session")
+def samples_dir() -> Path:
+    if not SAMPLES_DIR.is_dir():
+        pytest.fail(
+            f"shared samples not found at {SAMPLES_DIR} (set PORTAL_SHARED_DIR)"
+        )
+    return SAMPLES_DIR
+
+
+@pytest.fixture(scope="session")
+def sample_image(samples_dir: Path) -> Path:
+    return samples_dir / "people" / "grace_hopper.jpg"
