@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.contrib.auth import authenticate
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
@@ -26,6 +28,7 @@ class TokenObtainApi(APIView):
     class OutputSerializer(serializers.Serializer):
         token = serializers.CharField()
 
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -47,7 +50,7 @@ class TokenObtainApi(APIView):
         if user is None:
             ratelimit.record_failed_login(username=username, address=address)
             return Response(
-                {"detail": "Invalid username or password."},
+                {"detail": _("Invalid username or password.")},
                 status=status.HTTP_400_BAD_REQUEST,
             )
         token, _created = Token.objects.get_or_create(user=user)
@@ -61,5 +64,6 @@ class MeApi(APIView):
         display_name = serializers.CharField()
         date_joined = serializers.DateTimeField()
 
+    @extend_schema(responses=OutputSerializer)
     def get(self, request: Request) -> Response:
         return Response(self.OutputSerializer(request.user).data)

@@ -67,3 +67,24 @@ def samples_dir() -> Path:
 @pytest.fixture(scope="session")
 def sample_image(samples_dir: Path) -> Path:
     return samples_dir / "people" / "grace_hopper.jpg"
+
+
+@pytest.fixture(scope="session")
+def imported_models_dir(tmp_path_factory) -> Path:
+    """WEIGHTS_DIR imported once per session (store.import_path) into a tmp store."""
+    from django.test import override_settings
+
+    from models_store import store
+
+    models_dir = tmp_path_factory.mktemp("models")
+    # record=False: no ModelFile rows, a session fixture has no database access.
+    with override_settings(MODELS_DIR=models_dir):
+        store.import_path(WEIGHTS_DIR, record=False)
+    return models_dir
+
+
+@pytest.fixture
+def models_ready(settings, imported_models_dir: Path) -> Path:
+    """Point MODELS_DIR at the imported store: yolox-nano and fastestdet are ready."""
+    settings.MODELS_DIR = imported_models_dir
+    return imported_models_dir

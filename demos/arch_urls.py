@@ -1,0 +1,4 @@
+"""Architecture, transfer-learning and augmentation lesson endpoints."""
+
+urlpatterns: list = []
+api_urlpatterns: list = []

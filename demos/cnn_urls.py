@@ -1,0 +1,4 @@
+"""CNN visualisation pages and API (feature maps, digits, activations, autoencoder)."""
+
+urlpatterns: list = []
+api_urlpatterns: list = []
