@@ -1,0 +1,28 @@
+"""gunicorn settings from the machine: `gunicorn portal.wsgi -c gunicorn.conf.py`.
+
+Detection is CPU-bound and each worker process loads its own models, so workers
+follow the cores and torch/onnxruntime get one thread each per worker; a few
+threads per worker keep file downloads and page views flowing while one request
+runs a model. Every value can be overridden with GUNICORN_* / PORTAL_* variables.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+
+cores = multiprocessing.cpu_count()
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("GUNICORN_WORKERS", max(2, cores)))
+threads = int(os.environ.get("GUNICORN_THREADS", 4))
+worker_class = "gthread"
+# A crowd photo through a large detector can take a while on a CPU.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", 120))
+graceful_timeout = 30
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 2000))
+max_requests_jitter = 200
+accesslog = "-"
+errorlog = "-"
+raw_env = [f"PORTAL_TORCH_THREADS={os.environ.get('PORTAL_TORCH_THREADS', '1')}"]
+os.environ.setdefault("PORTAL_TORCH_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", os.environ["PORTAL_TORCH_THREADS"])
