@@ -5,10 +5,11 @@ from django.urls import include, path
 from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from portal import views
+from portal import health, views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("healthz", health.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
     path("demos/", include("demos.urls")),
     path("lessons/", include("demos.lessons_urls")),

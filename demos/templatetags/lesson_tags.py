@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import template
+
+from demos.lesson_selectors import progress_summary
 
 register = template.Library()
 
 
 @register.inclusion_tag("demos/lessons/_progress.html")
-def lesson_progress(user) -> dict:
-    from demos.models import Lesson, LessonProgress
-
-    total = Lesson.objects.count()
-    done = (
-        LessonProgress.objects.filter(user=user).count() if user.is_authenticated else 0
-    )
+def lesson_progress(user: Any) -> dict[str, Any]:
+    """``total``, ``done``, ``percent``, the lessons done and the next one to read."""
+    summary = progress_summary(user)
     return {
-        "total": total,
-        "done": done,
-        "percent": int(100 * done / total) if total else 0,
+        "total": summary.total,
+        "done": summary.done,
+        "percent": summary.percent,
+        "done_lessons": summary.done_lessons,
+        "next_lesson": summary.next_lesson,
     }

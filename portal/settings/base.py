@@ -228,7 +228,9 @@ MIN_IMAGE_SIDE = env_int("PORTAL_MIN_IMAGE_SIDE", 16)
 MAX_FILES_PER_UPLOAD = env_int("PORTAL_MAX_FILES_PER_UPLOAD", 10)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
-DATA_UPLOAD_MAX_NUMBER_FILES = MAX_FILES_PER_UPLOAD
+# Django's hard stop (a bare 400) sits above the upload form's own limit, so a
+# student sending a few photos too many gets the form's explanation instead.
+DATA_UPLOAD_MAX_NUMBER_FILES = 2 * MAX_FILES_PER_UPLOAD
 
 # Detection: the default detector is yolox-nano when its file is in the store,
 # else opencv-hog. An explicit PORTAL_PERSON_DETECTOR overrides that choice.

@@ -1,0 +1,161 @@
+"""Admin for the demos app.
+
+Person demo: runs with their detections inline and thumbnails served through
+the ownership-checked file views (staff may see all). Deleting a run in the
+admin goes through ``delete_demo_run`` so its files go too.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
+
+from demos import services
+from demos.models import DemoRun, Detection, Lesson, LessonProgress
+
+# --- Person demo ---------------------------------------------------------------
+
+
+class DetectionInline(admin.TabularInline):
+    model = Detection
+    extra = 0
+    can_delete = False
+    fields = ("rank", "crop", "score", "x1", "y1", "x2", "y2")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: DemoRun | None) -> bool:
+        return False
+
+    @admin.display(description=_("crop"))
+    def crop(self, detection: Detection) -> SafeString:
+        url = reverse(
+            "demos:people-crop",
+            kwargs={"public_id": detection.run.public_id, "rank": detection.rank},
+        )
+        return format_html('<img src="{}" alt="" height="64">', url)
+
+
+@admin.register(DemoRun)
+class DemoRunAdmin(admin.ModelAdmin):
+    list_display = (
+        "thumbnail",
+        "public_id",
+        "owner",
+        "detector",
+        "detection_count",
+        "elapsed_ms",
+        "created",
+    )
+    list_display_links = ("thumbnail", "public_id")
+    list_filter = ("detector", "created")
+    search_fields = ("public_id", "owner__username", "original_name")
+    date_hierarchy = "created"
+    list_select_related = ("owner",)
+    inlines = [DetectionInline]
+    readonly_fields = (
+        "annotated",
+        "public_id",
+        "owner",
+        "detector",
+        "score_threshold",
+        "original_name",
+        "image_width",
+        "image_height",
+        "image_sha256",
+        "elapsed_ms",
+        "compared_with",
+        "created",
+    )
+    fields = readonly_fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Runs come from uploads only: they need files made by the service.
+        return False
+
+    @admin.display(description=_("thumbnail"))
+    def thumbnail(self, run: DemoRun) -> SafeString:
+        url = reverse("demos:people-thumb", kwargs={"public_id": run.public_id})
+        return format_html('<img src="{}" alt="" height="48">', url)
+
+    @admin.display(description=_("annotated photo"))
+    def annotated(self, run: DemoRun) -> SafeString:
+        url = reverse("demos:people-annotated", kwargs={"public_id": run.public_id})
+        return format_html('<img src="{}" alt="" width="480">', url)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).annotate(kept=Count("detections"))
+
+    @admin.display(description=_("boxes kept"), ordering="kept")
+    def detection_count(self, run: DemoRun) -> int:
+        return run.kept
+
+    def delete_model(self, request: HttpRequest, obj: DemoRun) -> None:
+        services.delete_demo_run(run=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for run in queryset:
+            services.delete_demo_run(run=run)
+
+
+# --- Lessons -------------------------------------------------------------------
+
+
+@admin.register(Lesson)
+class LessonAdmin(admin.ModelAdmin):
+    list_display = ("order", "slug", "title_en", "title_ko", "widget", "done_count")
+    list_display_links = ("order", "slug")
+    list_filter = ("widget",)
+    search_fields = ("slug", "title_en", "title_ko", "body_en", "body_ko")
+    ordering = ("order",)
+    readonly_fields = ("preview_en", "preview_ko", "updated")
+    fieldsets = (
+        (None, {"fields": ("slug", "order", "widget", "updated")}),
+        (
+            _("English"),
+            {"fields": ("title_en", "summary_en", "body_en", "preview_en")},
+        ),
+        (
+            _("Korean"),
+            {"fields": ("title_ko", "summary_ko", "body_ko", "preview_ko")},
+        ),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).annotate(done_by=Count("progress"))
+
+    @admin.display(description=_("students done"), ordering="done_by")
+    def done_count(self, lesson: Lesson) -> int:
+        return lesson.done_by
+
+    def view_on_site(self, lesson: Lesson) -> str:
+        return reverse("lessons:detail", args=[lesson.slug])
+
+    def _preview(self, markdown_text: str) -> SafeString:
+        from demos.lessons import render_markdown
+
+        # render_markdown sanitises with an allow-list, so its output is safe.
+        html = render_markdown(markdown_text)
+        return SafeString(f'<div class="lesson-preview">{html}</div>')
+
+    @admin.display(description=_("preview (English)"))
+    def preview_en(self, lesson: Lesson) -> SafeString:
+        return self._preview(lesson.body_en)
+
+    @admin.display(description=_("preview (Korean)"))
+    def preview_ko(self, lesson: Lesson) -> SafeString:
+        return self._preview(lesson.body_ko)
+
+
+@admin.register(LessonProgress)
+class LessonProgressAdmin(admin.ModelAdmin):
+    list_display = ("user", "lesson", "completed_at")
+    list_filter = ("lesson",)
+    search_fields = ("user__username", "lesson__slug")
+    ordering = ("-completed_at",)
+    raw_id_fields = ("user",)
+    list_select_related = ("user", "lesson")

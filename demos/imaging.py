@@ -1,0 +1,356 @@
+"""Decode uploaded photos safely, re-encode them, cut crops and draw numbered boxes.
+
+Pure module: numpy, Pillow and OpenCV only, never ``django``. Callers pass the size
+and pixel caps as an ``ImageLimits`` (views build it from settings). Every refusal is a
+``BadInput`` subclass whose message can be shown to the user as it is.
+
+Conventions: images are ``H x W x 3`` ``uint8`` arrays in RGB order; boxes are
+``(x1, y1, x2, y2)`` integer pixels of the original (EXIF-rotated) image, ``x2``/``y2``
+exclusive, so a box's size is ``x2 - x1`` by ``y2 - y1``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import sys
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from portal.errors import BadInput
+
+ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
+# A 30:1 strip is no photo; it would also become a 1-pixel sliver after resizing.
+MAX_ASPECT_RATIO = 30.0
+# Box colours (RGB), distinct on photos and for common colour blindness (Okabe-Ito).
+_PALETTE = (
+    (230, 159, 0),
+    (86, 180, 233),
+    (0, 158, 115),
+    (240, 228, 66),
+    (0, 114, 178),
+    (213, 94, 0),
+    (204, 121, 167),
+)
+
+
+def gettext_noop(message: str) -> str:
+    """Mark a msgid for ``makemessages`` without importing Django (returns it as is)."""
+    return message
+
+
+class ImageRefused(BadInput):
+    """Base of the refusals below: an English msgid plus its %-format parameters.
+
+    ``str()`` translates the msgid with Django's ``gettext`` when Django is already
+    loaded in this process (the web layer: the active request language), and
+    formats the English text otherwise; this module itself never imports Django.
+    """
+
+    def __init__(self, template: str, **params: object) -> None:
+        self.template = template
+        self.params = params
+        super().__init__(template % params if params else template)
+
+    def __str__(self) -> str:
+        translation = sys.modules.get("django.utils.translation")
+        template = self.template
+        if translation is not None:
+            try:
+                template = translation.gettext(self.template)
+            except Exception:  # settings not configured: keep the English text
+                template = self.template
+        return template % self.params if self.params else template
+
+
+class InvalidImage(ImageRefused):
+    """Empty, not an image, truncated or corrupt, or too small to analyse."""
+
+
+class UnsupportedFormat(ImageRefused):
+    """A real image (or SVG) in a format outside the allow-list JPEG, PNG, WEBP, GIF."""
+
+
+class ImageTooLarge(ImageRefused):
+    """Too many bytes, too many pixels, a side too long or an extreme aspect ratio."""
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    """Caps checked before any pixel is decoded: bytes, pixels, side lengths."""
+
+    max_bytes: int
+    max_pixels: int
+    max_side: int
+    min_side: int
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    """An upload decoded to upright RGB; ``sha256`` is of the uploaded bytes."""
+
+    rgb: np.ndarray
+    format: str
+    sha256: str
+
+    @property
+    def width(self) -> int:
+        return int(self.rgb.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.rgb.shape[0])
+
+
+def _looks_like_markup(data: bytes) -> bool:
+    head = data[:1024].lstrip().lower()
+    return head.startswith((b"<?xml", b"<svg", b"<!doctype svg")) or b"<svg" in head
+
+
+def _open(data: bytes) -> Image.Image:
+    """Open lazily (header only) and map Pillow's failures to our exceptions."""
+    try:
+        with warnings.catch_warnings():
+            # Our own pixel cap (below) is the rule; Pillow's warning is noise.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            return Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLarge(
+            gettext_noop("The image has far too many pixels to be processed safely.")
+        ) from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        if _looks_like_markup(data):
+            raise UnsupportedFormat(
+                gettext_noop(
+                    "SVG and other markup files are not accepted; "
+                    "upload a JPEG, PNG, WEBP or GIF photo."
+                )
+            ) from exc
+        raise InvalidImage(
+            gettext_noop(
+                "This file is not an image we can read; "
+                "upload a JPEG, PNG, WEBP or GIF photo."
+            )
+        ) from exc
+
+
+def _check_header(image: Image.Image, limits: ImageLimits) -> None:
+    width, height = image.size
+    size = {"width": width, "height": height}
+    if width * height > limits.max_pixels:
+        raise ImageTooLarge(
+            gettext_noop(
+                "The image has %(pixels).1f megapixels; "
+                "the limit is %(limit).0f megapixels."
+            ),
+            pixels=width * height / 1e6,
+            limit=limits.max_pixels / 1e6,
+        )
+    if max(width, height) > limits.max_side:
+        raise ImageTooLarge(
+            gettext_noop(
+                "The image is %(width)dx%(height)d pixels; "
+                "no side may be longer than %(limit)d pixels."
+            ),
+            limit=limits.max_side,
+            **size,
+        )
+    if min(width, height) < limits.min_side:
+        raise InvalidImage(
+            gettext_noop(
+                "The image is only %(width)dx%(height)d pixels; "
+                "each side must be at least %(limit)d pixels."
+            ),
+            limit=limits.min_side,
+            **size,
+        )
+    if max(width, height) / min(width, height) > MAX_ASPECT_RATIO:
+        raise ImageTooLarge(
+            gettext_noop(
+                "The image is %(width)dx%(height)d pixels, an extreme aspect ratio; "
+                "upload a photo at most %(limit)d times longer than wide."
+            ),
+            limit=int(MAX_ASPECT_RATIO),
+            **size,
+        )
+
+
+def _wide_to_uint8(image: Image.Image) -> Image.Image:
+    """16-bit / 32-bit / float greyscale → 8-bit L by scaling, not clipping."""
+    values = np.asarray(image)
+    if image.mode.startswith("I;16") or (image.mode == "I" and values.max() > 255):
+        scaled = values.astype(np.float64) / 257.0
+    elif image.mode == "F" and values.max() <= 1.0:
+        scaled = values.astype(np.float64) * 255.0
+    else:
+        scaled = values.astype(np.float64)
+    return Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8), "L")
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    """Any Pillow mode → RGB; transparency is flattened onto white."""
+    if image.mode in ("I", "F") or image.mode.startswith("I;16"):
+        image = _wide_to_uint8(image)
+    has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+        image.mode == "P" and "transparency" in image.info
+    )
+    if has_alpha:
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+def decode_image(data: bytes, limits: ImageLimits) -> DecodedImage:
+    """Decode uploaded bytes to an upright ``H x W x 3`` ``uint8`` RGB array.
+
+    Checks, in order: empty file, byte cap, format (JPEG/PNG/WEBP/GIF; SVG and
+    others refused), pixel cap and side limits read from the header *before*
+    decoding, then a full decode (truncated files refused). EXIF orientation is
+    applied; CMYK, 16-bit, palette, greyscale and alpha images become RGB; a GIF
+    contributes its first frame only. Trailing bytes after the image (polyglots)
+    are ignored because only decoded pixels survive.
+    """
+    if not data:
+        raise InvalidImage(gettext_noop("The file is empty."))
+    if len(data) > limits.max_bytes:
+        raise ImageTooLarge(
+            gettext_noop("The file is %(size).1f MB; the limit is %(limit).1f MB."),
+            size=len(data) / (1024 * 1024),
+            limit=limits.max_bytes / (1024 * 1024),
+        )
+    image = _open(data)
+    fmt = (image.format or "").upper()
+    if fmt not in ALLOWED_FORMATS:
+        raise UnsupportedFormat(
+            gettext_noop(
+                "%(format)s images are not accepted; "
+                "upload a JPEG, PNG, WEBP or GIF photo."
+            ),
+            format=fmt or "?",
+        )
+    _check_header(image, limits)
+    try:
+        image.seek(0)  # first frame of an animation
+        image.load()
+        upright = ImageOps.exif_transpose(image)
+        rgb = _to_rgb(upright)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise InvalidImage(
+            gettext_noop(
+                "The image is corrupt or truncated; upload the complete file again."
+            )
+        ) from exc
+    finally:
+        image.close()
+    array = np.array(rgb, dtype=np.uint8)  # a writable copy, unlike np.asarray
+    return DecodedImage(rgb=array, format=fmt, sha256=hashlib.sha256(data).hexdigest())
+
+
+def encode_jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:
+    """Re-encode an RGB array as a baseline JPEG with no EXIF, GPS or comments."""
+    buffer = io.BytesIO()
+    Image.fromarray(_as_rgb_uint8(rgb), "RGB").save(
+        buffer, "JPEG", quality=quality, optimize=True
+    )
+    return buffer.getvalue()
+
+
+def encode_png(rgb: np.ndarray) -> bytes:
+    """Re-encode an RGB array as a PNG with no metadata chunks."""
+    buffer = io.BytesIO()
+    Image.fromarray(_as_rgb_uint8(rgb), "RGB").save(buffer, "PNG", optimize=False)
+    return buffer.getvalue()
+
+
+def _as_rgb_uint8(rgb: np.ndarray) -> np.ndarray:
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise ValueError(f"expected an HxWx3 uint8 array, got {rgb.shape} {rgb.dtype}")
+    return np.ascontiguousarray(rgb)
+
+
+def crop_box(rgb: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """Copy of the pixels inside ``box`` = (x1, y1, x2, y2); size (y2-y1, x2-x1, 3).
+
+    The box must lie inside the image and be non-empty (detectors clip theirs), so
+    the crop's pixel size always equals the box's: no padding, no drawing.
+    """
+    x1, y1, x2, y2 = (int(v) for v in box)
+    height, width = rgb.shape[:2]
+    if not (0 <= x1 < x2 <= width and 0 <= y1 < y2 <= height):
+        raise ValueError(f"box {box} is empty or outside the {width}x{height} image")
+    return rgb[y1:y2, x1:x2].copy()
+
+
+def _ascii(label: str) -> str:
+    # OpenCV's Hershey fonts draw ASCII only; labels here are numbers and scores.
+    return label.encode("ascii", "replace").decode("ascii")
+
+
+def draw_boxes(
+    rgb: np.ndarray,
+    boxes: Sequence[tuple[int, int, int, int]],
+    labels: Sequence[str],
+) -> np.ndarray:
+    """Copy of ``rgb`` with each box outlined and its label on a filled tag.
+
+    Line width and font size scale with the image's shorter side, so numbers stay
+    readable on a 300 px thumbnail and on a 4000 px photo. Tags sit above the box,
+    or inside it when the box touches the top edge. Labels should be ASCII.
+    """
+    if len(boxes) != len(labels):
+        raise ValueError("boxes and labels must have the same length")
+    out = np.ascontiguousarray(rgb.copy())
+    height, width = out.shape[:2]
+    short = min(height, width)
+    thickness = max(2, round(short / 250))
+    font_scale = max(0.5, short / 700)
+    font_thickness = max(1, round(font_scale * 1.6))
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    for index, (box, label) in enumerate(zip(boxes, labels, strict=True)):
+        x1, y1, x2, y2 = (int(v) for v in box)
+        colour = _PALETTE[index % len(_PALETTE)]
+        cv2.rectangle(out, (x1, y1), (x2 - 1, y2 - 1), colour, thickness, cv2.LINE_AA)
+        text = _ascii(label)
+        if not text:
+            continue
+        (text_w, text_h), baseline = cv2.getTextSize(
+            text, font, font_scale, font_thickness
+        )
+        pad = max(2, thickness)
+        tag_h = text_h + baseline + 2 * pad
+        tag_w = text_w + 2 * pad
+        tag_x = min(max(0, x1), max(0, width - tag_w))
+        tag_y = y1 - tag_h if y1 - tag_h >= 0 else max(0, y1)
+        cv2.rectangle(
+            out, (tag_x, tag_y), (tag_x + tag_w, tag_y + tag_h), colour, cv2.FILLED
+        )
+        # Dark text on the light palette colours, white on the dark ones.
+        luminance = 0.299 * colour[0] + 0.587 * colour[1] + 0.114 * colour[2]
+        ink = (0, 0, 0) if luminance > 140 else (255, 255, 255)
+        cv2.putText(
+            out,
+            text,
+            (tag_x + pad, tag_y + pad + text_h),
+            font,
+            font_scale,
+            ink,
+            font_thickness,
+            cv2.LINE_AA,
+        )
+    return out
+
+
+def make_thumbnail(rgb: np.ndarray, max_side: int = 320) -> np.ndarray:
+    """Copy scaled down (never up) so the longer side is at most ``max_side``."""
+    height, width = rgb.shape[:2]
+    scale = max_side / max(height, width)
+    if scale >= 1:
+        return rgb.copy()
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)

@@ -1,0 +1,86 @@
+"""Reads for the person demo: owned runs, shown persons, detector states.
+
+Every view, API endpoint and file-serving view fetches a run through
+``get_demo_run_for_user`` so ownership is checked in one place: another user's
+run is a 404 (never a 403, which would confirm that it exists); staff see all.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.http import Http404
+
+from demos.models import DemoRun, Detection
+from models_store.loading import ModelState, detector_choices
+
+
+def _visible_runs(user: AbstractBaseUser | AnonymousUser) -> QuerySet[DemoRun]:
+    if not user.is_authenticated:
+        return DemoRun.objects.none()
+    runs = DemoRun.objects.select_related("owner")
+    return runs if user.is_staff else runs.filter(owner=user)
+
+
+def get_demo_run_for_user(
+    user: AbstractBaseUser | AnonymousUser, public_id: uuid.UUID | str
+) -> DemoRun:
+    """The run with this public id if ``user`` may see it, else ``Http404``."""
+    try:
+        return _visible_runs(user).get(public_id=public_id)
+    except (DemoRun.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404("No such run.") from exc
+
+
+def list_demo_runs_for_user(
+    user: AbstractBaseUser | AnonymousUser, *, include_others: bool = False
+) -> QuerySet[DemoRun]:
+    """Newest first, each annotated with ``shown_count`` (persons at its threshold).
+
+    ``include_others`` lets staff list every student's runs (history page);
+    without it everyone, staff included, gets only their own (the API).
+    """
+    runs = _visible_runs(user)
+    if not include_others:
+        runs = runs.filter(owner_id=getattr(user, "pk", None))
+    return runs.annotate(
+        shown_count=Count(
+            "detections",
+            filter=Q(detections__score__gte=F("score_threshold")),
+        )
+    ).order_by("-created", "-pk")
+
+
+def with_detections(runs: QuerySet[DemoRun]) -> QuerySet[DemoRun]:
+    """Prefetch each run's detections in rank order (one query for a page of runs)."""
+    return runs.prefetch_related(
+        Prefetch("detections", queryset=Detection.objects.order_by("rank"))
+    )
+
+
+def persons_above(run: DemoRun, threshold: float | None = None) -> list[Detection]:
+    """The run's detections scoring at least ``threshold`` (default: the run's own).
+
+    Left to right; the person's shown number is its 1-based place in this list.
+    """
+    limit = run.score_threshold if threshold is None else threshold
+    return [d for d in run.detections.all() if d.score >= limit]
+
+
+def detector_states() -> dict[str, ModelState]:
+    """Every registered person detector by key, with its state (ready, missing...)."""
+    return {state.spec.key: state for state in detector_choices()}
+
+
+def is_available(state: ModelState) -> bool:
+    return state.state in ("ready", "builtin")
+
+
+def default_threshold(state: ModelState | None) -> float:
+    """The detector's own default threshold (score scales differ between models)."""
+    meta = state.spec.meta if state is not None else {}
+    return float(meta.get("default_threshold", settings.DEFAULT_SCORE_THRESHOLD))

@@ -1,0 +1,378 @@
+"""The model registry: one frozen ``ModelSpec`` per checkpoint, in torchvision's shape.
+
+Pure module (standard library only, never ``django`` or ``torch``): the management
+command, the admin, the loaders and the API all read the same facts from here.
+URLs, parameter counts, GFLOPS and COCO/ImageNet accuracies of the torchvision entries
+are copied from ``torchvision.models.*_Weights`` (``url``, ``meta["num_params"]``,
+``meta["_ops"]``, ``meta["_metrics"]``); a test compares them with the installed
+torchvision. The two ONNX detectors' facts come from ``shared/weights/README.md``.
+
+Hashes: ``sha256`` is the full hex digest for files we list ourselves. torchvision's
+files only embed the first 8 hex digits of their SHA-256 in the file name
+(``...-dd69338a.pth``), which is all ``torch.hub`` checks; those specs set
+``sha256_is_prefix=True``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from portal.errors import BadInput
+
+Task = Literal["person-detection", "classification"]
+Family = Literal["opencv", "onnx", "torchvision"]
+
+DEFAULT_DETECTOR = "yolox-nano"
+FALLBACK_DETECTOR = "opencv-hog"
+PERSON_DETECTION: Task = "person-detection"
+CLASSIFICATION: Task = "classification"
+
+_DATA = Path(__file__).resolve().parent / "data"
+
+
+def _categories(name: str) -> tuple[str, ...]:
+    return tuple((_DATA / name).read_text(encoding="utf-8").splitlines())
+
+
+COCO_80 = _categories("coco80.txt")  # the ONNX detectors: person = index 0
+COCO_91 = _categories("coco91.txt")  # torchvision detectors: person = label 1
+IMAGENET_1K = _categories("imagenet1k.txt")
+
+
+class UnknownModel(BadInput, KeyError):
+    """A key that is not in the registry (a typo in a form, the API or the CLI)."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything known about one checkpoint before it is on disk.
+
+    ``filename`` is the name in the store (``None`` for a model built into a library,
+    like OpenCV's HOG detector); ``size_bytes`` is exact where known, else ``None``
+    (torchvision publishes sizes in MB only, kept as ``meta["file_size_mb"]``).
+    ``input_size`` is the square input side, or the shorter side torchvision's
+    detectors resize to. ``box_ap`` is COCO val2017 box mAP (AP50 for FastestDet, see
+    ``meta["box_ap_metric"]``); ``top1`` is ImageNet top-1 for classifiers.
+    """
+
+    key: str
+    name: str
+    task: Task
+    family: Family
+    builder: str | None
+    filename: str | None
+    url: str | None
+    sha256: str | None
+    size_bytes: int | None
+    license: str
+    categories: tuple[str, ...] = field(repr=False)
+    input_size: int | None
+    params: int | None
+    gflops: float | None
+    box_ap: float | None = None
+    top1: float | None = None
+    sha256_is_prefix: bool = False
+    meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def is_builtin(self) -> bool:
+        """True when there is no file to download (OpenCV's HOG ships inside cv2)."""
+        return self.filename is None
+
+    @property
+    def default_threshold(self) -> float:
+        return float(self.meta.get("default_threshold", 0.5))
+
+    @property
+    def person_label(self) -> int | None:
+        """Index of "person" in the model's outputs (None for classifiers)."""
+        return self.meta.get("person_label")
+
+    def matches_sha256(self, digest: str) -> bool:
+        """True when a full hex SHA-256 is this spec's (prefix specs: starts with)."""
+        if not self.sha256:
+            return False
+        digest = digest.lower()
+        if self.sha256_is_prefix:
+            return digest.startswith(self.sha256.lower())
+        return digest == self.sha256.lower()
+
+
+REGISTRY: dict[str, ModelSpec] = {}
+
+
+def register(spec: ModelSpec) -> None:
+    """Add or replace a spec (tests register files they make themselves)."""
+    REGISTRY[spec.key] = spec
+
+
+def unregister(key: str) -> None:
+    """Remove a spec added by ``register`` (tests clean up after themselves)."""
+    REGISTRY.pop(key, None)
+
+
+def get_spec(key: str) -> ModelSpec:
+    """The spec for ``key``; raises ``UnknownModel`` (a ``BadInput``) if none."""
+    try:
+        return REGISTRY[key]
+    except KeyError:
+        known = ", ".join(sorted(REGISTRY))
+        raise UnknownModel(f"Unknown model {key!r}. Known models: {known}.") from None
+
+
+def specs(task: str | None = None) -> list[ModelSpec]:
+    """Registered specs in registration order, optionally of one task."""
+    return [s for s in REGISTRY.values() if task is None or s.task == task]
+
+
+_TV = "https://download.pytorch.org/models/"
+_TV_LICENSE = "BSD-3-Clause (torchvision); trained on COCO 2017"
+_TV_CLS_LICENSE = "BSD-3-Clause (torchvision); trained on ImageNet-1K"
+
+
+def _torchvision_detector(
+    key: str,
+    name: str,
+    filename: str,
+    params: int,
+    gflops: float,
+    box_ap: float,
+    input_size: int,
+    file_size_mb: float,
+    builder_kwargs: dict[str, Any] | None = None,
+) -> ModelSpec:
+    return ModelSpec(
+        key=key,
+        name=name,
+        task=PERSON_DETECTION,
+        family="torchvision",
+        builder=f"torchvision.models.detection.{key}",
+        filename=filename,
+        url=_TV + filename,
+        sha256=filename.rsplit("-", 1)[1].split(".")[0],
+        sha256_is_prefix=True,
+        size_bytes=None,
+        license=_TV_LICENSE,
+        categories=COCO_91,
+        input_size=input_size,
+        params=params,
+        gflops=gflops,
+        box_ap=box_ap,
+        meta={
+            "person_label": 1,
+            "default_threshold": 0.5,
+            "file_size_mb": file_size_mb,
+            "box_ap_metric": "COCO val2017 box mAP",
+            "builder_kwargs": builder_kwargs or {},
+        },
+    )
+
+
+def _torchvision_classifier(
+    key: str,
+    name: str,
+    filename: str,
+    params: int,
+    gflops: float,
+    top1: float,
+    file_size_mb: float,
+) -> ModelSpec:
+    return ModelSpec(
+        key=key,
+        name=name,
+        task=CLASSIFICATION,
+        family="torchvision",
+        builder=f"torchvision.models.{key}",
+        filename=filename,
+        url=_TV + filename,
+        sha256=filename.rsplit("-", 1)[1].split(".")[0],
+        sha256_is_prefix=True,
+        size_bytes=None,
+        license=_TV_CLS_LICENSE,
+        categories=IMAGENET_1K,
+        input_size=224,
+        params=params,
+        gflops=gflops,
+        top1=top1,
+        meta={"file_size_mb": file_size_mb, "weights": "IMAGENET1K_V1"},
+    )
+
+
+_BUILTIN: list[ModelSpec] = [
+    ModelSpec(
+        key="opencv-hog",
+        name="OpenCV HOG people detector",
+        task=PERSON_DETECTION,
+        family="opencv",
+        builder="cv2.HOGDescriptor_getDefaultPeopleDetector",
+        filename=None,
+        url=None,
+        sha256=None,
+        size_bytes=None,
+        license="Apache-2.0 (OpenCV 4.x)",
+        categories=("person",),
+        input_size=None,
+        params=3781,  # one linear SVM over a 3780-dim HOG vector, plus bias
+        gflops=None,
+        meta={
+            "person_label": 0,
+            # Score = logistic of the SVM margin (demos.detection.hog_margin_to_score);
+            # 0.5 is margin 0.3, a little stricter than OpenCV's own cut-off of 0.
+            "default_threshold": 0.5,
+            "window": (64, 128),
+            "year": 2005,
+        },
+    ),
+    ModelSpec(
+        key="yolox-nano",
+        name="YOLOX-Nano",
+        task=PERSON_DETECTION,
+        family="onnx",
+        builder=None,
+        filename="yolox_nano.onnx",
+        url=(
+            "https://github.com/Kazuhito00/YOLOX-ONNX-TFLite-Sample/raw/"
+            "3d4f1119d0694200671c08069ecb847aa0d8495a/model/yolox_nano.onnx"
+        ),
+        sha256="695e750a5d5754bb5a8d5325643b59282191a7e7a564e435a415fd3c578eab14",
+        size_bytes=3660092,
+        license="Apache-2.0 (Megvii YOLOX)",
+        categories=COCO_80,
+        input_size=416,
+        params=910_000,
+        gflops=1.08,
+        box_ap=25.8,
+        meta={
+            "decoder": "yolox",
+            "person_label": 0,
+            # 0.55 rather than 0.5: on the shared samples it drops the one false
+            # positive (a flag's folds) and keeps every clearly visible person.
+            "default_threshold": 0.55,
+            "box_ap_metric": "COCO val2017 box mAP",
+            "year": 2021,
+        },
+    ),
+    ModelSpec(
+        key="fastestdet",
+        name="FastestDet",
+        task=PERSON_DETECTION,
+        family="onnx",
+        builder=None,
+        filename="FastestDet.onnx",
+        url=(
+            "https://github.com/dog-qiuqiu/FastestDet/raw/"
+            "50473cd155cb088aa4a99e64ff6a4b3c24fa07e1/example/onnx-runtime/"
+            "FastestDet.onnx"
+        ),
+        sha256="31cb14c017fce347cb4c846ec62fdf00d76bb3beecdf4be21e7116ac67feb880",
+        size_bytes=998169,
+        license="BSD-3-Clause (dog-qiuqiu/FastestDet)",
+        categories=COCO_80,
+        input_size=352,
+        params=240_000,
+        gflops=0.38,
+        box_ap=25.3,
+        meta={
+            "decoder": "fastestdet",
+            "person_label": 0,
+            # Noisier scores than YOLOX: 0.7 counts most sample photos exactly.
+            "default_threshold": 0.7,
+            "box_ap_metric": "COCO val2017 AP50",
+            "year": 2022,
+        },
+    ),
+    _torchvision_detector(
+        "fasterrcnn_resnet50_fpn_v2",
+        "Faster R-CNN ResNet-50 FPN v2",
+        "fasterrcnn_resnet50_fpn_v2_coco-dd69338a.pth",
+        params=43_712_278,
+        gflops=280.371,
+        box_ap=46.7,
+        input_size=800,
+        file_size_mb=167.104,
+    ),
+    _torchvision_detector(
+        "fasterrcnn_mobilenet_v3_large_fpn",
+        "Faster R-CNN MobileNetV3-Large FPN",
+        "fasterrcnn_mobilenet_v3_large_fpn-fb6a3cc7.pth",
+        params=19_386_354,
+        gflops=4.494,
+        box_ap=32.8,
+        input_size=800,
+        file_size_mb=74.239,
+    ),
+    _torchvision_detector(
+        "retinanet_resnet50_fpn_v2",
+        "RetinaNet ResNet-50 FPN v2",
+        "retinanet_resnet50_fpn_v2_coco-5905b1c5.pth",
+        params=38_198_935,
+        gflops=152.238,
+        box_ap=41.5,
+        input_size=800,
+        file_size_mb=146.037,
+    ),
+    _torchvision_detector(
+        "ssdlite320_mobilenet_v3_large",
+        "SSDlite320 MobileNetV3-Large",
+        "ssdlite320_mobilenet_v3_large_coco-a79551df.pth",
+        params=3_440_060,
+        gflops=0.583,
+        box_ap=21.3,
+        input_size=320,
+        file_size_mb=13.418,
+    ),
+    _torchvision_detector(
+        "fcos_resnet50_fpn",
+        "FCOS ResNet-50 FPN",
+        "fcos_resnet50_fpn_coco-99b0c9b7.pth",
+        params=32_269_600,
+        gflops=128.207,
+        box_ap=39.2,
+        input_size=800,
+        file_size_mb=123.608,
+    ),
+    _torchvision_classifier(
+        "resnet18",
+        "ResNet-18",
+        "resnet18-f37072fd.pth",
+        params=11_689_512,
+        gflops=1.814,
+        top1=69.758,
+        file_size_mb=44.661,
+    ),
+    _torchvision_classifier(
+        "vgg16",
+        "VGG-16",
+        "vgg16-397923af.pth",
+        params=138_357_544,
+        gflops=15.47,
+        top1=71.592,
+        file_size_mb=527.796,
+    ),
+    _torchvision_classifier(
+        "alexnet",
+        "AlexNet",
+        "alexnet-owt-7be5be79.pth",
+        params=61_100_840,
+        gflops=0.714,
+        top1=56.522,
+        file_size_mb=233.087,
+    ),
+    _torchvision_classifier(
+        "mobilenet_v3_large",
+        "MobileNetV3-Large",
+        "mobilenet_v3_large-8738ca79.pth",
+        params=5_483_032,
+        gflops=0.217,
+        top1=74.042,
+        file_size_mb=21.114,
+    ),
+]
+
+for _spec in _BUILTIN:
+    register(_spec)

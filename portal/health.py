@@ -1,0 +1,65 @@
+"""GET /healthz: database, media storage and each detector's state, as JSON.
+
+Load balancers only need the status code (200 healthy, 503 not); people read the
+body. Detector files missing is not unhealthy: the portal falls back to HOG.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+logger = logging.getLogger(__name__)
+
+
+def check_database() -> dict:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return {"ok": True, "vendor": connection.vendor}
+    except Exception as exc:  # any driver error means "not healthy"
+        logger.warning("healthz: database check failed: %s", exc)
+        return {"ok": False, "vendor": connection.vendor, "error": type(exc).__name__}
+
+
+def check_media() -> dict:
+    root = Path(settings.MEDIA_ROOT)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=root, prefix=".healthz-"):
+            pass
+        return {"ok": True}
+    except OSError as exc:
+        logger.warning("healthz: media check failed: %s", exc)
+        return {"ok": False, "error": exc.strerror or type(exc).__name__}
+
+
+def check_detectors() -> list[dict]:
+    from models_store.loading import detector_choices
+
+    return [
+        {"key": s.spec.key, "state": s.state, "reason": s.reason}
+        for s in detector_choices()
+    ]
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    database = check_database()
+    media = check_media()
+    healthy = database["ok"] and media["ok"]
+    body = {
+        "status": "ok" if healthy else "unavailable",
+        "database": database,
+        "media": media,
+        "detectors": check_detectors(),
+    }
+    return JsonResponse(body, status=200 if healthy else 503)

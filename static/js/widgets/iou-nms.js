@@ -1,0 +1,262 @@
+// Lesson 10 widgets.
+// 1. IoU: two boxes the student drags; IoU recomputed live (same formula as
+//    demos/playgrounds.iou, which the tests hold against torchvision.ops.box_iou).
+// 2. NMS: candidate boxes of the real person detector on a sample photo and the
+//    NMS rounds, both from /api/v1/playgrounds/nms/; this script replays them.
+"use strict";
+(() => {
+  const fill = (template, values) =>
+    template.replace(/\{(\w+)\}/g, (_, key) => (key in values ? values[key] : ""));
+
+  function iou(a, b) {
+    const w = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0]));
+    const h = Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
+    const inter = w * h;
+    const union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter;
+    return { inter, union, value: union > 0 ? inter / union : 0 };
+  }
+
+  // --- 1. Draggable boxes ---------------------------------------------------------
+  const iouRoot = document.querySelector('[data-widget="iou"]');
+  if (iouRoot) {
+    const $ = (role) => iouRoot.querySelector(`[data-role="${role}"]`);
+    const canvas = $("canvas");
+    const ctx = canvas.getContext("2d");
+    const boxes = [[80, 60, 280, 230], [170, 110, 380, 280]];
+    const colours = ["#3b5bdb", "#e8590c"];
+    const HANDLE = 12;
+    let drag = null;
+
+    const draw = () => {
+      ctx.clearRect(0, 0, canvas.width, canvas.height);
+      ctx.fillStyle = "#f8f9fa";
+      ctx.fillRect(0, 0, canvas.width, canvas.height);
+      const [a, b] = boxes;
+      const ix1 = Math.max(a[0], b[0]);
+      const iy1 = Math.max(a[1], b[1]);
+      const ix2 = Math.min(a[2], b[2]);
+      const iy2 = Math.min(a[3], b[3]);
+      if (ix2 > ix1 && iy2 > iy1) {
+        ctx.fillStyle = "rgba(43, 138, 62, 0.35)";
+        ctx.fillRect(ix1, iy1, ix2 - ix1, iy2 - iy1);
+      }
+      boxes.forEach((box, i) => {
+        ctx.strokeStyle = colours[i];
+        ctx.lineWidth = 3;
+        ctx.strokeRect(box[0], box[1], box[2] - box[0], box[3] - box[1]);
+        ctx.fillStyle = colours[i];
+        ctx.fillRect(box[2] - HANDLE, box[3] - HANDLE, HANDLE, HANDLE);
+        ctx.font = "bold 16px sans-serif";
+        ctx.fillText(i === 0 ? "A" : "B", box[0] + 6, box[1] + 20);
+      });
+      const result = iou(a, b);
+      $("iou").textContent = result.value.toFixed(2);
+      $("readout").textContent = fill(iouRoot.dataset.labelReadout, {
+        inter: Math.round(result.inter), union: Math.round(result.union), iou: result.value.toFixed(3),
+      });
+      $("code").textContent = [
+        "import torch",
+        "from torchvision.ops import box_iou",
+        "",
+        `a = torch.tensor([[${a.map(Math.round).join(", ")}]], dtype=torch.float)   # x1, y1, x2, y2`,
+        `b = torch.tensor([[${b.map(Math.round).join(", ")}]], dtype=torch.float)`,
+        `print(box_iou(a, b))   # tensor([[${result.value.toFixed(4)}]])`,
+      ].join("\n");
+    };
+
+    const point = (event) => {
+      const rect = canvas.getBoundingClientRect();
+      const scale = canvas.width / rect.width;
+      return [(event.clientX - rect.left) * scale, (event.clientY - rect.top) * scale];
+    };
+    canvas.addEventListener("pointerdown", (event) => {
+      const [x, y] = point(event);
+      for (let i = boxes.length - 1; i >= 0; i -= 1) {
+        const box = boxes[i];
+        const onHandle = x >= box[2] - HANDLE - 4 && x <= box[2] + 4 && y >= box[3] - HANDLE - 4 && y <= box[3] + 4;
+        const inside = x >= box[0] && x <= box[2] && y >= box[1] && y <= box[3];
+        if (onHandle || inside) {
+          drag = { index: i, mode: onHandle ? "resize" : "move", x, y, start: box.slice() };
+          canvas.setPointerCapture(event.pointerId);
+          event.preventDefault();
+          return;
+        }
+      }
+    });
+    canvas.addEventListener("pointermove", (event) => {
+      if (!drag) return;
+      const [x, y] = point(event);
+      const dx = x - drag.x;
+      const dy = y - drag.y;
+      const s = drag.start;
+      const box = boxes[drag.index];
+      if (drag.mode === "move") {
+        const w = s[2] - s[0];
+        const h = s[3] - s[1];
+        box[0] = Math.max(0, Math.min(canvas.width - w, s[0] + dx));
+        box[1] = Math.max(0, Math.min(canvas.height - h, s[1] + dy));
+        box[2] = box[0] + w;
+        box[3] = box[1] + h;
+      } else {
+        box[2] = Math.max(s[0] + 20, Math.min(canvas.width, s[2] + dx));
+        box[3] = Math.max(s[1] + 20, Math.min(canvas.height, s[3] + dy));
+      }
+      draw();
+    });
+    const stop = () => { drag = null; };
+    canvas.addEventListener("pointerup", stop);
+    canvas.addEventListener("pointercancel", stop);
+    draw();
+  }
+
+  // --- 2. NMS step by step ------------------------------------------------------------
+  const root = document.querySelector('[data-widget="iou-nms"]');
+  if (!root) return;
+  const $ = (role) => root.querySelector(`[data-role="${role}"]`);
+  const label = (name) => root.dataset[name] || "";
+  const form = $("form");
+  const canvas = $("canvas");
+  const ctx = canvas.getContext("2d");
+  const photo = new Image();
+  let data = null;
+  let shown = 0; // how many NMS steps are replayed
+
+  function drawBox(box, colour, width, dashed, text) {
+    ctx.save();
+    ctx.strokeStyle = colour;
+    ctx.lineWidth = width;
+    if (dashed) ctx.setLineDash([5, 4]);
+    ctx.strokeRect(box[0], box[1], box[2] - box[0], box[3] - box[1]);
+    ctx.restore();
+    if (text) {
+      ctx.font = "bold 12px sans-serif";
+      const w = ctx.measureText(text).width + 6;
+      ctx.fillStyle = colour;
+      ctx.fillRect(box[0], box[1], w, 16);
+      ctx.fillStyle = "#fff";
+      ctx.fillText(text, box[0] + 3, box[1] + 12);
+    }
+  }
+
+  function state() {
+    const kept = data.steps.slice(0, shown).map((step) => step.keep);
+    const removed = new Set(data.steps.slice(0, shown).flatMap((step) => step.suppressed));
+    return { kept, removed };
+  }
+
+  function draw() {
+    if (!data) return;
+    canvas.width = data.width;
+    canvas.height = data.height;
+    if (photo.complete && photo.naturalWidth) ctx.drawImage(photo, 0, 0, data.width, data.height);
+    const { kept, removed } = state();
+    const current = shown > 0 ? data.steps[shown - 1] : null;
+    data.candidates.forEach((candidate, index) => {
+      if (kept.includes(index)) return;
+      if (removed.has(index)) {
+        const justNow = current && current.suppressed.includes(index);
+        if (justNow) drawBox(candidate.box, "#c92a2a", 2, true, `#${index}`);
+        return;
+      }
+      drawBox(candidate.box, "rgba(255, 255, 255, 0.85)", 1.5, true, "");
+    });
+    kept.forEach((index) => {
+      const isCurrent = current && current.keep === index;
+      const candidate = data.candidates[index];
+      drawBox(candidate.box, isCurrent ? "#f08c00" : "#2b8a3e", 3, false,
+        `#${index} ${candidate.score.toFixed(2)}`);
+    });
+  }
+
+  function explain() {
+    const threshold = data.iou_threshold.toFixed(2);
+    if (shown === 0) {
+      $("explain").textContent = fill(label("labelStart"), {
+        count: data.candidates.length, score: data.score_threshold.toFixed(2),
+      });
+      return;
+    }
+    const step = data.steps[shown - 1];
+    const removed = step.compared.filter(([i]) => step.suppressed.includes(i))
+      .map(([i, value]) => `#${i} (IoU ${value.toFixed(2)})`);
+    const stay = step.compared.filter(([i]) => !step.suppressed.includes(i))
+      .map(([i, value]) => `#${i} (IoU ${value.toFixed(2)})`);
+    const parts = [
+      fill(label("labelStep"), {
+        step: shown, keep: step.keep, score: data.candidates[step.keep].score.toFixed(2),
+      }),
+      `${fill(label("labelRemoved"), { threshold })} ${removed.join(", ") || label("labelNone")}.`,
+      `${fill(label("labelSurvived"), { threshold })} ${stay.join(", ") || label("labelNone")}.`,
+    ];
+    if (shown === data.steps.length) {
+      parts.push(fill(label("labelDone"), { kept: data.kept.length, count: data.candidates.length }));
+    }
+    $("explain").textContent = parts.join(" ");
+  }
+
+  function writeCode() {
+    const boxes = data.candidates.map((c) => `    [${c.box.join(", ")}],`).join("\n");
+    const scores = data.candidates.map((c) => c.score).join(", ");
+    $("code").textContent = [
+      "import torch",
+      "from torchvision.ops import nms",
+      "",
+      "boxes = torch.tensor([",
+      boxes,
+      "])",
+      `scores = torch.tensor([${scores}])`,
+      `keep = nms(boxes, scores, iou_threshold=${data.iou_threshold})`,
+      `print(keep)   # tensor([${data.kept.join(", ")}])`,
+    ].join("\n");
+  }
+
+  function render() { draw(); explain(); }
+
+  async function load() {
+    $("iou-out").textContent = Number(form.iou_threshold.value).toFixed(2);
+    $("score-out").textContent = Number(form.score_threshold.value).toFixed(2);
+    $("status").textContent = label("labelLoading");
+    const option = $("sample").selectedOptions[0];
+    $("download").href = option.dataset.url;
+    $("demo-link").href = `/demos/people/?sample=${encodeURIComponent(option.value)}`;
+    const params = new URLSearchParams(new FormData(form));
+    // Until the student moves the score slider, the server picks the detector's default.
+    if (!scoreTouched) params.delete("score_threshold");
+    const response = await fetch(`${root.dataset.api}?${params}`, { credentials: "same-origin" });
+    const result = await response.json();
+    if (!response.ok) {
+      $("status").textContent = `${label("labelError")} ${result.detail || ""}`;
+      return;
+    }
+    data = result;
+    shown = 0;
+    form.score_threshold.value = data.score_threshold;
+    $("score-out").textContent = data.score_threshold.toFixed(2);
+    $("status").textContent = "";
+    $("source").textContent = data.note
+      ? `${label("labelFallback")} ${data.note}`
+      : fill(label("labelDetector"), { detector: data.detector });
+    writeCode();
+    if (photo.getAttribute("src") !== data.image_url) {
+      photo.onload = render;
+      photo.src = data.image_url;
+    }
+    render();
+  }
+
+  $("next").addEventListener("click", () => {
+    if (data && shown < data.steps.length) { shown += 1; render(); }
+  });
+  $("all").addEventListener("click", () => { if (data) { shown = data.steps.length; render(); } });
+  $("reset").addEventListener("click", () => { shown = 0; render(); });
+  let timer = null;
+  let scoreTouched = false;
+  form.addEventListener("input", (event) => {
+    if (event.target.name === "score_threshold") scoreTouched = true;
+    if (event.target.name === "sample") scoreTouched = false;
+    clearTimeout(timer);
+    timer = setTimeout(load, 250);
+  });
+  form.addEventListener("submit", (event) => { event.preventDefault(); load(); });
+  load();
+})();

@@ -1,0 +1,124 @@
+"""models_store/registry.py: the facts match torchvision and the shared weights."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from models_store.download import sha256_of
+from models_store.registry import (
+    DEFAULT_DETECTOR,
+    FALLBACK_DETECTOR,
+    REGISTRY,
+    UnknownModel,
+    get_spec,
+    specs,
+)
+from portal.errors import BadInput
+from tests.conftest import REPO_DIR, WEIGHTS_DIR
+
+TORCHVISION_WEIGHTS = {
+    "fasterrcnn_resnet50_fpn_v2": "detection.FasterRCNN_ResNet50_FPN_V2_Weights",
+    "fasterrcnn_mobilenet_v3_large_fpn": (
+        "detection.FasterRCNN_MobileNet_V3_Large_FPN_Weights"
+    ),
+    "retinanet_resnet50_fpn_v2": "detection.RetinaNet_ResNet50_FPN_V2_Weights",
+    "ssdlite320_mobilenet_v3_large": "detection.SSDLite320_MobileNet_V3_Large_Weights",
+    "fcos_resnet50_fpn": "detection.FCOS_ResNet50_FPN_Weights",
+    "resnet18": "ResNet18_Weights",
+    "vgg16": "VGG16_Weights",
+    "alexnet": "AlexNet_Weights",
+    "mobilenet_v3_large": "MobileNet_V3_Large_Weights",
+}
+
+
+@pytest.mark.parametrize("key", sorted(TORCHVISION_WEIGHTS))
+def test_torchvision_specs_match_the_installed_torchvision(key: str) -> None:
+    import torchvision.models
+
+    module_path, _, enum_name = TORCHVISION_WEIGHTS[key].rpartition(".")
+    module = torchvision.models
+    for part in filter(None, module_path.split(".")):
+        module = getattr(module, part)
+    weights = getattr(module, enum_name)
+    published = weights.COCO_V1 if spec_is_detector(key) else weights.IMAGENET1K_V1
+    spec = get_spec(key)
+    assert spec.url == published.url
+    assert spec.params == published.meta["num_params"]
+    assert spec.gflops == published.meta["_ops"]
+    assert spec.categories == tuple(published.meta["categories"])
+    assert spec.sha256_is_prefix and spec.url.endswith(f"-{spec.sha256}.pth")
+    metrics = next(iter(published.meta["_metrics"].values()))
+    if spec_is_detector(key):
+        assert spec.box_ap == metrics["box_map"]
+        assert spec.person_label == 1 and spec.categories[1] == "person"
+    else:
+        assert spec.top1 == metrics["acc@1"]
+    builder_module, _, builder = spec.builder.rpartition(".")
+    assert callable(getattr(sys.modules[builder_module], builder))
+
+
+def spec_is_detector(key: str) -> bool:
+    return get_spec(key).task == "person-detection"
+
+
+@pytest.mark.parametrize(
+    ("key", "relative"),
+    [
+        ("yolox-nano", "yolox-nano/yolox_nano.onnx"),
+        ("fastestdet", "fastestdet/FastestDet.onnx"),
+    ],
+)
+def test_onnx_specs_match_the_shared_files(key: str, relative: str) -> None:
+    spec = get_spec(key)
+    path = WEIGHTS_DIR / relative
+    assert spec.filename == path.name
+    assert spec.size_bytes == path.stat().st_size
+    assert not spec.sha256_is_prefix and spec.matches_sha256(sha256_of(path))
+    assert spec.categories[0] == "person" and len(spec.categories) == 80
+    assert spec.url.startswith("https://github.com/") and spec.url.endswith(path.name)
+
+
+def test_person_detectors_cover_three_families_with_thresholds() -> None:
+    detectors = specs("person-detection")
+    assert {s.family for s in detectors} == {"opencv", "onnx", "torchvision"}
+    assert len(detectors) == 8
+    assert all(0 < s.default_threshold < 1 for s in detectors)
+    assert {s.key for s in specs("classification")} == {
+        "resnet18",
+        "vgg16",
+        "alexnet",
+        "mobilenet_v3_large",
+    }
+
+
+def test_defaults_are_yolox_then_hog() -> None:
+    assert DEFAULT_DETECTOR == "yolox-nano" and FALLBACK_DETECTOR == "opencv-hog"
+    assert get_spec(FALLBACK_DETECTOR).is_builtin
+    assert not get_spec(DEFAULT_DETECTOR).is_builtin
+
+
+def test_unknown_key_is_bad_input_naming_the_known_ones() -> None:
+    with pytest.raises(UnknownModel) as caught:
+        get_spec("yolo-v99")
+    assert isinstance(caught.value, BadInput)
+    assert "yolo-v99" in str(caught.value) and "yolox-nano" in str(caught.value)
+
+
+def test_prefix_specs_match_digests_that_start_with_their_prefix() -> None:
+    spec = REGISTRY["resnet18"]
+    assert spec.matches_sha256("f37072fd" + "0" * 56)
+    assert not spec.matches_sha256("0" * 64)
+
+
+@pytest.mark.parametrize("module", ["models_store.registry", "models_store.download"])
+def test_pure_module_imports_without_django(module: str) -> None:
+    code = (
+        f"import sys, {module}; assert 'django' not in sys.modules, 'django imported'"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_DIR, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
