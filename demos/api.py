@@ -12,7 +12,8 @@ import uuid
 from typing import Any
 
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.utils.translation import gettext
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -39,6 +40,20 @@ THRESHOLD_PARAMETER = OpenApiParameter(
     "score_threshold",
     float,
     description="Show only persons scoring at least this (0-1); default: the run's.",
+)
+
+ASYNC_PARAMETER = OpenApiParameter(
+    "async",
+    str,
+    description="1: queue the photo for a worker and answer 202 with a job URL.",
+)
+JOB_ACCEPTED = inline_serializer(
+    "DetectionJobAccepted",
+    fields={
+        "id": serializers.UUIDField(),
+        "state": serializers.CharField(),
+        "job_url": serializers.URLField(),
+    },
 )
 
 
@@ -181,6 +196,15 @@ class DemoRunListCreateApi(APIView):
             required=False, allow_null=True, min_value=0.0, max_value=1.0
         )
 
+        def validate_image(self, value: Any) -> Any:
+            # A QueryDict hands over only the last of several files: refuse instead.
+            getlist = getattr(self.initial_data, "getlist", None)
+            if getlist is not None and len(getlist("image")) > 1:
+                raise serializers.ValidationError(
+                    gettext("Send one photo per request.")
+                )
+            return value
+
     def get_throttles(self) -> list[BaseThrottle]:
         # Only uploads cost a model run; listing stays unthrottled.
         return [UploadRateThrottle()] if self.request.method == "POST" else []
@@ -196,10 +220,16 @@ class DemoRunListCreateApi(APIView):
 
     @extend_schema(
         request={"multipart/form-data": InputSerializer},
-        responses={201: DemoRunOutputSerializer},
+        parameters=[ASYNC_PARAMETER],
+        responses={201: DemoRunOutputSerializer, 202: JOB_ACCEPTED},
     )
     def post(self, request: Request) -> Response:
         data = validated(self.InputSerializer(data=request.data))
+        if request.query_params.get("async", "").lower() in ("1", "true", "yes"):
+            # Queued for a worker: 202 + job URL (demos/jobs_api.py imports us).
+            from demos.jobs_api import enqueue_detection_response
+
+            return enqueue_detection_response(request, data)
         upload = data["image"]
         run = services.create_demo_run(
             owner=request.user,

@@ -264,7 +264,7 @@ def _write_run(
 
 
 def read_run(scope: str, digest: str, owner_id: int | None) -> dict:
-    """The ``run.json`` of a cached run; ``FileNotFoundError`` if absent or not yours."""
+    """A cached run's ``run.json``; ``FileNotFoundError`` if absent or not yours."""
     return json.loads((run_dir(scope, digest, owner_id) / "run.json").read_bytes())
 
 
@@ -368,7 +368,7 @@ def _grid_from_normalised(
             [cv2.resize(t, size, interpolation=cv2.INTER_AREA) for t in tiles]
         )
         return tile_grid(np.stack([colorize(t) for t in tiles]))
-    # Already normalised, so the grid's own per-channel scaling leaves values as they are.
+    # Already normalised: the grid's own per-channel scaling leaves them unchanged.
     return feature_map_grid(tiles.astype(np.float32))
 
 

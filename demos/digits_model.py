@@ -159,7 +159,7 @@ def stroke_thickness(mask: np.ndarray) -> float:
 
 
 def _square_crop(ink: np.ndarray, threshold: float, margin: int = 0) -> np.ndarray:
-    """Crop ``ink`` to the box of pixels above ``threshold``, pad to a centred square."""
+    """Crop ``ink`` to the pixels above ``threshold``; pad to a centred square."""
     rows = np.flatnonzero((ink > threshold).any(axis=1))
     cols = np.flatnonzero((ink > threshold).any(axis=0))
     crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
@@ -280,9 +280,9 @@ def evaluate_cnn(model: DigitsCNN, images: np.ndarray, labels: np.ndarray) -> fl
 
 
 def train_digits_cnn(
-    data: DigitsData, *, epochs: int = 30, seed: int = 0, batch_size: int = 64
+    data: DigitsData, *, epochs: int = 20, seed: int = 0, batch_size: int = 64
 ) -> tuple[DigitsCNN, TrainingResult]:
-    """Train ``DigitsCNN`` with Adam and augmentation; returns the model in eval mode."""
+    """Train ``DigitsCNN`` with Adam and augmentation; the model ends in eval mode."""
     generator = _seed_everything(seed)
     model = DigitsCNN()
     optimiser = torch.optim.Adam(model.parameters(), lr=2e-3, weight_decay=1e-4)

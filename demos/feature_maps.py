@@ -18,7 +18,7 @@ with ``tile_w = W * scale`` and ``tile_h = H * scale`` (nearest-neighbour upscal
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -81,7 +81,7 @@ def forward_hooks(
     captured: dict[str, torch.Tensor] = {}
     handles = []
 
-    def make_hook(name: str):  # noqa: ANN202 — a closure per layer name
+    def make_hook(name: str) -> Callable[..., None]:
         def hook(_module: nn.Module, _inputs: object, output: torch.Tensor) -> None:
             captured[name] = output.detach()
 
@@ -158,7 +158,7 @@ def channel_stats(maps: torch.Tensor | np.ndarray) -> list[ChannelStat]:
 
 
 def strongest_channels(maps: torch.Tensor | np.ndarray) -> list[int]:
-    """Channel indices sorted by mean activation, strongest first (ties: lower index)."""
+    """Channel indices by mean activation, strongest first (ties: lower index)."""
     means = to_chw(maps).mean(axis=(1, 2))
     return sorted(range(len(means)), key=lambda index: (-means[index], index))
 

@@ -27,6 +27,7 @@ from demos.imaging import decode_image, encode_png
 from demos.lesson_selectors import LESSON_SAMPLES, LessonSample
 from demos.lessons import LessonSource, discover_lessons
 from demos.models import Lesson, LessonProgress
+from demos.services import image_limits
 from portal.errors import BadInput, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
@@ -205,8 +206,6 @@ def shrink(rgb: np.ndarray, side: int = WIDGET_IMAGE_SIDE) -> np.ndarray:
 
 def decode_upload(data: bytes) -> np.ndarray:
     """Validate an uploaded photo (same limits as the person demo) and shrink it."""
-    from demos.services import image_limits
-
     return shrink(decode_image(data, image_limits()).rgb)
 
 
@@ -348,7 +347,7 @@ def pooling_demo(*, sample: str, size: int, stride: int) -> PoolingResult:
         stride=stride,
         feature_map=fmap.astype(int).tolist(),
         max_pooled=max_pooled.astype(int).tolist(),
-        avg_pooled=np.round(avg_pooled, 1).tolist(),
+        avg_pooled=[[round(float(v), 1) for v in row] for row in avg_pooled],
     )
 
 
@@ -371,9 +370,7 @@ class NmsDemo:
     truth: list[list[int]] = field(default_factory=list)  # annotated people
 
 
-def _detector_candidates(
-    sample: str, rgb: np.ndarray
-) -> tuple[str, float, list[dict]]:
+def _detector_candidates(sample: str, rgb: np.ndarray) -> tuple[str, float, list[dict]]:
     """Candidates from the portal's person detector, cached per (sample, detector),
     with the detector's own default score threshold.
 

@@ -8,6 +8,7 @@ exists the page shows ``_missing.html`` instead of failing.
 from __future__ import annotations
 
 from collections.abc import Callable
+from fractions import Fraction
 from typing import Any
 
 from django.contrib import messages
@@ -45,12 +46,10 @@ KERNEL_LABELS = {
 
 
 def _kernel_text(name: str) -> str:
-    """A preset as the student would type it: fractions where they are exact."""
-    from fractions import Fraction
+    """A preset as the student would type it: "1/9" rather than 0.1111."""
 
     def cell(value: float) -> str:
-        fraction = Fraction(float(value)).limit_denominator(256)
-        return str(fraction)
+        return str(Fraction(float(value)).limit_denominator(256))
 
     return "\n".join(" ".join(cell(v) for v in row) for row in KERNELS[name])
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -151,7 +152,7 @@ class OutputSizeApi(APIView):
         out_channels = serializers.IntegerField(min_value=1, max_value=4096, default=16)
         guess = serializers.IntegerField(required=False, allow_null=True)
 
-    @extend_schema(parameters=[InputSerializer])
+    @extend_schema(parameters=[InputSerializer], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.query_params)
         data.is_valid(raise_exception=True)
@@ -169,7 +170,7 @@ class PoolingApi(APIView):
         size = serializers.IntegerField(min_value=2, max_value=4, default=2)
         stride = serializers.IntegerField(min_value=1, max_value=4, required=False)
 
-    @extend_schema(parameters=[InputSerializer])
+    @extend_schema(parameters=[InputSerializer], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.query_params)
         data.is_valid(raise_exception=True)
@@ -197,7 +198,7 @@ class NmsApi(APIView):
             min_value=0.0, max_value=1.0, required=False
         )
 
-    @extend_schema(parameters=[InputSerializer])
+    @extend_schema(parameters=[InputSerializer], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.query_params)
         data.is_valid(raise_exception=True)

@@ -170,3 +170,78 @@ class LessonProgress(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ✓ {self.lesson.slug}"
+
+
+class DetectionJob(models.Model):
+    """One uploaded photo waiting for, or processed by, a worker (issue 6).
+
+    The upload sits under ``MEDIA_ROOT/jobs/<owner id>/<public id>/upload``
+    (private) until the job is done or failed. ``run`` is set in the same
+    transaction that stores the run, and is one-to-one: a retried task can
+    never attach a second run to the same job.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="detection_jobs",
+    )
+    state = models.CharField(
+        _("state"),
+        max_length=16,
+        choices=State.choices,
+        default=State.QUEUED,
+        db_index=True,
+    )
+    detail = models.CharField(_("reason"), max_length=500, blank=True)
+    detector = models.CharField(_("detector"), max_length=64)
+    score_threshold = models.FloatField(_("score threshold"))
+    upload_path = models.CharField(max_length=255)
+    original_name = models.CharField(
+        _("uploaded file name"), max_length=120, blank=True
+    )
+    # The uploader's language: the worker writes a failure's reason in it.
+    language = models.CharField(max_length=16, blank=True)
+    run = models.OneToOneField(
+        DemoRun,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="job",
+    )
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    progress = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(progress__lte=100), name="job_progress_0_100"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(score_threshold__gte=0)
+                & models.Q(score_threshold__lte=1),
+                name="job_threshold_0_1",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.detector} job {self.public_id} ({self.state})"
+
+    @property
+    def folder(self) -> str:
+        return f"jobs/{self.owner_id}/{self.public_id}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in (self.State.DONE, self.State.FAILED)

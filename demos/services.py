@@ -18,7 +18,7 @@ import shutil
 import time
 import uuid
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
@@ -160,6 +160,7 @@ def _store_run(
     boxes: list[PersonBox],
     elapsed_ms: float,
     compared_with: DemoRun | None = None,
+    on_saved: Callable[[DemoRun], None] | None = None,
 ) -> DemoRun:
     run = DemoRun(
         public_id=uuid.uuid4(),
@@ -209,6 +210,9 @@ def _store_run(
                 detection.run = run
                 detection.full_clean()
                 detection.save()
+            if on_saved is not None:
+                # Same transaction as the rows (demos/jobs.py links its job here).
+                on_saved(run)
     except BaseException:
         # Files first, rows second: undo the files whatever went wrong.
         shutil.rmtree(folder, ignore_errors=True)
@@ -223,6 +227,7 @@ def create_demo_run(
     original_name: str,
     detector_key: str | None,
     score_threshold: float | None,
+    on_saved: Callable[[DemoRun], None] | None = None,
 ) -> DemoRun:
     """Decode a photo, find every person, store the run with its crops.
 
@@ -242,6 +247,7 @@ def create_demo_run(
         score_threshold=threshold,
         boxes=boxes,
         elapsed_ms=elapsed_ms,
+        on_saved=on_saved,
     )
 
 

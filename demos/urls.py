@@ -2,13 +2,19 @@
 
 from django.urls import path
 
-from demos import api, views
+from demos import api, jobs_api, jobs_views, views
 
 app_name = "demos"
 
 urlpatterns: list = [
     path("people/", views.people_upload, name="people-upload"),
     path("people/history/", views.people_history, name="people-history"),
+    path("people/jobs/", jobs_views.people_jobs, name="people-jobs"),
+    path(
+        "people/jobs/status/",
+        jobs_views.people_jobs_status,
+        name="people-jobs-status",
+    ),
     path("people/<uuid:public_id>/", views.people_detail, name="people-detail"),
     path("people/<uuid:public_id>/delete/", views.people_delete, name="people-delete"),
     path(
@@ -53,5 +59,11 @@ api_urlpatterns: list = [
         "detections/<uuid:public_id>/crops.zip",
         api.DemoRunCropsZipApi.as_view(),
         name="detection-crops-zip",
+    ),
+    path("jobs/", jobs_api.DetectionJobListApi.as_view(), name="job-list"),
+    path(
+        "jobs/<uuid:public_id>/",
+        jobs_api.DetectionJobDetailApi.as_view(),
+        name="job-detail",
     ),
 ]

@@ -1,7 +1,8 @@
 """API plumbing shared by every app: the API root and one exception handler.
 
 Domain exceptions raised by services map to JSON errors here, so views never
-catch them one by one: bad input → 400, a missing model → 503.
+catch them one by one: bad input → 400, a missing model → 503, a locked database
+or a full disk → 503 "try again" (``portal/faults.py``).
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.core.exceptions import TooManyFilesSent
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -21,6 +24,7 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from portal.errors import BadInput, ServiceUnavailable
+from portal.faults import RETRY_AFTER_SECONDS, temporary_failure_message
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +55,20 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             {"detail": str(exc)},
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
             headers={"Retry-After": "30"},
+        )
+    if isinstance(exc, TooManyFilesSent):
+        return Response(
+            {"detail": _("Too many files in one request; send one photo per request.")},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    temporary = temporary_failure_message(exc)
+    if temporary is not None:
+        # A locked database or a full disk: the service undid its work; say so.
+        logger.error("Temporary failure in the API", exc_info=exc)
+        return Response(
+            {"detail": temporary},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
     return drf_exception_handler(exc, context)
 

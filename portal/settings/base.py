@@ -92,6 +92,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portal.middleware.SecurityHeadersMiddleware",
+    "portal.middleware.TemporaryFailureMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -256,3 +257,40 @@ CONTENT_SECURITY_POLICY = (
     "style-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'; "
     "form-action 'self'"
 )
+
+# --- Celery: detection jobs (demos/jobs.py, demos/tasks.py, docs/deploy.md) ----------
+# With REDIS_URL, jobs go to Redis and run on `celery -A portal worker` processes on
+# any machine sharing the database and MEDIA_ROOT. Without it they run in-process
+# (eager), so `make run` needs no broker.
+REDIS_URL = env_str("REDIS_URL")
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = REDIS_URL or None
+CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+# A job's state lives in DetectionJob rows; Celery's own results are not read.
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("PORTAL_JOB_SOFT_TIME_LIMIT", 120)
+CELERY_TASK_TIME_LIMIT = env_int("PORTAL_JOB_TIME_LIMIT", 150)
+# Acknowledge after the task, and put it back if its worker process dies: a
+# killed worker's job is retried, never lost (tasks are idempotent).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Redis re-delivers unacknowledged jobs after this; it must exceed the hard limit.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 4 * CELERY_TASK_TIME_LIMIT}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Queues by model: ResNet-50 detectors on `gpu` workers, everything else on `cpu`.
+# One machine without a GPU worker: PORTAL_GPU_QUEUE=cpu puts every job on `cpu`.
+CELERY_TASK_DEFAULT_QUEUE = "cpu"
+JOB_GPU_QUEUE = env_str("PORTAL_GPU_QUEUE", "gpu")
+CELERY_TASK_ROUTES = ["demos.tasks.route_task"]
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stale-jobs": {"task": "demos.tasks.sweep_stale_jobs", "schedule": 60.0}
+}
+# Pages queue one job per photo (and poll) when workers exist; eager mode keeps
+# the synchronous upload (the result page right after the POST).
+PORTAL_ASYNC_UPLOADS = env_bool("PORTAL_ASYNC_UPLOADS", bool(REDIS_URL))
+JOB_MAX_ATTEMPTS = env_int("PORTAL_JOB_MAX_ATTEMPTS", 3)
+JOB_RETRY_SECONDS = env_int("PORTAL_JOB_RETRY_SECONDS", 30)
+# A queued job no worker picked up within this many seconds fails with the reason.
+JOB_QUEUED_TIMEOUT = env_int("PORTAL_JOB_QUEUED_TIMEOUT", 3600)

@@ -111,7 +111,7 @@
         sum: result.kernel_sum,
         min: result.response_min,
         max: result.response_max,
-        negative: (result.negative_share * 100).toFixed(1),
+        negative: `${(result.negative_share * 100).toFixed(1)}%`,
       })];
       if (Math.abs(result.kernel_sum - 1) < 1e-6) parts.push(label("labelSumOne"));
       if (Math.abs(result.kernel_sum) < 1e-6) parts.push(label("labelSumZero"));

@@ -25,21 +25,9 @@
     return report.animation_out * report.animation_out;
   }
 
-  function draw() {
-    ctx.clearRect(0, 0, canvas.width, canvas.height);
-    if (!report || !report.animation_out) return;
-    const n = report.animation_n;
-    const p = report.padding;
-    const s = report.stride;
-    const d = report.dilation;
-    const k = report.k;
+  function drawGrid(n, p) {
     const side = n + 2 * p;
     const cell = Math.min(Math.floor(canvas.width / side), 40);
-    const out = report.animation_out;
-    const row = Math.floor(position / out);
-    const col = position % out;
-    const top = row * s;
-    const left = col * s;
     for (let y = 0; y < side; y += 1) {
       for (let x = 0; x < side; x += 1) {
         const isPad = y < p || x < p || y >= p + n || x >= p + n;
@@ -56,6 +44,30 @@
         ctx.strokeRect(x * cell + 0.5, y * cell + 0.5, cell - 1, cell - 1);
       }
     }
+    return cell;
+  }
+
+  // Before "Check": only the (padded) input grid, so the answer is not given away.
+  function drawInput() {
+    ctx.clearRect(0, 0, canvas.width, canvas.height);
+    const n = Number(form.n.value);
+    const p = Number(form.padding.value);
+    if (n >= 1 && p >= 0 && n <= 16 && p <= 8) drawGrid(n, p);
+  }
+
+  function draw() {
+    ctx.clearRect(0, 0, canvas.width, canvas.height);
+    if (!report || !report.animation_out) { drawInput(); return; }
+    const p = report.padding;
+    const s = report.stride;
+    const d = report.dilation;
+    const k = report.k;
+    const cell = drawGrid(report.animation_n, p);
+    const out = report.animation_out;
+    const row = Math.floor(position / out);
+    const col = position % out;
+    const top = row * s;
+    const left = col * s;
     const span = d * (k - 1) + 1;
     ctx.strokeStyle = "#2f49b0";
     ctx.lineWidth = 2;
@@ -148,4 +160,5 @@
   });
   timer = setInterval(tick, 700);
   window.addEventListener("pagehide", () => clearInterval(timer));
+  drawInput();
 })();

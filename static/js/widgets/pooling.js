@@ -87,7 +87,7 @@
       const w = windowOf(y, x);
       if (!w) return "outside";
       const best = data.max_pooled[r0 + w[0]][c0 + w[1]];
-      return `win${(w[0] + w[1]) % 2}${patch[y][x] === best ? " is-max" : ""}`;
+      return `win${(w[0] + w[1]) % 2}${best > 0 && patch[y][x] === best ? " is-max" : ""}`;
     });
     const pick = (grid) => grid.slice(r0, r0 + rows).map((row) => row.slice(c0, c0 + cols));
     const parity = (y, x) => `win${(y + x) % 2}`;

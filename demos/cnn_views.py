@@ -1,0 +1,57 @@
+"""Files and JSON of the CNN lessons under /lessons/cnn/ (namespace "lessons").
+
+``map_file`` serves the cached feature-map images: a sample's to anyone, a user's
+own (upload or drawing) only to that user — their files are looked up in their own
+cache folder, so another user's link is a plain 404. The activation and autoencoder
+data are public teaching material computed from the committed digits models.
+"""
+
+from __future__ import annotations
+
+from django.http import FileResponse, Http404, HttpRequest, JsonResponse
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET
+
+from demos import cnn_services
+from portal.errors import BadInput
+
+
+@require_GET
+def map_file(
+    request: HttpRequest, scope: str, digest: str, filename: str
+) -> FileResponse:
+    owner_id = request.user.pk if request.user.is_authenticated else None
+    try:
+        path = cnn_services.map_file(scope, digest, filename, owner_id)
+    except (FileNotFoundError, ValueError) as exc:
+        raise Http404("No such image.") from exc
+    response = FileResponse(path.open("rb"), content_type="image/png")
+    # Content never changes for a name (the digest covers image, model and weights).
+    privacy = "public" if scope == cnn_services.PUBLIC else "private"
+    response["Cache-Control"] = f"{privacy}, max-age=86400"
+    return response
+
+
+@require_GET
+@cache_control(public=True, max_age=3600)
+def activations_json(request: HttpRequest) -> JsonResponse:
+    """?sample=<name>&channel=<n>&seed=<n> → stages with pictures and histograms."""
+    samples = cnn_services.list_samples()
+    sample = request.GET.get("sample") or (samples[0]["name"] if samples else "")
+    try:
+        channel = int(request.GET.get("channel", "0"))
+        seed = int(request.GET.get("seed", "0"))
+        data = cnn_services.activation_demo(sample=sample, channel=channel, seed=seed)
+    except ValueError as exc:  # BadInput is a ValueError too
+        message = (
+            str(exc) if isinstance(exc, BadInput) else "channel and seed: integers"
+        )
+        return JsonResponse({"detail": message}, status=400)
+    return JsonResponse(data)
+
+
+@require_GET
+@cache_control(public=True, max_age=3600)
+def autoencoder_json(request: HttpRequest) -> JsonResponse:
+    """Test digits, their reconstructions and the t-SNE maps (one fixed document)."""
+    return JsonResponse(cnn_services.autoencoder_demo())

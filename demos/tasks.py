@@ -1,0 +1,57 @@
+"""Celery tasks of the person demo: thin wrappers over ``demos/jobs.py``.
+
+``run_detection_job_task`` runs one job (idempotent: a retried or re-delivered
+task never stores a second run); ``route_task`` (``CELERY_TASK_ROUTES``) sends
+ResNet-50 detectors to the ``gpu`` queue and the rest to ``cpu``; each worker
+process builds a model once (``models_store/loading.py`` caches it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Task
+
+from demos import jobs
+from portal.celery import app
+
+
+def route_task(
+    name: str,
+    args: tuple,
+    kwargs: dict[str, Any],
+    options: dict[str, Any],
+    task: Task | None = None,
+    **extra: Any,
+) -> dict[str, str] | None:
+    """Celery router: a detection job's queue follows its detector."""
+    if name == run_detection_job_task.name:
+        return {"queue": jobs.queue_for_detector(kwargs.get("detector", ""))}
+    return None
+
+
+@app.task(bind=True, name="demos.tasks.run_detection_job")
+def run_detection_job_task(self: Task, job_id: int, detector: str = "") -> str:
+    """Run one detection job; ``detector`` is only read by the router."""
+    try:
+        job = jobs.run_detection_job(job_id)
+    except jobs.JobDeferred as exc:
+        if self.request.is_eager:
+            # In-process mode has no queue to wait in: report it now.
+            jobs.fail_detection_job(job_id=job_id, reason=str(exc))
+            return "failed"
+        raise self.retry(
+            exc=exc, countdown=jobs.retry_delay(), max_retries=None
+        ) from exc
+    return job.state if job is not None else "gone"
+
+
+@app.task(name="demos.tasks.sweep_stale_jobs")
+def sweep_stale_jobs_task() -> dict[str, int]:
+    """Beat's minute-by-minute sweep (``manage.py sweep_jobs`` does the same)."""
+    report = jobs.sweep_stale_jobs()
+    return {
+        "requeued": len(report.requeued),
+        "failed": len(report.failed),
+        "removed": len(report.removed),
+    }

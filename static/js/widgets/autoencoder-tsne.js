@@ -1,0 +1,164 @@
+// Lesson 11 widget: autoencoder reconstructions and a t-SNE scatter of the test
+// digits, coloured by class (GET /lessons/cnn/autoencoder.json).
+"use strict";
+
+(function () {
+  // Ten colours distinct for common colour blindness (Okabe-Ito + two greys/browns).
+  const COLOURS = [
+    "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2",
+    "#D55E00", "#CC79A7", "#000000", "#999999", "#8C564B",
+  ];
+
+  function format(template, values) {
+    return template.replace(/\{(\w+)\}/g, (_, key) => (key in values ? values[key] : ""));
+  }
+
+  // An 8x8 digit (64 values 0..16) as a small canvas, ink dark on white.
+  function digitCanvas(values, title) {
+    const canvas = document.createElement("canvas");
+    canvas.width = 8;
+    canvas.height = 8;
+    canvas.className = "pixelated ae-digit";
+    canvas.title = title;
+    const context = canvas.getContext("2d");
+    const image = context.createImageData(8, 8);
+    values.forEach((value, index) => {
+      const grey = 255 - Math.round((Math.min(16, Math.max(0, value)) / 16) * 255);
+      image.data.set([grey, grey, grey, 255], index * 4);
+    });
+    context.putImageData(image, 0, 0);
+    return canvas;
+  }
+
+  function setup(root) {
+    const status = root.querySelector("[data-role=status]");
+    const rows = root.querySelector("[data-role=reconstructions]");
+    const scatter = root.querySelector("[data-role=scatter]");
+    const view = root.querySelector("[data-role=view]");
+    const picked = root.querySelector("[data-role=picked]");
+    const pair = root.querySelector("[data-role=pair]");
+    const labels = root.dataset;
+    let data = null;
+    let offset = 0;
+
+    function showReconstructions() {
+      // Two digits of each class, starting at `offset` within each class.
+      const chosen = [];
+      for (let digit = 0; digit < 10; digit += 1) {
+        const indices = data.labels.flatMap((label, index) => (label === digit ? [index] : []));
+        for (let k = 0; k < 2; k += 1) chosen.push(indices[(offset + k) % indices.length]);
+      }
+      rows.replaceChildren();
+      const originals = document.createElement("div");
+      const rebuilt = document.createElement("div");
+      originals.className = "ae-row";
+      rebuilt.className = "ae-row";
+      chosen.forEach((index) => {
+        originals.append(digitCanvas(data.digits[index], `#${index}`));
+        rebuilt.append(
+          digitCanvas(data.reconstructions[index], `${labels.labelErrorValue} ${data.errors[index]}`)
+        );
+      });
+      rows.append(originals, rebuilt);
+    }
+
+    function position(point) {
+      const margin = 12;
+      const size = scatter.width - 2 * margin;
+      return [margin + ((point[0] + 1) / 2) * size, margin + ((1 - point[1]) / 2) * size];
+    }
+
+    function drawScatter(highlight) {
+      const context = scatter.getContext("2d");
+      context.clearRect(0, 0, scatter.width, scatter.height);
+      const points = data.tsne[view.value];
+      points.forEach((point, index) => {
+        const [x, y] = position(point);
+        context.fillStyle = COLOURS[data.labels[index]];
+        context.beginPath();
+        context.arc(x, y, index === highlight ? 7 : 3.5, 0, 2 * Math.PI);
+        context.fill();
+        if (index === highlight) {
+          context.strokeStyle = "#1d2330";
+          context.lineWidth = 2;
+          context.stroke();
+        }
+      });
+    }
+
+    function nearest(event) {
+      const box = scatter.getBoundingClientRect();
+      const x = ((event.clientX - box.left) * scatter.width) / box.width;
+      const y = ((event.clientY - box.top) * scatter.height) / box.height;
+      let best = -1;
+      let bestDistance = 15 * 15;
+      data.tsne[view.value].forEach((point, index) => {
+        const [px, py] = position(point);
+        const distance = (px - x) ** 2 + (py - y) ** 2;
+        if (distance < bestDistance) {
+          best = index;
+          bestDistance = distance;
+        }
+      });
+      return best;
+    }
+
+    function pick(event) {
+      if (!data) return;
+      const index = nearest(event);
+      if (index < 0) return;
+      drawScatter(index);
+      picked.textContent = format(labels.labelDigit, { index, label: data.labels[index] });
+      pair.replaceChildren(
+        digitCanvas(data.digits[index], `#${index}`),
+        digitCanvas(data.reconstructions[index], `${labels.labelErrorValue} ${data.errors[index]}`)
+      );
+    }
+
+    function legend() {
+      const list = root.querySelector("[data-role=legend]");
+      list.replaceChildren();
+      COLOURS.forEach((colour, digit) => {
+        const li = document.createElement("li");
+        const swatch = document.createElement("canvas");
+        swatch.width = 12;
+        swatch.height = 12;
+        swatch.className = "swatch-canvas";
+        const context = swatch.getContext("2d");
+        context.fillStyle = colour;
+        context.fillRect(0, 0, 12, 12);
+        li.append(swatch, ` ${digit}`);
+        list.append(li);
+      });
+    }
+
+    async function load() {
+      status.textContent = labels.labelLoading;
+      try {
+        const response = await fetch(root.dataset.api, { credentials: "same-origin" });
+        if (!response.ok) throw new Error(String(response.status));
+        data = await response.json();
+        status.textContent = "";
+        legend();
+        showReconstructions();
+        drawScatter(-1);
+      } catch (error) {
+        status.textContent = labels.labelError;
+      }
+    }
+
+    root.querySelector("[data-role=shuffle]").addEventListener("click", () => {
+      if (!data) return;
+      offset += 2;
+      showReconstructions();
+    });
+    view.addEventListener("change", () => data && drawScatter(-1));
+    scatter.addEventListener("pointermove", pick);
+    scatter.addEventListener("pointerdown", pick);
+    load();
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    document.querySelectorAll("[data-widget=autoencoder-tsne]").forEach(setup);
+  });
+})();
