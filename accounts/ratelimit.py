@@ -42,26 +42,38 @@ def client_address(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "unknown")
 
 
-def _keys(username: str, address: str) -> list[str]:
+def _keys(username: str, address: str) -> dict[str, float]:
+    """Each bucket's key and capacity.
+
+    A whole classroom shares one NAT address, so the address bucket is much larger
+    than the per-username one: one student's typos never lock out the class, while
+    one address guessing across many usernames is still stopped.
+    """
+    cfg = settings.LOGIN_RATE_LIMIT
+
     def digest(kind: str, value: str) -> str:
         raw = f"{settings.SECRET_KEY}:{kind}:{value}".encode()
         return hashlib.sha256(raw).hexdigest()
 
-    return [digest("user", username.strip().lower()), digest("addr", address)]
+    return {
+        digest("user", username.strip().lower()): float(cfg["capacity"]),
+        digest("addr", address): float(cfg.get("address_capacity", cfg["capacity"])),
+    }
 
 
-def _refilled(bucket: LoginBucket, now) -> float:
+def _refilled(bucket: LoginBucket, now, capacity: float) -> float:
     cfg = settings.LOGIN_RATE_LIMIT
     elapsed = (now - bucket.updated).total_seconds()
-    return min(cfg["capacity"], bucket.tokens + elapsed / cfg["refill_seconds"])
+    return min(capacity, bucket.tokens + elapsed / cfg["refill_seconds"])
 
 
 def check_login_allowed(*, username: str, address: str) -> None:
     """Raise ``LoginRateLimited`` if either bucket is empty; never writes."""
     cfg = settings.LOGIN_RATE_LIMIT
     now = timezone.now()
-    for bucket in LoginBucket.objects.filter(key__in=_keys(username, address)):
-        tokens = _refilled(bucket, now)
+    capacities = _keys(username, address)
+    for bucket in LoginBucket.objects.filter(key__in=capacities):
+        tokens = _refilled(bucket, now, capacities[bucket.key])
         if tokens < 1:
             wait = int((1 - tokens) * cfg["refill_seconds"]) + 1
             raise LoginRateLimited(retry_after=wait)
@@ -71,17 +83,16 @@ def record_failed_login(*, username: str, address: str) -> None:
     """Take a token from both buckets, then slow the caller down if it keeps failing."""
     cfg = settings.LOGIN_RATE_LIMIT
     now = timezone.now()
-    lowest = float(cfg["capacity"])
+    failures = 0.0
     with transaction.atomic():
-        for key in _keys(username, address):
+        for key, capacity in _keys(username, address).items():
             bucket, _created = LoginBucket.objects.select_for_update().get_or_create(
-                key=key, defaults={"tokens": float(cfg["capacity"]), "updated": now}
+                key=key, defaults={"tokens": capacity, "updated": now}
             )
-            bucket.tokens = max(0.0, _refilled(bucket, now) - 1)
+            bucket.tokens = max(0.0, _refilled(bucket, now, capacity) - 1)
             bucket.updated = now
             bucket.save(update_fields=["tokens", "updated"])
-            lowest = min(lowest, bucket.tokens)
-    failures = cfg["capacity"] - lowest
+            failures = max(failures, capacity - bucket.tokens)
     if failures >= cfg["slowdown_after"] and cfg["slowdown_seconds"]:
         time.sleep(cfg["slowdown_seconds"])
 

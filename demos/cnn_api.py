@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.http import Http404
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
@@ -76,12 +77,32 @@ class CnnModelSerializer(serializers.Serializer):
     layers = LayerSerializer(many=True)
 
 
+class ChannelMapSerializer(serializers.Serializer):
+    channel = serializers.IntegerField()
+    mean = serializers.FloatField()
+    max = serializers.FloatField()
+    png_url = serializers.URLField()
+
+
+class TopClassSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    probability = serializers.FloatField()
+
+
+class DigitLayerSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()
+    shape = serializers.ListField(child=serializers.IntegerField())
+    grid_url = serializers.URLField()
+
+
 class CnnModelListApi(APIView):
     """Every feature-map model, whether it can run here, and its layers' shapes."""
 
     class OutputSerializer(CnnModelSerializer):
         pass
 
+    @extend_schema(responses=OutputSerializer(many=True))
     def get(self, request: Request) -> Response:
         rows = cnn_models.list_models()
         return Response(self.OutputSerializer(rows, many=True).data)
@@ -110,29 +131,20 @@ class FeatureMapCreateApi(APIView):
                 )
             return data
 
-    class MapSerializer(serializers.Serializer):
-        channel = serializers.IntegerField()
-        mean = serializers.FloatField()
-        max = serializers.FloatField()
-        png_url = serializers.URLField()
-
-    class ClassSerializer(serializers.Serializer):
-        label = serializers.CharField()
-        probability = serializers.FloatField()
-
     class OutputSerializer(serializers.Serializer):
         model = serializers.CharField()
         layer = serializers.CharField()
         label = serializers.CharField()
         shape = serializers.ListField(child=serializers.IntegerField())
-        maps = serializers.ListField(child=serializers.DictField())
+        maps = ChannelMapSerializer(many=True)
         grid_url = serializers.URLField()
         strongest_grid_url = serializers.URLField()
         input_url = serializers.URLField()
         input_note = serializers.CharField()
         filters_url = serializers.URLField(allow_null=True)
-        top5 = serializers.ListField(child=serializers.DictField(), allow_null=True)
+        top5 = TopClassSerializer(many=True, allow_null=True)
 
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
     def post(self, request: Request) -> Response:
         data = validated(self.InputSerializer(data=request.data))
         image_bytes = None
@@ -201,6 +213,7 @@ class DigitPredictApi(APIView):
             child=serializers.ListField(child=serializers.IntegerField())
         )
 
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
     def post(self, request: Request) -> Response:
         data = validated(self.InputSerializer(data=request.data))
         prediction = cnn_services.predict_digit(
@@ -221,18 +234,13 @@ class DigitPredictApi(APIView):
 class DigitMapsApi(APIView):
     """Every layer's maps of a drawing this user sent to ``DigitPredictApi``."""
 
-    class LayerSerializer(serializers.Serializer):
-        name = serializers.CharField()
-        label = serializers.CharField()
-        shape = serializers.ListField(child=serializers.IntegerField())
-        grid_url = serializers.URLField()
-
     class OutputSerializer(serializers.Serializer):
         digit = serializers.IntegerField()
         probabilities = serializers.ListField(child=serializers.FloatField())
         input_url = serializers.URLField()
-        layers = serializers.ListField(child=serializers.DictField())
+        layers = DigitLayerSerializer(many=True)
 
+    @extend_schema(responses=OutputSerializer)
     def get(self, request: Request, digest: str) -> Response:
         try:
             maps = cnn_services.digit_maps(digest=digest, owner_id=request.user.pk)

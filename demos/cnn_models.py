@@ -503,10 +503,14 @@ class TorchCnn:
             nodes.append(self.output_node)
         self.extractor = create_feature_extractor(model, return_nodes=nodes).eval()
 
+    def forward(self, tensor: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Every layer's output (and the logits, for classifiers) for one input."""
+        with torch.inference_mode():
+            return self.extractor(tensor)
+
     def run(self, rgb: np.ndarray) -> CnnRun:
         tensor, preview = self.prepare(rgb)
-        with torch.inference_mode():
-            outputs = self.extractor(tensor)
+        outputs = self.forward(tensor)
         maps = {layer.name: to_chw(outputs[layer.name]) for layer in self.spec.layers}
         top5 = None
         if self.output_node and self.categories:

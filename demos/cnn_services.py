@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import os
 import re
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import cv2
 import numpy as np
@@ -171,8 +172,6 @@ def png_bytes(rgb: np.ndarray) -> bytes:
 
 
 def _npz_bytes(array: np.ndarray) -> bytes:
-    import io
-
     buffer = io.BytesIO()
     np.savez_compressed(buffer, maps=array)
     return buffer.getvalue()
@@ -407,9 +406,9 @@ def predict_digit(*, image_bytes: bytes, owner_id: int) -> DigitPrediction:
     digest = _digest(decoded.sha256, "digits-draw", _weights_tag(weights))
     folder = run_dir(MINE, digest, owner_id)
     if not (folder / "run.json").exists():
-        loaded = cnn_models.get_cnn_model("digits-cnn")
-        with torch.inference_mode():
-            outputs = loaded.extractor(tensor)  # type: ignore[attr-defined]
+        # The digits model is always a TorchCnn (see cnn_models._build).
+        loaded = cast(cnn_models.TorchCnn, cnn_models.get_cnn_model("digits-cnn"))
+        outputs = loaded.forward(tensor)
         grey = np.rint(tensor[0, 0].numpy() * 255).astype(np.uint8)
         run = cnn_models.CnnRun(
             input_preview=np.repeat(grey[:, :, None], 3, axis=2),
@@ -691,8 +690,6 @@ def train_digits_models(
 
 def _save_model(model: torch.nn.Module, path: Path, meta: dict[str, Any]) -> dict:
     """``torch.save(state_dict)`` plus a JSON of ``meta`` and the file's SHA-256."""
-    import io
-
     buffer = io.BytesIO()
     torch.save(model.state_dict(), buffer)
     _write_bytes(path, buffer.getvalue())

@@ -12,6 +12,7 @@ import uuid
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ValidationError
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.http import Http404
 
@@ -32,7 +33,7 @@ def get_demo_run_for_user(
     """The run with this public id if ``user`` may see it, else ``Http404``."""
     try:
         return _visible_runs(user).get(public_id=public_id)
-    except (DemoRun.DoesNotExist, ValueError, TypeError) as exc:
+    except (DemoRun.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
         raise Http404("No such run.") from exc
 
 

@@ -34,6 +34,8 @@ from rest_framework.exceptions import AuthenticationFailed
 from demos import services
 from demos.detection import HOW_IT_WORKS
 from demos.forms import CompareForm, PeopleUploadForm, ThresholdForm
+from demos.job_selectors import list_current_jobs_for_user
+from demos.jobs_views import queue_upload_jobs
 from demos.models import DemoRun
 from demos.selectors import (
     detector_states,
@@ -55,6 +57,8 @@ def people_upload(request: HttpRequest) -> HttpResponse:
         request.FILES or None,
         default_detector=default_detector_key(),
     )
+    if settings.PORTAL_ASYNC_UPLOADS and request.method == "POST" and form.is_valid():
+        return queue_upload_jobs(request, form)  # one worker job per photo
     if request.method == "POST" and form.is_valid():
         try:
             outcome = services.create_demo_runs(
@@ -183,7 +187,11 @@ def people_history(request: HttpRequest) -> HttpResponse:
     for run in page.object_list:
         state = states.get(run.detector)
         run.detector_name = state.spec.name if state else run.detector
-    context = {"page": page, "show_owner": request.user.is_staff}
+    context = {
+        "page": page,
+        "show_owner": request.user.is_staff,
+        "jobs": list_current_jobs_for_user(request.user)[:HISTORY_PAGE_SIZE],
+    }
     return render(request, "demos/people/history.html", context)
 
 

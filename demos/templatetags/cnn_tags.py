@@ -10,6 +10,7 @@ anyone else's is ignored and reported as unavailable.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django import template
@@ -70,7 +71,7 @@ def _owned_run_id(user: Any, raw: str | None) -> tuple[str, bool]:
     from demos.selectors import get_demo_run_for_user
 
     try:
-        run = get_demo_run_for_user(user, raw)
-    except Http404:
+        run = get_demo_run_for_user(user, uuid.UUID(raw))
+    except (ValueError, Http404):  # not a UUID, or not a run this user may see
         return "", True
     return str(run.public_id), False

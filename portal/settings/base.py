@@ -214,6 +214,8 @@ SPECTACULAR_SETTINGS = {
 # client address. Each failed login takes a token; tokens refill at a steady rate.
 LOGIN_RATE_LIMIT = {
     "capacity": env_int("PORTAL_LOGIN_BURST", 5),
+    # Per client address: a class behind one NAT address must not share 5 tries.
+    "address_capacity": env_int("PORTAL_LOGIN_ADDRESS_BURST", 60),
     "refill_seconds": env_int("PORTAL_LOGIN_REFILL_SECONDS", 60),
     "slowdown_after": 3,
     "slowdown_seconds": 0.5,

@@ -80,7 +80,9 @@ def test_committed_weights_classify_the_test_set(
 ) -> None:
     accuracy = digits_model.evaluate_cnn(model, data.test_images, data.test_labels)
     assert accuracy >= 0.95
-    assert accuracy == pytest.approx(json.loads(CNN_META.read_text())["accuracy"], abs=1e-3)
+    assert accuracy == pytest.approx(
+        json.loads(CNN_META.read_text())["accuracy"], abs=1e-3
+    )
 
 
 @pytest.mark.parametrize("dark_on_light", [True, False])
@@ -132,7 +134,7 @@ def test_a_drawing_becomes_an_8x8_digit_scaled_like_the_data_set() -> None:
     STROKES[1](pad, 20)
     pixels = prepare_drawn_digit(pad)
     assert pixels.shape == (8, 8)
-    assert 0 <= pixels.min() and pixels.max() <= 16
+    assert pixels.min() >= 0 and pixels.max() <= 16
     # Like every digit of the data set, it spans the full height.
     assert pixels[0].max() > 0 and pixels[-1].max() > 0
 

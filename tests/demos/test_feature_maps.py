@@ -194,3 +194,26 @@ def test_histogram_counts_every_value() -> None:
     result = histogram(np.arange(100), bins=10)
     assert len(result["edges"]) == 11
     assert sum(result["counts"]) == 100
+
+
+def test_an_imagenet_classifier_is_built_from_a_state_dict_file(
+    tmp_path: Path,
+) -> None:
+    spec = cnn_models.CNN_MODELS["mobilenet_v3_large"]
+    torch.manual_seed(0)
+    path = tmp_path / "mobilenet.pth"
+    torch.save(torchvision.models.mobilenet_v3_large(weights=None).state_dict(), path)
+    model = cnn_models.build_torchvision_classifier(spec, path)
+    photo = np.random.default_rng(0).integers(0, 255, (300, 400, 3), dtype=np.uint8)
+    run = model.run(photo)
+    assert run.input_preview.shape == (224, 224, 3)
+    for layer in spec.layers:
+        assert (
+            run.maps[layer.name].shape == cnn_models.layer_shapes(spec.key)[layer.name]
+        )
+    assert len(run.top5) == 5
+    assert all(label in cnn_models._imagenet_categories() for label, _ in run.top5)
+    probabilities = [p for _, p in run.top5]
+    assert probabilities == sorted(probabilities, reverse=True)
+    assert model.filters("features.0").shape == (16, 3, 3, 3)
+    assert model.filters("features.3") is None

@@ -578,3 +578,12 @@ def test_admin_delete_removes_the_runs_files(
     assert response.status_code == 302
     assert DemoRun.objects.count() == 0
     assert media_files(private_media) == []
+
+
+def test_malformed_run_id_is_404_not_500(user) -> None:
+    from django.http import Http404
+
+    from demos.selectors import get_demo_run_for_user
+
+    with pytest.raises(Http404):
+        get_demo_run_for_user(user, "not-a-uuid")

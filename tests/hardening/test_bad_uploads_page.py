@@ -21,6 +21,7 @@ pytestmark = pytest.mark.django_db
 
 COUNT_RE = re.compile(r'data-testid="person-count">(\d+)<')
 ERROR_RE = re.compile(r'data-testid="upload-error">([^<]*)<')
+VISIBLE_CROP_RE = re.compile(r'<li class="crop"\s+data-crop')  # hidden ones differ
 
 
 def post_files(client, files: list, detector: str = "yolox-nano", **extra):
@@ -206,8 +207,11 @@ def test_photo_with_nobody_counts_zero_and_stores_no_crops(
     )
 
     run = DemoRun.objects.get()
-    assert COUNT_RE.search(response.content.decode()).group(1) == "0"
+    html = response.content.decode()
+    assert COUNT_RE.search(html).group(1) == "0"
+    assert VISIBLE_CROP_RE.findall(html) == []
     assert not run.detections.filter(score__gte=run.score_threshold).exists()
+    # Only boxes under the threshold (kept so the slider can move) have crops.
     stored_crops = list((private_media / run.folder).glob("crops/*.jpg"))
     assert len(stored_crops) == run.detections.count()
 
@@ -223,6 +227,7 @@ def test_crowd_photo_stores_every_crop(
     html = response.content.decode()
     shown = run.detections.filter(score__gte=run.score_threshold).count()
     assert COUNT_RE.search(html).group(1) == str(shown)
+    assert len(VISIBLE_CROP_RE.findall(html)) == shown
     assert shown >= 4  # five pasted people; YOLOX-Nano finds at least four
     # Every stored box, shown or not, has its crop: the threshold can move later.
     crops = sorted((private_media / run.folder / "crops").iterdir())

@@ -2,7 +2,8 @@
 
 Runs older than ``settings.RETENTION_DAYS`` (or ``--days``) are deleted with
 their files; then files and folders under ``MEDIA_ROOT/runs`` that no run owns
-are removed. ``--dry-run`` only lists what would go.
+are removed, and so are cached feature maps of uploaded photos past the same
+retention (``demos/retention.py``). ``--dry-run`` only lists what would go.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from demos import services
+from demos import retention, services
 
 
 class Command(BaseCommand):
@@ -42,14 +43,24 @@ class Command(BaseCommand):
             else []
         )
         orphans = services.remove_orphan_files(dry_run=dry_run)
+        caches = retention.remove_expired_user_caches(
+            older_than_days=days, dry_run=dry_run
+        )
         if options["verbosity"] >= 2:
             for folder in expired:
                 self.stdout.write(f"  run {folder}")
             for path in orphans:
                 self.stdout.write(f"  orphan {path}")
+            for path in caches:
+                self.stdout.write(f"  feature maps {path}")
         self.stdout.write(
             self.style.SUCCESS(
                 f"{verb} {len(expired)} expired run(s) "
                 f"and {len(orphans)} orphan path(s)."
+            )
+        )
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{verb} {len(caches)} expired feature-map folder(s) of uploads."
             )
         )

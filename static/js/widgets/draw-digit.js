@@ -129,7 +129,7 @@
         title.textContent = layer.name;
         const note = document.createElement("p");
         note.className = "help";
-        note.textContent = `${layer.label} ${labels.labelShape} ${layer.shape.join("×")}`.trim();
+        note.textContent = [layer.label, layer.shape.join("×")].filter(Boolean).join(" · ");
         const img = document.createElement("img");
         img.src = layer.grid_url;
         img.alt = layer.name;

@@ -61,7 +61,7 @@
       root.querySelector("[data-role=input-note]").textContent = data.input_note;
       root.querySelector("[data-role=shape-label]").textContent = labels.labelShape;
       root.querySelector("[data-role=shape]").textContent = data.shape.join(" × ");
-      root.querySelector("[data-role=layer-label]").textContent = `${data.layer}: ${data.label}`;
+      root.querySelector("[data-role=layer-label]").textContent = data.label;
 
       const top5Box = root.querySelector("[data-role=top5-box]");
       const top5 = root.querySelector("[data-role=top5]");
