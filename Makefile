@@ -61,10 +61,14 @@ format: install
 bench: install
 	$(BIN)/python bench/bench_detectors.py
 
-# Needs Debian's gettext (msgfmt); the compiled .mo files are committed.
+# Rebuild the catalogs: extract msgids, fill Korean from locale/fragments/*.ko.po,
+# compile. Needs Debian's gettext; the compiled .mo files are committed.
 messages: install
-	$(BIN)/python manage.py makemessages -l ko -l en --ignore=.venv --ignore=var
-	$(BIN)/python manage.py makemessages -d djangojs -l ko -l en --ignore=.venv --ignore=var --ignore=static/vendor
+	$(BIN)/python manage.py makemessages -l ko -l en --no-location \
+	  --ignore=.venv --ignore=var --ignore='tests/*' --ignore='bench/*'
+	mkdir -p var && msgcat --use-first locale/fragments/*.ko.po -o var/compendium.po
+	msgmerge -q -N -C var/compendium.po -o locale/ko/LC_MESSAGES/django.po \
+	  locale/ko/LC_MESSAGES/django.po locale/ko/LC_MESSAGES/django.po
 	$(BIN)/python manage.py compilemessages --ignore=.venv
 
 clean:

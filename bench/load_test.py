@@ -436,6 +436,7 @@ def run_load(label: str, database_url: str, args: argparse.Namespace) -> dict:
         print(
             f"[{label}] {len(students)} students for {args.duration} s ...", flush=True
         )
+        load_before = os.getloadavg()[0]
         started = time.monotonic()
         deadline = started + args.duration
         threads = [
@@ -449,6 +450,8 @@ def run_load(label: str, database_url: str, args: argparse.Namespace) -> dict:
         wall = time.monotonic() - started
         stop(server)
         summary = summarise(results, wall)
+        # Other processes on the machine skew the figures: record how busy it was.
+        summary["load_average"] = [round(load_before, 1), round(os.getloadavg()[0], 1)]
         accepted = work / "accepted.json"
         accepted.write_text(json.dumps(results.accepted))
         summary["storage"] = json.loads(
@@ -475,7 +478,10 @@ def print_report(summary: dict) -> None:
         f"{summary['requests']} requests in {summary['wall_s']:.1f} s: "
         f"{summary['requests_per_second']:.2f} req/s; statuses {summary['statuses']}; "
         f"5xx {summary['server_errors']}, connection errors "
-        f"{summary['connection_errors']}, worker timeouts {summary['worker_timeouts']}"
+        f"{summary['connection_errors']}, "
+        f"worker timeouts {summary['worker_timeouts']}; "
+        f"1-min load average {summary['load_average'][0]} before, "
+        f"{summary['load_average'][1]} after"
     )
     for kind, figures in summary["kinds"].items():
         print(

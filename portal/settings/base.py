@@ -283,7 +283,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 4 * CELERY_TASK_TIME_LI
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Queues by model: ResNet-50 detectors on `gpu` workers, everything else on `cpu`.
 # One machine without a GPU worker: PORTAL_GPU_QUEUE=cpu puts every job on `cpu`.
-CELERY_TASK_DEFAULT_QUEUE = "cpu"
+CELERY_TASK_DEFAULT_QUEUE = env_str("PORTAL_CPU_QUEUE", "cpu")
 JOB_GPU_QUEUE = env_str("PORTAL_GPU_QUEUE", "gpu")
 CELERY_TASK_ROUTES = ["demos.tasks.route_task"]
 CELERY_BEAT_SCHEDULE = {

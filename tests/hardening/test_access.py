@@ -28,7 +28,6 @@ FILE_SUFFIXES = [
     "annotated.jpg",
     "annotated.jpg?score_threshold=0.2",
     "thumb.jpg",
-    "thumb.jpg",
     "crops/1.jpg",
     "crops/1.jpg?download=1",
     "crops.zip",

@@ -138,11 +138,6 @@ def test_staff_can_open_a_students_feature_map_images(
     assert client.get(local(maps_of_alices_photo["grid_url"])).status_code == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cnn_views.map_file accepts session logins only, so an API token client "
-    "cannot fetch the png_url/grid_url the API returned to it (reported).",
-)
 def test_token_client_can_fetch_its_own_feature_map_images(
     user, maps_of_alices_photo
 ) -> None:

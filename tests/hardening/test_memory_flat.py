@@ -1,8 +1,9 @@
 """Decompression bombs are refused from the header: memory stays flat.
 
-Measured in a fresh interpreter (peak RSS from ``getrusage``), so the test's own
-allocations do not blur the figure. A control decode of the same 9000x9000 file with
-a raised cap shows the measurement would notice a real decode. No database.
+Measured in a fresh interpreter (its own peak resident memory, ``VmHWM``), so the
+test's own allocations do not blur the figure. A control decode of the same
+9000x9000 file with a raised cap shows the measurement would notice a real decode.
+No database.
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ limits = ImageLimits(
 )
 
 def peak_mb():
+    # VmHWM is this process's own peak; ru_maxrss would carry the parent's
+    # (the pytest process) across fork + exec.
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 before = peak_mb()

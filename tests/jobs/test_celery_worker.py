@@ -2,11 +2,12 @@
 
 Needs Redis on 127.0.0.1:6379 (``PORTAL_TEST_REDIS_URL`` overrides; database 13
 is flushed before and after each test): without it every test here is skipped
-with the reason. The worker is a subprocess, so it needs a database it can share
-with this test process:
+with the reason. Each test's worker listens on queues of its own and dies with
+this process, so no stray worker can take another run's jobs. The worker is a
+subprocess, so it needs a database it can share with this test process:
 
 - PostgreSQL (``DATABASE_URL=postgres://...``, CI's second pass): the test
-  database itself, with ``transaction=True`` semantics (rows are committed);
+  database itself, with ``transaction=True`` (rows are committed, then flushed);
 - SQLite (the default ``make test``): pytest-django's in-memory database cannot
   be shared, so each test gets a file database (a copy of one migrated once per
   session) and this process's default connection points at it for the test.
@@ -16,12 +17,14 @@ Every wait is bounded; a failure prints the tail of the worker's log.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -41,7 +44,12 @@ from tests.factories import make_user
 from tests.jobs.conftest import photo
 
 REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+# Rows must be committed for the worker to see them (PostgreSQL); on SQLite the
+# tests use their own file database and this only makes the flush afterwards.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 WORKER_READY_SECONDS = 90
+PR_SET_PDEATHSIG = 1
 JOB_SECONDS = 120
 
 PHOTOS = [
@@ -139,7 +147,6 @@ def postgres_url(settings_dict: dict) -> str:
 def shared_db(request, tmp_path: Path, django_db_blocker) -> Iterator[dict[str, str]]:
     """A database the worker subprocess shares; yields the worker's env for it."""
     if connection.vendor == "postgresql":
-        request.getfixturevalue("transactional_db")
         yield {"DATABASE_URL": postgres_url(connection.settings_dict)}
         return
     if connection.vendor != "sqlite":
@@ -171,10 +178,21 @@ def send_to_redis(redis_url: str, clean_redis: None) -> Iterator[None]:
     conf.update(saved)
 
 
+def die_with_parent() -> None:
+    """In the worker before exec: SIGKILL when this test process dies (Linux).
+
+    A worker outliving a killed test run would take the next run's messages.
+    """
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 class Worker:
     """A ``celery -A portal worker`` in its own process group, logging to a file."""
 
-    def __init__(self, env: dict[str, str], log: Path, concurrency: int) -> None:
+    def __init__(
+        self, env: dict[str, str], log: Path, concurrency: int, queues: str
+    ) -> None:
         self.log = log
         command = [
             sys.executable,
@@ -184,7 +202,7 @@ class Worker:
             "portal",
             "worker",
             "-Q",
-            "cpu,gpu",
+            queues,
             "--concurrency",
             str(concurrency),
             "--pool",
@@ -205,6 +223,7 @@ class Worker:
             stdout=self.handle,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=die_with_parent if sys.platform == "linux" else None,
         )
         wait_for(
             lambda: b" ready." in log.read_bytes() or self.process.poll() is not None,
@@ -260,6 +279,11 @@ def start_worker(
     tmp_path: Path,
 ) -> Iterator[Callable[..., Worker]]:
     settings.MODELS_DIR = imported_models_dir
+    # Queues of this test only: no other worker on this Redis can take its jobs.
+    token = uuid.uuid4().hex[:8]
+    settings.CELERY_TASK_DEFAULT_QUEUE = f"cpu-{token}"
+    settings.JOB_GPU_QUEUE = f"gpu-{token}"
+    queues = f"cpu-{token},gpu-{token}"
     env = {
         key: value
         for key, value in os.environ.items()
@@ -268,6 +292,8 @@ def start_worker(
     env |= shared_db | {
         "DJANGO_SETTINGS_MODULE": "portal.settings.test",
         "REDIS_URL": REDIS_URL,
+        "PORTAL_CPU_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+        "PORTAL_GPU_QUEUE": settings.JOB_GPU_QUEUE,
         "PORTAL_MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "PORTAL_MODELS_DIR": str(imported_models_dir),
         "PORTAL_JOB_RETRY_SECONDS": "1",
@@ -275,7 +301,8 @@ def start_worker(
     started: list[Worker] = []
 
     def start(concurrency: int = 1) -> Worker:
-        worker = Worker(env, tmp_path / f"worker{len(started)}.log", concurrency)
+        log = tmp_path / f"worker{len(started)}.log"
+        worker = Worker(env, log, concurrency, queues)
         started.append(worker)
         return worker
 
