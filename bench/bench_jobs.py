@@ -6,12 +6,15 @@ Usage::
         [--detector yolox-nano] [--idle 10] [--database-url URL]
 
 For each worker count N it starts one ``celery -A portal worker --concurrency N``
-(prefork: N processes, each building its model once), warms every process up,
-then queues ``--jobs`` photos at once (the 16 shared samples in turn) and waits
-for all of them. It prints, per N: jobs per second (first enqueue to last finish),
-the scaling ratio against one process, and the queue latency (a job's ``created``
-to its ``started``, i.e. enqueue to a worker picking it up) at p50/p95, both for
-that burst and for ``--idle`` photos sent one at a time to an idle worker.
+(prefork: N processes, each building its model once) and warms every process up.
+Throughput: ``--jobs`` photos (the 16 shared samples in turn) are queued while the
+worker is told not to consume (``cancel_consumer``), then released
+(``add_consumer``); jobs per second is ``--jobs`` over release → last finish, and
+the scaling ratio compares it with one process. Queue latency (a job's
+``created`` → ``started``, enqueue to a worker picking it up) at p50/p95 is
+measured for a second burst queued while the worker consumes (this script is the
+one "web process" enqueuing; its rate is printed too) and for ``--idle`` photos
+sent one at a time to an idle worker.
 
 Needs Redis (``REDIS_URL``, default ``redis://127.0.0.1:6379/12``; its queues get
 a per-run name, so nothing else is disturbed). The database is a scratch SQLite
@@ -32,6 +35,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 REPO_DIR = Path(__file__).resolve().parent.parent
@@ -132,15 +136,24 @@ def main() -> None:
     django.setup()
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.core.management import call_command
+    from django.utils import timezone
 
     from accounts.models import User
     from demos import jobs
     from demos.models import DetectionJob
     from models_store import store
+    from portal.celery import app as celery_app
 
     call_command("migrate", verbosity=0)
     store.import_path(SHARED_DIR / "weights", record=False)
     owner = User.objects.create_user(f"bench-{token}", password=None)
+    cpu_queue = os.environ["PORTAL_CPU_QUEUE"]
+
+    def control(command: Callable[..., list], queue_name: str) -> None:
+        replies = command(queue_name, reply=True, timeout=10)
+        if not replies:
+            raise SystemExit(f"no worker answered {command.__name__}({queue_name})")
+
     photos = [(p.name, p.read_bytes()) for p in SAMPLES]
     worker_env = {**os.environ}
 
@@ -177,11 +190,21 @@ def main() -> None:
             try:
                 # Warm-up: every pool process builds its model before timing.
                 wait(queue(4 * count))
-                burst = wait(queue(args.jobs, offset=count))
-                first = min(job.created for job in burst)
-                last = max(job.finished for job in burst)
-                seconds = (last - first).total_seconds()
+                # Throughput of the workers alone: the photos are queued while
+                # the worker does not consume, then it is let loose on them.
+                control(celery_app.control.cancel_consumer, cpu_queue)
+                held = queue(args.jobs, offset=count)
+                released = timezone.now()
+                control(celery_app.control.add_consumer, cpu_queue)
+                done = wait(held)
+                seconds = (max(j.finished for j in done) - released).total_seconds()
+                # Queue latency while photos keep arriving (enqueue → started).
+                burst = wait(queue(args.jobs, offset=2 * count))
                 waits = [(j.started - j.created).total_seconds() for j in burst]
+                created = [j.created for j in burst]
+                enqueue_rate = len(burst) / max(
+                    1e-9, (max(created) - min(created)).total_seconds()
+                )
                 idle = []
                 for index in range(args.idle):
                     (job,) = wait(queue(1, offset=index))
@@ -197,6 +220,7 @@ def main() -> None:
                     "burst_p95": percentile(waits, 95),
                     "idle_p50": percentile(idle, 50),
                     "idle_p95": percentile(idle, 95),
+                    "enqueue_rate": enqueue_rate,
                 }
             )
             print(f"{count} worker process(es): {args.jobs / seconds:.2f} jobs/s")
@@ -211,15 +235,17 @@ def main() -> None:
     )
     print(
         "| worker processes | wall (s) | jobs/s | scaling vs 1 "
-        "| queue latency p50 / p95, burst (s) | p50 / p95, idle (ms) |"
+        "| queue latency p50 / p95, burst (s) | p50 / p95, idle (ms) "
+        "| enqueue rate (jobs/s) |"
     )
-    print("|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
     for row in results:
         print(
             f"| {row['workers']} | {row['seconds']:.1f} | {row['rate']:.2f} "
             f"| {row['rate'] / base:.2f}x "
             f"| {row['burst_p50']:.1f} / {row['burst_p95']:.1f} "
-            f"| {row['idle_p50'] * 1000:.0f} / {row['idle_p95'] * 1000:.0f} |"
+            f"| {row['idle_p50'] * 1000:.0f} / {row['idle_p95'] * 1000:.0f} "
+            f"| {row['enqueue_rate']:.1f} |"
         )
 
 
