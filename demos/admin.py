@@ -16,7 +16,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from demos import services
-from demos.models import DemoRun, Detection, Lesson, LessonProgress
+from demos.models import DemoRun, Detection, DetectionJob, Lesson, LessonProgress
 
 # --- Person demo ---------------------------------------------------------------
 
@@ -159,3 +159,27 @@ class LessonProgressAdmin(admin.ModelAdmin):
     ordering = ("-completed_at",)
     raw_id_fields = ("user",)
     list_select_related = ("user", "lesson")
+
+
+@admin.register(DetectionJob)
+class DetectionJobAdmin(admin.ModelAdmin):
+    """Instructors see every queued, running and failed job, with the reason."""
+
+    list_display = (
+        "public_id",
+        "owner",
+        "state",
+        "progress",
+        "detector",
+        "original_name",
+        "attempts",
+        "created",
+        "finished",
+    )
+    list_filter = ("state", "detector", "created")
+    search_fields = ("public_id", "owner__username", "original_name", "detail")
+    list_select_related = ("owner",)
+    readonly_fields = [field.name for field in DetectionJob._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
