@@ -10,7 +10,6 @@ a drawing only to the user who sent it.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -186,11 +185,11 @@ class FeatureMapCreateApi(APIView):
 def _run_image_bytes(request: Request, public_id: Any) -> bytes:
     """The original photo of a person-demo run the user may see (else 404)."""
     from demos.selectors import get_demo_run_for_user
+    from demos.services import read_run_file
 
     run = get_demo_run_for_user(request.user, public_id)
-    path = Path(settings.MEDIA_ROOT) / run.image_path
     try:
-        return path.read_bytes()
+        return read_run_file(run, run.image_path)  # a folder or a bucket
     except FileNotFoundError as exc:
         raise Http404("The run's photo is gone.") from exc
 

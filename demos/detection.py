@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 import cv2
 import numpy as np
 
+from portal.errors import ServiceUnavailable
+
 if TYPE_CHECKING:  # torch is imported lazily: importing it costs about a second.
     import torch
 
@@ -383,28 +385,69 @@ def rgb_to_tensor(rgb: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(array).permute(2, 0, 1).float() / 255.0
 
 
+class TorchDeviceUnavailable(ServiceUnavailable):
+    """The configured torch device (e.g. ``cuda``) does not exist on this machine."""
+
+
+def choose_torch_device(requested: str, cuda_available: bool | None = None) -> str:
+    """The torch device to run on: ``cpu``, ``cuda`` or ``cuda:N``.
+
+    ``auto`` picks ``cuda`` when CUDA is available, else ``cpu``. Asking for CUDA
+    on a machine without it raises ``TorchDeviceUnavailable`` (→ 503) rather than
+    silently running a GPU-sized model on the CPU. ``cuda_available`` defaults to
+    ``torch.cuda.is_available()``.
+    """
+    value = requested.strip().lower() or "auto"
+    is_cuda = value == "cuda" or (
+        value.startswith("cuda:") and value.removeprefix("cuda:").isdigit()
+    )
+    if value not in {"auto", "cpu"} and not is_cuda:
+        raise ValueError(
+            f"torch device must be auto, cpu, cuda or cuda:N, got {requested!r}"
+        )
+    if value == "cpu":
+        return "cpu"
+    if cuda_available is None:
+        import torch
+
+        cuda_available = bool(torch.cuda.is_available())
+    if value == "auto":
+        return "cuda" if cuda_available else "cpu"
+    if not cuda_available:
+        raise TorchDeviceUnavailable(
+            f"PORTAL_TORCH_DEVICE is {requested!r} but CUDA is not available on "
+            "this machine (no GPU, or torch was built without CUDA). Set "
+            "PORTAL_TORCH_DEVICE=auto or cpu, or run this worker on a GPU host."
+        )
+    return value
+
+
 class TorchvisionPersonDetector:
     """A torchvision COCO detector (Faster R-CNN, RetinaNet, SSDlite, FCOS).
 
     ``model`` is built and loaded by ``models_store.loading`` and already in
-    ``eval()``; torchvision resizes and normalises internally and applies its own
-    per-class NMS, so only the person label is kept, re-thresholded, clipped, sorted.
+    ``eval()`` and on ``device``; torchvision resizes and normalises internally and
+    applies its own per-class NMS, so only the person label is kept, re-thresholded,
+    clipped, sorted. Inputs go to ``device``; outputs come back to the CPU.
     """
 
-    def __init__(self, model: Any, key: str, person_label: int = 1) -> None:
+    def __init__(
+        self, model: Any, key: str, person_label: int = 1, device: str = "cpu"
+    ) -> None:
         self.key = key
         self.model = model
         self.person_label = person_label
+        self.device = device
 
     def detect(self, rgb: np.ndarray, floor_score: float) -> list[PersonBox]:
         import torch
 
         height, width = rgb.shape[:2]
         with torch.inference_mode():
-            (result,) = self.model([rgb_to_tensor(rgb)])
+            (result,) = self.model([rgb_to_tensor(rgb).to(self.device)])
         is_person = result["labels"] == self.person_label
-        boxes = result["boxes"][is_person].numpy()
-        scores = result["scores"][is_person].numpy()
+        boxes = result["boxes"][is_person].cpu().numpy()
+        scores = result["scores"][is_person].cpu().numpy()
         return to_person_boxes(boxes, scores, width, height, floor_score)
 
 

@@ -1,7 +1,7 @@
 """Detection jobs: one job per uploaded photo, run by a Celery worker, swept if stuck.
 
-``enqueue_detection_jobs`` saves each photo under
-``MEDIA_ROOT/jobs/<owner id>/<public id>/upload`` with a ``DetectionJob`` row and
+``enqueue_detection_jobs`` saves each photo in the media storage (``demos/media.py``)
+as ``jobs/<owner id>/<public id>/upload`` with a ``DetectionJob`` row and
 hands the job to Celery with ``transaction.on_commit`` (a worker never sees a job
 whose row is not committed). ``run_detection_job`` is what a worker runs: it is
 idempotent — the run is stored and linked to the job in one transaction through
@@ -32,7 +32,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as BrokerUnreachable
 
-from demos import services
+from demos import media, services
 from demos.models import DemoRun, DetectionJob
 from demos.selectors import detector_states, is_available
 from models_store.loading import DetectorUnavailable
@@ -78,20 +78,12 @@ class SweepReport:
 
     requeued: list[DetectionJob] = field(default_factory=list)
     failed: list[DetectionJob] = field(default_factory=list)
-    removed: list[Path] = field(default_factory=list)
+    removed: list[Path | str] = field(default_factory=list)
 
 
-def job_dir(job: DetectionJob) -> Path:
-    return Path(settings.MEDIA_ROOT) / job.folder
-
-
-def upload_file(job: DetectionJob) -> Path:
-    """Absolute path of the job's stored upload; refused if outside MEDIA_ROOT/jobs."""
-    root = Path(settings.MEDIA_ROOT).resolve()
-    path = (root / job.upload_path).resolve()
-    if not path.is_relative_to(root / JOBS_DIR):
-        raise FileNotFoundError(job.upload_path)
-    return path
+def upload_file(job: DetectionJob) -> str:
+    """Storage name of the job's stored upload; refused if outside ``jobs/``."""
+    return media.checked_name(job.upload_path, JOBS_DIR)
 
 
 def queue_for_detector(detector_key: str) -> str:
@@ -156,10 +148,8 @@ def create_detection_job(
         language=translation.get_language() or "",
     )
     job.upload_path = f"{job.folder}/{UPLOAD_NAME}"
-    folder = job_dir(job)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / UPLOAD_NAME).write_bytes(data)
+        media.save_bytes(job.upload_path, data)
         with transaction.atomic():
             job.full_clean()
             job.save()
@@ -167,7 +157,7 @@ def create_detection_job(
     except BaseException:
         # A job row never lacks its upload, and an upload never outlives a failed row.
         if not DetectionJob.objects.filter(pk=job.pk).exists():
-            shutil.rmtree(folder, ignore_errors=True)
+            media.delete_tree(job.folder)
         raise
     return job
 
@@ -290,7 +280,7 @@ def run_detection_job(job_id: int) -> DetectionJob | None:
         return DetectionJob.objects.filter(pk=job_id).first()
     with translation.override(job.language or settings.LANGUAGE_CODE):
         try:
-            data = upload_file(job).read_bytes()
+            data = media.read_bytes(upload_file(job))
         except FileNotFoundError:
             return fail_detection_job(
                 job_id=job.pk,
@@ -334,7 +324,7 @@ def run_detection_job(job_id: int) -> DetectionJob | None:
 
 
 def remove_job_upload(job: DetectionJob) -> None:
-    shutil.rmtree(job_dir(job), ignore_errors=True)
+    media.delete_tree(job.folder)
 
 
 def sweep_stale_jobs(
@@ -401,9 +391,12 @@ def sweep_stale_jobs(
     return report
 
 
-def _remove_finished_uploads(*, dry_run: bool) -> list[Path]:
+def _remove_finished_uploads(*, dry_run: bool) -> list[Path | str]:
     """Upload folders of finished jobs, or of no job (older than a grace period)."""
-    root = Path(settings.MEDIA_ROOT) / JOBS_DIR
+    local = media.local_root()
+    if local is None:
+        return list(_remove_finished_objects(dry_run=dry_run))
+    root = Path(local) / JOBS_DIR
     if not root.is_dir():
         return []
     folders = [
@@ -425,7 +418,7 @@ def _remove_finished_uploads(*, dry_run: bool) -> list[Path]:
         ).values_list("public_id", flat=True)
     }
     cutoff = time.time() - ORPHAN_GRACE_SECONDS
-    removed = []
+    removed: list[Path | str] = []
     for folder in folders:
         if folder.name in pending:
             continue
@@ -437,6 +430,46 @@ def _remove_finished_uploads(*, dry_run: bool) -> list[Path]:
                 shutil.rmtree(folder, ignore_errors=True)
             else:
                 folder.unlink(missing_ok=True)
+    return removed
+
+
+def _settled_job_ids(names: list[str]) -> tuple[set[str], set[str]]:
+    """Of these folder names, the ids of pending jobs and of all known jobs."""
+    ids = [found for found in map(_as_uuid, names) if found]
+    rows = DetectionJob.objects.filter(public_id__in=ids).values_list(
+        "public_id", "state"
+    )
+    known = {str(public_id) for public_id, _state in rows}
+    pending = {
+        str(public_id)
+        for public_id, state in rows
+        if state in (State.QUEUED, State.RUNNING)
+    }
+    return pending, known
+
+
+def _remove_finished_objects(*, dry_run: bool) -> list[str]:
+    """``_remove_finished_uploads`` for a bucket: age is the newest object's."""
+    storage = media.media_storage()
+    owners, _files = storage.listdir(JOBS_DIR)
+    folders = [
+        f"{JOBS_DIR}/{owner}/{name}"
+        for owner in owners
+        for name in storage.listdir(f"{JOBS_DIR}/{owner}")[0]
+    ]
+    pending, known = _settled_job_ids([f.rsplit("/", 1)[1] for f in folders])
+    cutoff = timezone.now() - timedelta(seconds=ORPHAN_GRACE_SECONDS)
+    removed: list[str] = []
+    for folder in folders:
+        name = folder.rsplit("/", 1)[1]
+        if name in pending:
+            continue
+        newest = media.newest_modified(folder)
+        if name not in known and newest is not None and newest >= cutoff:
+            continue  # an upload whose row is being committed right now
+        removed.append(folder)
+        if not dry_run:
+            media.delete_tree(folder)
     return removed
 
 

@@ -3,7 +3,8 @@
 A run is saved all or nothing: its files are written first, then its rows in one
 ``transaction.atomic()``; if anything fails after the first file was written, the
 run's folder is removed again, so there are no half-saved rows and no orphan
-files. Files live under ``MEDIA_ROOT/runs/<owner id>/<public id>/`` with names the
+files. Files live in the media storage (``demos/media.py``: ``MEDIA_ROOT`` or an
+S3-compatible bucket) under ``runs/<owner id>/<public id>/`` with names the
 server makes (never the uploaded name) and are always re-encoded JPEGs without
 EXIF: trailing bytes of polyglot uploads and GPS tags never reach the disk.
 """
@@ -21,16 +22,18 @@ import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.files.base import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from demos import media
 from demos.detection import PersonBox
 from demos.imaging import (
     DecodedImage,
@@ -128,26 +131,30 @@ def annotate(
     return encode_jpeg(draw_boxes(image_rgb, boxes, labels))
 
 
-def run_dir(run: DemoRun) -> Path:
-    return Path(settings.MEDIA_ROOT) / run.folder
+RUNS_DIR = "runs"
 
 
-def run_file(run: DemoRun, relative: str) -> Path:
-    """Absolute path of a stored file of the run; refused if outside MEDIA_ROOT."""
-    root = Path(settings.MEDIA_ROOT).resolve()
-    path = (root / relative).resolve()
-    if not path.is_relative_to(root / "runs"):
-        raise FileNotFoundError(relative)
-    return path
+def run_file(run: DemoRun, relative: str) -> str:
+    """Storage name of a stored file of the run; refused if outside ``runs/``."""
+    return media.checked_name(relative, RUNS_DIR)
+
+
+def open_run_file(run: DemoRun, relative: str) -> File:
+    """A stored file of the run, open for reading (``FileNotFoundError`` if gone)."""
+    return media.open_file(run_file(run, relative))
+
+
+def read_run_file(run: DemoRun, relative: str) -> bytes:
+    return media.read_bytes(run_file(run, relative))
 
 
 def crop_name(rank: int) -> str:
     return f"{CROPS_DIR}/{rank}.jpg"
 
 
-def _write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+def _write(path: PurePosixPath, data: bytes) -> None:
+    """Store one file of a run (a seam the fault-injection tests replace)."""
+    media.save_bytes(path.as_posix(), data)
 
 
 def _store_run(
@@ -190,19 +197,17 @@ def _store_run(
         )
         for rank, box in enumerate(boxes, start=1)
     ]
-    folder = run_dir(run)
-    root = Path(settings.MEDIA_ROOT)
     try:
-        _write(root / run.image_path, encode_jpeg(image.rgb, quality=95))
+        _write(PurePosixPath(run.image_path), encode_jpeg(image.rgb, quality=95))
         shown = [d for d in detections if d.score >= score_threshold]
-        _write(root / run.annotated_path, annotate(image.rgb, shown))
+        _write(PurePosixPath(run.annotated_path), annotate(image.rgb, shown))
         _write(
-            root / run.thumbnail_path,
+            PurePosixPath(run.thumbnail_path),
             encode_jpeg(make_thumbnail(image.rgb, THUMBNAIL_SIDE), quality=85),
         )
         for detection in detections:
             crop = crop_box(image.rgb, detection.box)
-            _write(root / detection.crop_path, encode_jpeg(crop, quality=95))
+            _write(PurePosixPath(detection.crop_path), encode_jpeg(crop, quality=95))
         with transaction.atomic():
             run.full_clean()
             run.save()
@@ -215,7 +220,7 @@ def _store_run(
                 on_saved(run)
     except BaseException:
         # Files first, rows second: undo the files whatever went wrong.
-        shutil.rmtree(folder, ignore_errors=True)
+        media.delete_tree(run.folder)
         raise
     return run
 
@@ -302,7 +307,7 @@ def compare_demo_run(*, run: DemoRun, detector_key: str) -> DemoRun:
     threshold (score scales differ between detectors).
     """
     key = resolve_detector_key(detector_key)
-    data = run_file(run, run.image_path).read_bytes()
+    data = read_run_file(run, run.image_path)
     # Same photo, same identity: keep the upload's hash, not the re-encoding's.
     image = replace(decode_image(data, image_limits()), sha256=run.image_sha256)
     boxes, elapsed_ms = detect_persons(image=image, detector_key=key)
@@ -355,7 +360,7 @@ def write_crops(result: PhotoPeople, out_dir: Path) -> list[Path]:
 
 def render_annotated(run: DemoRun, threshold: float) -> bytes:
     """The annotated JPEG for another threshold, drawn from the stored photo."""
-    data = run_file(run, run.image_path).read_bytes()
+    data = read_run_file(run, run.image_path)
     image = decode_image(data, image_limits())
     return annotate(image.rgb, persons_above(run, threshold))
 
@@ -373,7 +378,7 @@ def build_crops_zip(run: DemoRun, threshold: float | None = None) -> bytes:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
         for index, detection in enumerate(persons_above(run, limit), start=1):
             name = f"person_{index:02d}.jpg"
-            archive.write(run_file(run, detection.crop_path), name)
+            archive.writestr(name, read_run_file(run, detection.crop_path))
             rows.append(
                 {
                     "index": index,
@@ -402,10 +407,10 @@ def build_crops_zip(run: DemoRun, threshold: float | None = None) -> bytes:
 
 def delete_demo_run(*, run: DemoRun) -> None:
     """Delete the run's rows, then its folder (rows first: a row never lacks files)."""
-    folder = run_dir(run)
+    folder = run.folder
     with transaction.atomic():
         run.delete()
-    shutil.rmtree(folder, ignore_errors=True)
+    media.delete_tree(folder)
 
 
 def delete_expired_runs(*, older_than_days: int, dry_run: bool = False) -> list[str]:
@@ -418,26 +423,36 @@ def delete_expired_runs(*, older_than_days: int, dry_run: bool = False) -> list[
     return [run.folder for run in expired]
 
 
+def _known_run_folders() -> set[tuple[str, str]]:
+    return {
+        (str(owner_id), str(public_id))
+        for owner_id, public_id in DemoRun.objects.values_list("owner_id", "public_id")
+    }
+
+
 def remove_orphan_files(
     *, dry_run: bool = False, grace_seconds: int = ORPHAN_GRACE_SECONDS
-) -> list[Path]:
-    """Remove files and folders under MEDIA_ROOT/runs that no run owns.
+) -> list[Path | str]:
+    """Remove files and folders under ``runs/`` of the media storage that no run owns.
 
     A run folder is ``runs/<owner id>/<public id>``; anything else there (a
     folder of a deleted run, a stray file, a crash's leftovers) is an orphan.
     Entries younger than ``grace_seconds`` are kept. Returns the removed (or,
-    with ``dry_run``, the would-be removed) paths.
+    with ``dry_run``, the would-be removed) paths: local paths for a folder
+    storage, storage names for a bucket.
     """
-    runs_root = Path(settings.MEDIA_ROOT) / "runs"
+    root = media.local_root()
+    if root is None:
+        return list(
+            _remove_orphan_objects(dry_run=dry_run, grace_seconds=grace_seconds)
+        )
+    runs_root = Path(root) / RUNS_DIR
     if not runs_root.is_dir():
         return []
-    known = {
-        (str(owner_id), str(public_id))
-        for owner_id, public_id in DemoRun.objects.values_list("owner_id", "public_id")
-    }
+    known = _known_run_folders()
     # A run being created right now has files but no row yet: leave recent ones.
     cutoff = time.time() - grace_seconds
-    orphans: list[Path] = []
+    orphans: list[Path | str] = []
     for owner_dir in sorted(runs_root.iterdir()):
         if not owner_dir.is_dir() or owner_dir.is_symlink():
             if owner_dir.lstat().st_mtime < cutoff:
@@ -448,7 +463,7 @@ def remove_orphan_files(
             if not is_run and entry.lstat().st_mtime < cutoff:
                 orphans.append(entry)
     if not dry_run:
-        for path in orphans:
+        for path in map(Path, orphans):
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path, ignore_errors=True)
             else:
@@ -456,4 +471,36 @@ def remove_orphan_files(
         for owner_dir in runs_root.iterdir():
             if owner_dir.is_dir() and not any(owner_dir.iterdir()):
                 owner_dir.rmdir()
+    return orphans
+
+
+def _remove_orphan_objects(*, dry_run: bool, grace_seconds: int) -> list[str]:
+    """``remove_orphan_files`` for a bucket: prefixes have no age, so a folder's
+    age is its newest object's."""
+    storage = media.media_storage()
+    known = _known_run_folders()
+    cutoff = timezone.now() - timedelta(seconds=grace_seconds)
+    owners, stray = storage.listdir(RUNS_DIR)
+    candidates = [(f"{RUNS_DIR}/{name}", False) for name in stray]
+    for owner in owners:
+        folders, files = storage.listdir(f"{RUNS_DIR}/{owner}")
+        candidates += [(f"{RUNS_DIR}/{owner}/{name}", False) for name in files]
+        candidates += [
+            (f"{RUNS_DIR}/{owner}/{name}", True)
+            for name in folders
+            if (owner, name) not in known
+        ]
+    orphans: list[str] = []
+    for name, is_folder in sorted(candidates):
+        newest = (
+            media.newest_modified(name)
+            if is_folder
+            else storage.get_modified_time(name)
+        )
+        if newest is None or newest < cutoff:
+            orphans.append(name)
+    if not dry_run:
+        for name in orphans:
+            media.delete_tree(name)
+            storage.delete(name)  # a stray object at that exact name
     return orphans

@@ -226,8 +226,8 @@ def run_file_response(
     run: DemoRun, relative: str, *, download_name: str = ""
 ) -> FileResponse:
     try:
-        path = services.run_file(run, relative)
-        handle = path.open("rb")
+        # Streamed from the media storage (a folder or a bucket), never a public URL.
+        handle = services.open_run_file(run, relative)
     except OSError as exc:
         raise Http404("File not found.") from exc
     response = FileResponse(

@@ -22,7 +22,9 @@ from demos.detection import (
     OnnxFastestDetDetector,
     OnnxYoloxDetector,
     PersonDetector,
+    TorchDeviceUnavailable,
     TorchvisionPersonDetector,
+    choose_torch_device,
 )
 from models_store import store
 from models_store.download import WeightsUnavailable
@@ -44,6 +46,7 @@ __all__ = [
     "default_detector_key",
     "detector_choices",
     "get_detector",
+    "torch_device",
 ]
 
 _cache: dict[tuple[str, str], PersonDetector] = {}
@@ -58,7 +61,27 @@ def _threads() -> int:
     return max(1, int(getattr(settings, "TORCH_THREADS", 1)))
 
 
-def _build_torchvision_model(spec: ModelSpec, path: Path) -> Any:
+def torch_device() -> str:
+    """The device torch detectors run on, from ``TORCH_DEVICE`` (default ``auto``).
+
+    Raises ``DetectorUnavailable`` (→ 503) when CUDA is asked for but absent.
+    """
+    requested = getattr(settings, "TORCH_DEVICE", "auto")
+    try:
+        return choose_torch_device(requested)
+    except TorchDeviceUnavailable as exc:
+        # Same fact as the pure module's message, in the user's language.
+        raise DetectorUnavailable(
+            _(
+                "PORTAL_TORCH_DEVICE is %(device)s but CUDA is not available on this "
+                "machine (no GPU, or torch was built without CUDA). Set "
+                "PORTAL_TORCH_DEVICE=auto or cpu, or run this worker on a GPU host."
+            )
+            % {"device": requested}
+        ) from exc
+
+
+def _build_torchvision_model(spec: ModelSpec, path: Path, device: str = "cpu") -> Any:
     import torch
 
     module_name, _sep, function_name = (spec.builder or "").rpartition(".")
@@ -69,7 +92,8 @@ def _build_torchvision_model(spec: ModelSpec, path: Path) -> Any:
     model = builder(weights=None, num_classes=len(spec.categories), **kwargs)
     state_dict = torch.load(path, map_location="cpu", weights_only=True)
     model.load_state_dict(state_dict)
-    return model.eval()
+    # Loaded on the CPU (map_location) first, then moved: works for any device.
+    return model.to(device).eval()
 
 
 def _build(spec: ModelSpec, path: Path | None) -> PersonDetector:
@@ -95,9 +119,12 @@ def _build(spec: ModelSpec, path: Path | None) -> PersonDetector:
     if spec.family == "torchvision":
         import torch
 
+        device = torch_device()
         torch.set_num_threads(threads)
-        model = _build_torchvision_model(spec, path)
-        return TorchvisionPersonDetector(model, spec.key, spec.person_label or 1)
+        model = _build_torchvision_model(spec, path, device)
+        return TorchvisionPersonDetector(
+            model, spec.key, spec.person_label or 1, device=device
+        )
     raise ValueError(f"{spec.key}: unknown model family {spec.family!r}")
 
 

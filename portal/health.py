@@ -30,6 +30,16 @@ def check_database() -> dict:
 
 
 def check_media() -> dict:
+    from demos import media
+
+    if media.local_root() is None:
+        # A bucket (PORTAL_STORAGE=s3): listing proves endpoint, bucket and keys.
+        try:
+            media.media_storage().listdir("runs")
+            return {"ok": True}
+        except Exception as exc:  # any client error means "not healthy"
+            logger.warning("healthz: media check failed: %s", exc)
+            return {"ok": False, "error": type(exc).__name__}
     root = Path(settings.MEDIA_ROOT)
     try:
         root.mkdir(parents=True, exist_ok=True)

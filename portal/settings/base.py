@@ -175,6 +175,31 @@ STORAGES = {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage",
     },
 }
+# Private media (runs, job uploads) on MEDIA_ROOT (a local or shared filesystem
+# path, the default) or, with PORTAL_STORAGE=s3, in an S3-compatible bucket
+# (AWS, MinIO, Ceph...). Credentials come from AWS_ACCESS_KEY_ID /
+# AWS_SECRET_ACCESS_KEY (boto3's own names; an instance role works too). Objects
+# are private and never linked: the ownership-checking views stream them.
+MEDIA_STORAGE = env_str("PORTAL_STORAGE", "filesystem").strip().lower()
+if MEDIA_STORAGE == "s3":
+    if not env_str("PORTAL_S3_BUCKET"):
+        raise ImproperlyConfigured("PORTAL_STORAGE=s3 needs PORTAL_S3_BUCKET.")
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env_str("PORTAL_S3_BUCKET"),
+            "endpoint_url": env_str("PORTAL_S3_ENDPOINT_URL") or None,
+            "region_name": env_str("PORTAL_S3_REGION") or None,
+            "location": env_str("PORTAL_S3_PREFIX", "").strip("/"),
+            "default_acl": "private",
+            "file_overwrite": True,  # names are unique per run; skip a HEAD per save
+            "querystring_auth": True,  # any URL built by mistake is signed, not public
+        },
+    }
+elif MEDIA_STORAGE != "filesystem":
+    raise ImproperlyConfigured(
+        f"PORTAL_STORAGE must be filesystem or s3, got {MEDIA_STORAGE!r}"
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -241,6 +266,15 @@ PERSON_DETECTOR = env_str("PORTAL_PERSON_DETECTOR", "")
 DETECTION_FLOOR_SCORE = 0.05
 DEFAULT_SCORE_THRESHOLD = 0.5
 TORCH_THREADS = env_int("PORTAL_TORCH_THREADS", max(1, (os.cpu_count() or 2) // 2))
+# Device of the torchvision detectors: auto (cuda when available, else cpu), cpu,
+# cuda or cuda:N. GPU workers (the "gpu" queue) set cuda so a missing GPU fails loudly.
+TORCH_DEVICE = env_str("PORTAL_TORCH_DEVICE", "auto").strip().lower() or "auto"
+if TORCH_DEVICE not in {"auto", "cpu", "cuda"} and not (
+    TORCH_DEVICE.startswith("cuda:") and TORCH_DEVICE[5:].isdigit()
+):
+    raise ImproperlyConfigured(
+        f"PORTAL_TORCH_DEVICE must be auto, cpu, cuda or cuda:N, got {TORCH_DEVICE!r}"
+    )
 RETENTION_DAYS = env_int("PORTAL_RETENTION_DAYS", 30)
 
 LOGGING = {
