@@ -19,8 +19,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
-from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from demos import services
@@ -34,7 +33,7 @@ from demos.selectors import (
     with_detections,
 )
 from demos.views import crops_zip_response
-from portal.errors import BadInput
+from portal.api import UploadRateThrottle, validated
 
 THRESHOLD_PARAMETER = OpenApiParameter(
     "score_threshold",
@@ -55,22 +54,6 @@ JOB_ACCEPTED = inline_serializer(
         "job_url": serializers.URLField(),
     },
 )
-
-
-class UploadRateThrottle(ScopedRateThrottle):
-    """ScopedRateThrottle reading its rates at request time (tests may change them)."""
-
-    def get_rate(self) -> str | None:
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
-
-
-def validated(serializer: serializers.Serializer) -> dict[str, Any]:
-    """The serializer's data, or ``BadInput`` with one readable sentence (→ 400)."""
-    if serializer.is_valid():
-        return serializer.validated_data
-    field, errors = next(iter(serializer.errors.items()))
-    message = errors[0] if isinstance(errors, list) else errors
-    raise BadInput(f"{field}: {message}")
 
 
 def threshold_param(request: Request, run: DemoRun) -> float:

@@ -29,7 +29,6 @@ from rest_framework.exceptions import NotFound
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from demos.architectures import (
@@ -52,6 +51,7 @@ from demos.augmentation import (
     tile_box,
 )
 from demos.imaging import ImageLimits, decode_image, encode_png
+from portal.api import UploadRateThrottle
 from portal.errors import BadInput
 
 DIGIT_SAMPLE = "digit-6"
@@ -518,7 +518,7 @@ class AugmentationCreateApi(APIView):
     """Multipart ``image`` (or ``sample``), ``seed``, ``count`` → grid PNG + labels."""
 
     parser_classes = [MultiPartParser, FormParser]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [UploadRateThrottle]
     throttle_scope = "uploads"
 
     class InputSerializer(serializers.Serializer):

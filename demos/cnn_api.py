@@ -20,28 +20,10 @@ from rest_framework import serializers
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from demos import cnn_models, cnn_services
-from portal.errors import BadInput
-
-
-class UploadRateThrottle(ScopedRateThrottle):
-    """The "uploads" rate, read at request time so settings changes apply."""
-
-    def get_rate(self) -> str | None:
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
-
-
-def validated(serializer: serializers.Serializer) -> dict[str, Any]:
-    """The serializer's data, or ``BadInput`` with one readable sentence (→ 400)."""
-    if serializer.is_valid():
-        return serializer.validated_data
-    field, errors = next(iter(serializer.errors.items()))
-    message = errors[0] if isinstance(errors, list) else errors
-    raise BadInput(f"{field}: {message}")
+from portal.api import UploadRateThrottle, validated
 
 
 def read_upload(upload: Any) -> bytes:

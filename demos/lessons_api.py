@@ -16,12 +16,12 @@ from rest_framework import serializers
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from demos import lesson_selectors as selectors
 from demos import lesson_services as services
 from demos import playgrounds
+from portal.api import UploadRateThrottle
 
 # --- Lessons -----------------------------------------------------------------------
 
@@ -83,7 +83,7 @@ class KernelPlaygroundApi(APIView):
     """
 
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [UploadRateThrottle]
     throttle_scope = "uploads"
 
     class InputSerializer(serializers.Serializer):

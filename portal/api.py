@@ -20,6 +20,8 @@ from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -45,6 +47,22 @@ class PortalAutoSchema(AutoSchema):
         cls = serializer if isinstance(serializer, type) else type(serializer)
         owner, _, _rest = cls.__qualname__.rpartition(".")
         return f"{owner.split('.')[-1]}{name}" if owner else name
+
+
+class UploadRateThrottle(ScopedRateThrottle):
+    """The per-user "uploads" rate, read at request time so settings changes apply."""
+
+    def get_rate(self) -> str | None:
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+
+def validated(serializer: serializers.Serializer) -> dict[str, Any]:
+    """The serializer's data, or ``BadInput`` with one readable sentence (→ 400)."""
+    if serializer.is_valid():
+        return serializer.validated_data
+    field, errors = next(iter(serializer.errors.items()))
+    message = errors[0] if isinstance(errors, list) else errors
+    raise BadInput(f"{field}: {message}")
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
