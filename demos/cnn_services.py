@@ -139,6 +139,20 @@ def run_dir(scope: str, digest: str, owner_id: int | None) -> Path:
     raise FileNotFoundError(scope)
 
 
+def owners_of(digest: str) -> list[int]:
+    """Ids of the users whose cache holds this run (for staff look-ups)."""
+    if not _DIGEST.match(digest):
+        return []
+    users = _maps_root() / "users"
+    if not users.is_dir():
+        return []
+    return sorted(
+        int(folder.name)
+        for folder in users.iterdir()
+        if folder.name.isdigit() and (folder / digest).is_dir()
+    )
+
+
 def _digest(*parts: str) -> str:
     return hashlib.sha256("|".join((*parts, RENDER_VERSION)).encode()).hexdigest()[:40]
 

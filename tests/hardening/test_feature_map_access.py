@@ -124,11 +124,6 @@ def test_other_user_gets_404_for_someone_elses_drawing(
     assert other_api.get(local(own.json()["input_url"])).status_code == 404
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cnn_views.map_file looks in the requester's own folder only: staff "
-    "cannot open a student's feature-map images (reported to the lead).",
-)
 def test_staff_can_open_a_students_feature_map_images(
     staff_user, maps_of_alices_photo
 ) -> None:
