@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
+from rest_framework.test import APIClient
 
 from tests.factories import make_user
 
@@ -53,6 +56,28 @@ def other_client(other_user) -> Client:
     client = Client()
     client.force_login(other_user)
     return client
+
+
+@pytest.fixture
+def api(user) -> APIClient:
+    client = APIClient()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def other_api(other_user) -> APIClient:
+    client = APIClient()
+    client.force_login(other_user)
+    return client
+
+
+@pytest.fixture(autouse=True)
+def fresh_throttle_history() -> Iterator[None]:
+    # Throttle counters live in the cache, which outlives a test's database.
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture(scope="session")

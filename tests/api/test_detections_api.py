@@ -9,7 +9,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -29,28 +28,6 @@ RUN_KEYS = {
     "annotated_url",
     "elapsed_ms",
 }
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttle_history():
-    # Throttle counters live in the cache, which outlives a test's database.
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def api(user) -> APIClient:
-    client = APIClient()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def other_api(other_user) -> APIClient:
-    client = APIClient()
-    client.force_login(other_user)
-    return client
 
 
 def photo(samples_dir: Path, name: str) -> SimpleUploadedFile:

@@ -23,7 +23,6 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
@@ -121,20 +120,6 @@ def bucket(settings, monkeypatch, s3_storage_config, s3_endpoint) -> Any:
     config["OPTIONS"]["bucket_name"] = name
     settings.STORAGES = {**settings.STORAGES, "default": config}
     return resource.Bucket(name)
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttle_history() -> Iterator[None]:
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def api(user) -> APIClient:
-    client = APIClient()
-    client.force_login(user)
-    return client
 
 
 def keys(bucket: Any) -> list[str]:

@@ -5,18 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from demos import jobs
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttle_history():
-    # Upload throttle counters live in the cache, which outlives a test's database.
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def photo(samples_dir: Path, name: str) -> SimpleUploadedFile:

@@ -14,20 +14,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def api(user) -> APIClient:
-    client = APIClient()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def other_api(other_user) -> APIClient:
-    client = APIClient()
-    client.force_login(other_user)
-    return client
-
-
-@pytest.fixture
 def post_async(samples_dir, django_capture_on_commit_callbacks):
     """POST a photo with ?async=1; the queued task runs in-process when ``run``."""
 
