@@ -327,22 +327,32 @@ def _onnx_session(path: Path, threads: int) -> Any:
     )
 
 
-class OnnxYoloxDetector:
-    """YOLOX-Nano (Megvii, 2021) exported to ONNX, run with onnxruntime on the CPU."""
+class _OnnxDetector:
+    """An onnxruntime session with one image input; subclasses pre/post-process."""
+
+    key = ""
+    input_size = 0
 
     def __init__(
         self,
         path: Path,
-        key: str = "yolox-nano",
-        input_size: int = 416,
+        key: str | None = None,
+        input_size: int | None = None,
         threads: int = 1,
         person_class: int = 0,
     ) -> None:
-        self.key = key
-        self.input_size = input_size
+        self.key = key or self.key
+        self.input_size = input_size or self.input_size
         self.person_class = person_class
         self.session = _onnx_session(path, threads)
         self.input_name = self.session.get_inputs()[0].name
+
+
+class OnnxYoloxDetector(_OnnxDetector):
+    """YOLOX-Nano (Megvii, 2021) exported to ONNX, run with onnxruntime on the CPU."""
+
+    key = "yolox-nano"
+    input_size = 416
 
     def detect(self, rgb: np.ndarray, floor_score: float) -> list[PersonBox]:
         height, width = rgb.shape[:2]
@@ -352,22 +362,11 @@ class OnnxYoloxDetector:
         return to_person_boxes(boxes / ratio, scores, width, height, floor_score)
 
 
-class OnnxFastestDetDetector:
+class OnnxFastestDetDetector(_OnnxDetector):
     """FastestDet (dog-qiuqiu, 2022): a 0.24 M-parameter anchor-free ONNX detector."""
 
-    def __init__(
-        self,
-        path: Path,
-        key: str = "fastestdet",
-        input_size: int = 352,
-        threads: int = 1,
-        person_class: int = 0,
-    ) -> None:
-        self.key = key
-        self.input_size = input_size
-        self.person_class = person_class
-        self.session = _onnx_session(path, threads)
-        self.input_name = self.session.get_inputs()[0].name
+    key = "fastestdet"
+    input_size = 352
 
     def detect(self, rgb: np.ndarray, floor_score: float) -> list[PersonBox]:
         height, width = rgb.shape[:2]

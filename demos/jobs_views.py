@@ -29,6 +29,25 @@ JOBS_PAGE_SIZE = 30
 MAX_POLLED_JOBS = 100
 
 
+def report_failures(
+    request: HttpRequest,
+    form: PeopleUploadForm,
+    failures: list[tuple[str, str]],
+    *,
+    any_saved: bool,
+) -> None:
+    """Name each refused file: a message beside the saved ones, else a form error."""
+    for name, reason in failures:
+        text = _("%(name)s was not processed: %(reason)s") % {
+            "name": name,
+            "reason": reason,
+        }
+        if any_saved:
+            messages.warning(request, text)
+        else:
+            form.add_error("images", text)
+
+
 def queue_upload_jobs(request: HttpRequest, form: PeopleUploadForm) -> HttpResponse:
     """One job per photo of a valid upload form; the jobs page, or the form again."""
     try:
@@ -41,15 +60,7 @@ def queue_upload_jobs(request: HttpRequest, form: PeopleUploadForm) -> HttpRespo
     except (BadInput, ServiceUnavailable) as exc:
         form.add_error("detector", str(exc))
     else:
-        for name, reason in outcome.failures:
-            text = _("%(name)s was not processed: %(reason)s") % {
-                "name": name,
-                "reason": reason,
-            }
-            if outcome.jobs:
-                messages.warning(request, text)
-            else:
-                form.add_error("images", text)
+        report_failures(request, form, outcome.failures, any_saved=bool(outcome.jobs))
         if outcome.jobs:
             count = len(outcome.jobs)
             messages.success(

@@ -35,7 +35,7 @@ from demos import services
 from demos.detection import HOW_IT_WORKS
 from demos.forms import CompareForm, PeopleUploadForm, ThresholdForm
 from demos.job_selectors import list_current_jobs_for_user
-from demos.jobs_views import queue_upload_jobs
+from demos.jobs_views import queue_upload_jobs, report_failures
 from demos.models import DemoRun
 from demos.selectors import (
     detector_states,
@@ -70,7 +70,9 @@ def people_upload(request: HttpRequest) -> HttpResponse:
         except ServiceUnavailable as exc:
             form.add_error("detector", str(exc))
         else:
-            _report_failures(request, form, outcome)
+            report_failures(
+                request, form, outcome.failures, any_saved=bool(outcome.runs)
+            )
             if len(outcome.runs) == 1:
                 run = outcome.runs[0]
                 return redirect("demos:people-detail", public_id=run.public_id)
@@ -82,21 +84,6 @@ def people_upload(request: HttpRequest) -> HttpResponse:
         "detector_states": form.fields["detector"].states,
     }
     return render(request, "demos/people/upload.html", context)
-
-
-def _report_failures(
-    request: HttpRequest, form: PeopleUploadForm, outcome: services.UploadOutcome
-) -> None:
-    """Name each refused file: a message beside the good runs, else a form error."""
-    for name, reason in outcome.failures:
-        text = _("%(name)s was not processed: %(reason)s") % {
-            "name": name,
-            "reason": reason,
-        }
-        if outcome.runs:
-            messages.warning(request, text)
-        else:
-            form.add_error("images", text)
 
 
 def _threshold(request: HttpRequest, run: DemoRun) -> float:
