@@ -74,8 +74,8 @@ def bare_medians(detector_key: str, photos: list[Path], repeats: int) -> list[fl
     import django
 
     django.setup()
-    from demos.imaging import decode_image
-    from demos.services import image_limits
+    from demos.common.imaging import decode_image
+    from demos.people.services import image_limits
     from models_store.loading import get_detector
 
     detector = get_detector(detector_key)

@@ -30,14 +30,14 @@ sys.path.insert(0, str(REPO_DIR))
 
 import numpy as np  # noqa: E402
 
-from demos.detection import (  # noqa: E402
+from demos.common.imaging import ImageLimits, decode_image  # noqa: E402
+from demos.people.detection import (  # noqa: E402
     HogPersonDetector,
     OnnxFastestDetDetector,
     OnnxYoloxDetector,
     PersonDetector,
     TorchvisionPersonDetector,
 )
-from demos.imaging import ImageLimits, decode_image  # noqa: E402
 
 SHARED_DIR = Path(os.environ.get("PORTAL_SHARED_DIR", REPO_DIR.parent / "shared"))
 LIMITS = ImageLimits(15 * 1024 * 1024, 40_000_000, 10_000, 16)

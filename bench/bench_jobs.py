@@ -139,8 +139,8 @@ def main() -> None:
     from django.utils import timezone
 
     from accounts.models import User
-    from demos import jobs
     from demos.models import DetectionJob
+    from demos.people.jobs import services as jobs
     from models_store import store
     from portal.celery import app as celery_app
 

@@ -15,8 +15,8 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from demos import services
 from demos.models import DemoRun, Detection, DetectionJob, Lesson, LessonProgress
+from demos.people import services
 
 # --- Person demo ---------------------------------------------------------------
 
@@ -136,7 +136,7 @@ class LessonAdmin(admin.ModelAdmin):
         return reverse("lessons:detail", args=[lesson.slug])
 
     def _preview(self, markdown_text: str) -> SafeString:
-        from demos.lessons import render_markdown
+        from demos.lessons.loading import render_markdown
 
         # render_markdown sanitises with an allow-list, so its output is safe.
         html = render_markdown(markdown_text)

@@ -1,4 +1,4 @@
-"""Celery tasks of the person demo: thin wrappers over ``demos/jobs.py``.
+"""Celery tasks of the person demo: thin wrappers over ``demos/people/jobs/services.py``.
 
 ``run_detection_job_task`` runs one job (idempotent: a retried or re-delivered
 task never stores a second run); ``route_task`` (``CELERY_TASK_ROUTES``) sends
@@ -12,7 +12,7 @@ from typing import Any
 
 from celery import Task
 
-from demos import jobs
+from demos.people.jobs import services as jobs
 from portal.celery import app
 
 

@@ -2,7 +2,9 @@
 
 from django.urls import path
 
-from demos import api, jobs_api, jobs_views, views
+from demos.people import api, views
+from demos.people.jobs import api as jobs_api
+from demos.people.jobs import views as jobs_views
 
 app_name = "demos"
 

@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from demos.detection import (
+from demos.people.detection import (
     HogPersonDetector,
     OnnxFastestDetDetector,
     OnnxYoloxDetector,

@@ -221,7 +221,7 @@ _BUILTIN: list[ModelSpec] = [
         gflops=None,
         meta={
             "person_label": 0,
-            # Score = logistic of the SVM margin (demos.detection.hog_margin_to_score);
+            # Score = logistic of the SVM margin (demos.people.detection.hog_margin_to_score);
             # 0.5 is margin 0.3, a little stricter than OpenCV's own cut-off of 0.
             "default_threshold": 0.5,
             "window": (64, 128),

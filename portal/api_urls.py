@@ -3,7 +3,7 @@
 from django.urls import path
 
 from accounts.api_urls import api_urlpatterns as accounts_api
-from demos.lessons_urls import api_urlpatterns as lessons_api
+from demos.lessons.urls import api_urlpatterns as lessons_api
 from demos.urls import api_urlpatterns as demos_api
 from portal.api import ApiRootApi
 

@@ -30,7 +30,7 @@ def check_database() -> dict:
 
 
 def check_media() -> dict:
-    from demos import media
+    from demos.common import media
 
     if media.local_root() is None:
         # A bucket (PORTAL_STORAGE=s3): listing proves endpoint, bucket and keys.

@@ -22,7 +22,8 @@ register = template.Library()
 
 @register.simple_tag(takes_context=True)
 def cnn_widget_options(context: template.Context) -> dict[str, Any]:
-    from demos import cnn_models, cnn_services
+    from demos.cnn import networks as cnn_models
+    from demos.cnn import services as cnn_services
 
     request = context.get("request")
     user = context.get("user") or getattr(request, "user", None)
@@ -68,7 +69,7 @@ def _owned_run_id(user: Any, raw: str | None) -> tuple[str, bool]:
         return "", False
     if user is None or not user.is_authenticated:
         return "", True
-    from demos.selectors import get_demo_run_for_user
+    from demos.people.selectors import get_demo_run_for_user
 
     try:
         run = get_demo_run_for_user(user, uuid.UUID(raw))

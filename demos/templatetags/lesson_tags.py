@@ -6,7 +6,7 @@ from typing import Any
 
 from django import template
 
-from demos.lesson_selectors import progress_summary
+from demos.lessons.selectors import progress_summary
 
 register = template.Library()
 

@@ -249,7 +249,7 @@ LOGIN_RATE_LIMIT = {
 # Trust X-Forwarded-For only behind a proxy we run (nginx in docs/deploy.md).
 USE_X_FORWARDED_FOR = env_bool("PORTAL_USE_X_FORWARDED_FOR", False)
 
-# Uploads and images (demos/imaging.py receives these as ImageLimits).
+# Uploads and images (demos/common/imaging.py receives these as ImageLimits).
 MAX_UPLOAD_BYTES = env_int("PORTAL_MAX_UPLOAD_BYTES", 15 * 1024 * 1024)
 MAX_IMAGE_PIXELS = env_int("PORTAL_MAX_IMAGE_PIXELS", 40_000_000)
 MAX_IMAGE_SIDE = env_int("PORTAL_MAX_IMAGE_SIDE", 10_000)
@@ -295,7 +295,7 @@ CONTENT_SECURITY_POLICY = (
     "form-action 'self'"
 )
 
-# --- Celery: detection jobs (demos/jobs.py, demos/tasks.py, docs/deploy.md) ----------
+# --- Celery: detection jobs (demos/people/jobs/services.py, demos/tasks.py, docs/deploy.md) ----------
 # With REDIS_URL, jobs go to Redis and run on `celery -A portal worker` processes on
 # any machine sharing the database and MEDIA_ROOT. Without it they run in-process
 # (eager), so `make run` needs no broker.

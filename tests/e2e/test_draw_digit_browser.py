@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from demos.lesson_services import load_lessons
+from demos.lessons.services import load_lessons
 
 pytestmark = pytest.mark.e2e
 

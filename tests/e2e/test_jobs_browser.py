@@ -8,7 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.models import User
-from demos import jobs
+from demos.people.jobs import services as jobs
 from portal.celery import app as celery_app
 
 pytestmark = pytest.mark.e2e

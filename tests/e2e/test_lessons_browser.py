@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from demos.lesson_services import load_lessons
+from demos.lessons.services import load_lessons
 from demos.models import LessonProgress
 
 pytestmark = pytest.mark.e2e

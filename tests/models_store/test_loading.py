@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from demos.detection import (
+from demos.common.imaging import ImageLimits, decode_image
+from demos.people.detection import (
     HogPersonDetector,
     OnnxFastestDetDetector,
     OnnxYoloxDetector,
     TorchvisionPersonDetector,
 )
-from demos.imaging import ImageLimits, decode_image
 from models_store import loading, store
 from models_store.download import ChecksumMismatch, sha256_of
 from models_store.registry import REGISTRY, UnknownModel, register

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from demos.detection import (
+from demos.common.imaging import ImageLimits, decode_image
+from demos.people.detection import (
     TorchDeviceUnavailable,
     TorchvisionPersonDetector,
     choose_torch_device,
 )
-from demos.imaging import ImageLimits, decode_image
 from models_store import loading, store
 from portal.errors import ServiceUnavailable
 from tests.models_store.test_loading import (  # noqa: F401  (fixtures)

@@ -3,7 +3,7 @@
 Runs older than ``settings.RETENTION_DAYS`` (or ``--days``) are deleted with
 their files; then files and folders under ``MEDIA_ROOT/runs`` that no run owns
 are removed, and so are cached feature maps of uploaded photos past the same
-retention (``demos/retention.py``). ``--dry-run`` only lists what would go.
+retention (``demos/common/retention.py``). ``--dry-run`` only lists what would go.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from demos import retention, services
+from demos.common import retention
+from demos.people import services
 
 
 class Command(BaseCommand):

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from demos import services
+from demos.people import services
 from portal.errors import BadInput, ServiceUnavailable
 
 

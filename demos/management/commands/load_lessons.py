@@ -13,8 +13,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from demos.lesson_services import LESSONS_DIR, load_lessons
-from demos.lessons import LessonFormatError
+from demos.lessons.loading import LessonFormatError
+from demos.lessons.services import LESSONS_DIR, load_lessons
 
 
 class Command(BaseCommand):

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from demos import jobs
+from demos.people.jobs import services as jobs
 
 
 class Command(BaseCommand):

@@ -1,0 +1,37 @@
+"""CNN visualisation files and API (feature maps, digits, activations, autoencoder).
+
+``urlpatterns`` are included at /lessons/ (namespace "lessons"), ``api_urlpatterns``
+at /api/v1/ (namespace "api"); route names are unique across the project.
+"""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from demos.cnn import api as cnn_api
+from demos.cnn import views as cnn_views
+
+urlpatterns: list = [
+    path(
+        "cnn/maps/<str:scope>/<str:digest>/<str:filename>",
+        cnn_views.map_file,
+        name="cnn-map-file",
+    ),
+    path("cnn/activations.json", cnn_views.activations_json, name="cnn-activations"),
+    path("cnn/autoencoder.json", cnn_views.autoencoder_json, name="cnn-autoencoder"),
+]
+
+api_urlpatterns: list = [
+    path("cnn-models/", cnn_api.CnnModelListApi.as_view(), name="cnn-model-list"),
+    path(
+        "feature-maps/",
+        cnn_api.FeatureMapCreateApi.as_view(),
+        name="feature-map-create",
+    ),
+    path("digits/predict/", cnn_api.DigitPredictApi.as_view(), name="digit-predict"),
+    path(
+        "digits/maps/<str:digest>/",
+        cnn_api.DigitMapsApi.as_view(),
+        name="cnn-digit-maps",
+    ),
+]

@@ -1,0 +1,206 @@
+"""Lessons API (/api/v1/lessons/...) and the JSON endpoints of the lesson widgets
+(/api/v1/playgrounds/...).
+
+Reading lessons and using the widgets needs no account (a teaching site);
+marking a lesson done does. Bad input raises ``BadInput`` subclasses, which the
+project's exception handler turns into 400 JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from demos.lessons import playgrounds
+from demos.lessons import selectors as selectors
+from demos.lessons import services as services
+from portal.api import UploadRateThrottle
+
+# --- Lessons -----------------------------------------------------------------------
+
+
+class LessonListApi(APIView):
+    """GET → the course in order with ``done`` for the student (not paginated)."""
+
+    permission_classes = [AllowAny]
+
+    class OutputSerializer(serializers.Serializer):
+        slug = serializers.SlugField()
+        title = serializers.CharField()  # in the request's language
+        order = serializers.IntegerField()
+        done = serializers.BooleanField(source="is_done")
+
+    @extend_schema(responses=OutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        lessons = selectors.lessons_with_progress(request.user)
+        return Response(self.OutputSerializer(lessons, many=True).data)
+
+
+class LessonDoneApi(APIView):
+    """POST → mark the lesson done; DELETE → unmark. Answer: ``{"slug", "done"}``."""
+
+    permission_classes = [IsAuthenticated]
+
+    class OutputSerializer(serializers.Serializer):
+        slug = serializers.SlugField()
+        done = serializers.BooleanField()
+
+    def _answer(self, request: Request, slug: str, done: bool) -> Response:
+        lesson = selectors.get_lesson(slug)
+        services.set_lesson_done(user=request.user, lesson=lesson, done=done)
+        return Response(self.OutputSerializer({"slug": lesson.slug, "done": done}).data)
+
+    @extend_schema(request=None, responses=OutputSerializer)
+    def post(self, request: Request, slug: str) -> Response:
+        return self._answer(request, slug, True)
+
+    @extend_schema(request=None, responses=OutputSerializer)
+    def delete(self, request: Request, slug: str) -> Response:
+        return self._answer(request, slug, False)
+
+
+# --- Widgets -------------------------------------------------------------------
+
+
+class SampleField(serializers.ChoiceField):
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(choices=list(selectors.LESSON_SAMPLES), **kwargs)
+
+
+class KernelPlaygroundApi(APIView):
+    """POST a kernel and a sample name (or an ``image`` upload) → input and output PNGs.
+
+    ``kernel`` is typed text ("0 -1 0; -1 5 -1; 0 -1 0", fractions allowed) or
+    ``preset`` names one of the built-in kernels. ``mode`` "clip" matches
+    ``cv2.filter2D``; "abs" shows negative responses too.
+    """
+
+    permission_classes = [AllowAny]
+    throttle_classes = [UploadRateThrottle]
+    throttle_scope = "uploads"
+
+    class InputSerializer(serializers.Serializer):
+        sample = SampleField(required=False)
+        image = serializers.ImageField(required=False)
+        preset = serializers.ChoiceField(
+            choices=list(playgrounds.KERNELS), required=False
+        )
+        kernel = serializers.CharField(required=False, max_length=2000)
+        mode = serializers.ChoiceField(choices=["clip", "abs"], default="clip")
+        grey = serializers.BooleanField(default=False)
+
+        def validate(self, attrs: dict) -> dict:
+            if not attrs.get("sample") and not attrs.get("image"):
+                attrs["sample"] = next(iter(selectors.LESSON_SAMPLES))
+            if not attrs.get("kernel") and not attrs.get("preset"):
+                raise serializers.ValidationError(
+                    {"kernel": "Type a kernel or choose a preset."}
+                )
+            return attrs
+
+    class OutputSerializer(serializers.Serializer):
+        input_url = serializers.CharField()
+        output_url = serializers.CharField()
+        width = serializers.IntegerField()
+        height = serializers.IntegerField()
+        kernel = serializers.ListField(child=serializers.ListField())
+        kernel_sum = serializers.FloatField()
+        response_min = serializers.FloatField()
+        response_max = serializers.FloatField()
+        negative_share = serializers.FloatField()
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        if values.get("kernel"):
+            kernel = playgrounds.parse_kernel(values["kernel"])
+        else:
+            kernel = playgrounds.KERNELS[values["preset"]]
+        upload = values.get("image")
+        if upload is not None:
+            upload.seek(0)
+            rgb = services.decode_upload(upload.read())
+        else:
+            rgb = services.load_sample_rgb(values["sample"])
+        result = services.run_kernel(
+            rgb=rgb, kernel=kernel, mode=values["mode"], grey=values["grey"]
+        )
+        return Response(self.OutputSerializer(asdict(result)).data)
+
+
+class OutputSizeApi(APIView):
+    """GET layer settings → output size, parameters, multiply-adds (PyTorch rules)."""
+
+    permission_classes = [AllowAny]
+
+    class InputSerializer(serializers.Serializer):
+        n = serializers.IntegerField(min_value=1, max_value=4096)
+        k = serializers.IntegerField(min_value=1, max_value=15)
+        stride = serializers.IntegerField(min_value=1, max_value=16, default=1)
+        padding = serializers.IntegerField(min_value=0, max_value=32, default=0)
+        dilation = serializers.IntegerField(min_value=1, max_value=8, default=1)
+        in_channels = serializers.IntegerField(min_value=1, max_value=4096, default=3)
+        out_channels = serializers.IntegerField(min_value=1, max_value=4096, default=16)
+        guess = serializers.IntegerField(required=False, allow_null=True)
+
+    @extend_schema(parameters=[InputSerializer], responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        report = services.output_size_report(**data.validated_data)
+        return Response(asdict(report))
+
+
+class PoolingApi(APIView):
+    """GET a sample → its Sobel-x + ReLU feature map and both pooled versions."""
+
+    permission_classes = [AllowAny]
+
+    class InputSerializer(serializers.Serializer):
+        sample = SampleField(default="cat")
+        size = serializers.IntegerField(min_value=2, max_value=4, default=2)
+        stride = serializers.IntegerField(min_value=1, max_value=4, required=False)
+
+    @extend_schema(parameters=[InputSerializer], responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        result = services.pooling_demo(
+            sample=values["sample"],
+            size=values["size"],
+            stride=values.get("stride") or values["size"],
+        )
+        return Response(asdict(result))
+
+
+class NmsApi(APIView):
+    """GET a sample → candidate person boxes and NMS recorded step by step."""
+
+    permission_classes = [AllowAny]
+
+    class InputSerializer(serializers.Serializer):
+        sample = SampleField(default="cyclists")
+        iou_threshold = serializers.FloatField(
+            min_value=0.0, max_value=1.0, default=0.5
+        )
+        # Left out: the detector's own default (see suggested_score_threshold).
+        score_threshold = serializers.FloatField(
+            min_value=0.0, max_value=1.0, required=False
+        )
+
+    @extend_schema(parameters=[InputSerializer], responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        result = services.nms_demo(**data.validated_data)
+        return Response(asdict(result))

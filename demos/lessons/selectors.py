@@ -1,0 +1,141 @@
+"""Reads for the lessons: the course with each student's marks, one lesson, its
+neighbours, rendered bodies, and the sample photos the widgets use.
+
+Views, the API and the template tags all read through here, so "done" means the
+same everywhere and anonymous visitors simply have nothing done.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.core.cache import cache
+from django.db.models import Exists, OuterRef, QuerySet
+from django.shortcuts import get_object_or_404
+from django.templatetags.static import static
+from django.utils.functional import Promise
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from demos.lessons.loading import render_markdown, split_code_section
+from demos.models import Lesson, LessonProgress
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def lessons_with_progress(user: User) -> QuerySet[Lesson]:
+    """The course in order; every lesson carries ``is_done`` for this user."""
+    lessons = Lesson.objects.order_by("order")
+    if not user.is_authenticated:
+        return lessons.annotate(is_done=Exists(LessonProgress.objects.none()))
+    done = LessonProgress.objects.filter(user=user, lesson=OuterRef("pk"))
+    return lessons.annotate(is_done=Exists(done))
+
+
+def get_lesson(slug: str) -> Lesson:
+    """One lesson by slug, or 404."""
+    return get_object_or_404(Lesson, slug=slug)
+
+
+def is_lesson_done(user: User, lesson: Lesson) -> bool:
+    if not user.is_authenticated:
+        return False
+    return LessonProgress.objects.filter(user=user, lesson=lesson).exists()
+
+
+def lesson_neighbours(lesson: Lesson) -> tuple[Lesson | None, Lesson | None]:
+    """The lessons just before and just after this one in course order."""
+    previous = Lesson.objects.filter(order__lt=lesson.order).order_by("-order").first()
+    following = Lesson.objects.filter(order__gt=lesson.order).order_by("order").first()
+    return previous, following
+
+
+@dataclass(frozen=True)
+class ProgressSummary:
+    total: int
+    done: int
+    done_lessons: list[Lesson]
+    next_lesson: Lesson | None
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.done / self.total) if self.total else 0
+
+
+def progress_summary(user: User) -> ProgressSummary:
+    """How far a student is: counts, the lessons done, and the first one not done."""
+    lessons = list(lessons_with_progress(user))
+    done = [lesson for lesson in lessons if lesson.is_done]
+    next_lesson = next((lesson for lesson in lessons if not lesson.is_done), None)
+    return ProgressSummary(len(lessons), len(done), done, next_lesson)
+
+
+@dataclass(frozen=True)
+class RenderedBody:
+    text_html: str  # the lesson text
+    code_html: str  # its closing "PyTorch code" section (may be empty)
+
+
+def rendered_body(lesson: Lesson) -> RenderedBody:
+    """The lesson's body in the active language as safe HTML, cached until edited."""
+    lang = "ko" if (get_language() or "").startswith("ko") else "en"
+    key = f"lesson-html:{lesson.pk}:{lang}:{lesson.updated.timestamp()}"
+    cached = cache.get(key)
+    if cached is None:
+        text, code = split_code_section(lesson.body)
+        cached = (render_markdown(text), render_markdown(code) if code else "")
+        cache.set(key, cached, 60 * 60 * 24)
+    return RenderedBody(*cached)
+
+
+@dataclass(frozen=True)
+class LessonSample:
+    """A photo the widgets offer; ``people`` are its annotated person boxes."""
+
+    key: str
+    filename: str
+    title: str | Promise
+    people: tuple[tuple[int, int, int, int], ...] = ()
+
+    @property
+    def static_path(self) -> str:
+        return f"img/samples/{self.filename}"
+
+    @property
+    def url(self) -> str:
+        return static(self.static_path)
+
+
+# Copies of shared samples (see static/img/samples/README.md); boxes scaled to them.
+LESSON_SAMPLES: dict[str, LessonSample] = {
+    sample.key: sample
+    for sample in (
+        LessonSample(
+            "cyclists",
+            "cyclists.jpg",
+            _("Four cyclists"),
+            (
+                (0, 43, 134, 341),
+                (78, 68, 238, 341),
+                (193, 10, 409, 341),
+                (332, 44, 508, 315),
+            ),
+        ),
+        LessonSample(
+            "apollo-crew",
+            "apollo11_crew.jpg",
+            _("The Apollo 11 crew"),
+            ((24, 128, 224, 402), (160, 55, 329, 402), (282, 133, 470, 402)),
+        ),
+        LessonSample(
+            "astronaut", "astronaut.jpg", _("An astronaut"), ((20, 15, 364, 512),)
+        ),
+        LessonSample("cat", "chelsea.jpg", _("Chelsea the cat")),
+    )
+}
+
+
+def lesson_samples(*, with_people: bool = False) -> list[LessonSample]:
+    return [s for s in LESSON_SAMPLES.values() if s.people or not with_people]

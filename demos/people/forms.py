@@ -1,0 +1,167 @@
+"""Forms of the person demo: upload photos, compare detectors, pick a threshold.
+
+Forms only validate input. The detector field lists every registered detector;
+unavailable ones are shown disabled with the reason and the command that fixes
+it, and are refused if posted anyway.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from demos.people.selectors import default_threshold, detector_states, is_available
+from models_store.loading import ModelState
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleImageField(forms.FileField):
+    """Several files from one ``<input type=file multiple>`` (Django docs' recipe)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "widget",
+            MultipleFileInput(
+                attrs={"accept": "image/jpeg,image/png,image/webp,image/gif"}
+            ),
+        )
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[UploadedFile]:
+        files = data if isinstance(data, list | tuple) else [data]
+        files = [f for f in files if f]
+        if not files:
+            raise forms.ValidationError(self.error_messages["required"], "required")
+        limit = settings.MAX_FILES_PER_UPLOAD
+        if len(files) > limit:
+            raise forms.ValidationError(
+                ngettext(
+                    "You can upload at most %(limit)d photo at once.",
+                    "You can upload at most %(limit)d photos at once.",
+                    limit,
+                )
+                % {"limit": limit},
+                code="too_many_files",
+            )
+        # Each file's content is checked by the service, so one bad photo does
+        # not block the good ones; only the field-level shape is checked here.
+        return files
+
+
+class DetectorSelect(forms.Select):
+    """A select whose unavailable options are disabled (the reason is in the label)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.disabled_values: set[str] = set()
+        self.thresholds: dict[str, float] = {}
+
+    def create_option(self, name: str, value: Any, *args: Any, **kwargs: Any) -> dict:
+        option = super().create_option(name, value, *args, **kwargs)
+        if str(value) in self.disabled_values:
+            option["attrs"]["disabled"] = True
+        if str(value) in self.thresholds:
+            # people.js moves the threshold slider to the chosen detector's default.
+            option["attrs"]["data-default-threshold"] = self.thresholds[str(value)]
+        return option
+
+
+class DetectorChoiceField(forms.ChoiceField):
+    """Every registered detector; refuses unavailable ones with reason and fix."""
+
+    widget = DetectorSelect
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.states: dict[str, ModelState] = {}
+
+    def load_states(self) -> None:
+        """Read the store now (per form, not at import: files come and go)."""
+        self.states = detector_states()
+        self.widget.disabled_values = set()
+        self.widget.thresholds = {
+            key: default_threshold(state) for key, state in self.states.items()
+        }
+        choices = []
+        for key, state in self.states.items():
+            label = str(state.spec.name)
+            if not is_available(state):
+                # The reason is long; the page lists it next to the select.
+                label = _("%(name)s — unavailable (fix: %(fix)s)") % {
+                    "name": label,
+                    "fix": state.fix,
+                }
+                self.widget.disabled_values.add(key)
+            choices.append((key, label))
+        self.choices = choices
+
+    def validate(self, value: str) -> None:
+        super().validate(value)
+        state = self.states.get(value)
+        if state is not None and not is_available(state):
+            raise forms.ValidationError(
+                _("%(name)s is not available: %(reason)s Fix: %(fix)s")
+                % {"name": state.spec.name, "reason": state.reason, "fix": state.fix},
+                code="unavailable",
+            )
+
+
+def _threshold_field(**kwargs: Any) -> forms.FloatField:
+    return forms.FloatField(
+        label=_("Score threshold"),
+        min_value=0.0,
+        max_value=1.0,
+        required=False,
+        widget=forms.NumberInput(
+            attrs={"type": "range", "min": "0", "max": "1", "step": "0.05"}
+        ),
+        help_text=_(
+            "Boxes scoring below this are hidden. You can move it later on the "
+            "result page without running the model again."
+        ),
+        **kwargs,
+    )
+
+
+class PeopleUploadForm(forms.Form):
+    images = MultipleImageField(label=_("Photos"))
+    detector = DetectorChoiceField(label=_("Detector"))
+    score_threshold = _threshold_field()
+
+    def __init__(self, *args: Any, default_detector: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["images"].help_text = _(
+            "JPEG, PNG, WEBP or GIF, up to %(count)d at once."
+        ) % {"count": settings.MAX_FILES_PER_UPLOAD}
+        detector = self.fields["detector"]
+        detector.load_states()
+        detector.initial = default_detector
+        self.fields["score_threshold"].initial = default_threshold(
+            detector.states.get(default_detector)
+        )
+
+
+class CompareForm(forms.Form):
+    detector = DetectorChoiceField(label=_("Compare with"))
+
+    def __init__(self, *args: Any, exclude: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["detector"]
+        field.load_states()
+        # Comparing a detector with itself teaches nothing: offer the others.
+        field.choices = [(k, v) for k, v in field.choices if k != exclude]
+        field.states.pop(exclude, None)
+
+
+class ThresholdForm(forms.Form):
+    """``?score_threshold=`` on the result page; invalid values fall back silently."""
+
+    score_threshold = _threshold_field()

@@ -1,0 +1,506 @@
+"""Writes of the person demo: create, compare and delete runs; crops ZIP; cleanup.
+
+A run is saved all or nothing: its files are written first, then its rows in one
+``transaction.atomic()``; if anything fails after the first file was written, the
+run's folder is removed again, so there are no half-saved rows and no orphan
+files. Files live in the media storage (``demos/common/media.py``: ``MEDIA_ROOT`` or an
+S3-compatible bucket) under ``runs/<owner id>/<public id>/`` with names the
+server makes (never the uploaded name) and are always re-encoded JPEGs without
+EXIF: trailing bytes of polyglot uploads and GPS tags never reach the disk.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import shutil
+import time
+import uuid
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.files.base import File
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from demos.common import media
+from demos.common.imaging import (
+    DecodedImage,
+    ImageLimits,
+    ImageTooLarge,
+    crop_box,
+    decode_image,
+    draw_boxes,
+    encode_jpeg,
+    make_thumbnail,
+)
+from demos.models import DemoRun, Detection
+from demos.people.detection import PersonBox
+from demos.people.selectors import default_threshold, detector_states, persons_above
+from models_store.loading import default_detector_key, get_detector
+from portal.errors import BadInput
+
+logger = logging.getLogger(__name__)
+
+IMAGE_NAME = "image.jpg"
+ANNOTATED_NAME = "annotated.jpg"
+THUMBNAIL_NAME = "thumb.jpg"
+CROPS_DIR = "crops"
+THUMBNAIL_SIDE = 320
+ORIGINAL_NAME_MAX = 120
+ORPHAN_GRACE_SECONDS = 3600
+
+
+class UnknownDetector(BadInput):
+    """The requested detector key is not in the registry."""
+
+
+class InvalidThreshold(BadInput):
+    """A score threshold outside 0–1."""
+
+
+@dataclass
+class UploadOutcome:
+    """Result of a multi-photo upload: the runs made and, per bad file, why not."""
+
+    runs: list[DemoRun] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+
+def image_limits() -> ImageLimits:
+    return ImageLimits(
+        max_bytes=settings.MAX_UPLOAD_BYTES,
+        max_pixels=settings.MAX_IMAGE_PIXELS,
+        max_side=settings.MAX_IMAGE_SIDE,
+        min_side=settings.MIN_IMAGE_SIDE,
+    )
+
+
+def resolve_detector_key(detector_key: str | None) -> str:
+    """The key to use: the given one if registered, else the portal's default."""
+    if not detector_key:
+        return default_detector_key()
+    known = detector_states()
+    if detector_key not in known:
+        raise UnknownDetector(
+            _("Unknown detector %(key)s; choose one of: %(known)s.")
+            % {"key": repr(detector_key), "known": ", ".join(sorted(known))}
+        )
+    return detector_key
+
+
+def resolve_threshold(detector_key: str, score_threshold: float | None) -> float:
+    """The user's threshold, or the detector's own default (HOG scores differ)."""
+    if score_threshold is None:
+        return default_threshold(detector_states().get(detector_key))
+    if not 0.0 <= score_threshold <= 1.0:
+        raise InvalidThreshold(_("The score threshold must be between 0 and 1."))
+    return float(score_threshold)
+
+
+def detect_persons(
+    *, image: DecodedImage, detector_key: str
+) -> tuple[list[PersonBox], float]:
+    """Every person down to the floor score, left to right, and the detector's ms.
+
+    Raises ``DetectorUnavailable`` (→ 503) when the detector cannot be loaded.
+    """
+    detector = get_detector(detector_key)
+    started = time.perf_counter()
+    boxes = detector.detect(image.rgb, settings.DETECTION_FLOOR_SCORE)
+    elapsed_ms = (time.perf_counter() - started) * 1000.0
+    return sorted(boxes, key=lambda b: (b.x1, b.y1)), elapsed_ms
+
+
+def annotate(
+    image_rgb: np.ndarray, detections: Iterable[Detection | PersonBox]
+) -> bytes:
+    """JPEG of the photo with the given boxes outlined and numbered 1, 2, ..."""
+    boxes = [(d.x1, d.y1, d.x2, d.y2) for d in detections]
+    labels = [str(index) for index in range(1, len(boxes) + 1)]
+    return encode_jpeg(draw_boxes(image_rgb, boxes, labels))
+
+
+RUNS_DIR = "runs"
+
+
+def run_file(run: DemoRun, relative: str) -> str:
+    """Storage name of a stored file of the run; refused if outside ``runs/``."""
+    return media.checked_name(relative, RUNS_DIR)
+
+
+def open_run_file(run: DemoRun, relative: str) -> File:
+    """A stored file of the run, open for reading (``FileNotFoundError`` if gone)."""
+    return media.open_file(run_file(run, relative))
+
+
+def read_run_file(run: DemoRun, relative: str) -> bytes:
+    return media.read_bytes(run_file(run, relative))
+
+
+def crop_name(rank: int) -> str:
+    return f"{CROPS_DIR}/{rank}.jpg"
+
+
+def _write(path: PurePosixPath, data: bytes) -> None:
+    """Store one file of a run (a seam the fault-injection tests replace)."""
+    media.save_bytes(path.as_posix(), data)
+
+
+def _store_run(
+    *,
+    owner: AbstractBaseUser,
+    image: DecodedImage,
+    original_name: str,
+    detector_key: str,
+    score_threshold: float,
+    boxes: list[PersonBox],
+    elapsed_ms: float,
+    compared_with: DemoRun | None = None,
+    on_saved: Callable[[DemoRun], None] | None = None,
+) -> DemoRun:
+    run = DemoRun(
+        public_id=uuid.uuid4(),
+        owner=owner,
+        detector=detector_key,
+        score_threshold=score_threshold,
+        original_name=original_name[:ORIGINAL_NAME_MAX],
+        image_sha256=image.sha256,
+        image_width=image.width,
+        image_height=image.height,
+        elapsed_ms=round(elapsed_ms, 3),
+        compared_with=compared_with,
+    )
+    run.image_path = f"{run.folder}/{IMAGE_NAME}"
+    run.annotated_path = f"{run.folder}/{ANNOTATED_NAME}"
+    run.thumbnail_path = f"{run.folder}/{THUMBNAIL_NAME}"
+    detections = [
+        Detection(
+            run=run,
+            rank=rank,
+            x1=box.x1,
+            y1=box.y1,
+            x2=box.x2,
+            y2=box.y2,
+            score=round(float(box.score), 4),
+            crop_path=f"{run.folder}/{crop_name(rank)}",
+        )
+        for rank, box in enumerate(boxes, start=1)
+    ]
+    try:
+        _write(PurePosixPath(run.image_path), encode_jpeg(image.rgb, quality=95))
+        shown = [d for d in detections if d.score >= score_threshold]
+        _write(PurePosixPath(run.annotated_path), annotate(image.rgb, shown))
+        _write(
+            PurePosixPath(run.thumbnail_path),
+            encode_jpeg(make_thumbnail(image.rgb, THUMBNAIL_SIDE), quality=85),
+        )
+        for detection in detections:
+            crop = crop_box(image.rgb, detection.box)
+            _write(PurePosixPath(detection.crop_path), encode_jpeg(crop, quality=95))
+        with transaction.atomic():
+            run.full_clean()
+            run.save()
+            for detection in detections:
+                detection.run = run
+                detection.full_clean()
+                detection.save()
+            if on_saved is not None:
+                # Same transaction as the rows (demos/people/jobs/services.py links its job here).
+                on_saved(run)
+    except BaseException:
+        # Files first, rows second: undo the files whatever went wrong.
+        media.delete_tree(run.folder)
+        raise
+    return run
+
+
+def create_demo_run(
+    *,
+    owner: AbstractBaseUser,
+    data: bytes,
+    original_name: str,
+    detector_key: str | None,
+    score_threshold: float | None,
+    on_saved: Callable[[DemoRun], None] | None = None,
+) -> DemoRun:
+    """Decode a photo, find every person, store the run with its crops.
+
+    Raises a ``BadInput`` subclass (→ 400 / form error) for unusable photos,
+    unknown detectors or thresholds, ``DetectorUnavailable`` (→ 503) when the
+    detector's file is missing or broken. Nothing is stored in either case.
+    """
+    key = resolve_detector_key(detector_key)
+    threshold = resolve_threshold(key, score_threshold)
+    image = decode_image(data, image_limits())
+    boxes, elapsed_ms = detect_persons(image=image, detector_key=key)
+    return _store_run(
+        owner=owner,
+        image=image,
+        original_name=original_name,
+        detector_key=key,
+        score_threshold=threshold,
+        boxes=boxes,
+        elapsed_ms=elapsed_ms,
+        on_saved=on_saved,
+    )
+
+
+def read_upload(upload: UploadedFile) -> bytes:
+    """An uploaded file's bytes, refusing oversized ones before reading them."""
+    if upload.size is not None and upload.size > settings.MAX_UPLOAD_BYTES:
+        raise ImageTooLarge(
+            _("The file is %(size).1f MB; the limit is %(limit).1f MB.")
+            % {
+                "size": upload.size / (1024 * 1024),
+                "limit": settings.MAX_UPLOAD_BYTES / (1024 * 1024),
+            }
+        )
+    upload.seek(0)
+    return upload.read()
+
+
+def create_demo_runs(
+    *,
+    owner: AbstractBaseUser,
+    uploads: list[UploadedFile],
+    detector_key: str | None,
+    score_threshold: float | None,
+) -> UploadOutcome:
+    """One run per good photo; each bad one is reported by its name, not stored.
+
+    A missing detector (``ServiceUnavailable``) stops the whole upload: it would
+    fail every photo the same way.
+    """
+    outcome = UploadOutcome()
+    for upload in uploads:
+        name = upload.name or ""
+        try:
+            run = create_demo_run(
+                owner=owner,
+                data=read_upload(upload),
+                original_name=name,
+                detector_key=detector_key,
+                score_threshold=score_threshold,
+            )
+        except BadInput as exc:
+            outcome.failures.append((name, str(exc)))
+        else:
+            outcome.runs.append(run)
+    return outcome
+
+
+def compare_demo_run(*, run: DemoRun, detector_key: str) -> DemoRun:
+    """Run the stored photo of ``run`` through another detector; a new run, linked.
+
+    The new run belongs to the same owner and uses the other detector's default
+    threshold (score scales differ between detectors).
+    """
+    key = resolve_detector_key(detector_key)
+    data = read_run_file(run, run.image_path)
+    # Same photo, same identity: keep the upload's hash, not the re-encoding's.
+    image = replace(decode_image(data, image_limits()), sha256=run.image_sha256)
+    boxes, elapsed_ms = detect_persons(image=image, detector_key=key)
+    return _store_run(
+        owner=run.owner,
+        image=image,
+        original_name=run.original_name,
+        detector_key=key,
+        score_threshold=resolve_threshold(key, None),
+        boxes=boxes,
+        elapsed_ms=elapsed_ms,
+        compared_with=run,
+    )
+
+
+@dataclass
+class PhotoPeople:
+    """People found in one photo, outside the database (the CLI's result)."""
+
+    image: DecodedImage
+    detector_key: str
+    score_threshold: float
+    persons: list[PersonBox]
+    elapsed_ms: float
+
+
+def find_people(
+    *, data: bytes, detector_key: str | None, score_threshold: float | None
+) -> PhotoPeople:
+    """Decode and detect like ``create_demo_run``, but store nothing."""
+    key = resolve_detector_key(detector_key)
+    threshold = resolve_threshold(key, score_threshold)
+    image = decode_image(data, image_limits())
+    boxes, elapsed_ms = detect_persons(image=image, detector_key=key)
+    shown = [box for box in boxes if box.score >= threshold]
+    return PhotoPeople(image, key, threshold, shown, elapsed_ms)
+
+
+def write_crops(result: PhotoPeople, out_dir: Path) -> list[Path]:
+    """Write ``person_01.jpg``, ... (left to right) into ``out_dir``; their paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for index, box in enumerate(result.persons, start=1):
+        path = out_dir / f"person_{index:02d}.jpg"
+        crop = crop_box(result.image.rgb, (box.x1, box.y1, box.x2, box.y2))
+        path.write_bytes(encode_jpeg(crop, quality=95))
+        paths.append(path)
+    return paths
+
+
+def render_annotated(run: DemoRun, threshold: float) -> bytes:
+    """The annotated JPEG for another threshold, drawn from the stored photo."""
+    data = read_run_file(run, run.image_path)
+    image = decode_image(data, image_limits())
+    return annotate(image.rgb, persons_above(run, threshold))
+
+
+def build_crops_zip(run: DemoRun, threshold: float | None = None) -> bytes:
+    """ZIP of the crops shown at ``threshold`` plus manifest.json and manifest.csv.
+
+    Crops are numbered as shown (``person_01.jpg`` is the leftmost); the
+    manifests list index, box ``[x1, y1, x2, y2]`` in original pixels, score
+    and file name.
+    """
+    limit = run.score_threshold if threshold is None else threshold
+    rows = []
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for index, detection in enumerate(persons_above(run, limit), start=1):
+            name = f"person_{index:02d}.jpg"
+            archive.writestr(name, read_run_file(run, detection.crop_path))
+            rows.append(
+                {
+                    "index": index,
+                    "box": detection.box,
+                    "score": detection.score,
+                    "file": name,
+                }
+            )
+        manifest = {
+            "run": str(run.public_id),
+            "detector": run.detector,
+            "score_threshold": limit,
+            "image": {"width": run.image_width, "height": run.image_height},
+            "count": len(rows),
+            "persons": rows,
+        }
+        archive.writestr("manifest.json", json.dumps(manifest, indent=2))
+        text = io.StringIO()
+        writer = csv.writer(text)
+        writer.writerow(["index", "x1", "y1", "x2", "y2", "score", "file"])
+        for row in rows:
+            writer.writerow([row["index"], *row["box"], row["score"], row["file"]])
+        archive.writestr("manifest.csv", text.getvalue())
+    return buffer.getvalue()
+
+
+def delete_demo_run(*, run: DemoRun) -> None:
+    """Delete the run's rows, then its folder (rows first: a row never lacks files)."""
+    folder = run.folder
+    with transaction.atomic():
+        run.delete()
+    media.delete_tree(folder)
+
+
+def delete_expired_runs(*, older_than_days: int, dry_run: bool = False) -> list[str]:
+    """Delete runs created more than ``older_than_days`` ago; their folders."""
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    expired = list(DemoRun.objects.filter(created__lt=cutoff).select_related("owner"))
+    if not dry_run:
+        for run in expired:
+            delete_demo_run(run=run)
+    return [run.folder for run in expired]
+
+
+def _known_run_folders() -> set[tuple[str, str]]:
+    return {
+        (str(owner_id), str(public_id))
+        for owner_id, public_id in DemoRun.objects.values_list("owner_id", "public_id")
+    }
+
+
+def remove_orphan_files(
+    *, dry_run: bool = False, grace_seconds: int = ORPHAN_GRACE_SECONDS
+) -> list[Path | str]:
+    """Remove files and folders under ``runs/`` of the media storage that no run owns.
+
+    A run folder is ``runs/<owner id>/<public id>``; anything else there (a
+    folder of a deleted run, a stray file, a crash's leftovers) is an orphan.
+    Entries younger than ``grace_seconds`` are kept. Returns the removed (or,
+    with ``dry_run``, the would-be removed) paths: local paths for a folder
+    storage, storage names for a bucket.
+    """
+    root = media.local_root()
+    if root is None:
+        return list(
+            _remove_orphan_objects(dry_run=dry_run, grace_seconds=grace_seconds)
+        )
+    runs_root = Path(root) / RUNS_DIR
+    if not runs_root.is_dir():
+        return []
+    known = _known_run_folders()
+    # A run being created right now has files but no row yet: leave recent ones.
+    cutoff = time.time() - grace_seconds
+    orphans: list[Path | str] = []
+    for owner_dir in sorted(runs_root.iterdir()):
+        if not owner_dir.is_dir() or owner_dir.is_symlink():
+            if owner_dir.lstat().st_mtime < cutoff:
+                orphans.append(owner_dir)
+            continue
+        for entry in sorted(owner_dir.iterdir()):
+            is_run = entry.is_dir() and (owner_dir.name, entry.name) in known
+            if not is_run and entry.lstat().st_mtime < cutoff:
+                orphans.append(entry)
+    if not dry_run:
+        for path in map(Path, orphans):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        for owner_dir in runs_root.iterdir():
+            if owner_dir.is_dir() and not any(owner_dir.iterdir()):
+                owner_dir.rmdir()
+    return orphans
+
+
+def _remove_orphan_objects(*, dry_run: bool, grace_seconds: int) -> list[str]:
+    """``remove_orphan_files`` for a bucket: prefixes have no age, so a folder's
+    age is its newest object's."""
+    storage = media.media_storage()
+    known = _known_run_folders()
+    cutoff = timezone.now() - timedelta(seconds=grace_seconds)
+    owners, stray = storage.listdir(RUNS_DIR)
+    candidates = [(f"{RUNS_DIR}/{name}", False) for name in stray]
+    for owner in owners:
+        folders, files = storage.listdir(f"{RUNS_DIR}/{owner}")
+        candidates += [(f"{RUNS_DIR}/{owner}/{name}", False) for name in files]
+        candidates += [
+            (f"{RUNS_DIR}/{owner}/{name}", True)
+            for name in folders
+            if (owner, name) not in known
+        ]
+    orphans: list[str] = []
+    for name, is_folder in sorted(candidates):
+        newest = (
+            media.newest_modified(name)
+            if is_folder
+            else storage.get_modified_time(name)
+        )
+        if newest is None or newest < cutoff:
+            orphans.append(name)
+    if not dry_run:
+        for name in orphans:
+            media.delete_tree(name)
+            storage.delete(name)  # a stray object at that exact name
+    return orphans
