@@ -75,8 +75,8 @@ def bare_medians(detector_key: str, photos: list[Path], repeats: int) -> list[fl
 
     django.setup()
     from demos.common.imaging import decode_image
+    from demos.people.detectors import get_detector
     from demos.people.services import image_limits
-    from models_store.loading import get_detector
 
     detector = get_detector(detector_key)
     out = []

@@ -1,4 +1,4 @@
-"""Celery tasks of the person demo: thin wrappers over ``demos/people/jobs/services.py``.
+"""Celery tasks of the person demo: thin wrappers over ``demos.people.jobs.services``.
 
 ``run_detection_job_task`` runs one job (idempotent: a retried or re-delivered
 task never stores a second run); ``route_task`` (``CELERY_TASK_ROUTES``) sends
@@ -30,7 +30,7 @@ def route_task(
     return None
 
 
-@app.task(bind=True, name="demos.tasks.run_detection_job")
+@app.task(bind=True, name=jobs.RUN_DETECTION_JOB_TASK)
 def run_detection_job_task(self: Task, job_id: int, detector: str = "") -> str:
     """Run one detection job; ``detector`` is only read by the router."""
     try:

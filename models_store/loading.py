@@ -1,176 +1,203 @@
-"""Build each person detector once per process, from a verified file, on first use.
+"""The one per-process loader: ONNX sessions and torch modules, each built once.
 
-Detectors are cached in a dict behind a lock, keyed by (registry key, file path), so a
-file imported later is picked up and two threads never build the same model twice.
-Nothing loads in ``AppConfig.ready()``: ``migrate`` and most tests never pay for torch.
-Torch models load with ``torch.load(..., map_location="cpu", weights_only=True)`` (no
-pickle code execution), go to ``eval()``, and run under ``torch.inference_mode()``.
+Everything the portal runs comes from here, keyed by its registry key: ONNX Runtime
+sessions (``onnx_session``, optionally with intermediate tensors appended to the
+graph's outputs) and torch modules (``torch_module``), built on first use from a
+verified file (``store.ready_path``) and kept in one dict behind one re-entrant lock,
+so concurrent first requests build a model once and a builder may itself ask the
+loader for another model. Callers that derive something costly from a model (a
+detector wrapper, a ``torch.fx`` feature extractor) keep it in the same cache through
+``cached``. Torch files load with ``torch.load(..., map_location="cpu",
+weights_only=True)`` (no pickle code execution) and go to ``eval()``; callers run
+them under ``torch.inference_mode()``.
+
+Nothing loads in ``AppConfig.ready()`` and torch, torchvision, onnx and onnxruntime
+are imported inside the functions that build models, so importing this module (or
+the URLconf) costs nothing. This module knows files and runtimes only: it imports
+nothing from ``demos``; project-defined architectures (``family="torch"``) are passed
+in by the caller as ``build``.
 """
 
 from __future__ import annotations
 
 import importlib
 import threading
+from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
-from django.utils.translation import gettext as _
 
-from demos.people.detection import (
-    HogPersonDetector,
-    OnnxFastestDetDetector,
-    OnnxYoloxDetector,
-    PersonDetector,
-    TorchDeviceUnavailable,
-    TorchvisionPersonDetector,
-    choose_torch_device,
-)
 from models_store import store
-from models_store.download import WeightsUnavailable
-from models_store.registry import (
-    DEFAULT_DETECTOR,
-    FALLBACK_DETECTOR,
-    PERSON_DETECTION,
-    ModelSpec,
-    UnknownModel,
-    get_spec,
-)
-from models_store.store import ModelState
+from models_store.registry import PERSON_DETECTION, ModelSpec, get_spec
 from portal.errors import ServiceUnavailable
 
-__all__ = [
-    "DetectorUnavailable",
-    "ModelState",  # re-exported: callers list detector_choices() without store
-    "clear_cache",
-    "default_detector_key",
-    "detector_choices",
-    "get_detector",
-    "torch_device",
-]
+if TYPE_CHECKING:
+    import numpy as np
+    from torch import nn
 
-_cache: dict[tuple[str, str], PersonDetector] = {}
-_lock = threading.Lock()
+T = TypeVar("T")
+
+_cache: dict[Hashable, Any] = {}
+# Re-entrant: building a detector or a feature extractor asks for its model inside.
+_lock = threading.RLock()
+_MISSING = object()
 
 
-class DetectorUnavailable(ServiceUnavailable):
-    """The detector's file is missing or corrupt; the message says how to fix it."""
+class GraphMismatch(ServiceUnavailable):
+    """An ONNX file lacks tensors the caller asked for: not the file they came from."""
 
 
-def _threads() -> int:
+def cached(cache_key: Hashable, build: Callable[[], T]) -> T:
+    """The object under ``cache_key``, made by ``build()`` once per process.
+
+    The fast path reads the dict without the lock; the first caller builds under the
+    loader's lock while the others wait for it and then share the result.
+    """
+    value = _cache.get(cache_key, _MISSING)
+    if value is _MISSING:
+        with _lock:
+            value = _cache.get(cache_key, _MISSING)
+            if value is _MISSING:
+                value = build()
+                _cache[cache_key] = value
+    return value  # type: ignore[return-value]
+
+
+def clear_cache() -> None:
+    """Drop every built model (tests, and after retraining a bundled model)."""
+    with _lock:
+        _cache.clear()
+
+
+def threads() -> int:
+    """Intra-op threads per model (``TORCH_THREADS``, shared by torch and ONNX)."""
     return max(1, int(getattr(settings, "TORCH_THREADS", 1)))
 
 
-def torch_device() -> str:
-    """The device torch detectors run on, from ``TORCH_DEVICE`` (default ``auto``).
+# ------------------------------------------------------------------ ONNX
 
-    Raises ``DetectorUnavailable`` (→ 503) when CUDA is asked for but absent.
+
+def onnx_session(key: str, *, extra_outputs: Sequence[str] = ()) -> Any:
+    """An ``onnxruntime.InferenceSession`` for an ONNX spec, built once per outputs.
+
+    ``extra_outputs`` names intermediate tensors to append to ``graph.output`` (the
+    CNN lessons' "detector's own eyes"); the session then returns them too, after
+    the model's own outputs. Raises ``WeightsUnavailable`` when the file is missing
+    or corrupt and ``GraphMismatch`` when a tensor does not exist in the graph.
     """
-    requested = getattr(settings, "TORCH_DEVICE", "auto")
-    try:
-        return choose_torch_device(requested)
-    except TorchDeviceUnavailable as exc:
-        # Same fact as the pure module's message, in the user's language.
-        raise DetectorUnavailable(
-            _(
-                "PORTAL_TORCH_DEVICE is %(device)s but CUDA is not available on this "
-                "machine (no GPU, or torch was built without CUDA). Set "
-                "PORTAL_TORCH_DEVICE=auto or cpu, or run this worker on a GPU host."
+    spec = _spec_of_family(key, "onnx")
+    path = store.ready_path(key)
+    extra = tuple(extra_outputs)
+    return cached(
+        ("onnx-session", spec.key, str(path), extra),
+        lambda: _build_onnx_session(path, extra),
+    )
+
+
+def onnx_initializers(key: str, names: Sequence[str]) -> dict[str, np.ndarray]:
+    """Named initializers (weights) of an ONNX spec's graph as numpy arrays."""
+    spec = _spec_of_family(key, "onnx")
+    path = store.ready_path(key)
+    wanted = frozenset(names)
+
+    def build() -> dict[str, np.ndarray]:
+        import onnx
+        from onnx import numpy_helper
+
+        graph = onnx.load(str(path)).graph
+        return {
+            init.name: numpy_helper.to_array(init)
+            for init in graph.initializer
+            if init.name in wanted
+        }
+
+    return cached(("onnx-initializers", spec.key, str(path), wanted), build)
+
+
+def _build_onnx_session(path: Path, extra_outputs: tuple[str, ...]) -> Any:
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads()
+    options.inter_op_num_threads = 1
+    source: str | bytes = str(path)
+    if extra_outputs:
+        import onnx
+
+        graph_model = onnx.load(str(path))
+        produced = {name for node in graph_model.graph.node for name in node.output}
+        missing = [name for name in extra_outputs if name not in produced]
+        if missing:
+            raise GraphMismatch(
+                f"{path.name} has no tensor(s) {', '.join(missing)}: not the file "
+                "these layers were picked from."
             )
-            % {"device": requested}
-        ) from exc
+        graph_model.graph.output.extend(
+            onnx.ValueInfoProto(name=name) for name in extra_outputs
+        )
+        source = graph_model.SerializeToString()
+    return onnxruntime.InferenceSession(
+        source, sess_options=options, providers=["CPUExecutionProvider"]
+    )
 
 
-def _build_torchvision_model(spec: ModelSpec, path: Path, device: str = "cpu") -> Any:
+# ------------------------------------------------------------------ torch
+
+
+def torch_module(
+    key: str,
+    *,
+    build: Callable[[], nn.Module] | None = None,
+    device: str = "cpu",
+) -> nn.Module:
+    """The torch model of a spec with its verified weights, in ``eval()`` on ``device``.
+
+    torchvision specs are built from ``spec.builder`` with ``weights=None``;
+    project-defined ones (``family="torch"``) need ``build``, a function returning
+    the untrained architecture. Raises ``WeightsUnavailable`` when the file is
+    missing or corrupt.
+    """
+    spec = get_spec(key)
+    if spec.family not in ("torchvision", "torch"):
+        raise ValueError(f"{key} is not a torch model (family {spec.family!r})")
+    if spec.family == "torch" and build is None:
+        raise ValueError(f"{key} is defined in this project: pass build=")
+    path = store.ready_path(key)
+    return cached(
+        ("torch-module", spec.key, str(path), device),
+        lambda: _build_torch_module(spec, path, build, device),
+    )
+
+
+def _build_torch_module(
+    spec: ModelSpec,
+    path: Path,
+    build: Callable[[], nn.Module] | None,
+    device: str,
+) -> nn.Module:
     import torch
 
-    module_name, _sep, function_name = (spec.builder or "").rpartition(".")
-    builder = getattr(importlib.import_module(module_name), function_name)
-    kwargs = dict(spec.meta.get("builder_kwargs", {}))
-    if spec.task == PERSON_DETECTION:
-        kwargs.setdefault("weights_backbone", None)
-    model = builder(weights=None, num_classes=len(spec.categories), **kwargs)
+    torch.set_num_threads(threads())
+    model = build() if build is not None else torchvision_architecture(spec)
     state_dict = torch.load(path, map_location="cpu", weights_only=True)
     model.load_state_dict(state_dict)
     # Loaded on the CPU (map_location) first, then moved: works for any device.
     return model.to(device).eval()
 
 
-def _build(spec: ModelSpec, path: Path | None) -> PersonDetector:
-    if spec.family == "opencv":
-        return HogPersonDetector()
-    assert path is not None
-    threads = _threads()
-    if spec.family == "onnx":
-        decoder = spec.meta.get("decoder")
-        onnx_classes = {
-            "yolox": OnnxYoloxDetector,
-            "fastestdet": OnnxFastestDetDetector,
-        }
-        if decoder not in onnx_classes:
-            raise ValueError(f"{spec.key}: unknown ONNX decoder {decoder!r}")
-        return onnx_classes[decoder](
-            path,
-            key=spec.key,
-            input_size=spec.input_size,
-            threads=threads,
-            person_class=spec.person_label or 0,
-        )
-    if spec.family == "torchvision":
-        import torch
-
-        device = torch_device()
-        torch.set_num_threads(threads)
-        model = _build_torchvision_model(spec, path, device)
-        return TorchvisionPersonDetector(
-            model, spec.key, spec.person_label or 1, device=device
-        )
-    raise ValueError(f"{spec.key}: unknown model family {spec.family!r}")
+def torchvision_architecture(spec: ModelSpec) -> nn.Module:
+    """``spec.builder(weights=None, ...)``: the untrained torchvision model."""
+    module_name, _sep, function_name = (spec.builder or "").rpartition(".")
+    builder = getattr(importlib.import_module(module_name), function_name)
+    kwargs = dict(spec.meta.get("builder_kwargs", {}))
+    if spec.task == PERSON_DETECTION:
+        kwargs.setdefault("weights_backbone", None)
+    return builder(weights=None, num_classes=len(spec.categories), **kwargs)
 
 
-def get_detector(key: str) -> PersonDetector:
-    """The detector for a registry key, built on first use and cached per process.
-
-    Raises ``UnknownModel`` (→ 400) for an unknown key or a non-detector, and
-    ``DetectorUnavailable`` (→ 503) when its file is missing or corrupt.
-    """
+def _spec_of_family(key: str, family: str) -> ModelSpec:
     spec = get_spec(key)
-    if spec.task != PERSON_DETECTION:
-        raise UnknownModel(_("%(key)s is not a person detector.") % {"key": key})
-    path: Path | None = None
-    if not spec.is_builtin:
-        try:
-            path = store.ready_path(key)
-        except WeightsUnavailable as exc:
-            raise DetectorUnavailable(str(exc)) from exc
-    cache_key = (key, str(path))
-    detector = _cache.get(cache_key)
-    if detector is not None:
-        return detector
-    with _lock:
-        detector = _cache.get(cache_key)
-        if detector is None:
-            detector = _build(spec, path)
-            _cache[cache_key] = detector
-    return detector
-
-
-def default_detector_key() -> str:
-    """PERSON_DETECTOR setting if set, else yolox-nano if ready, else opencv-hog."""
-    configured = getattr(settings, "PERSON_DETECTOR", "")
-    if configured:
-        return configured
-    if store.model_state(DEFAULT_DETECTOR).state == "ready":
-        return DEFAULT_DETECTOR
-    return FALLBACK_DETECTOR
-
-
-def detector_choices() -> list[ModelState]:
-    """Every person detector with its availability, reason and fix (UI and API)."""
-    return store.all_states(PERSON_DETECTION)
-
-
-def clear_cache() -> None:
-    """Drop every built detector (tests; a server never needs this)."""
-    with _lock:
-        _cache.clear()
+    if spec.family != family:
+        raise ValueError(f"{key} is not an {family} model (family {spec.family!r})")
+    return spec

@@ -11,6 +11,12 @@ Hashes: ``sha256`` is the full hex digest for files we list ourselves. torchvisi
 files only embed the first 8 hex digits of their SHA-256 in the file name
 (``...-dd69338a.pth``), which is all ``torch.hub`` checks; those specs set
 ``sha256_is_prefix=True``.
+
+Bundled models (the digits CNN and autoencoder the project trains itself) are files
+committed with the code (``bundled``, a path from the repository root) rather than
+files in the store: they are ready without ``models import``, and their SHA-256 is
+the one recorded in the JSON written next to them by ``manage.py train_digits``
+(``meta["sha256_sidecar"]``), so retraining them needs no registry edit.
 """
 
 from __future__ import annotations
@@ -21,14 +27,19 @@ from typing import Any, Literal
 
 from portal.errors import BadInput
 
-Task = Literal["person-detection", "classification"]
-Family = Literal["opencv", "onnx", "torchvision"]
+Task = Literal["person-detection", "classification", "digits", "autoencoder"]
+# "torch": an ``nn.Module`` defined in this project; whoever asks the loader for it
+# passes the architecture (models_store never imports the code that defines it).
+Family = Literal["opencv", "onnx", "torchvision", "torch"]
 
 DEFAULT_DETECTOR = "yolox-nano"
 FALLBACK_DETECTOR = "opencv-hog"
 PERSON_DETECTION: Task = "person-detection"
 CLASSIFICATION: Task = "classification"
+DIGITS: Task = "digits"
+AUTOENCODER: Task = "autoencoder"
 
+REPO_DIR = Path(__file__).resolve().parent.parent
 _DATA = Path(__file__).resolve().parent / "data"
 
 
@@ -77,12 +88,27 @@ class ModelSpec:
     box_ap: float | None = None
     top1: float | None = None
     sha256_is_prefix: bool = False
+    bundled: str | None = None  # committed file, relative to the repository root
     meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def is_builtin(self) -> bool:
         """True when there is no file to download (OpenCV's HOG ships inside cv2)."""
         return self.filename is None
+
+    @property
+    def is_bundled(self) -> bool:
+        """True for a file committed with the code (never downloaded or imported)."""
+        return self.bundled is not None
+
+    @property
+    def bundled_path(self) -> Path | None:
+        return REPO_DIR / self.bundled if self.bundled is not None else None
+
+    @property
+    def is_downloadable(self) -> bool:
+        """True for a file that belongs in the store (pull / import)."""
+        return not self.is_builtin and not self.is_bundled
 
     @property
     def default_threshold(self) -> float:
@@ -221,7 +247,7 @@ _BUILTIN: list[ModelSpec] = [
         gflops=None,
         meta={
             "person_label": 0,
-            # Score = logistic of the SVM margin (demos.people.detection.hog_margin_to_score);
+            # Score = logistic of the SVM margin (people.detection.hog_margin_to_score);
             # 0.5 is margin 0.3, a little stricter than OpenCV's own cut-off of 0.
             "default_threshold": 0.5,
             "window": (64, 128),
@@ -249,6 +275,7 @@ _BUILTIN: list[ModelSpec] = [
         box_ap=25.8,
         meta={
             "decoder": "yolox",
+            "input_name": "images",
             "person_label": 0,
             # 0.55 rather than 0.5: on the shared samples it drops the one false
             # positive (a flag's folds) and keeps every clearly visible person.
@@ -279,6 +306,7 @@ _BUILTIN: list[ModelSpec] = [
         box_ap=25.3,
         meta={
             "decoder": "fastestdet",
+            "input_name": "input.1",
             "person_label": 0,
             # Noisier scores than YOLOX: 0.7 counts most sample photos exactly.
             "default_threshold": 0.7,
@@ -374,5 +402,52 @@ _BUILTIN: list[ModelSpec] = [
     ),
 ]
 
-for _spec in _BUILTIN:
+_DIGITS_WEIGHTS = "demos/cnn/weights"
+_DIGITS_FIX = "python manage.py train_digits"
+_BUNDLED: list[ModelSpec] = [
+    ModelSpec(
+        key="digits-cnn",
+        name="Digits CNN (LeNet-5 with batch norm and dropout)",
+        task=DIGITS,
+        family="torch",
+        builder=None,  # DigitsCNN in demos/cnn/digits.py, passed by the caller
+        filename="digits_cnn.pth",
+        url=None,
+        sha256=None,
+        size_bytes=None,
+        license="MIT (this project); trained on scikit-learn's digits",
+        categories=tuple(str(digit) for digit in range(10)),
+        input_size=32,
+        params=82_870,
+        gflops=None,
+        bundled=f"{_DIGITS_WEIGHTS}/digits_cnn.pth",
+        meta={
+            "sha256_sidecar": f"{_DIGITS_WEIGHTS}/digits_cnn.json",
+            "fix": _DIGITS_FIX,
+        },
+    ),
+    ModelSpec(
+        key="digits-autoencoder",
+        name="Digits autoencoder (64-32-8-32-64, fully connected)",
+        task=AUTOENCODER,
+        family="torch",
+        builder=None,  # DigitsAutoencoder in demos/cnn/digits.py
+        filename="digits_autoencoder.pth",
+        url=None,
+        sha256=None,
+        size_bytes=None,
+        license="MIT (this project); trained on scikit-learn's digits",
+        categories=(),
+        input_size=None,
+        params=4_744,
+        gflops=None,
+        bundled=f"{_DIGITS_WEIGHTS}/digits_autoencoder.pth",
+        meta={
+            "sha256_sidecar": f"{_DIGITS_WEIGHTS}/digits_autoencoder.json",
+            "fix": _DIGITS_FIX,
+        },
+    ),
+]
+
+for _spec in (*_BUILTIN, *_BUNDLED):
     register(_spec)

@@ -5,6 +5,10 @@ their registry file name. A file is *ready* only when its SHA-256 matches the re
 hashing a 160 MB file takes about a second, so digests are cached in-process by
 ``(path, size, mtime)`` and a replaced file is re-hashed automatically.
 
+Bundled models (``spec.bundled``: committed with the code, like the digits CNN) are
+checked where they are, against the SHA-256 in the JSON written next to them; they
+are never imported or downloaded.
+
 Writes (import, pull) go through ``<file>.partial`` + ``os.replace`` so a reader never
 sees half a file, and each successful one records a ``ModelFile`` row (``record=True``).
 """
@@ -12,6 +16,7 @@ sees half a file, and each successful one records a ``ModelFile`` row (``record=
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import threading
@@ -25,7 +30,7 @@ from django.utils.translation import gettext as _
 
 from models_store import download
 from models_store.download import ChecksumMismatch, WeightsUnavailable
-from models_store.registry import ModelSpec, get_spec, specs
+from models_store.registry import REPO_DIR, ModelSpec, get_spec, specs
 
 State = Literal["ready", "missing", "corrupt", "builtin"]
 
@@ -93,6 +98,8 @@ def model_state(key: str) -> ModelState:
             _("Built into OpenCV; nothing to download."),
             "",
         )
+    if spec.is_bundled:
+        return _bundled_state(spec)
     path = models_dir() / spec.filename
     try:
         stat = path.stat()
@@ -133,6 +140,52 @@ def model_state(key: str) -> ModelState:
     return ModelState(spec, "ready", path, stat.st_size, _("Verified."), "")
 
 
+def _recorded_sha256(spec: ModelSpec) -> str | None:
+    sidecar = spec.meta.get("sha256_sidecar")
+    if not sidecar:
+        return None
+    try:
+        return json.loads((REPO_DIR / sidecar).read_text(encoding="utf-8")).get(
+            "sha256"
+        )
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def _bundled_state(spec: ModelSpec) -> ModelState:
+    """A file committed with the code: ready when present and matching its JSON."""
+    path = spec.bundled_path
+    assert path is not None
+    fix = spec.meta.get("fix", "")
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return ModelState(
+            spec,
+            "missing",
+            path,
+            None,
+            _("%(file)s is missing from the code checkout.") % {"file": path.name},
+            fix,
+        )
+    expected = _recorded_sha256(spec)
+    if expected:
+        digest = _digest(path, stat)
+        if digest != expected.lower():
+            return ModelState(
+                spec,
+                "corrupt",
+                path,
+                stat.st_size,
+                _("%(file)s does not match its recorded SHA-256 (%(digest)s…).")
+                % {"file": path.name, "digest": digest[:12]},
+                fix,
+            )
+    return ModelState(
+        spec, "ready", path, stat.st_size, _("Committed with the code."), ""
+    )
+
+
 def _corrupt(spec: ModelSpec, path: Path, size: int, why: str) -> ModelState:
     return ModelState(
         spec,
@@ -157,6 +210,11 @@ def ready_path(key: str) -> Path:
     if state.state == "builtin":
         raise WeightsUnavailable(
             _("%(name)s has no file: it is built in.") % {"name": state.spec.name}
+        )
+    if state.spec.is_bundled:
+        raise WeightsUnavailable(
+            _("%(name)s is unavailable: %(reason)s Fix: `%(fix)s`.")
+            % {"name": state.spec.name, "reason": state.reason, "fix": state.fix}
         )
     raise WeightsUnavailable(
         _("%(name)s is unavailable: %(reason)s Fix: `%(fix)s` (downloads %(url)s).")
@@ -211,7 +269,7 @@ def _candidate_specs() -> tuple[dict[int, list[ModelSpec]], dict[str, ModelSpec]
     by_size: dict[int, list[ModelSpec]] = {}
     by_name: dict[str, ModelSpec] = {}
     for spec in specs():
-        if spec.is_builtin:
+        if not spec.is_downloadable:
             continue
         if spec.size_bytes is not None:
             by_size.setdefault(spec.size_bytes, []).append(spec)
@@ -255,7 +313,8 @@ def import_path(
             continue
         digest = download.sha256_of(file)
         spec = next(
-            (s for s in specs() if not s.is_builtin and s.matches_sha256(digest)), None
+            (s for s in specs() if s.is_downloadable and s.matches_sha256(digest)),
+            None,
         )
         if spec is None:
             if named is not None:
@@ -299,6 +358,11 @@ def pull(
         return None
     if state.state == "ready" and state.path is not None:
         return state.path
+    if spec.is_bundled:
+        raise WeightsUnavailable(
+            f"{spec.name} is committed with the code: {state.reason} "
+            f"Fix: `{state.fix}`."
+        )
     if not spec.url or not spec.sha256:
         raise WeightsUnavailable(f"{spec.name} has no download URL; import it instead.")
     dest = models_dir() / spec.filename

@@ -8,6 +8,7 @@ or a full disk → 503 "try again" (``portal/faults.py``).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import TooManyFilesSent
@@ -18,6 +19,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -54,6 +56,17 @@ class UploadRateThrottle(ScopedRateThrottle):
 
     def get_rate(self) -> str | None:
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+
+def json_alias(view: type[APIView]) -> Callable[..., Any]:
+    """``view`` at an older, pre-API path: the same code, answering plain JSON only
+    (never the browsable API) and left out of the schema, which lists the API path."""
+    alias = type(
+        f"{view.__name__}Alias",
+        (view,),
+        {"renderer_classes": [JSONRenderer], "schema": None, "__doc__": view.__doc__},
+    )
+    return alias.as_view()
 
 
 def validated(serializer: serializers.Serializer) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from django.urls import path
 
 from accounts.api_urls import api_urlpatterns as accounts_api
 from demos.lessons.urls import api_urlpatterns as lessons_api
-from demos.urls import api_urlpatterns as demos_api
+from demos.people.urls import api_urlpatterns as people_api
 from portal.api import ApiRootApi
 
 app_name = "api"
@@ -12,6 +12,6 @@ app_name = "api"
 urlpatterns = [
     path("", ApiRootApi.as_view(), name="root"),
     *accounts_api,
-    *demos_api,
+    *people_api,
     *lessons_api,
 ]

@@ -1,8 +1,9 @@
 """Error bases shared by pure modules and Django code; imports nothing.
 
-Pure modules (``demos/common/imaging.py``, ``models_store/download.py``, ...) subclass these,
-so they stay free of Django while views and the API map every subclass the same way:
-``BadInput`` → a form error / HTTP 400, ``ServiceUnavailable`` → a message / HTTP 503.
+Pure modules (``demos/common/imaging.py``, ``models_store/download.py``, ...) subclass
+these, so they stay free of Django while views and the API map every subclass the
+same way: ``BadInput`` → a form error / HTTP 400, ``ServiceUnavailable`` → a
+message / HTTP 503.
 """
 
 from __future__ import annotations

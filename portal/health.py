@@ -52,7 +52,7 @@ def check_media() -> dict:
 
 
 def check_detectors() -> list[dict]:
-    from models_store.loading import detector_choices
+    from demos.people.detectors import detector_choices
 
     return [
         {"key": s.spec.key, "state": s.state, "reason": s.reason}

@@ -9,20 +9,23 @@ own ``numpy.random.Generator`` seeded per request rather than from torch's globa
 so that (a) every tile can say exactly what was applied, (b) the same seed gives the
 same grid, and (c) concurrent requests never disturb each other's randomness.
 
-Images are ``H x W x 3`` ``uint8`` RGB arrays; tiles are square.
+Images are ``H x W x 3`` ``uint8`` RGB arrays; tiles are square. torch and
+torchvision are imported when a grid is first drawn, not with this module.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-import torch
-from torchvision.transforms.v2 import functional as F
 
 from portal.errors import BadInput
+
+if TYPE_CHECKING:
+    import torch
 
 MAX_TILES = 24
 MIN_TILE_SIZE, MAX_TILE_SIZE = 48, 256
@@ -136,6 +139,8 @@ def grid_size(count: int, *, columns: int, tile_size: int) -> tuple[int, int]:
 def square_base(rgb: np.ndarray, size: int) -> torch.Tensor:
     """Centre-crop ``rgb`` to a square and resize to ``size``: a ``3 x size x size``
     uint8 tensor, the starting point of every tile."""
+    import torch
+
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise InvalidAugmentationRequest("Expected an RGB image.")
     height, width = rgb.shape[:2]
@@ -208,6 +213,9 @@ def plan_tile(rng: np.random.Generator, *, size: int, index: int) -> TilePlan:
 
 def apply_plan(base: torch.Tensor, plan: TilePlan) -> np.ndarray:
     """Apply ``plan`` to ``base`` (3 x S x S uint8 tensor) → S x S x 3 uint8 RGB."""
+    import torch
+    from torchvision.transforms.v2 import functional as F
+
     size = base.shape[-1]
     image = base
     for op in plan.ops:

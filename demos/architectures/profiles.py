@@ -3,9 +3,14 @@
 Pure module (torch/torchvision, never ``django``). Models are built from the
 torchvision definitions with ``weights=None`` on PyTorch's ``meta`` device: every
 tensor has a shape but no storage, so VGG16's 138 M parameters cost no memory and a
-"forward pass" only propagates shapes. Forward hooks (owned by a context manager that
-always removes them) record each module's output shape and, for ``Conv2d``/``Linear``,
-the multiply-accumulate count.
+"forward pass" only propagates shapes. These are architecture tables, not loaded
+models: no weights, nothing from ``models_store``. Forward hooks (the site's one hook
+manager, ``demos.cnn.feature_maps.forward_hooks``, which always removes them) record
+each module's output shape and, for ``Conv2d``/``Linear``, the multiply-accumulate
+count.
+
+torch and torchvision are imported by the functions that build models (``LeNet5``
+is made on first access), so the URLconf can import this table for free.
 
 Conventions
 -----------
@@ -21,31 +26,35 @@ Conventions
   operations), the convention of most papers since ~2018 and of model zoos such as
   OpenVINO's (ResNet50: 8.2 GFLOPs). Read a published table's footnote before comparing.
 
-Everything is computed lazily and cached per process (``architecture_summary``).
+Everything is computed lazily and cached per process (``functools.cache``).
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING, Any
 
-import torch
-from torch import nn
-from torchvision import models as tv_models
-from torchvision.models.resnet import BasicBlock, Bottleneck
-
+from demos.cnn.feature_maps import forward_hooks
 from portal.errors import BadInput
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 # Rows nested deeper than this are summed into their parent (a ResNet50 conv inside a
 # bottleneck inside a stage is depth 3; deeper is noise for a lesson table).
 MAX_TABLE_DEPTH = 3
 TRANSFER_NUM_CLASSES = 33
 TRANSFER_STRATEGIES = ("feature-extractor", "fine-tune-last-stage", "fine-tune-all")
-_MEASURED_TYPES = (nn.Conv2d, nn.Linear)
-_POOL_TYPES = (nn.MaxPool2d, nn.AvgPool2d)
+
+
+def _pool_types() -> tuple[type, ...]:
+    from torch import nn
+
+    return (nn.MaxPool2d, nn.AvgPool2d)
 
 
 class UnknownArchitecture(LookupError):
@@ -56,33 +65,61 @@ class UnknownStrategy(BadInput):
     """Not one of ``TRANSFER_STRATEGIES`` (→ 400)."""
 
 
-class LeNet5(nn.Module):
-    """LeNet-5 (LeCun et al., 1998) in its common modern form.
+@cache
+def _lenet5_class() -> type:
+    from torch import nn
 
-    Input ``(N, 1, 32, 32)``; tanh activations and 2x2 average pooling (the paper's
-    trainable sub-sampling and partial C3 connections are simplified away). 61,706
-    parameters.
-    """
+    class LeNet5(nn.Module):
+        """LeNet-5 (LeCun et al., 1998) in its common modern form.
 
-    def __init__(self, num_classes: int = 10) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, 6, kernel_size=5)
-        self.act1 = nn.Tanh()
-        self.pool1 = nn.AvgPool2d(2)
-        self.conv2 = nn.Conv2d(6, 16, kernel_size=5)
-        self.act2 = nn.Tanh()
-        self.pool2 = nn.AvgPool2d(2)
-        self.flatten = nn.Flatten()
-        self.fc1 = nn.Linear(16 * 5 * 5, 120)
-        self.act3 = nn.Tanh()
-        self.fc2 = nn.Linear(120, 84)
-        self.act4 = nn.Tanh()
-        self.fc3 = nn.Linear(84, num_classes)
+        Input ``(N, 1, 32, 32)``; tanh activations and 2x2 average pooling (the
+        paper's trainable sub-sampling and partial C3 connections are simplified
+        away). 61,706 parameters.
+        """
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for module in self.children():
-            x = module(x)
-        return x
+        def __init__(self, num_classes: int = 10) -> None:
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 6, kernel_size=5)
+            self.act1 = nn.Tanh()
+            self.pool1 = nn.AvgPool2d(2)
+            self.conv2 = nn.Conv2d(6, 16, kernel_size=5)
+            self.act2 = nn.Tanh()
+            self.pool2 = nn.AvgPool2d(2)
+            self.flatten = nn.Flatten()
+            self.fc1 = nn.Linear(16 * 5 * 5, 120)
+            self.act3 = nn.Tanh()
+            self.fc2 = nn.Linear(120, 84)
+            self.act4 = nn.Tanh()
+            self.fc3 = nn.Linear(84, num_classes)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            for module in self.children():
+                x = module(x)
+            return x
+
+    LeNet5.__module__ = __name__
+    return LeNet5
+
+
+def __getattr__(name: str) -> Any:
+    # ``from demos.architectures.profiles import LeNet5`` builds the class (and
+    # imports torch) only when asked for.
+    if name == "LeNet5":
+        return _lenet5_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _lenet5() -> nn.Module:
+    return _lenet5_class()()
+
+
+def _torchvision(name: str, **kwargs: Any) -> Callable[[], nn.Module]:
+    def build() -> nn.Module:
+        from torchvision import models as tv_models
+
+        return getattr(tv_models, name)(weights=None, **kwargs)
+
+    return build
 
 
 @dataclass(frozen=True)
@@ -101,13 +138,13 @@ class ArchitectureSpec:
 ARCHITECTURES: dict[str, ArchitectureSpec] = {
     spec.key: spec
     for spec in (
-        ArchitectureSpec("lenet5", "LeNet-5", 1998, (1, 32, 32), LeNet5),
+        ArchitectureSpec("lenet5", "LeNet-5", 1998, (1, 32, 32), _lenet5),
         ArchitectureSpec(
             "alexnet",
             "AlexNet",
             2012,
             (3, 224, 224),
-            lambda: tv_models.alexnet(weights=None),
+            _torchvision("alexnet"),
             "alexnet",
         ),
         ArchitectureSpec(
@@ -115,7 +152,7 @@ ARCHITECTURES: dict[str, ArchitectureSpec] = {
             "VGG16",
             2014,
             (3, 224, 224),
-            lambda: tv_models.vgg16(weights=None),
+            _torchvision("vgg16"),
             "vgg16",
         ),
         ArchitectureSpec(
@@ -124,9 +161,7 @@ ARCHITECTURES: dict[str, ArchitectureSpec] = {
             2014,
             (3, 224, 224),
             # No auxiliary heads (inference-time model) and no scipy-based init.
-            lambda: tv_models.googlenet(
-                weights=None, aux_logits=False, init_weights=False
-            ),
+            _torchvision("googlenet", aux_logits=False, init_weights=False),
             "googlenet",
         ),
         ArchitectureSpec(
@@ -134,7 +169,7 @@ ARCHITECTURES: dict[str, ArchitectureSpec] = {
             "ResNet18",
             2015,
             (3, 224, 224),
-            lambda: tv_models.resnet18(weights=None),
+            _torchvision("resnet18"),
             "resnet18",
         ),
         ArchitectureSpec(
@@ -142,7 +177,7 @@ ARCHITECTURES: dict[str, ArchitectureSpec] = {
             "ResNet50",
             2015,
             (3, 224, 224),
-            lambda: tv_models.resnet50(weights=None),
+            _torchvision("resnet50"),
             "resnet50",
         ),
     )
@@ -244,6 +279,8 @@ class ForwardRecord:
 
 
 def _macs_of(module: nn.Module, output: torch.Tensor) -> int:
+    from torch import nn
+
     per_image = output[0].numel()
     if isinstance(module, nn.Conv2d):
         kh, kw = module.kernel_size
@@ -260,29 +297,24 @@ def recording_forward(model: nn.Module) -> Iterator[ForwardRecord]:
     A module called several times (ResNet's shared ``relu``) keeps its last output
     shape and the sum of its MACs.
     """
+    from torch import nn
+
     record = ForwardRecord()
-    handles = []
 
-    def make_hook(name: str) -> Callable[[nn.Module, object, object], None]:
-        def hook(module: nn.Module, _inputs: object, output: object) -> None:
-            if not isinstance(output, torch.Tensor):
-                return
-            record.shapes[name] = tuple(output.shape[1:])
-            if isinstance(module, _MEASURED_TYPES):
-                record.macs[name] = record.macs.get(name, 0) + _macs_of(module, output)
+    def on_output(name: str, module: nn.Module, output: object) -> None:
+        if not hasattr(output, "shape"):
+            return
+        record.shapes[name] = tuple(output.shape[1:])
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            record.macs[name] = record.macs.get(name, 0) + _macs_of(module, output)
 
-        return hook
-
-    try:
-        for name, module in model.named_modules():
-            handles.append(module.register_forward_hook(make_hook(name)))
+    with forward_hooks(model, on_output=on_output):
         yield record
-    finally:
-        for handle in handles:
-            handle.remove()
 
 
 def _device_of(model: nn.Module) -> torch.device:
+    import torch
+
     first = next(model.parameters(), None)
     return first.device if first is not None else torch.device("cpu")
 
@@ -302,11 +334,14 @@ def _subtree_macs(record: ForwardRecord, name: str) -> int:
 
 def _is_flat_staged(module: nn.Module) -> bool:
     """A flat ``Sequential`` with 2+ pools (VGG/AlexNet ``features``) → show stages."""
+    from torch import nn
+
+    pools = _pool_types()
     children = list(module.children())
     return (
         isinstance(module, nn.Sequential)
         and all(not list(child.children()) for child in children)
-        and sum(isinstance(child, _POOL_TYPES) for child in children) >= 2
+        and sum(isinstance(child, pools) for child in children) >= 2
     )
 
 
@@ -339,10 +374,11 @@ def _stage_rows(
     module: nn.Module, prefix: str, record: ForwardRecord, depth: int
 ) -> tuple[LayerRow, ...]:
     """Group a flat Sequential into stages that each end with a pooling layer."""
+    pools = _pool_types()
     stages: list[list[tuple[str, nn.Module]]] = [[]]
     for child_name, child in module.named_children():
         stages[-1].append((child_name, child))
-        if isinstance(child, _POOL_TYPES):
+        if isinstance(child, pools):
             stages.append([])
     rows = []
     for stage in filter(None, stages):
@@ -376,6 +412,8 @@ def profile_model(model: nn.Module, input_shape: tuple[int, ...]) -> ModelProfil
     Works on real (cpu) and ``meta`` models alike; the model is not modified and
     no hook survives the call. Returns per-image totals and the layer table.
     """
+    import torch
+
     was_training = model.training
     model.eval()
     try:
@@ -399,6 +437,8 @@ def build_model(key: str, *, device: str = "meta") -> nn.Module:
         spec = ARCHITECTURES[key]
     except KeyError:
         raise UnknownArchitecture(key) from None
+    import torch
+
     with torch.device(device):
         model = spec.builder()
     return model.eval()
@@ -409,31 +449,31 @@ def published_stats(key: str) -> tuple[int | None, float | None]:
     spec = ARCHITECTURES[key]
     if spec.torchvision_name is None:
         return None, None
+    from torchvision import models as tv_models
+
     meta = tv_models.get_model_weights(spec.torchvision_name).DEFAULT.meta
     return meta.get("num_params"), meta.get("_ops")
-
-
-_cache: dict[str, ArchitectureSummary] = {}
-_cache_lock = threading.Lock()
 
 
 def architecture_summary(key: str) -> ArchitectureSummary:
     """The profiled architecture ``key``, computed on first use and kept per process."""
     if key not in ARCHITECTURES:
         raise UnknownArchitecture(key)
-    with _cache_lock:
-        if key not in _cache:
-            spec = ARCHITECTURES[key]
-            published_params, published_gmacs = published_stats(key)
-            _cache[key] = ArchitectureSummary(
-                key=spec.key,
-                name=spec.name,
-                year=spec.year,
-                profile=profile_model(build_model(key), spec.input_shape),
-                published_params=published_params,
-                published_gmacs=published_gmacs,
-            )
-        return _cache[key]
+    return _summary(key)
+
+
+@cache
+def _summary(key: str) -> ArchitectureSummary:
+    spec = ARCHITECTURES[key]
+    published_params, published_gmacs = published_stats(key)
+    return ArchitectureSummary(
+        key=spec.key,
+        name=spec.name,
+        year=spec.year,
+        profile=profile_model(build_model(key), spec.input_shape),
+        published_params=published_params,
+        published_gmacs=published_gmacs,
+    )
 
 
 def all_architecture_summaries() -> list[ArchitectureSummary]:
@@ -486,6 +526,9 @@ def compare_residual_blocks(channels: int = 256, size: int = 56) -> BlockCompari
     there, and expands back with another 1x1 (ResNet50 ``layer1``: 256 → 64 → 256).
     Parameters include batch-norm weights; MACs are per image.
     """
+    import torch
+    from torchvision.models.resnet import BasicBlock, Bottleneck
+
     with torch.device("meta"):
         basic = BasicBlock(channels, channels)
         bottleneck = Bottleneck(channels, channels // Bottleneck.expansion)
@@ -563,6 +606,10 @@ def make_transfer_model(
     a frozen backbone, also keep its batch-norm layers in ``eval()`` so their running
     statistics stay ImageNet's.
     """
+    import torch
+    from torch import nn
+    from torchvision import models as tv_models
+
     strategy = normalise_strategy(strategy)
     with torch.device(device):
         model = tv_models.resnet50(weights=None)

@@ -1,11 +1,13 @@
-"""CNN lessons API under /api/v1/: feature-map models, feature maps, digit predictions.
+"""CNN lessons API under /api/v1/: feature-map models, feature maps, digit predictions,
+the activations and autoencoder demos.
 
 Thin views over ``demos.cnn.services``. Bad input (an unreadable image, an unknown
 model, layer or sample) becomes 400 ``{"detail": ...}`` and a model whose weights are
 missing 503 with the reason and the fix command, both through portal/api.py's
 exception handler. Every image URL in a response is absolute and served by
 ``demos.cnn.views.map_file``: maps of a sample photo are public, maps of an upload or
-a drawing only to the user who sent it.
+a drawing only to the user who sent it. The activation and autoencoder data are
+public teaching material computed from the committed digits models (cacheable).
 """
 
 from __future__ import annotations
@@ -15,15 +17,19 @@ from typing import Any
 from django.conf import settings
 from django.http import Http404
 from django.urls import reverse
+from django.utils.cache import patch_cache_control
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from demos.cnn import networks as cnn_models
 from demos.cnn import services as cnn_services
+from demos.people.selectors import get_demo_run_for_user
+from demos.people.services import read_run_file
 from portal.api import UploadRateThrottle, validated
 
 
@@ -167,9 +173,6 @@ class FeatureMapCreateApi(APIView):
 
 def _run_image_bytes(request: Request, public_id: Any) -> bytes:
     """The original photo of a person-demo run the user may see (else 404)."""
-    from demos.people.selectors import get_demo_run_for_user
-    from demos.people.services import read_run_file
-
     run = get_demo_run_for_user(request.user, public_id)
     try:
         return read_run_file(run, run.image_path)  # a folder or a bucket
@@ -244,3 +247,63 @@ class DigitMapsApi(APIView):
             ],
         }
         return Response(self.OutputSerializer(payload).data)
+
+
+def _public_for_an_hour(response: Response) -> Response:
+    """The demos depend only on the committed models: caches may keep them."""
+    patch_cache_control(response, public=True, max_age=3600)
+    return response
+
+
+class ActivationDetailApi(APIView):
+    """One conv1 channel of a sample photo through ReLU, BatchNorm and Dropout."""
+
+    permission_classes = [AllowAny]
+
+    class InputSerializer(serializers.Serializer):
+        sample = serializers.CharField(required=False, allow_blank=True, max_length=64)
+        channel = serializers.IntegerField(default=0)
+        seed = serializers.IntegerField(default=0)
+
+    class OutputSerializer(serializers.Serializer):
+        sample = serializers.CharField()
+        channel = serializers.IntegerField()
+        channels = serializers.IntegerField()
+        input = serializers.CharField(help_text="data:image/png;base64,...")
+        running_mean = serializers.FloatField()
+        running_var = serializers.FloatField()
+        stages = serializers.JSONField()
+
+    @extend_schema(parameters=[InputSerializer], responses=OutputSerializer)
+    def get(self, request: Request) -> Response:
+        data = validated(self.InputSerializer(data=request.query_params))
+        sample = data.get("sample") or _first_sample()
+        payload = cnn_services.activation_demo(
+            sample=sample, channel=data["channel"], seed=data["seed"]
+        )
+        return _public_for_an_hour(Response(self.OutputSerializer(payload).data))
+
+
+def _first_sample() -> str:
+    samples = cnn_services.list_samples()
+    return samples[0]["name"] if samples else ""
+
+
+class AutoencoderDetailApi(APIView):
+    """Test digits, their reconstructions and the t-SNE maps (one fixed document)."""
+
+    permission_classes = [AllowAny]
+
+    class OutputSerializer(serializers.Serializer):
+        labels = serializers.ListField(child=serializers.IntegerField())
+        digits = serializers.JSONField()
+        reconstructions = serializers.JSONField()
+        errors = serializers.ListField(child=serializers.FloatField())
+        tsne = serializers.JSONField()
+        tsne_params = serializers.JSONField()
+        code_size = serializers.IntegerField()
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request: Request) -> Response:
+        payload = cnn_services.autoencoder_demo()
+        return _public_for_an_hour(Response(self.OutputSerializer(payload).data))

@@ -1,10 +1,17 @@
 """Feature maps of CNNs as pictures (pure: torch, numpy and OpenCV, never Django).
 
-Intermediate activations come from torchvision's ``create_feature_extractor`` (which
-rewrites the model's graph so it returns the named nodes) or from forward hooks that a
-context manager always removes. Pictures are made channel by channel: each channel is
-normalised to 0..255 on its own (so a weak channel is as visible as a strong one), put
-through a colour map and tiled into a grid, optionally strongest channel first.
+One activation path for the whole site: "the outputs of these layers for this
+input". Torch models go through ``TorchActivations`` (torchvision's
+``create_feature_extractor`` rewrites the model's graph so it returns the named
+nodes; the extractor is traced once, when the object is made, so callers keep it in
+``models_store.loading``'s cache); ONNX models through ``OnnxActivations`` (the
+tensors were appended to the graph's outputs by ``loading.onnx_session``). Forward
+hooks that a context manager always removes (``forward_hooks``) serve callers that
+watch every module, like the MAC counter of the architecture lessons.
+
+Pictures are made channel by channel: each channel is normalised to 0..255 on its
+own (so a weak channel is as visible as a strong one), put through a colour map and
+tiled into a grid, optionally strongest channel first.
 
 Grid layout, used by ``grid_layout`` and ``feature_map_grid``::
 
@@ -13,20 +20,23 @@ Grid layout, used by ``grid_layout`` and ``feature_map_grid``::
     height = rows * tile_h + (rows - 1) * gap
 
 with ``tile_w = W * scale`` and ``tile_h = H * scale`` (nearest-neighbour upscaling).
+torch and torchvision are imported when a torch model is first used.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
-import torch
-from torch import nn
-from torchvision.models.feature_extraction import create_feature_extractor
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 COLORMAPS = {
     "viridis": cv2.COLORMAP_VIRIDIS,
@@ -48,47 +58,114 @@ class ChannelStat:
     min: float
 
 
+class TorchActivations:
+    """The outputs of named nodes of a torch model, from one traced extractor.
+
+    ``layers`` are node names as torchvision's ``get_graph_node_names`` lists them
+    (for plain modules, their dotted names: "layer1", "features.3"). With
+    ``with_output`` the model's last node (a classifier's logits) is returned too,
+    under ``output_node``. Nodes after the last one asked for are never run, so a
+    classifier head does not constrain the input size. Tracing is not thread-safe
+    and costs milliseconds to seconds: make one per (model, layers) and share it.
+    """
+
+    def __init__(
+        self, model: nn.Module, layers: Sequence[str], *, with_output: bool = False
+    ) -> None:
+        from torchvision.models.feature_extraction import (
+            create_feature_extractor,
+            get_graph_node_names,
+        )
+
+        self.layers = tuple(layers)
+        self.output_node = get_graph_node_names(model)[1][-1] if with_output else None
+        nodes = [*self.layers, *([self.output_node] if self.output_node else [])]
+        self.extractor = create_feature_extractor(model, return_nodes=nodes).eval()
+
+    def __call__(self, inputs: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``inputs`` N x C x H x W → ``{node: N x C' x H' x W'}``, in order."""
+        import torch
+
+        with torch.inference_mode():
+            return dict(self.extractor(inputs))
+
+
+class OnnxActivations:
+    """The outputs of named tensors of an ONNX Runtime session.
+
+    ``tensors`` maps our layer names to the graph's tensor names (each already a
+    graph output); layers in ``nhwc`` are N x H x W x C in the graph and come back
+    N x C x H x W like every other map.
+    """
+
+    def __init__(
+        self,
+        session: Any,
+        input_name: str,
+        tensors: Mapping[str, str],
+        *,
+        nhwc: Collection[str] = (),
+    ) -> None:
+        self.session = session
+        self.input_name = input_name
+        self.tensors = dict(tensors)
+        self.nhwc = frozenset(nhwc)
+
+    def __call__(self, inputs: np.ndarray) -> dict[str, np.ndarray]:
+        outputs = self.session.run(
+            list(self.tensors.values()), {self.input_name: inputs}
+        )
+        return {
+            name: output.transpose(0, 3, 1, 2) if name in self.nhwc else output
+            for name, output in zip(self.tensors, outputs, strict=True)
+        }
+
+
 def extract_feature_maps(
     model: nn.Module, image_tensor: torch.Tensor, layers: Sequence[str]
 ) -> dict[str, torch.Tensor]:
     """Run ``model`` on ``image_tensor`` (N x C x H x W) and return the named layers.
 
-    ``layers`` are node names as torchvision's ``get_graph_node_names`` lists them
-    (for plain modules, their dotted names: "layer1", "features.3"). Returns
-    ``{name: N x C' x H' x W' tensor}`` in the order asked. Nodes after the last one
-    asked for are never run, so a classifier head does not constrain the input size.
+    A one-off ``TorchActivations`` (traced for this call): ``{name: N x C' x H' x
+    W' tensor}`` in the order asked.
     """
-    extractor = create_feature_extractor(model, return_nodes=list(layers))
-    extractor.eval()
-    with torch.inference_mode():
-        outputs = extractor(image_tensor)
+    outputs = TorchActivations(model, layers)(image_tensor)
     return {name: outputs[name] for name in layers}
 
 
 @contextmanager
 def forward_hooks(
-    model: nn.Module, layers: Sequence[str]
+    model: nn.Module,
+    layers: Sequence[str] | None = None,
+    on_output: Callable[[str, nn.Module, Any], None] | None = None,
 ) -> Iterator[dict[str, torch.Tensor]]:
     """Capture the outputs of the named submodules while the block runs.
 
     ``with forward_hooks(model, ["conv1"]) as maps: model(x)`` leaves
-    ``maps["conv1"]`` filled; the hooks are removed on exit, even after an error.
+    ``maps["conv1"]`` filled; ``layers=None`` hooks every module (the root is
+    ``""``), and ``on_output(name, module, output)`` sees every call (a module
+    called twice is reported twice; ``maps`` keeps its last tensor output). The
+    hooks are removed on exit, even after an error.
     """
     modules = dict(model.named_modules())
-    missing = [name for name in layers if name not in modules]
+    names = list(modules) if layers is None else list(layers)
+    missing = [name for name in names if name not in modules]
     if missing:
         raise KeyError(f"no such layer(s): {', '.join(missing)}")
     captured: dict[str, torch.Tensor] = {}
     handles = []
 
     def make_hook(name: str) -> Callable[..., None]:
-        def hook(_module: nn.Module, _inputs: object, output: torch.Tensor) -> None:
-            captured[name] = output.detach()
+        def hook(module: nn.Module, _inputs: object, output: Any) -> None:
+            if hasattr(output, "detach"):
+                captured[name] = output.detach()
+            if on_output is not None:
+                on_output(name, module, output)
 
         return hook
 
     try:
-        for name in layers:
+        for name in names:
             handles.append(modules[name].register_forward_hook(make_hook(name)))
         yield captured
     finally:
@@ -101,16 +178,22 @@ def layer_shapes(
 ) -> dict[str, tuple[int, ...]]:
     """Output shape (without the batch axis) of each named layer for one dummy input.
 
-    ``input_shape`` is C x H x W. Used to list a model's layers with their shapes.
+    ``input_shape`` is C x H x W. The dummy lives on the model's device, so a model
+    built on PyTorch's ``meta`` device gives shapes without allocating anything.
     """
-    dummy = torch.zeros(1, *input_shape)
-    maps = extract_feature_maps(model, dummy, layers)
+    import torch
+
+    first = next(model.parameters(), None)
+    device = first.device if first is not None else torch.device("cpu")
+    maps = extract_feature_maps(
+        model, torch.zeros(1, *input_shape, device=device), layers
+    )
     return {name: tuple(maps[name].shape[1:]) for name in layers}
 
 
 def to_chw(maps: torch.Tensor | np.ndarray) -> np.ndarray:
     """A 1 x C x H x W or C x H x W tensor/array → C x H x W float32 numpy array."""
-    array = maps.detach().cpu().numpy() if isinstance(maps, torch.Tensor) else maps
+    array = maps.detach().cpu().numpy() if hasattr(maps, "detach") else maps
     array = np.asarray(array, dtype=np.float32)
     if array.ndim == 4:
         if array.shape[0] != 1:
@@ -248,9 +331,7 @@ def filter_grid(
     balance is kept) and shown as a k x k RGB (or grey) picture upscaled by ``scale``.
     ``bgr``: the filters expect BGR input (OpenCV-trained models); flipped to RGB.
     """
-    array = (
-        weight.detach().cpu().numpy() if isinstance(weight, torch.Tensor) else weight
-    )
+    array = weight.detach().cpu().numpy() if hasattr(weight, "detach") else weight
     array = np.asarray(array, dtype=np.float32)
     if array.ndim != 4 or array.shape[1] not in (1, 3):
         raise ValueError(

@@ -1,49 +1,52 @@
 """The feature-map models of the CNN lessons: which exist, which are ready, and how
 to run each on a photo.
 
-Three families:
+``CNN_MODELS`` is presentation data keyed by the ``models_store`` registry key: which
+layers a student can look at, their labels and C x H x W shapes, and how a photo is
+prepared. The model itself (its file, its architecture, how it is loaded and cached)
+belongs to the registry and ``models_store.loading``:
 
-* ``digits-cnn`` — the LeNet-style network this project trains itself
-  (``manage.py train_digits``; weights committed under ``demos/cnn/weights/``). Always
-  available.
-* ImageNet classifiers ``resnet18``, ``vgg16``, ``alexnet``, ``mobilenet_v3_large`` —
-  torchvision definitions (``weights=None``) filled from files in models_store.
-  Without their file they are listed as unavailable with the command that adds it.
+* ``digits-cnn``: the LeNet-style network this project trains itself
+  (``manage.py train_digits``; weights committed under ``demos/cnn/weights/``, a
+  bundled registry entry, always ready).
+* ImageNet classifiers ``resnet18``, ``vgg16``, ``alexnet``, ``mobilenet_v3_large``:
+  torchvision definitions filled from files in the store. Without their file they
+  are listed as unavailable with the command that adds it.
 * "The detector's own eyes": the person detectors ``yolox-nano`` and ``fastestdet``
   are ONNX files. Chosen intermediate tensors (found by inspecting the graph with
   ``onnx.shape_inference``; the file is pinned by its SHA-256, so the names are
-  stable) are appended to ``graph.output`` and ONNX Runtime returns them.
+  stable) become extra graph outputs of the loader's session.
 
-Models are built once per process (dict + lock), in eval mode; torch inference runs
-under ``torch.inference_mode()``. Layer shapes come from a dummy forward on PyTorch's
-``meta`` device (no weights, no memory), cached per process.
+Activations come from one path, ``demos.cnn.feature_maps`` (``TorchActivations`` /
+``OnnxActivations``); each runner is built once per process in the loader's cache.
+This module imports no torch, torchvision or onnx at import time: listing the models
+(declared shapes, checked against real forward passes by the tests) needs none.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from functools import cache
-from pathlib import Path
-from typing import Any, Literal, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import cv2
 import numpy as np
-import torch
-from django.conf import settings
 from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from torch import nn
-from torchvision.models.feature_extraction import (
-    create_feature_extractor,
-    get_graph_node_names,
-)
 
-from demos.cnn import digits as digits_model
-from demos.cnn.feature_maps import to_chw
+from demos.cnn.feature_maps import OnnxActivations, TorchActivations, to_chw
+from models_store import loading, registry, store
+from models_store.download import WeightsUnavailable
 from portal.errors import BadInput, ServiceUnavailable
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import torch
+    from torch import nn
+
+    from demos.cnn import digits as digits_model
 
 Family = Literal["digits", "torchvision", "onnx"]
 
@@ -71,8 +74,8 @@ class LayerSpec:
     ``name``: the torchvision graph node (torch models) or our key for an ONNX
     tensor; ``tensor``: the ONNX tensor name; ``filters``: the parameter (torch) or
     initializer (ONNX) holding this layer's 1- or 3-channel filters, if shown;
-    ``nhwc``: the ONNX tensor is laid out N x H x W x C; ``shape``: C x H x W as
-    declared (ONNX fallback when the file is absent; tests check it).
+    ``nhwc``: the ONNX tensor is laid out N x H x W x C; ``shape``: C x H x W for
+    the model's standard input (tests compare it with real activations).
     """
 
     name: str
@@ -80,24 +83,30 @@ class LayerSpec:
     tensor: str = ""
     filters: str = ""
     nhwc: bool = False
-    shape: tuple[int, int, int] | None = None
+    shape: tuple[int, int, int] = (0, 0, 0)
 
 
 @dataclass(frozen=True)
 class CnnModelSpec:
-    """A feature-map model: where its weights come from and what it shows."""
+    """What the lessons show of one registry model (``key`` is its registry key)."""
 
     key: str
     name: str | Promise
-    family: Family
     layers: tuple[LayerSpec, ...]
     input_shape: tuple[int, int, int]  # C x H x W the network sees
     input_note: str | Promise = ""
-    store_key: str = ""  # models_store key of the weights file
-    builder: str = ""  # torchvision.models.<builder>
-    onnx_input: str = ""
     filters_bgr: bool = False  # first-layer filters expect BGR (OpenCV-style input)
-    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def model(self) -> registry.ModelSpec:
+        """The registry entry: file, architecture, categories."""
+        return registry.get_spec(self.key)
+
+    @property
+    def family(self) -> Family:
+        """How the lessons run it (the API's ``family``): digits, torchvision, onnx."""
+        family = self.model.family
+        return "digits" if family == "torch" else family  # type: ignore[return-value]
 
     def layer(self, name: str) -> LayerSpec:
         for layer in self.layers:
@@ -113,9 +122,12 @@ class CnnModelSpec:
         )
 
 
-def _imagenet_layers(*items: tuple[str, str | Promise, str]) -> tuple[LayerSpec, ...]:
+def _imagenet_layers(
+    *items: tuple[str, str | Promise, str, tuple[int, int, int]],
+) -> tuple[LayerSpec, ...]:
     return tuple(
-        LayerSpec(name, label, filters=filters) for name, label, filters in items
+        LayerSpec(name, label, filters=filters, shape=shape)
+        for name, label, filters, shape in items
     )
 
 
@@ -125,7 +137,6 @@ CNN_MODELS: dict[str, CnnModelSpec] = {
         CnnModelSpec(
             key="digits-cnn",
             name=_("Digits CNN (LeNet-style, trained here)"),
-            family="digits",
             input_shape=(1, 32, 32),
             input_note=_("Grey 32x32 pixels: a photo is centre-cropped and shrunk."),
             layers=(
@@ -147,44 +158,45 @@ CNN_MODELS: dict[str, CnnModelSpec] = {
         CnnModelSpec(
             key="resnet18",
             name="ResNet18 (ImageNet)",
-            family="torchvision",
-            builder="resnet18",
-            store_key="resnet18",
             input_shape=(3, 224, 224),
             input_note=_("RGB 224x224: resized to 256, centre crop, normalised."),
             layers=_imagenet_layers(
-                ("conv1", _("conv1: 64 filters 7x7, stride 2"), "conv1.weight"),
-                ("relu", _("after batch norm + ReLU"), ""),
-                ("maxpool", _("3x3 max pooling, stride 2"), ""),
-                ("layer1", _("layer1: 2 residual blocks"), ""),
-                ("layer2", _("layer2: stride 2"), ""),
-                ("layer3", _("layer3: stride 2"), ""),
-                ("layer4", _("layer4: stride 2, last feature map"), ""),
+                (
+                    "conv1",
+                    _("conv1: 64 filters 7x7, stride 2"),
+                    "conv1.weight",
+                    (64, 112, 112),
+                ),
+                ("relu", _("after batch norm + ReLU"), "", (64, 112, 112)),
+                ("maxpool", _("3x3 max pooling, stride 2"), "", (64, 56, 56)),
+                ("layer1", _("layer1: 2 residual blocks"), "", (64, 56, 56)),
+                ("layer2", _("layer2: stride 2"), "", (128, 28, 28)),
+                ("layer3", _("layer3: stride 2"), "", (256, 14, 14)),
+                ("layer4", _("layer4: stride 2, last feature map"), "", (512, 7, 7)),
             ),
         ),
         CnnModelSpec(
             key="vgg16",
             name="VGG16 (ImageNet)",
-            family="torchvision",
-            builder="vgg16",
-            store_key="vgg16",
             input_shape=(3, 224, 224),
             input_note=_("RGB 224x224: resized to 256, centre crop, normalised."),
             layers=_imagenet_layers(
-                ("features.0", _("conv1_1: 64 filters 3x3"), "features.0.weight"),
-                ("features.3", _("conv1_2 + ReLU"), ""),
-                ("features.8", _("conv2_2 + ReLU"), ""),
-                ("features.15", _("conv3_3 + ReLU"), ""),
-                ("features.22", _("conv4_3 + ReLU"), ""),
-                ("features.29", _("conv5_3 + ReLU"), ""),
+                (
+                    "features.0",
+                    _("conv1_1: 64 filters 3x3"),
+                    "features.0.weight",
+                    (64, 224, 224),
+                ),
+                ("features.3", _("conv1_2 + ReLU"), "", (64, 224, 224)),
+                ("features.8", _("conv2_2 + ReLU"), "", (128, 112, 112)),
+                ("features.15", _("conv3_3 + ReLU"), "", (256, 56, 56)),
+                ("features.22", _("conv4_3 + ReLU"), "", (512, 28, 28)),
+                ("features.29", _("conv5_3 + ReLU"), "", (512, 14, 14)),
             ),
         ),
         CnnModelSpec(
             key="alexnet",
             name="AlexNet (ImageNet)",
-            family="torchvision",
-            builder="alexnet",
-            store_key="alexnet",
             input_shape=(3, 224, 224),
             input_note=_("RGB 224x224: resized to 256, centre crop, normalised."),
             layers=_imagenet_layers(
@@ -192,20 +204,18 @@ CNN_MODELS: dict[str, CnnModelSpec] = {
                     "features.0",
                     _("conv1: 64 filters 11x11, stride 4"),
                     "features.0.weight",
+                    (64, 55, 55),
                 ),
-                ("features.1", _("conv1 + ReLU"), ""),
-                ("features.4", _("conv2 + ReLU"), ""),
-                ("features.7", _("conv3 + ReLU"), ""),
-                ("features.9", _("conv4 + ReLU"), ""),
-                ("features.11", _("conv5 + ReLU"), ""),
+                ("features.1", _("conv1 + ReLU"), "", (64, 55, 55)),
+                ("features.4", _("conv2 + ReLU"), "", (192, 27, 27)),
+                ("features.7", _("conv3 + ReLU"), "", (384, 13, 13)),
+                ("features.9", _("conv4 + ReLU"), "", (256, 13, 13)),
+                ("features.11", _("conv5 + ReLU"), "", (256, 13, 13)),
             ),
         ),
         CnnModelSpec(
             key="mobilenet_v3_large",
             name="MobileNetV3-Large (ImageNet)",
-            family="torchvision",
-            builder="mobilenet_v3_large",
-            store_key="mobilenet_v3_large",
             input_shape=(3, 224, 224),
             input_note=_("RGB 224x224: resized to 256, centre crop, normalised."),
             layers=_imagenet_layers(
@@ -213,20 +223,23 @@ CNN_MODELS: dict[str, CnnModelSpec] = {
                     "features.0",
                     _("stem: 16 filters 3x3, stride 2"),
                     "features.0.0.weight",
+                    (16, 112, 112),
                 ),
-                ("features.1", _("block 1: depthwise separable"), ""),
-                ("features.3", _("block 3: stride 4"), ""),
-                ("features.6", _("block 6: stride 8, squeeze-excite"), ""),
-                ("features.12", _("block 12: stride 16"), ""),
-                ("features.16", _("last 1x1 conv: 960 channels"), ""),
+                ("features.1", _("block 1: depthwise separable"), "", (16, 112, 112)),
+                ("features.3", _("block 3: stride 4"), "", (24, 56, 56)),
+                (
+                    "features.6",
+                    _("block 6: stride 8, squeeze-excite"),
+                    "",
+                    (40, 28, 28),
+                ),
+                ("features.12", _("block 12: stride 16"), "", (112, 14, 14)),
+                ("features.16", _("last 1x1 conv: 960 channels"), "", (960, 7, 7)),
             ),
         ),
         CnnModelSpec(
             key="yolox-nano",
             name=_("YOLOX-Nano person detector (the detector's own eyes)"),
-            family="onnx",
-            store_key="yolox-nano",
-            onnx_input="images",
             input_shape=(3, 416, 416),
             input_note=_("416x416 letterbox, photo at the top left, grey padding."),
             layers=(
@@ -292,9 +305,6 @@ CNN_MODELS: dict[str, CnnModelSpec] = {
         CnnModelSpec(
             key="fastestdet",
             name=_("FastestDet person detector (the detector's own eyes)"),
-            family="onnx",
-            store_key="fastestdet",
-            onnx_input="input.1",
             input_shape=(3, 352, 352),
             input_note=_("352x352, the photo stretched to a square."),
             filters_bgr=True,
@@ -379,17 +389,7 @@ class Availability:
 def availability(key: str) -> Availability:
     """Whether the model can run here, and if not why and which command fixes it."""
     spec = get_spec(key)
-    if spec.family == "digits":
-        if digits_model.CNN_WEIGHTS.exists():
-            return Availability(True, "")
-        return Availability(
-            False,
-            gettext("The digits CNN has not been trained yet."),
-            "python manage.py train_digits",
-        )
-    from models_store.store import model_state
-
-    state = model_state(spec.store_key)
+    state = store.model_state(spec.key)
     if state.is_available:
         return Availability(True, "")
     return Availability(False, str(state.reason), state.fix)
@@ -397,16 +397,8 @@ def availability(key: str) -> Availability:
 
 def weights_path(spec: CnnModelSpec) -> Path:
     """The verified weights file; raises ``CnnModelUnavailable`` with reason + fix."""
-    if spec.family == "digits":
-        status = availability(spec.key)
-        if not status.available:
-            raise CnnModelUnavailable(f"{status.reason} Fix: `{status.fix}`.")
-        return digits_model.CNN_WEIGHTS
-    from models_store.download import WeightsUnavailable
-    from models_store.store import ready_path
-
     try:
-        return ready_path(spec.store_key)
+        return store.ready_path(spec.key)
     except WeightsUnavailable as exc:
         raise CnnModelUnavailable(str(exc)) from exc
 
@@ -420,6 +412,8 @@ def imagenet_input(rgb: np.ndarray) -> tuple[torch.Tensor, np.ndarray]:
     torchvision's ImageNet evaluation transform: shorter side to 256, centre crop
     224, scale to 0..1, subtract the mean and divide by the std per channel.
     """
+    import torch
+
     height, width = rgb.shape[:2]
     ratio = IMAGENET_RESIZE / min(height, width)
     size = (
@@ -439,13 +433,15 @@ def imagenet_input(rgb: np.ndarray) -> tuple[torch.Tensor, np.ndarray]:
 
 
 def digits_photo_input(rgb: np.ndarray) -> tuple[torch.Tensor, np.ndarray]:
+    from demos.cnn import digits as digits_model
+
     tensor = digits_model.photo_to_digits_input(rgb)
     grey = np.rint(tensor[0, 0].numpy() * 255).astype(np.uint8)
     return tensor, np.repeat(grey[:, :, None], 3, axis=2)
 
 
 def _onnx_input(spec: CnnModelSpec, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Exactly the person demo's preprocessing (demos.people.detection), plus a preview."""
+    """The person demo's own preprocessing (demos.people.detection) + a preview."""
     from demos.people.detection import letterbox, resize_plain
 
     if spec.key == "yolox-nano":
@@ -483,38 +479,40 @@ class LoadedCnn(Protocol):
 
 
 class TorchCnn:
-    """A torch model wrapped with one feature extractor returning every layer."""
+    """A torch model with one feature extractor returning every layer (and logits)."""
 
     def __init__(
         self,
         spec: CnnModelSpec,
         model: nn.Module,
         prepare: Callable[[np.ndarray], tuple[torch.Tensor, np.ndarray]],
-        categories: list[str] | None = None,
+        categories: tuple[str, ...] | list[str] | None = None,
     ) -> None:
         self.spec = spec
         self.model = model.eval()
         self.prepare = prepare
-        self.categories = categories
-        nodes = [layer.name for layer in spec.layers]
+        self.categories = list(categories) if categories else None
         # The classifier's last node rides along so one forward pass gives both.
-        self.output_node = get_graph_node_names(model)[1][-1] if categories else None
-        if self.output_node:
-            nodes.append(self.output_node)
-        self.extractor = create_feature_extractor(model, return_nodes=nodes).eval()
+        self.activations = TorchActivations(
+            self.model,
+            [layer.name for layer in spec.layers],
+            with_output=bool(categories),
+        )
 
     def forward(self, tensor: torch.Tensor) -> dict[str, torch.Tensor]:
         """Every layer's output (and the logits, for classifiers) for one input."""
-        with torch.inference_mode():
-            return self.extractor(tensor)
+        return self.activations(tensor)
 
     def run(self, rgb: np.ndarray) -> CnnRun:
+        import torch
+
         tensor, preview = self.prepare(rgb)
         outputs = self.forward(tensor)
         maps = {layer.name: to_chw(outputs[layer.name]) for layer in self.spec.layers}
         top5 = None
-        if self.output_node and self.categories:
-            probabilities = torch.softmax(outputs[self.output_node][0], dim=0)
+        output_node = self.activations.output_node
+        if output_node and self.categories:
+            probabilities = torch.softmax(outputs[output_node][0], dim=0)
             values, indices = probabilities.topk(5)
             top5 = [
                 (self.categories[int(i)], float(v))
@@ -526,206 +524,110 @@ class TorchCnn:
         name = self.spec.layer(layer).filters
         if not name:
             return None
-        return dict(self.model.named_parameters())[name].detach().numpy()
+        return self.model.get_parameter(name).detach().numpy()
 
 
 class OnnxCnn:
-    """An ONNX model whose chosen intermediate tensors were made graph outputs."""
+    """An ONNX model whose chosen intermediate tensors are extra graph outputs."""
 
-    def __init__(self, spec: CnnModelSpec, path: Path) -> None:
-        import onnx
-        import onnxruntime
-
+    def __init__(self, spec: CnnModelSpec) -> None:
         self.spec = spec
-        graph_model = onnx.load(str(path))
-        produced = {name for node in graph_model.graph.node for name in node.output}
-        missing = [
-            layer.tensor for layer in spec.layers if layer.tensor not in produced
-        ]
-        if missing:
-            raise CnnModelUnavailable(
-                f"{path.name} has no tensor(s) {', '.join(missing)}: not the file "
-                "these layers were picked from."
+        tensors = {layer.name: layer.tensor for layer in spec.layers}
+        try:
+            session = loading.onnx_session(
+                spec.key, extra_outputs=tuple(tensors.values())
             )
-        self._filters = {
-            init.name: onnx.numpy_helper.to_array(init)
-            for init in graph_model.graph.initializer
-            if init.name in {layer.filters for layer in spec.layers if layer.filters}
-        }
-        graph_model.graph.output.extend(
-            onnx.ValueInfoProto(name=layer.tensor) for layer in spec.layers
+        except loading.GraphMismatch as exc:
+            raise CnnModelUnavailable(str(exc)) from exc
+        self.activations = OnnxActivations(
+            session,
+            spec.model.meta.get("input_name") or session.get_inputs()[0].name,
+            tensors,
+            nhwc={layer.name for layer in spec.layers if layer.nhwc},
         )
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = settings.TORCH_THREADS
-        options.inter_op_num_threads = 1
-        self.session = onnxruntime.InferenceSession(
-            graph_model.SerializeToString(), options, providers=["CPUExecutionProvider"]
+        self._filters = loading.onnx_initializers(
+            spec.key, [layer.filters for layer in spec.layers if layer.filters]
         )
 
     def run(self, rgb: np.ndarray) -> CnnRun:
         tensor, preview = _onnx_input(self.spec, rgb)
-        names = [layer.tensor for layer in self.spec.layers]
-        outputs = self.session.run(names, {self.spec.onnx_input: tensor})
-        maps = {}
-        for layer, output in zip(self.spec.layers, outputs, strict=True):
-            array = output.transpose(0, 3, 1, 2) if layer.nhwc else output
-            maps[layer.name] = to_chw(array)
-        return CnnRun(preview, maps)
+        outputs = self.activations(tensor)
+        return CnnRun(preview, {name: to_chw(a) for name, a in outputs.items()})
 
     def filters(self, layer: str) -> np.ndarray | None:
         name = self.spec.layer(layer).filters
         return self._filters.get(name) if name else None
 
 
-_loaded: dict[tuple[str, str], LoadedCnn] = {}
-# Re-entrant: building the digits feature-map model loads the digits CNN inside.
-_loaded_lock = threading.RLock()
-
-
-def _imagenet_categories() -> list[str]:
-    from torchvision.models._meta import _IMAGENET_CATEGORIES
-
-    return list(_IMAGENET_CATEGORIES)
-
-
-def build_torchvision_classifier(spec: CnnModelSpec, path: Path) -> TorchCnn:
-    """``torchvision.models.<builder>(weights=None)`` + the state dict at ``path``."""
-    import torchvision
-
-    model = getattr(torchvision.models, spec.builder)(weights=None)
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    model.load_state_dict(state)
-    return TorchCnn(spec, model, imagenet_input, _imagenet_categories())
-
-
-def _build(spec: CnnModelSpec, path: Path) -> LoadedCnn:
-    torch.set_num_threads(settings.TORCH_THREADS)
+def _build(spec: CnnModelSpec) -> LoadedCnn:
     if spec.family == "digits":
         return TorchCnn(spec, get_digits_cnn(), digits_photo_input)
     if spec.family == "torchvision":
-        return build_torchvision_classifier(spec, path)
-    return OnnxCnn(spec, path)
+        return TorchCnn(
+            spec,
+            loading.torch_module(spec.key),
+            imagenet_input,
+            spec.model.categories,
+        )
+    return OnnxCnn(spec)
 
 
 def get_cnn_model(key: str) -> LoadedCnn:
-    """The model ready to run, built once per process and weights file."""
+    """The model ready to run, built once per process and weights file.
+
+    Built inside the loader's cache (under its lock), so concurrent first requests
+    share one model and trace its feature extractor once.
+    """
     spec = get_spec(key)
     path = weights_path(spec)
-    cache_key = (key, str(path))
-    with _loaded_lock:
-        model = _loaded.get(cache_key)
-        if model is None:
-            model = _build(spec, path)
-            _loaded[cache_key] = model
-    return model
-
-
-_digits: dict[str, nn.Module] = {}
+    try:
+        return loading.cached(("cnn-lesson", key, str(path)), lambda: _build(spec))
+    except WeightsUnavailable as exc:
+        raise CnnModelUnavailable(str(exc)) from exc
 
 
 def get_digits_cnn() -> digits_model.DigitsCNN:
     """The committed digits CNN (eval mode), loaded once per process."""
-    return _get_digits("cnn")  # type: ignore[return-value]
+    from demos.cnn.digits import DigitsCNN
+
+    return _get_digits("digits-cnn", DigitsCNN)  # type: ignore[return-value]
 
 
 def get_digits_autoencoder() -> digits_model.DigitsAutoencoder:
     """The committed digits autoencoder (eval mode), loaded once per process."""
-    return _get_digits("autoencoder")  # type: ignore[return-value]
+    from demos.cnn.digits import DigitsAutoencoder
+
+    return _get_digits("digits-autoencoder", DigitsAutoencoder)  # type: ignore[return-value]
 
 
-def _get_digits(which: str) -> nn.Module:
-    with _loaded_lock:
-        if which not in _digits:
-            if which == "cnn":
-                model, weights, meta = (
-                    digits_model.DigitsCNN(),
-                    digits_model.CNN_WEIGHTS,
-                    digits_model.CNN_META,
-                )
-            else:
-                model, weights, meta = (
-                    digits_model.DigitsAutoencoder(),
-                    digits_model.AUTOENCODER_WEIGHTS,
-                    digits_model.AUTOENCODER_META,
-                )
-            try:
-                _digits[which] = digits_model.load_state(model, weights, meta)
-            except (FileNotFoundError, ValueError) as exc:
-                raise CnnModelUnavailable(
-                    gettext(
-                        "The digits models are missing or damaged (%(error)s). "
-                        "Fix: `python manage.py train_digits`."
-                    )
-                    % {"error": exc}
-                ) from exc
-        return _digits[which]
+def _get_digits(key: str, build: Callable[[], nn.Module]) -> nn.Module:
+    try:
+        return loading.torch_module(key, build=build)
+    except (WeightsUnavailable, RuntimeError) as exc:  # RuntimeError: bad state dict
+        raise CnnModelUnavailable(
+            gettext(
+                "The digits models are missing or damaged (%(error)s). "
+                "Fix: `python manage.py train_digits`."
+            )
+            % {"error": exc}
+        ) from exc
 
 
 def clear_cache() -> None:
-    """Forget built models (tests that swap weight files)."""
-    with _loaded_lock:
-        _loaded.clear()
-        _digits.clear()
-    _onnx_shapes.cache_clear()
+    """Forget built models (tests that swap weight files, retraining)."""
+    loading.clear_cache()
 
 
 # ------------------------------------------------------------------ layer shapes
 
 
-@cache
-def _torch_shapes(key: str) -> dict[str, tuple[int, ...]]:
-    spec = CNN_MODELS[key]
-    # The meta device builds the architecture without allocating or loading weights.
-    with torch.device("meta"):
-        if spec.family == "digits":
-            model: nn.Module = digits_model.DigitsCNN()
-        else:
-            import torchvision
-
-            model = getattr(torchvision.models, spec.builder)(weights=None)
-    extractor = create_feature_extractor(
-        model.eval(), return_nodes=[layer.name for layer in spec.layers]
-    )
-    with torch.inference_mode():
-        outputs = extractor(torch.zeros(1, *spec.input_shape, device="meta"))
-    return {name: tuple(output.shape[1:]) for name, output in outputs.items()}
-
-
-@cache
-def _onnx_shapes(key: str, path: str) -> dict[str, tuple[int, ...]]:
-    import onnx
-
-    spec = CNN_MODELS[key]
-    inferred = onnx.shape_inference.infer_shapes(onnx.load(path))
-    dims = {
-        info.name: tuple(d.dim_value for d in info.type.tensor_type.shape.dim)
-        for info in inferred.graph.value_info
-    }
-    shapes = {}
-    for layer in spec.layers:
-        shape = dims.get(layer.tensor)
-        if not shape:
-            shapes[layer.name] = layer.shape
-            continue
-        n, *rest = shape
-        shapes[layer.name] = (rest[2], rest[0], rest[1]) if layer.nhwc else tuple(rest)
-    return shapes
-
-
 def layer_shapes(key: str) -> dict[str, tuple[int, ...]]:
-    """C x H x W of every layer of a model for its standard input, computed once.
+    """C x H x W of every layer of a model for its standard input (declared).
 
-    Torch models: a dummy forward on the meta device. ONNX models: ONNX shape
-    inference on the file when it is present, else the declared shapes.
+    The catalogue's shapes; tests check them against real activations of every
+    model, so listing the models needs neither torch nor the model files.
     """
-    spec = get_spec(key)
-    if spec.family != "onnx":
-        return _torch_shapes(key)
-    try:
-        path = weights_path(spec)
-    except CnnModelUnavailable:
-        return {layer.name: layer.shape for layer in spec.layers}
-    return _onnx_shapes(key, str(path))
+    return {layer.name: layer.shape for layer in get_spec(key).layers}
 
 
 def list_models() -> list[dict[str, Any]]:

@@ -14,6 +14,9 @@ holds ``run.json`` (written last: its presence marks a complete run), ``input.pn
 ``<layer>.strongest.png``, ``<layer>.c<k>.png``) are drawn from the npz on first
 request. Files are written to a temporary name and renamed, so a reader never sees
 half a file.
+
+torch and the digits models are imported inside the functions that run them, so
+importing this module (the URLconf does) loads neither.
 """
 
 from __future__ import annotations
@@ -29,18 +32,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import cv2
 import numpy as np
-import torch
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from torch.nn import functional as F
 
-from demos.cnn import digits as digits_model
 from demos.cnn import networks as cnn_models
 from demos.cnn.feature_maps import (
     channel_stats,
@@ -53,8 +53,12 @@ from demos.cnn.feature_maps import (
     strongest_channels,
     tile_grid,
 )
-from demos.common.imaging import DecodedImage, ImageLimits, decode_image
+from demos.common.imaging import DecodedImage, decode_image
+from demos.common.limits import image_limits
 from portal.errors import BadInput
+
+if TYPE_CHECKING:
+    import torch
 
 RENDER_VERSION = "1"  # bump when the files' content changes: old caches are ignored
 SAMPLES_DIR = "img/samples"
@@ -77,15 +81,6 @@ class BlankDrawing(BadInput):
 
 
 # ------------------------------------------------------------------ inputs
-
-
-def image_limits() -> ImageLimits:
-    return ImageLimits(
-        max_bytes=settings.MAX_UPLOAD_BYTES,
-        max_pixels=settings.MAX_IMAGE_PIXELS,
-        max_side=settings.MAX_IMAGE_SIDE,
-        min_side=settings.MIN_IMAGE_SIDE,
-    )
 
 
 def _samples_dir() -> Path | None:
@@ -404,6 +399,10 @@ def predict_digit(*, image_bytes: bytes, owner_id: int) -> DigitPrediction:
     ``digits_model.prepare_drawn_digit``); every layer's maps of the network input
     are written to the owner's cache folder for ``digit_maps``.
     """
+    import torch
+
+    from demos.cnn import digits as digits_model
+
     decoded = decode_upload(image_bytes)
     try:
         pixels = digits_model.prepare_drawn_digit(decoded.rgb)
@@ -504,6 +503,9 @@ def activation_demo(*, sample: str, channel: int, seed: int = 0) -> dict[str, An
     with a picture (blue negative, white zero, red positive; pairs share a scale),
     a histogram and summary numbers.
     """
+    import torch
+    from torch.nn import functional as F
+
     model = cnn_models.get_digits_cnn()
     count = model.conv1.out_channels
     if not 0 <= channel < count:
@@ -520,20 +522,23 @@ def activation_demo(*, sample: str, channel: int, seed: int = 0) -> dict[str, An
         interpolation=cv2.INTER_AREA,
     )
     tensor = torch.from_numpy(grey.astype(np.float32) / 255.0)[None, None]
+    # The site's one activation path: the digits CNN's shared feature extractor.
+    # conv1 → bn1 (eval mode: running statistics) → relu1, as the network runs them.
+    loaded = cast(cnn_models.TorchCnn, cnn_models.get_cnn_model("digits-cnn"))
+    outputs = loaded.forward(tensor)
+    conv, bn_eval, bn_relu = outputs["conv1"], outputs["bn1"], outputs["relu1"]
     bn = model.bn1
     with torch.inference_mode():
-        conv = model.conv1(tensor)
+        # Train mode normalises with this image's own statistics instead.
         bn_train = F.batch_norm(
             conv, None, None, bn.weight, bn.bias, training=True, eps=bn.eps
         )
-        bn_eval = bn(conv)  # the model is in eval mode: running statistics
-        bn_relu = F.relu(bn_eval)
         generator = torch.Generator().manual_seed(seed)
         keep = torch.rand(bn_relu.shape, generator=generator) >= 0.5
         dropout_train = bn_relu * keep / 0.5  # what F.dropout(p=0.5) does in training
     values = {
         "conv": conv,
-        "relu": F.relu(conv),
+        "relu": torch.relu(conv),
         "bn_train": bn_train,
         "bn_eval": bn_eval,
         "bn_relu": bn_relu,
@@ -583,6 +588,8 @@ def autoencoder_demo() -> dict[str, Any]:
     ``errors``: per-digit mean squared error (pixels scaled to 0..1); ``tsne``:
     ``{view: N x 2 points in -1..1}`` for views "pixels", "autoencoder" and "cnn".
     """
+    from demos.cnn import digits as digits_model
+
     data = digits_model.load_digits_split()
     autoencoder = cnn_models.get_digits_autoencoder()
     rebuilt = digits_model.reconstruct(autoencoder, data.test_images)
@@ -626,6 +633,10 @@ def train_digits_models(
     ``digits_tsne.json`` into ``out_dir``; returns the CNN's metadata.
     ``progress(message)`` is called between steps.
     """
+    import torch
+
+    from demos.cnn import digits as digits_model
+
     say = progress or (lambda message: None)
     # More threads than free cores slows these tiny models down many times over.
     torch.set_num_threads(settings.TORCH_THREADS)
@@ -705,6 +716,10 @@ def train_digits_models(
 
 def _save_model(model: torch.nn.Module, path: Path, meta: dict[str, Any]) -> dict:
     """``torch.save(state_dict)`` plus a JSON of ``meta`` and the file's SHA-256."""
+    import torch
+
+    from demos.cnn import digits as digits_model
+
     buffer = io.BytesIO()
     torch.save(model.state_dict(), buffer)
     _write_bytes(path, buffer.getvalue())

@@ -1,7 +1,8 @@
 """CNN visualisation files and API (feature maps, digits, activations, autoencoder).
 
 ``urlpatterns`` are included at /lessons/ (namespace "lessons"), ``api_urlpatterns``
-at /api/v1/ (namespace "api"); route names are unique across the project.
+at /api/v1/ (namespace "api"); route names are unique across the project. The
+older ``/lessons/cnn/*.json`` paths stay as aliases of the API views (plain JSON).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from django.urls import path
 
 from demos.cnn import api as cnn_api
 from demos.cnn import views as cnn_views
+from portal.api import json_alias
 
 urlpatterns: list = [
     path(
@@ -17,8 +19,16 @@ urlpatterns: list = [
         cnn_views.map_file,
         name="cnn-map-file",
     ),
-    path("cnn/activations.json", cnn_views.activations_json, name="cnn-activations"),
-    path("cnn/autoencoder.json", cnn_views.autoencoder_json, name="cnn-autoencoder"),
+    path(
+        "cnn/activations.json",
+        json_alias(cnn_api.ActivationDetailApi),
+        name="cnn-activations",
+    ),
+    path(
+        "cnn/autoencoder.json",
+        json_alias(cnn_api.AutoencoderDetailApi),
+        name="cnn-autoencoder",
+    ),
 ]
 
 api_urlpatterns: list = [
@@ -33,5 +43,15 @@ api_urlpatterns: list = [
         "digits/maps/<str:digest>/",
         cnn_api.DigitMapsApi.as_view(),
         name="cnn-digit-maps",
+    ),
+    path(
+        "cnn/activations/",
+        cnn_api.ActivationDetailApi.as_view(),
+        name="cnn-activations",
+    ),
+    path(
+        "cnn/autoencoder/",
+        cnn_api.AutoencoderDetailApi.as_view(),
+        name="cnn-autoencoder",
     ),
 ]

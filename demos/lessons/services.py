@@ -23,11 +23,11 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from demos.common.imaging import decode_image, encode_png
+from demos.common.limits import image_limits
 from demos.lessons import playgrounds
 from demos.lessons.loading import LessonSource, discover_lessons
 from demos.lessons.selectors import LESSON_SAMPLES, LessonSample
 from demos.models import Lesson, LessonProgress
-from demos.people.services import image_limits
 from portal.errors import BadInput, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
@@ -377,7 +377,7 @@ def _detector_candidates(sample: str, rgb: np.ndarray) -> tuple[str, float, list
     Raises ``ServiceUnavailable`` when no detector can be loaded.
     """
     try:
-        from models_store.loading import default_detector_key, get_detector
+        from demos.people.detectors import default_detector_key, get_detector
         from models_store.registry import get_spec
     except ImportError as exc:  # the model store is not installed
         raise ServiceUnavailable(str(exc)) from exc

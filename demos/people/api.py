@@ -11,7 +11,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.urls import reverse
 from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -24,15 +23,16 @@ from rest_framework.views import APIView
 
 from demos.models import DemoRun
 from demos.people import services
+from demos.people.files import crops_zip_response
+from demos.people.jobs.api import enqueue_detection_response
+from demos.people.payloads import DemoRunOutputSerializer, run_payload
 from demos.people.selectors import (
     detector_states,
     get_demo_run_for_user,
     is_available,
     list_demo_runs_for_user,
-    persons_above,
     with_detections,
 )
-from demos.people.views import crops_zip_response
 from portal.api import UploadRateThrottle, validated
 
 THRESHOLD_PARAMETER = OpenApiParameter(
@@ -68,30 +68,6 @@ class ThresholdSerializer(serializers.Serializer):
     )
 
 
-class ImageSizeSerializer(serializers.Serializer):
-    width = serializers.IntegerField()
-    height = serializers.IntegerField()
-
-
-class PersonSerializer(serializers.Serializer):
-    index = serializers.IntegerField()
-    box = serializers.ListField(child=serializers.IntegerField())
-    score = serializers.FloatField()
-    crop_url = serializers.URLField()
-
-
-class DemoRunOutputSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    created = serializers.DateTimeField()
-    detector = serializers.CharField()
-    score_threshold = serializers.FloatField()
-    image = ImageSizeSerializer()
-    count = serializers.IntegerField()
-    persons = PersonSerializer(many=True)
-    annotated_url = serializers.URLField()
-    elapsed_ms = serializers.FloatField()
-
-
 class DemoRunPageSerializer(serializers.Serializer):
     """DRF's PageNumberPagination envelope (for the schema)."""
 
@@ -99,40 +75,6 @@ class DemoRunPageSerializer(serializers.Serializer):
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
     results = DemoRunOutputSerializer(many=True)
-
-
-def run_payload(request: Request, run: DemoRun, threshold: float | None = None) -> dict:
-    """The API's view of a run at ``threshold``: shown persons numbered 1, 2, ..."""
-    limit = run.score_threshold if threshold is None else threshold
-    persons = [
-        {
-            "index": index,
-            "box": detection.box,
-            "score": detection.score,
-            "crop_url": request.build_absolute_uri(
-                reverse(
-                    "demos:people-crop",
-                    kwargs={"public_id": run.public_id, "rank": detection.rank},
-                )
-            ),
-        }
-        for index, detection in enumerate(persons_above(run, limit), start=1)
-    ]
-    annotated = reverse("demos:people-annotated", kwargs={"public_id": run.public_id})
-    if limit != run.score_threshold:
-        annotated += f"?score_threshold={limit}"
-    payload = {
-        "id": run.public_id,
-        "created": run.created,
-        "detector": run.detector,
-        "score_threshold": limit,
-        "image": {"width": run.image_width, "height": run.image_height},
-        "count": len(persons),
-        "persons": persons,
-        "annotated_url": request.build_absolute_uri(annotated),
-        "elapsed_ms": run.elapsed_ms,
-    }
-    return DemoRunOutputSerializer(payload).data
 
 
 class DetectorListApi(APIView):
@@ -209,9 +151,7 @@ class DemoRunListCreateApi(APIView):
     def post(self, request: Request) -> Response:
         data = validated(self.InputSerializer(data=request.data))
         if request.query_params.get("async", "").lower() in ("1", "true", "yes"):
-            # Queued for a worker: 202 + job URL (demos/people/jobs/api.py imports us).
-            from demos.people.jobs.api import enqueue_detection_response
-
+            # Queued for a worker: 202 + job URL.
             return enqueue_detection_response(request, data)
         upload = data["image"]
         run = services.create_demo_run(

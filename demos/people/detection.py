@@ -1,8 +1,8 @@
 """Person detectors behind one interface, with each pipeline stage a plain function.
 
 Pure module: numpy, OpenCV, onnxruntime and (lazily) torch, never ``django``.
-``models_store/loading.py`` builds the detectors from verified files; this module
-never touches the disk except to open the path it is given.
+``demos/people/detectors.py`` builds the detectors from what ``models_store/loading.py``
+hands out; this module never touches the disk except to open a path it is given.
 
 Conventions: input images are ``H x W x 3`` ``uint8`` RGB arrays
 (``imaging.decode_image`` output). Boxes are ``(x1, y1, x2, y2)`` in pixels of that
@@ -328,23 +328,31 @@ def _onnx_session(path: Path, threads: int) -> Any:
 
 
 class _OnnxDetector:
-    """An onnxruntime session with one image input; subclasses pre/post-process."""
+    """An onnxruntime session with one image input; subclasses pre/post-process.
+
+    The portal passes the ``session`` that ``models_store.loading`` built; a
+    ``path`` (scripts, tests of this module) opens the file directly.
+    """
 
     key = ""
     input_size = 0
 
     def __init__(
         self,
-        path: Path,
+        path: Path | None = None,
         key: str | None = None,
         input_size: int | None = None,
         threads: int = 1,
         person_class: int = 0,
+        *,
+        session: Any = None,
     ) -> None:
+        if (path is None) == (session is None):
+            raise TypeError("pass either a path or a session")
         self.key = key or self.key
         self.input_size = input_size or self.input_size
         self.person_class = person_class
-        self.session = _onnx_session(path, threads)
+        self.session = session if session is not None else _onnx_session(path, threads)
         self.input_name = self.session.get_inputs()[0].name
 
 
@@ -424,7 +432,7 @@ def choose_torch_device(requested: str, cuda_available: bool | None = None) -> s
 class TorchvisionPersonDetector:
     """A torchvision COCO detector (Faster R-CNN, RetinaNet, SSDlite, FCOS).
 
-    ``model`` is built and loaded by ``models_store.loading`` and already in
+    ``model`` is built and loaded by ``models_store.loading.torch_module``, already in
     ``eval()`` and on ``device``; torchvision resizes and normalises internally and
     applies its own per-class NMS, so only the person label is kept, re-thresholded,
     clipped, sorted. Inputs go to ``device``; outputs come back to the CPU.

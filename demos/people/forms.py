@@ -12,11 +12,13 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from demos.models import DemoRun
+from demos.people.detectors import ModelState
 from demos.people.selectors import default_threshold, detector_states, is_available
-from models_store.loading import ModelState
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -165,3 +167,10 @@ class ThresholdForm(forms.Form):
     """``?score_threshold=`` on the result page; invalid values fall back silently."""
 
     score_threshold = _threshold_field()
+
+
+def requested_threshold(query: QueryDict, run: DemoRun) -> float:
+    """``?score_threshold=`` when valid (0-1), else the threshold the run used."""
+    form = ThresholdForm(query)
+    value = form.cleaned_data["score_threshold"] if form.is_valid() else None
+    return run.score_threshold if value is None else value

@@ -12,29 +12,24 @@ import uuid
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-from django.core.exceptions import ValidationError
 from django.db.models import Count, F, Prefetch, Q, QuerySet
-from django.http import Http404
 
+from demos.common.ownership import get_owned_or_404, visible_to
 from demos.models import DemoRun, Detection
-from models_store.loading import ModelState, detector_choices
+from demos.people.detectors import ModelState, detector_choices
 
 
 def _visible_runs(user: AbstractBaseUser | AnonymousUser) -> QuerySet[DemoRun]:
-    if not user.is_authenticated:
-        return DemoRun.objects.none()
-    runs = DemoRun.objects.select_related("owner")
-    return runs if user.is_staff else runs.filter(owner=user)
+    return visible_to(user, DemoRun.objects.select_related("owner"))
 
 
 def get_demo_run_for_user(
     user: AbstractBaseUser | AnonymousUser, public_id: uuid.UUID | str
 ) -> DemoRun:
     """The run with this public id if ``user`` may see it, else ``Http404``."""
-    try:
-        return _visible_runs(user).get(public_id=public_id)
-    except (DemoRun.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
-        raise Http404("No such run.") from exc
+    return get_owned_or_404(
+        user, DemoRun.objects.select_related("owner"), public_id, missing="No such run."
+    )
 
 
 def list_demo_runs_for_user(

@@ -36,7 +36,6 @@ from django.utils.translation import gettext as _
 from demos.common import media
 from demos.common.imaging import (
     DecodedImage,
-    ImageLimits,
     ImageTooLarge,
     crop_box,
     decode_image,
@@ -44,10 +43,11 @@ from demos.common.imaging import (
     encode_jpeg,
     make_thumbnail,
 )
+from demos.common.limits import image_limits
 from demos.models import DemoRun, Detection
 from demos.people.detection import PersonBox
+from demos.people.detectors import default_detector_key, get_detector
 from demos.people.selectors import default_threshold, detector_states, persons_above
-from models_store.loading import default_detector_key, get_detector
 from portal.errors import BadInput
 
 logger = logging.getLogger(__name__)
@@ -75,15 +75,6 @@ class UploadOutcome:
 
     runs: list[DemoRun] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)
-
-
-def image_limits() -> ImageLimits:
-    return ImageLimits(
-        max_bytes=settings.MAX_UPLOAD_BYTES,
-        max_pixels=settings.MAX_IMAGE_PIXELS,
-        max_side=settings.MAX_IMAGE_SIDE,
-        min_side=settings.MIN_IMAGE_SIDE,
-    )
 
 
 def resolve_detector_key(detector_key: str | None) -> str:
@@ -216,7 +207,7 @@ def _store_run(
                 detection.full_clean()
                 detection.save()
             if on_saved is not None:
-                # Same transaction as the rows (demos/people/jobs/services.py links its job here).
+                # Same transaction as the rows (the jobs service links its job here).
                 on_saved(run)
     except BaseException:
         # Files first, rows second: undo the files whatever went wrong.

@@ -9,44 +9,91 @@ through ``run_file_response`` with ``Cache-Control: private`` and ``nosniff``.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.db.models import prefetch_related_objects
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import (
     require_http_methods,
     require_POST,
     require_safe,
 )
-from rest_framework.authentication import TokenAuthentication
-from rest_framework.exceptions import AuthenticationFailed
 
 from demos.models import DemoRun
 from demos.people import services
 from demos.people.detection import HOW_IT_WORKS
-from demos.people.forms import CompareForm, PeopleUploadForm, ThresholdForm
+from demos.people.detectors import default_detector_key
+from demos.people.forms import CompareForm, PeopleUploadForm, requested_threshold
+from demos.people.jobs import services as jobs
 from demos.people.jobs.selectors import list_current_jobs_for_user
-from demos.people.jobs.views import queue_upload_jobs, report_failures
 from demos.people.selectors import (
     detector_states,
     get_demo_run_for_user,
     list_demo_runs_for_user,
     persons_above,
 )
-from models_store.loading import default_detector_key
 from portal.errors import BadInput, ServiceUnavailable
 
 HISTORY_PAGE_SIZE = 24
+
+
+def report_failures(
+    request: HttpRequest,
+    form: PeopleUploadForm,
+    failures: list[tuple[str, str]],
+    *,
+    any_saved: bool,
+) -> None:
+    """Name each refused file: a message beside the saved ones, else a form error."""
+    for name, reason in failures:
+        text = _("%(name)s was not processed: %(reason)s") % {
+            "name": name,
+            "reason": reason,
+        }
+        if any_saved:
+            messages.warning(request, text)
+        else:
+            form.add_error("images", text)
+
+
+def queue_upload_jobs(request: HttpRequest, form: PeopleUploadForm) -> HttpResponse:
+    """One job per photo of a valid upload form; the jobs page, or the form again."""
+    try:
+        outcome = jobs.enqueue_detection_jobs(
+            owner=request.user,
+            uploads=form.cleaned_data["images"],
+            detector_key=form.cleaned_data["detector"],
+            score_threshold=form.cleaned_data["score_threshold"],
+        )
+    except (BadInput, ServiceUnavailable) as exc:
+        form.add_error("detector", str(exc))
+    else:
+        report_failures(request, form, outcome.failures, any_saved=bool(outcome.jobs))
+        if outcome.jobs:
+            count = len(outcome.jobs)
+            messages.success(
+                request,
+                ngettext(
+                    "%(count)d photo is queued; its result appears below.",
+                    "%(count)d photos are queued; each result appears below.",
+                    count,
+                )
+                % {"count": count},
+            )
+            return redirect("demos:people-jobs")
+    context = {
+        "form": form,
+        "max_files": settings.MAX_FILES_PER_UPLOAD,
+        "detector_states": form.fields["detector"].states,
+    }
+    return render(request, "demos/people/upload.html", context)
 
 
 @login_required
@@ -86,15 +133,9 @@ def people_upload(request: HttpRequest) -> HttpResponse:
     return render(request, "demos/people/upload.html", context)
 
 
-def _threshold(request: HttpRequest, run: DemoRun) -> float:
-    form = ThresholdForm(request.GET)
-    value = form.cleaned_data["score_threshold"] if form.is_valid() else None
-    return run.score_threshold if value is None else value
-
-
 def _run_context(request: HttpRequest, run: DemoRun) -> dict[str, Any]:
     prefetch_related_objects([run], "detections")
-    threshold = _threshold(request, run)
+    threshold = requested_threshold(request.GET, run)
     state = detector_states().get(run.detector)
     persons = persons_above(run, threshold)
     index = {d.pk: number for number, d in enumerate(persons, start=1)}
@@ -180,112 +221,3 @@ def people_history(request: HttpRequest) -> HttpResponse:
         "jobs": list_current_jobs_for_user(request.user)[:HISTORY_PAGE_SIZE],
     }
     return render(request, "demos/people/history.html", context)
-
-
-# --- Files ---------------------------------------------------------------------
-
-
-def file_login_required(
-    view: Callable[..., HttpResponse],
-) -> Callable[..., HttpResponse]:
-    """Session login, or an API token (``Authorization: Token ...``) for API clients.
-
-    The API's ``crop_url``/``annotated_url`` point here, so a token client must be
-    able to fetch them; browsers without a session go to the login page.
-    """
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            try:
-                found = TokenAuthentication().authenticate(request)
-            except AuthenticationFailed:
-                found = None
-            if found is None:
-                return redirect_to_login(request.get_full_path())
-            request.user = found[0]
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-def run_file_response(
-    run: DemoRun, relative: str, *, download_name: str = ""
-) -> FileResponse:
-    try:
-        # Streamed from the media storage (a folder or a bucket), never a public URL.
-        handle = services.open_run_file(run, relative)
-    except OSError as exc:
-        raise Http404("File not found.") from exc
-    response = FileResponse(
-        handle,
-        content_type="image/jpeg",
-        as_attachment=bool(download_name),
-        filename=download_name or None,
-    )
-    return private(response)
-
-
-def private(response: HttpResponse) -> HttpResponse:
-    """Only the owner's browser may cache it; never sniffed into HTML."""
-    patch_cache_control(response, private=True, max_age=300)
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
-@file_login_required
-@require_safe
-def run_image(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    run = get_demo_run_for_user(request.user, public_id)
-    return run_file_response(run, run.image_path)
-
-
-@file_login_required
-@require_safe
-def run_thumbnail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    run = get_demo_run_for_user(request.user, public_id)
-    return run_file_response(run, run.thumbnail_path)
-
-
-@file_login_required
-@require_safe
-def run_annotated(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    run = get_demo_run_for_user(request.user, public_id)
-    threshold = _threshold(request, run)
-    if threshold == run.score_threshold:
-        return run_file_response(run, run.annotated_path)
-    # Another threshold: drawn now from the stored photo and boxes (no model run).
-    try:
-        body = services.render_annotated(run, threshold)
-    except OSError as exc:
-        raise Http404("File not found.") from exc
-    return private(HttpResponse(body, content_type="image/jpeg"))
-
-
-@file_login_required
-@require_safe
-def run_crop(request: HttpRequest, public_id: uuid.UUID, rank: int) -> HttpResponse:
-    run = get_demo_run_for_user(request.user, public_id)
-    detection = run.detections.filter(rank=rank).first()
-    if detection is None:
-        raise Http404("No such person.")
-    name = f"person-{rank}.jpg" if request.GET.get("download") else ""
-    return run_file_response(run, detection.crop_path, download_name=name)
-
-
-def crops_zip_response(run: DemoRun, threshold: float) -> HttpResponse:
-    try:
-        body = services.build_crops_zip(run, threshold)
-    except OSError as exc:
-        raise Http404("File not found.") from exc
-    response = HttpResponse(body, content_type="application/zip")
-    name = f"people-{str(run.public_id)[:8]}.zip"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return private(response)
-
-
-@file_login_required
-@require_safe
-def run_crops_zip(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    run = get_demo_run_for_user(request.user, public_id)
-    return crops_zip_response(run, _threshold(request, run))

@@ -295,7 +295,7 @@ CONTENT_SECURITY_POLICY = (
     "form-action 'self'"
 )
 
-# --- Celery: detection jobs (demos/people/jobs/services.py, demos/tasks.py, docs/deploy.md) ----------
+# --- Celery: detection jobs (demos/people/jobs/, demos/tasks.py, docs/deploy.md) ---
 # With REDIS_URL, jobs go to Redis and run on `celery -A portal worker` processes on
 # any machine sharing the database and MEDIA_ROOT. Without it they run in-process
 # (eager), so `make run` needs no broker.

@@ -23,7 +23,8 @@ def test_korean_is_chosen_for_korean_browsers(client: Client) -> None:
     response = client.get("/", HTTP_ACCEPT_LANGUAGE="ko-KR,ko;q=0.9")
     body = response.content.decode()
     assert '<html lang="ko">' in body
-    assert "레슨" in body or "강의" in body
+    assert "📚 강의</h2>" in body  # the "Lessons" card, translated
+    assert "사람 찾기 데모" in body
 
 
 def test_english_for_other_browsers(client: Client) -> None:

@@ -1,165 +1,215 @@
-"""models_store/loading.py: detectors built once from verified files, or explained."""
+"""models_store/loading.py: one cache, one lock, sessions and modules built once."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import threading
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from demos.common.imaging import ImageLimits, decode_image
-from demos.people.detection import (
-    HogPersonDetector,
-    OnnxFastestDetDetector,
-    OnnxYoloxDetector,
-    TorchvisionPersonDetector,
-)
 from models_store import loading, store
-from models_store.download import ChecksumMismatch, sha256_of
-from models_store.registry import REGISTRY, UnknownModel, register
-from portal.errors import BadInput, ServiceUnavailable
+from models_store.download import WeightsUnavailable, sha256_of
+from models_store.registry import REGISTRY, REPO_DIR, register
+from portal.errors import ServiceUnavailable
 
-LIMITS = ImageLimits(15 * 1024 * 1024, 40_000_000, 10_000, 16)
-
-
-def test_default_detector_is_yolox_when_its_file_is_ready(models_ready) -> None:
-    assert loading.default_detector_key() == "yolox-nano"
+YOLOX_DARK3 = "781"  # an intermediate tensor of yolox_nano.onnx (64 x 52 x 52)
 
 
-def test_default_detector_falls_back_to_hog_without_files(empty_store) -> None:
-    assert loading.default_detector_key() == "opencv-hog"
-    assert isinstance(loading.get_detector("opencv-hog"), HogPersonDetector)
+def in_threads(count: int, work) -> list:
+    """Run ``work()`` in ``count`` threads released together; results in any order."""
+    barrier = threading.Barrier(count)
+    results: list = []
+    errors: list[BaseException] = []
 
+    def run() -> None:
+        barrier.wait()
+        try:
+            results.append(work())
+        except BaseException as exc:  # noqa: BLE001 — reported by the assertion below
+            errors.append(exc)
 
-def test_setting_overrides_the_default_detector(settings, models_ready) -> None:
-    settings.PERSON_DETECTOR = "fastestdet"
-    assert loading.default_detector_key() == "fastestdet"
-
-
-def test_onnx_detectors_are_built_once_per_process(models_ready) -> None:
-    yolox = loading.get_detector("yolox-nano")
-    assert isinstance(yolox, OnnxYoloxDetector) and yolox.key == "yolox-nano"
-    assert loading.get_detector("yolox-nano") is yolox
-    assert isinstance(loading.get_detector("fastestdet"), OnnxFastestDetDetector)
-    loading.clear_cache()
-    assert loading.get_detector("yolox-nano") is not yolox
-
-
-def test_concurrent_first_calls_share_one_detector(models_ready, settings) -> None:
-    results: list[object] = []
-
-    def build() -> None:
-        results.append(loading.get_detector("fastestdet"))
-
-    threads = [threading.Thread(target=build) for _ in range(4)]
+    threads = [threading.Thread(target=run) for _ in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    assert errors == []
+    return results
+
+
+def test_cached_builds_once_for_sixteen_concurrent_first_callers() -> None:
+    calls: list[int] = []
+
+    def build() -> object:
+        calls.append(1)
+        return object()
+
+    results = in_threads(16, lambda: loading.cached(("test", "once"), build))
+    assert len(calls) == 1
     assert len({id(r) for r in results}) == 1
+    loading.clear_cache()
+    assert loading.cached(("test", "once"), build) is not results[0]
+    assert len(calls) == 2
 
 
-def test_missing_detector_is_unavailable_with_the_fixing_command(empty_store) -> None:
-    with pytest.raises(loading.DetectorUnavailable) as caught:
-        loading.get_detector("yolox-nano")
-    assert isinstance(caught.value, ServiceUnavailable)
-    assert "python manage.py models pull yolox-nano" in str(caught.value)
-    assert "models import" in str(caught.value)
+def test_an_onnx_session_is_built_once_and_runs(models_ready) -> None:
+    session = loading.onnx_session("yolox-nano")
+    assert loading.onnx_session("yolox-nano") is session
+    (output,) = session.run(None, {"images": np.zeros((1, 3, 416, 416), np.float32)})
+    assert output.shape == (1, 3549, 85)
 
 
-def test_unknown_or_non_detector_keys_are_bad_input(models_ready) -> None:
-    for key in ("nope", "resnet18"):
-        with pytest.raises(UnknownModel) as caught:
-            loading.get_detector(key)
-        assert isinstance(caught.value, BadInput)
-
-
-def test_detector_choices_list_every_detector_with_availability(models_ready) -> None:
-    states = {s.key: s for s in loading.detector_choices()}
-    assert list(states)[:3] == ["opencv-hog", "yolox-nano", "fastestdet"]
-    assert states["yolox-nano"].is_available and states["opencv-hog"].is_available
-    unavailable = states["fcos_resnet50_fpn"]
-    assert not unavailable.is_available
-    assert unavailable.fix == "python manage.py models pull fcos_resnet50_fpn"
-    assert "resnet18" not in states
-
-
-def test_detector_through_the_store_counts_a_photo(models_ready, sample_image) -> None:
-    rgb = decode_image(sample_image.read_bytes(), LIMITS).rgb
-    boxes = loading.get_detector("yolox-nano").detect(rgb, 0.05)
-    threshold = REGISTRY["yolox-nano"].default_threshold
-    assert len([b for b in boxes if b.score >= threshold]) == 1
-
-
-# ------------------------------------------------ torchvision path, end to end
-
-
-@pytest.fixture(scope="session")
-def random_ssdlite_file(tmp_path_factory) -> Path:
-    """A randomly initialised SSDlite320 saved as a state dict, like torchvision's."""
-    import torch
-    from torchvision.models.detection import ssdlite320_mobilenet_v3_large
-
-    torch.manual_seed(0)
-    model = ssdlite320_mobilenet_v3_large(
-        weights=None, weights_backbone=None, num_classes=91
+def test_extra_outputs_return_intermediate_tensors_after_the_model_outputs(
+    models_ready,
+) -> None:
+    plain = loading.onnx_session("yolox-nano")
+    session = loading.onnx_session("yolox-nano", extra_outputs=[YOLOX_DARK3])
+    assert session is not plain
+    assert [o.name for o in session.get_outputs()][-1] == YOLOX_DARK3
+    (dark3,) = session.run(
+        [YOLOX_DARK3], {"images": np.zeros((1, 3, 416, 416), np.float32)}
     )
-    path = tmp_path_factory.mktemp("made") / "ssdlite_random.pth"
-    torch.save(model.state_dict(), path)
-    return path
+    assert dark3.shape == (1, 64, 52, 52)
+
+
+def test_an_unknown_tensor_name_is_a_graph_mismatch(models_ready) -> None:
+    with pytest.raises(loading.GraphMismatch, match="no-such-tensor") as caught:
+        loading.onnx_session("fastestdet", extra_outputs=["no-such-tensor"])
+    assert isinstance(caught.value, ServiceUnavailable)
+
+
+def test_onnx_initializers_are_the_graphs_weights(models_ready) -> None:
+    weights = loading.onnx_initializers("fastestdet", ["onnx::Conv_760", "nope"])
+    assert list(weights) == ["onnx::Conv_760"]
+    assert weights["onnx::Conv_760"].shape == (24, 3, 3, 3)
+
+
+def test_a_missing_file_raises_weights_unavailable_with_the_fix(empty_store) -> None:
+    with pytest.raises(WeightsUnavailable, match="models pull yolox-nano"):
+        loading.onnx_session("yolox-nano")
+    with pytest.raises(WeightsUnavailable, match="models pull resnet18"):
+        loading.torch_module("resnet18")
+
+
+def test_runtime_and_family_mismatches_are_refused(models_ready) -> None:
+    with pytest.raises(ValueError, match="not an onnx model"):
+        loading.onnx_session("resnet18")
+    with pytest.raises(ValueError, match="not a torch model"):
+        loading.torch_module("yolox-nano")
+    with pytest.raises(ValueError, match="pass build="):
+        loading.torch_module("digits-cnn")
 
 
 @pytest.fixture
-def ssdlite_spec(random_ssdlite_file: Path, registered) -> object:
-    digest = sha256_of(random_ssdlite_file)
-    spec = replace(
-        REGISTRY["ssdlite320_mobilenet_v3_large"],
-        key="test-ssdlite",
-        name="SSDlite (random weights, test)",
-        filename=f"ssdlite_random-{digest[:8]}.pth",
-        url=None,
-        sha256=digest,
-        sha256_is_prefix=False,
-        size_bytes=random_ssdlite_file.stat().st_size,
+def random_mobilenet(tmp_path: Path, empty_store: Path, registered) -> Path:
+    """A randomly initialised MobileNetV3 file, registered and imported as a spec."""
+    import torch
+    import torchvision
+
+    torch.manual_seed(0)
+    path = tmp_path / "mobilenet_random.pth"
+    torch.save(torchvision.models.mobilenet_v3_large(weights=None).state_dict(), path)
+    digest = sha256_of(path)
+    register(
+        replace(
+            REGISTRY["mobilenet_v3_large"],
+            key="test-mobilenet",
+            filename=f"mobilenet_random-{digest[:8]}.pth",
+            url=None,
+            sha256=digest,
+            sha256_is_prefix=False,
+        )
     )
-    register(spec)
-    registered.append(spec.key)
-    return spec
+    registered.append("test-mobilenet")
+    store.import_path(path, record=False)
+    return path
 
 
-def test_torchvision_detector_loads_from_an_imported_file_and_runs(
-    empty_store, ssdlite_spec, random_ssdlite_file, sample_image
+def test_a_torchvision_module_loads_its_file_in_eval_mode_once(
+    random_mobilenet: Path,
 ) -> None:
-    imported = store.import_path(random_ssdlite_file, record=False)
-    assert [s.key for s in imported] == ["test-ssdlite"]
-    assert store.model_state("test-ssdlite").state == "ready"
-    detector = loading.get_detector("test-ssdlite")
-    assert isinstance(detector, TorchvisionPersonDetector)
-    assert not detector.model.training  # eval mode
-    rgb = decode_image(sample_image.read_bytes(), LIMITS).rgb
-    boxes = detector.detect(rgb, 0.05)
-    for b in boxes:
-        assert 0 <= b.x1 < b.x2 <= rgb.shape[1] and 0 <= b.y1 < b.y2 <= rgb.shape[0]
-        assert b.score >= 0.05
-    assert loading.get_detector("test-ssdlite") is detector
+    import torch
+
+    model = loading.torch_module("test-mobilenet")
+    assert not model.training
+    saved = torch.load(random_mobilenet, map_location="cpu", weights_only=True)
+    first = "features.0.0.weight"
+    assert torch.equal(model.state_dict()[first], saved[first])
+    assert loading.torch_module("test-mobilenet") is model
 
 
-def test_torchvision_file_with_the_wrong_hash_is_refused(
-    empty_store, ssdlite_spec, random_ssdlite_file, tmp_path
+def test_the_bundled_digits_cnn_loads_from_the_committed_file(empty_store) -> None:
+    import torch
+    from torch import nn
+
+    def build() -> nn.Module:
+        torch.manual_seed(1)
+        return nn.Sequential()  # wrong architecture: load_state_dict must refuse it
+
+    with pytest.raises(RuntimeError, match="Unexpected key"):
+        loading.torch_module("digits-cnn", build=build)
+
+    from demos.cnn.digits import DigitsCNN
+
+    model = loading.torch_module("digits-cnn", build=DigitsCNN)
+    assert isinstance(model, DigitsCNN) and not model.training
+    saved = torch.load(
+        REPO_DIR / REGISTRY["digits-cnn"].bundled, map_location="cpu", weights_only=True
+    )
+    assert torch.equal(model.conv1.weight, saved["conv1.weight"])
+
+
+def test_bundled_files_are_ready_without_an_import(empty_store) -> None:
+    for key in ("digits-cnn", "digits-autoencoder"):
+        state = store.model_state(key)
+        assert state.state == "ready" and state.is_available
+        sidecar = REPO_DIR / REGISTRY[key].meta["sha256_sidecar"]
+        recorded = json.loads(sidecar.read_text())
+        assert sha256_of(state.path) == recorded["sha256"]
+
+
+def test_a_bundled_file_that_differs_from_its_record_is_corrupt(
+    tmp_path: Path, registered
 ) -> None:
-    folder = tmp_path / "incoming"
-    folder.mkdir()
-    tampered = folder / ssdlite_spec.filename
-    data = bytearray(random_ssdlite_file.read_bytes())
-    data[-100] ^= 0xFF
-    tampered.write_bytes(bytes(data))
-    with pytest.raises(ChecksumMismatch, match="test-ssdlite"):
-        store.import_path(folder, record=False)
-    with pytest.raises(loading.DetectorUnavailable, match="not in the model store"):
-        loading.get_detector("test-ssdlite")
-    # Even copied into the store by hand, a wrong file never loads.
-    empty_store.mkdir(exist_ok=True)
-    (empty_store / ssdlite_spec.filename).write_bytes(bytes(data))
-    with pytest.raises(loading.DetectorUnavailable, match="SHA-256"):
-        loading.get_detector("test-ssdlite")
+    weights = tmp_path / "digits_cnn.pth"
+    weights.write_bytes(b"not the trained weights")
+    sidecar = tmp_path / "digits_cnn.json"
+    sidecar.write_text(json.dumps({"sha256": "0" * 64}))
+    register(
+        replace(
+            REGISTRY["digits-cnn"],
+            key="test-digits",
+            bundled=str(weights),
+            meta={**REGISTRY["digits-cnn"].meta, "sha256_sidecar": str(sidecar)},
+        )
+    )
+    registered.append("test-digits")
+    state = store.model_state("test-digits")
+    assert state.state == "corrupt"
+    assert state.fix == "python manage.py train_digits"
+    with pytest.raises(WeightsUnavailable, match="train_digits"):
+        loading.torch_module("test-digits", build=lambda: None)
+    weights.unlink()
+    assert store.model_state("test-digits").state == "missing"
+
+
+def test_the_loader_imports_no_runtime_and_nothing_from_demos() -> None:
+    code = (
+        "import sys, models_store.loading; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "{'torch', 'torchvision', 'onnx', 'onnxruntime', 'demos'}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

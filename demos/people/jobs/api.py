@@ -1,7 +1,7 @@
 """Asynchronous detections under /api/v1/: ``POST detections/?async=1`` and jobs.
 
 ``POST /api/v1/detections/?async=1`` queues the photo and answers ``202`` with
-``{"id", "state", "job_url"}`` (``demos/people/api.py`` delegates here);
+``{"id", "state", "job_url"}`` (``demos/people/api.py`` hands such requests here);
 ``GET /api/v1/jobs/<id>/`` answers ``{"state", "detail", "detection"}`` where
 ``detection`` is the synchronous ``201`` body once the job is done, else ``null``.
 Another user's job is a 404, like another user's run.
@@ -21,12 +21,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from demos.models import DetectionJob
-from demos.people.api import DemoRunOutputSerializer, run_payload
 from demos.people.jobs import services as jobs
 from demos.people.jobs.selectors import (
     get_detection_job_for_user,
     list_detection_jobs_for_user,
 )
+from demos.people.payloads import DemoRunOutputSerializer, run_payload
 from portal.errors import BadInput
 
 ASYNC_VALUES = ("1", "true", "yes")

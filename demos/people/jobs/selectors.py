@@ -1,7 +1,7 @@
 """Reads of detection jobs: owned jobs only (404 for anyone else), newest first.
 
-Same rule as ``demos/people/selectors.py`` for runs: another user's job is a 404, never a
-403 (which would confirm that it exists); staff may see every job.
+Same rule as ``demos/people/selectors.py`` for runs: another user's job is a 404,
+never a 403 (which would confirm that it exists); staff may see every job.
 """
 
 from __future__ import annotations
@@ -12,30 +12,28 @@ from datetime import timedelta
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q, QuerySet
-from django.http import Http404
 from django.utils import timezone
 
+from demos.common.ownership import get_owned_or_404, visible_to
 from demos.models import DetectionJob
 
 # Finished jobs stay on the history page this long; the jobs page lists all.
 RECENT_FINISHED = timedelta(hours=1)
 
 
+def _all_jobs() -> QuerySet[DetectionJob]:
+    return DetectionJob.objects.select_related("owner", "run")
+
+
 def _visible_jobs(user: AbstractBaseUser | AnonymousUser) -> QuerySet[DetectionJob]:
-    if not user.is_authenticated:
-        return DetectionJob.objects.none()
-    jobs = DetectionJob.objects.select_related("owner", "run")
-    return jobs if user.is_staff else jobs.filter(owner=user)
+    return visible_to(user, _all_jobs())
 
 
 def get_detection_job_for_user(
     user: AbstractBaseUser | AnonymousUser, public_id: uuid.UUID | str
 ) -> DetectionJob:
     """The job with this public id if ``user`` may see it, else ``Http404``."""
-    try:
-        return _visible_jobs(user).get(public_id=public_id)
-    except (DetectionJob.DoesNotExist, ValueError, TypeError) as exc:
-        raise Http404("No such job.") from exc
+    return get_owned_or_404(user, _all_jobs(), public_id, missing="No such job.")
 
 
 def list_detection_jobs_for_user(

@@ -1,15 +1,16 @@
 """Detection jobs: one job per uploaded photo, run by a Celery worker, swept if stuck.
 
-``enqueue_detection_jobs`` saves each photo in the media storage (``demos/common/media.py``)
-as ``jobs/<owner id>/<public id>/upload`` with a ``DetectionJob`` row and
-hands the job to Celery with ``transaction.on_commit`` (a worker never sees a job
+``enqueue_detection_jobs`` saves each photo in the media storage
+(``demos/common/media.py``) as ``jobs/<owner id>/<public id>/upload`` with a
+``DetectionJob`` row and hands the job to Celery with ``transaction.on_commit`` (a
+worker never sees a job
 whose row is not committed). ``run_detection_job`` is what a worker runs: it is
 idempotent — the run is stored and linked to the job in one transaction through
 ``create_demo_run(on_saved=...)``, and the one-to-one link refuses a second run, so
 a retried or re-delivered task ends with exactly one run. ``sweep_stale_jobs``
 settles jobs whose worker died (re-queued, or failed after the last attempt) and
 removes the uploads of finished jobs. Tasks are defined in ``demos/tasks.py``;
-from Celery this module uses only its exception types.
+it sends them by name, so it never imports that module.
 """
 
 from __future__ import annotations
@@ -35,10 +36,13 @@ from kombu.exceptions import OperationalError as BrokerUnreachable
 from demos.common import media
 from demos.models import DemoRun, DetectionJob
 from demos.people import services
+from demos.people.detectors import DetectorUnavailable
 from demos.people.selectors import detector_states, is_available
-from models_store.loading import DetectorUnavailable
 from models_store.registry import UnknownModel, get_spec
+from portal.celery import app as celery_app
 from portal.errors import BadInput, ServiceUnavailable
+
+RUN_DETECTION_JOB_TASK = "demos.tasks.run_detection_job"
 
 logger = logging.getLogger(__name__)
 
@@ -105,12 +109,12 @@ def retry_delay() -> int:
 
 def dispatch_job(job_id: int, detector_key: str) -> None:
     """Send the job to its queue (eager mode: run it now, in this process)."""
-    from demos.tasks import run_detection_job_task  # tasks.py imports this module
-
+    # Sent by name: demos/tasks.py imports this module, never the other way round.
+    task = celery_app.signature(
+        RUN_DETECTION_JOB_TASK, args=[job_id], kwargs={"detector": detector_key}
+    )
     try:
-        run_detection_job_task.apply_async(
-            args=[job_id], kwargs={"detector": detector_key}
-        )
+        task.apply_async()
     except (OSError, BrokerUnreachable) as exc:
         fail_detection_job(
             job_id=job_id,

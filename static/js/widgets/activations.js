@@ -1,11 +1,10 @@
 // Lesson 6 widget: one real feature map through ReLU, BatchNorm (train/eval) and
-// Dropout (train/eval), with images and histograms (GET /lessons/cnn/activations.json).
+// Dropout (train/eval), with images and histograms (GET data-api, the
+// api:cnn-activations endpoint). Helpers come from static/js/widget-kit.js.
 "use strict";
 
 (function () {
-  function format(template, values) {
-    return template.replace(/\{(\w+)\}/g, (_, key) => (key in values ? values[key] : ""));
-  }
+  const { el, errorText, fetchJson, fill, mount, scope } = window.WidgetKit;
 
   // Bars of a histogram on a canvas; the x axis is labelled with its two ends and 0.
   function drawHistogram(canvas, histogram) {
@@ -44,64 +43,56 @@
   }
 
   function setup(root) {
-    const sample = root.querySelector("[data-role=sample]");
-    const channel = root.querySelector("[data-role=channel]");
-    const status = root.querySelector("[data-role=status]");
-    const stages = root.querySelector("[data-role=stages]");
-    const labels = root.dataset;
+    const { part, label } = scope(root);
+    const sample = part("sample");
+    const channel = part("channel");
+    const status = part("status");
+    const stages = part("stages");
     let seed = 0;
     let ticket = 0;
 
     async function load() {
       const mine = ++ticket;
-      status.textContent = labels.labelLoading;
-      const query = new URLSearchParams({ sample: sample.value, channel: channel.value, seed });
+      status.textContent = label("Loading");
+      const query = { sample: sample.value, channel: channel.value, seed };
       try {
-        const response = await fetch(`${root.dataset.api}?${query}`, { credentials: "same-origin" });
-        const data = await response.json();
+        const { ok, data } = await fetchJson(root.dataset.api, { query });
         if (mine !== ticket) return;
-        if (!response.ok) {
-          status.textContent = `${labels.labelError} ${data.detail || ""}`;
+        if (!ok) {
+          status.textContent = errorText(label("Error"), data);
           return;
         }
         render(data);
         status.textContent = "";
       } catch (error) {
-        if (mine === ticket) status.textContent = labels.labelError;
+        if (mine === ticket) status.textContent = label("Error");
       }
     }
 
     function render(data) {
-      root.querySelector("[data-role=input]").src = data.input;
-      root.querySelector("[data-role=running]").textContent = format(labels.labelRunning, {
+      part("input").src = data.input;
+      part("running").textContent = fill(label("Running"), {
         mean: data.running_mean.toFixed(3),
         var: data.running_var.toFixed(3),
       });
       stages.replaceChildren();
       data.stages.forEach((stage) => {
-        const li = document.createElement("li");
-        li.dataset.stage = stage.key;
-        const title = document.createElement("h4");
-        title.textContent = stage.title;
-        const img = document.createElement("img");
-        img.src = stage.image;
-        img.alt = stage.title;
-        img.width = 128;
-        img.height = 128;
-        const scale = document.createElement("p");
-        scale.className = "help";
-        scale.textContent = format(labels.labelScale, { limit: stage.limit.toFixed(2) });
-        const chart = document.createElement("canvas");
-        chart.width = 220;
-        chart.height = 90;
+        const img = el("img", { src: stage.image, alt: stage.title, width: 128, height: 128 });
+        const scale = el("p", {
+          className: "help",
+          text: fill(label("Scale"), { limit: stage.limit.toFixed(2) }),
+        });
+        const chart = el("canvas", { width: 220, height: 90 });
         const s = stage.stats;
-        const numbers = document.createElement("p");
-        numbers.className = "act-numbers";
-        numbers.textContent =
-          `${labels.labelMean} ${s.mean.toFixed(3)} · ${labels.labelStd} ${s.std.toFixed(3)} · ` +
-          `${labels.labelZeros} ${(s.zeros * 100).toFixed(0)}% · ` +
-          `${labels.labelRange} ${s.min.toFixed(2)}…${s.max.toFixed(2)}`;
-        li.append(title, img, scale, chart, numbers);
+        const numbers = el("p", {
+          className: "act-numbers",
+          text:
+            `${label("Mean")} ${s.mean.toFixed(3)} · ${label("Std")} ${s.std.toFixed(3)} · ` +
+            `${label("Zeros")} ${(s.zeros * 100).toFixed(0)}% · ` +
+            `${label("Range")} ${s.min.toFixed(2)}…${s.max.toFixed(2)}`,
+        });
+        const li = el("li", { dataset: { stage: stage.key } }, el("h4", { text: stage.title }),
+          img, scale, chart, numbers);
         stages.append(li);
         drawHistogram(chart, stage.histogram);
       });
@@ -109,14 +100,12 @@
 
     sample.addEventListener("change", load);
     channel.addEventListener("change", load);
-    root.querySelector("[data-role=reseed]").addEventListener("click", () => {
+    part("reseed").addEventListener("click", () => {
       seed += 1;
       load();
     });
     load();
   }
 
-  document.addEventListener("DOMContentLoaded", () => {
-    document.querySelectorAll("[data-widget=activations]").forEach(setup);
-  });
+  mount("activations", setup);
 })();

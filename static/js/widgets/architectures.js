@@ -1,33 +1,23 @@
 // Lesson 7 widget: architecture comparison, expandable layer tables, block counts.
-// Data: GET data-models-url (demos/arch_views.py architectures_json). Labels come
-// from data-label-* attributes, translated by the template.
+// Data: GET data-models-url (api:arch-comparison). Labels come from data-label-*
+// attributes, translated by the template; helpers from widget-kit.js.
 "use strict";
 (() => {
+  const { el, fetchJson, formatNumber: fixed, scope } = window.WidgetKit;
   const root = document.querySelector('[data-widget="architectures"]');
   if (!root) return;
-  const lang = document.documentElement.lang || "en";
-  const fmt = (n) => Number(n).toLocaleString(lang);
-  const fixed = (n, digits) => Number(n).toLocaleString(lang, {
-    minimumFractionDigits: digits, maximumFractionDigits: digits,
-  });
+  const { part, label } = scope(root);
+  const fmt = (n) => fixed(n);
   // Three decimals like torchvision's table; LeNet-5's 0.0004 G needs significant digits.
   const giga = (n) => (n >= 1e7 ? fixed(n / 1e9, 3) : Number((n / 1e9).toPrecision(2)).toString());
-  const part = (role) => root.querySelector(`[data-role="${role}"]`);
-  const label = (name) => root.dataset[`label${name}`] || "";
   const shape = (dims) => dims.join(" × ");
-
-  function cell(tag, text, className) {
-    const el = document.createElement(tag);
-    el.textContent = text;
-    if (className) el.className = className;
-    return el;
-  }
+  const cell = (tag, text, className) => el(tag, { text: String(text), className });
 
   function renderCompare(models) {
     const body = part("compare").tBodies[0];
     body.replaceChildren();
     models.forEach((m) => {
-      const row = document.createElement("tr");
+      const row = el("tr");
       row.append(
         cell("th", m.name),
         cell("td", m.year, "num"),
@@ -52,11 +42,9 @@
   function addRows(body, rows, depth, totalMacs, parentKey) {
     rows.forEach((r, i) => {
       const key = `${parentKey}${i}-`;
-      const tr = document.createElement("tr");
-      tr.className = `depth-${depth}`;
-      tr.dataset.key = key;
+      const tr = el("tr", { className: `depth-${depth}`, dataset: { key } });
       if (depth > 0) tr.hidden = true;
-      const name = document.createElement("td");
+      const name = el("td");
       if (r.children.length) {
         const toggle = cell("button", "▸", "arch-toggle");
         toggle.type = "button";
@@ -66,8 +54,8 @@
         name.append(toggle, " ");
       }
       name.append(cell("code", r.name));
-      const share = document.createElement("td");
-      const meter = document.createElement("meter");
+      const share = el("td");
+      const meter = el("meter");
       meter.min = 0; meter.max = 1;
       meter.value = totalMacs ? r.macs / totalMacs : 0;
       share.append(meter, ` ${fixed(100 * meter.value, 1)}%`);
@@ -106,8 +94,7 @@
     const body = part("layers").tBodies[0];
     body.replaceChildren();
     addRows(body, model.layers, 0, model.macs, "");
-    const total = document.createElement("tr");
-    total.className = "arch-total";
+    const total = el("tr", { className: "arch-total" });
     total.append(cell("th", label("Total")), cell("td", ""), cell("td", ""),
       cell("td", fmt(model.params), "num"), cell("td", fixed(model.macs / 1e6, 1), "num"), cell("td", ""));
     body.append(total);
@@ -140,9 +127,9 @@
     if (ratio) ratio.textContent = fixed(blocks.params_ratio, 1);
   }
 
-  fetch(root.dataset.modelsUrl, { headers: { Accept: "application/json" } })
-    .then((r) => { if (!r.ok) throw new Error(r.statusText); return r.json(); })
-    .then((data) => {
+  fetchJson(root.dataset.modelsUrl)
+    .then(({ ok, data }) => {
+      if (!ok) throw new Error(label("Error"));
       part("status").hidden = true;
       part("convention").textContent = data.convention;
       renderCompare(data.models);

@@ -1,12 +1,13 @@
 // Lesson 9 widget: a grid of random augmentations of a sample or the student's photo.
 // Samples: GET data-sample-png-url (cacheable PNG); uploads: POST the form (PNG back).
 // Tile labels: GET data-plan-url (they depend only on the seed and the count).
+// The sample list: GET data-samples-url. Helpers come from widget-kit.js.
 "use strict";
 (() => {
+  const { el, fetchJson, scope } = window.WidgetKit;
   const root = document.querySelector('[data-widget="augmentation"]');
   if (!root) return;
-  const part = (role) => root.querySelector(`[data-role="${role}"]`);
-  const label = (name) => root.dataset[`label${name}`] || "";
+  const { part, label } = scope(root);
   const form = part("form");
   const grid = part("grid");
   const original = part("original");
@@ -31,20 +32,17 @@
     const list = part("tiles");
     list.replaceChildren();
     plan.tiles.forEach((t) => {
-      const li = document.createElement("li");
-      li.dataset.wrong = String(t.wrong_for_digits);
-      const head = document.createElement("strong");
-      head.textContent = `${label("Tile")} ${t.index}: `;
-      li.append(head, t.ops.map((op) => (op.detail ? `${op.label} (${op.detail})` : op.label)).join(" → "));
-      const verdict = document.createElement("span");
-      verdict.className = `augment-verdict ${t.wrong_for_digits ? "badge off" : "badge ok"}`;
-      verdict.textContent = t.wrong_for_digits ? label("Wrong") : label("Fine");
+      const li = el("li", { dataset: { wrong: String(t.wrong_for_digits) } },
+        el("strong", { text: `${label("Tile")} ${t.index}: ` }),
+        t.ops.map((op) => (op.detail ? `${op.label} (${op.detail})` : op.label)).join(" → "));
+      const verdict = el("span", {
+        className: `augment-verdict ${t.wrong_for_digits ? "badge off" : "badge ok"}`,
+        text: t.wrong_for_digits ? label("Wrong") : label("Fine"),
+      });
       verdict.hidden = part("answer-text").hidden;
       li.append(" ", verdict);
       t.ops.filter((op) => op.why).forEach((op) => {
-        const why = document.createElement("p");
-        why.className = "augment-why help";
-        why.textContent = `${op.label}: ${op.why}`;
+        const why = el("p", { className: "augment-why help", text: `${op.label}: ${op.why}` });
         why.hidden = part("answer-text").hidden;
         li.append(why);
       });
@@ -59,9 +57,9 @@
     const count = part("count").value;
     part("status").textContent = label("Working");
     try {
-      const planResponse = await fetch(`${root.dataset.planUrl}?seed=${encodeURIComponent(seed)}&count=${encodeURIComponent(count)}`);
-      if (!planResponse.ok) throw new Error(await detail(planResponse));
-      const plan = await planResponse.json();
+      const answer = await fetchJson(root.dataset.planUrl, { query: { seed, count } });
+      if (!answer.ok) throw new Error(answer.data.detail || label("Error"));
+      const plan = answer.data;
       forgetObjectUrls();
       let gridUrl;
       if (file) {
@@ -112,17 +110,13 @@
     root.querySelectorAll('.augment-tiles li[data-wrong="true"]').forEach((li) => li.classList.add("is-wrong"));
   });
 
-  fetch(root.dataset.samplesUrl)
-    .then((r) => r.json())
-    .then((data) => {
+  fetchJson(root.dataset.samplesUrl)
+    .then(({ ok, data }) => {
+      if (!ok) return;
       const select = part("sample");
       select.replaceChildren();
       data.samples.forEach((s) => {
-        const option = document.createElement("option");
-        option.value = s.key;
-        option.textContent = s.label;
-        option.dataset.url = s.url;
-        select.append(option);
+        select.append(el("option", { value: s.key, text: s.label, dataset: { url: s.url } }));
       });
     })
     .catch(() => {})  // the digit sample in the template still works

@@ -1,25 +1,19 @@
 // Lesson 11 widget: autoencoder reconstructions and a t-SNE scatter of the test
-// digits, coloured by class (GET /lessons/cnn/autoencoder.json).
+// digits, coloured by class (GET data-api, the api:cnn-autoencoder endpoint).
+// Helpers come from static/js/widget-kit.js.
 "use strict";
 
 (function () {
+  const { el, fetchJson, fill, mount, scope } = window.WidgetKit;
   // Ten colours distinct for common colour blindness (Okabe-Ito + two greys/browns).
   const COLOURS = [
     "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2",
     "#D55E00", "#CC79A7", "#000000", "#999999", "#8C564B",
   ];
 
-  function format(template, values) {
-    return template.replace(/\{(\w+)\}/g, (_, key) => (key in values ? values[key] : ""));
-  }
-
   // An 8x8 digit (64 values 0..16) as a small canvas, ink dark on white.
   function digitCanvas(values, title) {
-    const canvas = document.createElement("canvas");
-    canvas.width = 8;
-    canvas.height = 8;
-    canvas.className = "pixelated ae-digit";
-    canvas.title = title;
+    const canvas = el("canvas", { width: 8, height: 8, className: "pixelated ae-digit", title });
     const context = canvas.getContext("2d");
     const image = context.createImageData(8, 8);
     values.forEach((value, index) => {
@@ -31,13 +25,13 @@
   }
 
   function setup(root) {
-    const status = root.querySelector("[data-role=status]");
-    const rows = root.querySelector("[data-role=reconstructions]");
-    const scatter = root.querySelector("[data-role=scatter]");
-    const view = root.querySelector("[data-role=view]");
-    const picked = root.querySelector("[data-role=picked]");
-    const pair = root.querySelector("[data-role=pair]");
-    const labels = root.dataset;
+    const { part, label } = scope(root);
+    const status = part("status");
+    const rows = part("reconstructions");
+    const scatter = part("scatter");
+    const view = part("view");
+    const picked = part("picked");
+    const pair = part("pair");
     let data = null;
     let offset = 0;
 
@@ -45,18 +39,16 @@
       // Two digits of each class, starting at `offset` within each class.
       const chosen = [];
       for (let digit = 0; digit < 10; digit += 1) {
-        const indices = data.labels.flatMap((label, index) => (label === digit ? [index] : []));
+        const indices = data.labels.flatMap((value, index) => (value === digit ? [index] : []));
         for (let k = 0; k < 2; k += 1) chosen.push(indices[(offset + k) % indices.length]);
       }
       rows.replaceChildren();
-      const originals = document.createElement("div");
-      const rebuilt = document.createElement("div");
-      originals.className = "ae-row";
-      rebuilt.className = "ae-row";
+      const originals = el("div", { className: "ae-row" });
+      const rebuilt = el("div", { className: "ae-row" });
       chosen.forEach((index) => {
         originals.append(digitCanvas(data.digits[index], `#${index}`));
         rebuilt.append(
-          digitCanvas(data.reconstructions[index], `${labels.labelErrorValue} ${data.errors[index]}`)
+          digitCanvas(data.reconstructions[index], `${label("ErrorValue")} ${data.errors[index]}`)
         );
       });
       rows.append(originals, rebuilt);
@@ -108,46 +100,41 @@
       const index = nearest(event);
       if (index < 0) return;
       drawScatter(index);
-      picked.textContent = format(labels.labelDigit, { index, label: data.labels[index] });
+      picked.textContent = fill(label("Digit"), { index, label: data.labels[index] });
       pair.replaceChildren(
         digitCanvas(data.digits[index], `#${index}`),
-        digitCanvas(data.reconstructions[index], `${labels.labelErrorValue} ${data.errors[index]}`)
+        digitCanvas(data.reconstructions[index], `${label("ErrorValue")} ${data.errors[index]}`)
       );
     }
 
     function legend() {
-      const list = root.querySelector("[data-role=legend]");
+      const list = part("legend");
       list.replaceChildren();
       COLOURS.forEach((colour, digit) => {
-        const li = document.createElement("li");
-        const swatch = document.createElement("canvas");
-        swatch.width = 12;
-        swatch.height = 12;
-        swatch.className = "swatch-canvas";
+        const swatch = el("canvas", { width: 12, height: 12, className: "swatch-canvas" });
         const context = swatch.getContext("2d");
         context.fillStyle = colour;
         context.fillRect(0, 0, 12, 12);
-        li.append(swatch, ` ${digit}`);
-        list.append(li);
+        list.append(el("li", {}, swatch, ` ${digit}`));
       });
     }
 
     async function load() {
-      status.textContent = labels.labelLoading;
+      status.textContent = label("Loading");
       try {
-        const response = await fetch(root.dataset.api, { credentials: "same-origin" });
-        if (!response.ok) throw new Error(String(response.status));
-        data = await response.json();
+        const answer = await fetchJson(root.dataset.api);
+        if (!answer.ok) throw new Error(String(answer.status));
+        data = answer.data;
         status.textContent = "";
         legend();
         showReconstructions();
         drawScatter(-1);
       } catch (error) {
-        status.textContent = labels.labelError;
+        status.textContent = label("Error");
       }
     }
 
-    root.querySelector("[data-role=shuffle]").addEventListener("click", () => {
+    part("shuffle").addEventListener("click", () => {
       if (!data) return;
       offset += 2;
       showReconstructions();
@@ -158,7 +145,5 @@
     load();
   }
 
-  document.addEventListener("DOMContentLoaded", () => {
-    document.querySelectorAll("[data-widget=autoencoder-tsne]").forEach(setup);
-  });
+  mount("autoencoder-tsne", setup);
 })();

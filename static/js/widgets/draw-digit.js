@@ -1,24 +1,23 @@
 // Lesson 5 widget: draw a digit with mouse, finger or pen; the digits CNN reads it
-// when the pen lifts (POST /api/v1/digits/predict/) and each layer's maps are shown.
+// when the pen lifts (POST data-api, api:digit-predict) and each layer's maps are
+// shown (GET the maps_url of the answer). Helpers come from widget-kit.js.
 "use strict";
 
 (function () {
-  function format(template, values) {
-    return template.replace(/\{(\w+)\}/g, (_, key) => (key in values ? values[key] : ""));
-  }
+  const { el, errorText, fetchJson, fill, mount, scope } = window.WidgetKit;
 
   function setup(root) {
-    const canvas = root.querySelector("[data-role=canvas]");
+    const { part, label } = scope(root);
+    const canvas = part("canvas");
     const context = canvas.getContext("2d");
-    const pixels = root.querySelector("[data-role=pixels]");
-    const status = root.querySelector("[data-role=status]");
-    const digitOut = root.querySelector("[data-role=digit]");
-    const invert = root.querySelector("[data-role=invert]");
-    const pen = root.querySelector("[data-role=pen]");
-    const layersBox = root.querySelector("[data-role=layers]");
-    const layerList = root.querySelector("[data-role=layer-list]");
-    const form = root.querySelector("[data-role=form]");
-    const labels = root.dataset;
+    const pixels = part("pixels");
+    const status = part("status");
+    const digitOut = part("digit");
+    const invert = part("invert");
+    const pen = part("pen");
+    const layersBox = part("layers");
+    const layerList = part("layer-list");
+    const form = part("form");
     let drawing = false;
     let hasInk = false;
     let last = null;
@@ -34,7 +33,7 @@
       context.fillRect(0, 0, canvas.width, canvas.height);
       hasInk = false;
       digitOut.textContent = "";
-      status.textContent = labels.labelDraw;
+      status.textContent = label("Draw");
       root.querySelectorAll("progress").forEach((bar) => { bar.value = 0; });
       root.querySelectorAll("[data-role=percent]").forEach((cell) => { cell.textContent = "–"; });
       pixels.getContext("2d").clearRect(0, 0, 8, 8);
@@ -84,7 +83,7 @@
     canvas.addEventListener("pointerup", finish);
     canvas.addEventListener("pointercancel", finish);
 
-    root.querySelector("[data-role=clear]").addEventListener("click", clear);
+    part("clear").addEventListener("click", clear);
     invert.addEventListener("change", () => {
       // Swap the colours of what is already drawn, then read it again.
       const image = context.getImageData(0, 0, canvas.width, canvas.height);
@@ -117,58 +116,45 @@
     }
 
     async function showLayers(url) {
-      const response = await fetch(url, { credentials: "same-origin" });
-      if (!response.ok) return;
-      const data = await response.json();
+      const { ok, data } = await fetchJson(url);
+      if (!ok) return;
       layerList.replaceChildren();
       const items = [{ name: "input", label: "", shape: [1, 32, 32], grid_url: data.input_url }]
         .concat(data.layers);
       items.forEach((layer) => {
-        const li = document.createElement("li");
-        const title = document.createElement("h4");
-        title.textContent = layer.name;
-        const note = document.createElement("p");
-        note.className = "help";
-        note.textContent = [layer.label, layer.shape.join("×")].filter(Boolean).join(" · ");
-        const img = document.createElement("img");
-        img.src = layer.grid_url;
-        img.alt = layer.name;
-        img.className = "pixelated";
-        li.append(title, note, img);
-        layerList.append(li);
+        const note = [layer.label, layer.shape.join("×")].filter(Boolean).join(" · ");
+        layerList.append(el("li", {},
+          el("h4", { text: layer.name }),
+          el("p", { className: "help", text: note }),
+          el("img", { src: layer.grid_url, alt: layer.name, className: "pixelated" })));
       });
       layersBox.hidden = false;
     }
 
     function predict() {
-      if (!hasInk || !labels.loggedIn) return;
+      if (!hasInk || !root.dataset.loggedIn) return;
       const mine = ++ticket;
-      status.textContent = labels.labelLoading;
+      status.textContent = label("Loading");
       canvas.toBlob(async (blob) => {
         const body = new FormData();
         body.append("image", blob, "digit.png");
-        const token = form.querySelector("input[name=csrfmiddlewaretoken]").value;
         try {
-          const response = await fetch(root.dataset.api, {
-            method: "POST",
-            body,
-            credentials: "same-origin",
-            headers: { "X-CSRFToken": token, Accept: "application/json" },
+          const { ok, status: code, data } = await fetchJson(root.dataset.api, {
+            method: "POST", body, csrfFrom: form,
           });
-          const data = await response.json().catch(() => ({}));
           if (mine !== ticket) return;
-          if (!response.ok) {
-            status.textContent = `${labels.labelError} ${data.detail || response.status}`;
+          if (!ok) {
+            status.textContent = errorText(label("Error"), data, code);
             return;
           }
           const percent = (data.probabilities[data.digit] * 100).toFixed(1);
-          status.textContent = format(labels.labelResult, { digit: data.digit, percent });
+          status.textContent = fill(label("Result"), { digit: data.digit, percent });
           digitOut.textContent = String(data.digit);
           showProbabilities(data.probabilities);
           showPixels(data.pixels);
           showLayers(data.maps_url);
         } catch (error) {
-          if (mine === ticket) status.textContent = labels.labelError;
+          if (mine === ticket) status.textContent = label("Error");
         }
       }, "image/png");
     }
@@ -176,7 +162,5 @@
     clear();
   }
 
-  document.addEventListener("DOMContentLoaded", () => {
-    document.querySelectorAll("[data-widget=draw-digit]").forEach(setup);
-  });
+  mount("draw-digit", setup);
 })();

@@ -1,29 +1,23 @@
 // Lesson 4 widget: feature maps of a chosen image, network and layer.
-// Talks to GET /api/v1/cnn-models/ and POST /api/v1/feature-maps/; all text shown
-// comes from data-label-* attributes translated on the server.
+// Talks to GET data-models-url (api:cnn-model-list) and POST data-api
+// (api:feature-map-create); all text shown comes from data-label-* attributes
+// translated on the server. Helpers come from static/js/widget-kit.js.
 "use strict";
 
 (function () {
-  function csrfToken(form) {
-    const input = form.querySelector("input[name=csrfmiddlewaretoken]");
-    return input ? input.value : "";
-  }
-
-  function format(template, values) {
-    return template.replace(/\{(\w+)\}/g, (_, key) => (key in values ? values[key] : ""));
-  }
+  const { el, errorText, fetchJson, fill, mount, scope } = window.WidgetKit;
 
   function setup(root) {
-    const form = root.querySelector("[data-role=form]");
-    const modelSelect = root.querySelector("[data-role=model]");
-    const layerSelect = root.querySelector("[data-role=layer]");
-    const topk = root.querySelector("[data-role=topk]");
-    const upload = root.querySelector("[data-role=upload]");
-    const uploadChoice = root.querySelector("[data-role=upload-choice]");
-    const strongest = root.querySelector("[data-role=strongest]");
-    const status = root.querySelector("[data-role=status]");
-    const result = root.querySelector("[data-role=result]");
-    const labels = root.dataset;
+    const { part, label } = scope(root);
+    const form = part("form");
+    const modelSelect = part("model");
+    const layerSelect = part("layer");
+    const topk = part("topk");
+    const upload = part("upload");
+    const uploadChoice = part("upload-choice");
+    const strongest = part("strongest");
+    const status = part("status");
+    const result = part("result");
     let models = {};
     let last = null;
     let pending = 0;
@@ -34,11 +28,9 @@
       layerSelect.replaceChildren();
       if (!model) return;
       model.layers.forEach((layer) => {
-        const option = document.createElement("option");
-        option.value = layer.name;
-        option.textContent = `${layer.name} — ${layer.shape.join("×")}`;
-        option.title = layer.label;
-        layerSelect.append(option);
+        layerSelect.append(el("option", {
+          value: layer.name, text: `${layer.name} — ${layer.shape.join("×")}`, title: layer.label,
+        }));
       });
       if (model.layers.some((layer) => layer.name === previous)) layerSelect.value = previous;
     }
@@ -50,55 +42,52 @@
 
     function showGrid() {
       if (!last) return;
-      root.querySelector("[data-role=grid]").src = strongest.checked
+      part("grid").src = strongest.checked
         ? last.strongest_grid_url
         : last.grid_url;
     }
 
     function render(data) {
       last = data;
-      root.querySelector("[data-role=input]").src = data.input_url;
-      root.querySelector("[data-role=input-note]").textContent = data.input_note;
-      root.querySelector("[data-role=shape-label]").textContent = labels.labelShape;
-      root.querySelector("[data-role=shape]").textContent = data.shape.join(" × ");
-      root.querySelector("[data-role=layer-label]").textContent = data.label;
+      part("input").src = data.input_url;
+      part("input-note").textContent = data.input_note;
+      part("shape-label").textContent = label("Shape");
+      part("shape").textContent = data.shape.join(" × ");
+      part("layer-label").textContent = data.label;
 
-      const top5Box = root.querySelector("[data-role=top5-box]");
-      const top5 = root.querySelector("[data-role=top5]");
+      const top5Box = part("top5-box");
+      const top5 = part("top5");
       top5.replaceChildren();
       top5Box.hidden = !data.top5;
       (data.top5 || []).forEach((item) => {
-        const li = document.createElement("li");
-        const bar = document.createElement("progress");
-        bar.max = 1;
+        const bar = el("progress", { max: 1 });
         bar.value = item.probability;
-        li.append(`${item.label} `, bar, ` ${(item.probability * 100).toFixed(1)}%`);
-        top5.append(li);
+        top5.append(el("li", {}, `${item.label} `, bar, ` ${(item.probability * 100).toFixed(1)}%`));
       });
 
-      const filtersBox = root.querySelector("[data-role=filters-box]");
+      const filtersBox = part("filters-box");
       filtersBox.hidden = !data.filters_url;
-      if (data.filters_url) root.querySelector("[data-role=filters]").src = data.filters_url;
+      if (data.filters_url) part("filters").src = data.filters_url;
 
-      const channels = root.querySelector("[data-role=channels]");
+      const channels = part("channels");
       channels.replaceChildren();
       data.maps.forEach((item) => {
-        const li = document.createElement("li");
-        const img = document.createElement("img");
-        img.src = item.png_url;
-        img.alt = `${labels.labelChannel} ${item.channel}`;
-        img.className = "pixelated";
-        img.loading = "lazy";
-        const caption = document.createElement("span");
-        caption.textContent =
-          `${labels.labelChannel} ${item.channel} · ${labels.labelMean} ${item.mean.toFixed(2)}` +
-          ` · ${labels.labelMax} ${item.max.toFixed(2)}`;
-        li.append(img, caption);
-        channels.append(li);
+        const img = el("img", {
+          src: item.png_url,
+          alt: `${label("Channel")} ${item.channel}`,
+          className: "pixelated",
+          loading: "lazy",
+        });
+        const caption = el("span", {
+          text:
+            `${label("Channel")} ${item.channel} · ${label("Mean")} ${item.mean.toFixed(2)}` +
+            ` · ${label("Max")} ${item.max.toFixed(2)}`,
+        });
+        channels.append(el("li", {}, img, caption));
       });
       showGrid();
       result.hidden = false;
-      status.textContent = format(labels.labelDone, {
+      status.textContent = fill(label("Done"), {
         channels: data.shape[0],
         height: data.shape[1],
         width: data.shape[2],
@@ -117,36 +106,28 @@
       else if (chosen === "upload" && upload.files.length) body.append("image", upload.files[0]);
       else return;
       const ticket = ++pending;
-      status.textContent = labels.labelLoading;
+      status.textContent = label("Loading");
       root.setAttribute("aria-busy", "true");
       try {
-        const response = await fetch(root.dataset.api, {
-          method: "POST",
-          body,
-          credentials: "same-origin",
-          headers: { "X-CSRFToken": csrfToken(form), Accept: "application/json" },
+        const { ok, status: code, data } = await fetchJson(root.dataset.api, {
+          method: "POST", body, csrfFrom: form,
         });
-        const data = await response.json().catch(() => ({}));
         if (ticket !== pending) return; // a newer request is on its way
-        if (!response.ok) {
-          status.textContent = `${labels.labelError} ${data.detail || response.status}`;
+        if (!ok) {
+          status.textContent = errorText(label("Error"), data, code);
           return;
         }
         render(data);
       } catch (error) {
-        if (ticket === pending) status.textContent = labels.labelError;
+        if (ticket === pending) status.textContent = label("Error");
       } finally {
         if (ticket === pending) root.removeAttribute("aria-busy");
       }
     }
 
     async function loadModels() {
-      const response = await fetch(root.dataset.modelsUrl, {
-        credentials: "same-origin",
-        headers: { Accept: "application/json" },
-      });
-      if (!response.ok) throw new Error(String(response.status));
-      const rows = await response.json();
+      const { ok, status: code, data: rows } = await fetchJson(root.dataset.modelsUrl);
+      if (!ok) throw new Error(String(code));
       models = Object.fromEntries(rows.map((row) => [row.key, row]));
       fillLayers();
     }
@@ -175,11 +156,9 @@
     loadModels()
       .then(submit)
       .catch(() => {
-        status.textContent = labels.labelError;
+        status.textContent = label("Error");
       });
   }
 
-  document.addEventListener("DOMContentLoaded", () => {
-    document.querySelectorAll("[data-widget=feature-maps]").forEach(setup);
-  });
+  mount("feature-maps", setup);
 })();

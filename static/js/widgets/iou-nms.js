@@ -2,11 +2,11 @@
 // 1. IoU: two boxes the student drags; IoU recomputed live (same formula as
 //    demos/playgrounds.iou, which the tests hold against torchvision.ops.box_iou).
 // 2. NMS: candidate boxes of the real person detector on a sample photo and the
-//    NMS rounds, both from /api/v1/playgrounds/nms/; this script replays them.
+//    NMS rounds, both from data-api (api:playground-nms); this script replays them.
+// Helpers come from static/js/widget-kit.js.
 "use strict";
 (() => {
-  const fill = (template, values) =>
-    template.replace(/\{(\w+)\}/g, (_, key) => (key in values ? values[key] : ""));
+  const { errorText, fetchJson, fill, scope } = window.WidgetKit;
 
   function iou(a, b) {
     const w = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0]));
@@ -19,7 +19,7 @@
   // --- 1. Draggable boxes ---------------------------------------------------------
   const iouRoot = document.querySelector('[data-widget="iou"]');
   if (iouRoot) {
-    const $ = (role) => iouRoot.querySelector(`[data-role="${role}"]`);
+    const { part: $, label } = scope(iouRoot);
     const canvas = $("canvas");
     const ctx = canvas.getContext("2d");
     const boxes = [[80, 60, 280, 230], [170, 110, 380, 280]];
@@ -51,7 +51,7 @@
       });
       const result = iou(a, b);
       $("iou").textContent = result.value.toFixed(2);
-      $("readout").textContent = fill(iouRoot.dataset.labelReadout, {
+      $("readout").textContent = fill(label("Readout"), {
         inter: Math.round(result.inter), union: Math.round(result.union), iou: result.value.toFixed(3),
       });
       $("code").textContent = [
@@ -112,8 +112,7 @@
   // --- 2. NMS step by step ------------------------------------------------------------
   const root = document.querySelector('[data-widget="iou-nms"]');
   if (!root) return;
-  const $ = (role) => root.querySelector(`[data-role="${role}"]`);
-  const label = (name) => root.dataset[name] || "";
+  const { part: $, label } = scope(root);
   const form = $("form");
   const canvas = $("canvas");
   const ctx = canvas.getContext("2d");
@@ -171,7 +170,7 @@
   function explain() {
     const threshold = data.iou_threshold.toFixed(2);
     if (shown === 0) {
-      $("explain").textContent = fill(label("labelStart"), {
+      $("explain").textContent = fill(label("Start"), {
         count: data.candidates.length, score: data.score_threshold.toFixed(2),
       });
       return;
@@ -182,14 +181,14 @@
     const stay = step.compared.filter(([i]) => !step.suppressed.includes(i))
       .map(([i, value]) => `#${i} (IoU ${value.toFixed(2)})`);
     const parts = [
-      fill(label("labelStep"), {
+      fill(label("Step"), {
         step: shown, keep: step.keep, score: data.candidates[step.keep].score.toFixed(2),
       }),
-      `${fill(label("labelRemoved"), { threshold })} ${removed.join(", ") || label("labelNone")}.`,
-      `${fill(label("labelSurvived"), { threshold })} ${stay.join(", ") || label("labelNone")}.`,
+      `${fill(label("Removed"), { threshold })} ${removed.join(", ") || label("None")}.`,
+      `${fill(label("Survived"), { threshold })} ${stay.join(", ") || label("None")}.`,
     ];
     if (shown === data.steps.length) {
-      parts.push(fill(label("labelDone"), { kept: data.kept.length, count: data.candidates.length }));
+      parts.push(fill(label("Done"), { kept: data.kept.length, count: data.candidates.length }));
     }
     $("explain").textContent = parts.join(" ");
   }
@@ -215,17 +214,16 @@
   async function load() {
     $("iou-out").textContent = Number(form.iou_threshold.value).toFixed(2);
     $("score-out").textContent = Number(form.score_threshold.value).toFixed(2);
-    $("status").textContent = label("labelLoading");
+    $("status").textContent = label("Loading");
     const option = $("sample").selectedOptions[0];
     $("download").href = option.dataset.url;
-    $("demo-link").href = `/demos/people/?sample=${encodeURIComponent(option.value)}`;
+    $("demo-link").href = `${root.dataset.demoUrl}?sample=${encodeURIComponent(option.value)}`;
     const params = new URLSearchParams(new FormData(form));
     // Until the student moves the score slider, the server picks the detector's default.
     if (!scoreTouched) params.delete("score_threshold");
-    const response = await fetch(`${root.dataset.api}?${params}`, { credentials: "same-origin" });
-    const result = await response.json();
-    if (!response.ok) {
-      $("status").textContent = `${label("labelError")} ${result.detail || ""}`;
+    const { ok, data: result } = await fetchJson(root.dataset.api, { query: params });
+    if (!ok) {
+      $("status").textContent = errorText(label("Error"), result);
       return;
     }
     data = result;
@@ -234,8 +232,8 @@
     $("score-out").textContent = data.score_threshold.toFixed(2);
     $("status").textContent = "";
     $("source").textContent = data.note
-      ? `${label("labelFallback")} ${data.note}`
-      : fill(label("labelDetector"), { detector: data.detector });
+      ? `${label("Fallback")} ${data.note}`
+      : fill(label("Detector"), { detector: data.detector });
     writeCode();
     if (photo.getAttribute("src") !== data.image_url) {
       photo.onload = render;

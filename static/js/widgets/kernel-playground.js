@@ -1,20 +1,18 @@
 // Lesson 1 widget: apply a 3x3/5x5 kernel to a sample or uploaded photo.
-// The server does the filtering (/api/v1/playgrounds/kernel/, same result as
+// The server does the filtering (data-api, api:playground-kernel; same result as
 // cv2.filter2D); this script reads the form, shows the kernel as a coloured grid,
-// displays both images and writes the matching PyTorch code.
+// displays both images and writes the matching PyTorch code. Helpers: widget-kit.js.
 "use strict";
 (() => {
+  const { el, errorText, fetchJson, fill, scope } = window.WidgetKit;
   const root = document.querySelector('[data-widget="kernel-playground"]');
   if (!root) return;
-  const $ = (role) => root.querySelector(`[data-role="${role}"]`);
+  const { part: $, label } = scope(root);
   const form = $("form");
   const preset = $("preset");
   const kernelText = $("kernel");
   const upload = $("upload");
   const status = $("status");
-  const label = (name) => root.dataset[name] || "";
-  const fill = (template, values) =>
-    template.replace(/\{(\w+)\}/g, (_, key) => (key in values ? values[key] : ""));
 
   function parseFraction(cell) {
     const parts = cell.split("/");
@@ -35,14 +33,10 @@
     grid.replaceChildren();
     const rows = readKernel();
     rows.forEach((row) => {
-      const tr = document.createElement("tr");
-      row.forEach((value) => {
-        const td = document.createElement("td");
-        td.textContent = Number.isFinite(value) ? +value.toFixed(3) : "?";
-        td.className = value > 0 ? "pos" : value < 0 ? "neg" : "zero";
-        tr.append(td);
-      });
-      grid.append(tr);
+      grid.append(el("tr", {}, ...row.map((value) => el("td", {
+        text: Number.isFinite(value) ? String(+value.toFixed(3)) : "?",
+        className: value > 0 ? "pos" : value < 0 ? "neg" : "zero",
+      }))));
     });
   }
 
@@ -85,40 +79,34 @@
     pending = new AbortController();
     drawGrid();
     writeCode();
-    status.textContent = label("labelWorking");
+    status.textContent = label("Working");
     const data = new FormData(form);
     if (!upload.files.length) data.delete("image");
     if (!data.get("grey")) data.set("grey", "false");
     if (preset.value) data.delete("kernel"); else data.delete("preset");
     try {
-      const response = await fetch(root.dataset.api, {
-        method: "POST",
-        body: data,
-        headers: { "X-CSRFToken": form.querySelector("[name=csrfmiddlewaretoken]").value },
-        signal: pending.signal,
-        credentials: "same-origin",
+      const { ok, data: result } = await fetchJson(root.dataset.api, {
+        method: "POST", body: data, csrfFrom: form, signal: pending.signal,
       });
-      const result = await response.json();
-      if (!response.ok) {
-        const detail = result.detail || Object.values(result).flat().join(" ");
-        status.textContent = `${label("labelError")} ${detail}`;
+      if (!ok) {
+        status.textContent = errorText(label("Error"), result);
         return;
       }
       $("input").src = result.input_url;
       $("output").src = result.output_url;
       status.textContent = "";
-      const parts = [fill(label("labelStats"), {
+      const parts = [fill(label("Stats"), {
         sum: result.kernel_sum,
         min: result.response_min,
         max: result.response_max,
         negative: `${(result.negative_share * 100).toFixed(1)}%`,
       })];
-      if (Math.abs(result.kernel_sum - 1) < 1e-6) parts.push(label("labelSumOne"));
-      if (Math.abs(result.kernel_sum) < 1e-6) parts.push(label("labelSumZero"));
-      if (result.negative_share > 0 && $("mode").value === "clip") parts.push(label("labelClipped"));
+      if (Math.abs(result.kernel_sum - 1) < 1e-6) parts.push(label("SumOne"));
+      if (Math.abs(result.kernel_sum) < 1e-6) parts.push(label("SumZero"));
+      if (result.negative_share > 0 && $("mode").value === "clip") parts.push(label("Clipped"));
       $("stats").textContent = parts.join(" ");
     } catch (error) {
-      if (error.name !== "AbortError") status.textContent = label("labelError");
+      if (error.name !== "AbortError") status.textContent = label("Error");
     }
   }
 

@@ -1,19 +1,16 @@
 // Lesson 2 widget: guess a convolution's output size, then check it.
-// The numbers come from /api/v1/playgrounds/output-size/ (the same Python the
+// The numbers come from data-api, api:playground-output-size (the same Python the
 // tests hold against torch.nn.Conv2d); this script only draws where the kernel
-// lands on a small grid, one output position after another.
+// lands on a small grid, one output position after another. Helpers: widget-kit.js.
 "use strict";
 (() => {
+  const { errorText, fetchJson, fill, formatNumber, scope } = window.WidgetKit;
   const root = document.querySelector('[data-widget="output-size"]');
   if (!root) return;
-  const $ = (role) => root.querySelector(`[data-role="${role}"]`);
+  const { part: $, label } = scope(root);
   const form = $("form");
   const canvas = $("canvas");
   const ctx = canvas.getContext("2d");
-  const label = (name) => root.dataset[name] || "";
-  const fill = (template, values) =>
-    template.replace(/\{(\w+)\}/g, (_, key) => (key in values ? values[key] : ""));
-  const number = new Intl.NumberFormat(document.documentElement.lang || "en");
 
   let report = null;
   let position = 0;
@@ -81,7 +78,7 @@
     }
     const rows = `${top - p}…${top - p + span - 1}`;
     const cols = `${left - p}…${left - p + span - 1}`;
-    $("position").textContent = fill(label("labelPosition"), { row, col, rows, cols });
+    $("position").textContent = fill(label("Position"), { row, col, rows, cols });
   }
 
   function tick() {
@@ -111,19 +108,19 @@
     position = 0;
     const guess = r.guess;
     let verdict;
-    if (guess === null || guess === undefined) verdict = fill(label("labelNoGuess"), { out: r.out });
-    else verdict = fill(label(r.is_guess_right ? "labelRight" : "labelWrong"), { out: r.out, guess });
+    if (guess === null || guess === undefined) verdict = fill(label("NoGuess"), { out: r.out });
+    else verdict = fill(label(r.is_guess_right ? "Right" : "Wrong"), { out: r.out, guess });
     $("verdict").textContent = verdict;
     $("verdict").className = `verdict ${r.is_guess_right === false ? "wrong" : r.is_guess_right ? "right" : ""}`;
     $("formula").textContent =
       `floor((${r.n} + 2·${r.padding} - ${r.dilation}·(${r.k} - 1) - 1) / ${r.stride}) + 1 = ${r.out}`;
     $("shape").textContent = `${r.out_channels} x ${r.out} x ${r.out}`;
     $("params").textContent =
-      `${number.format(r.params)} = ${r.out_channels}·${r.in_channels}·${r.k}·${r.k} + ${r.out_channels}`;
-    $("macs").textContent = `${number.format(r.mult_adds)} = ${r.out_channels}·${r.out}·${r.out}·${r.in_channels}·${r.k}·${r.k}`;
-    $("flops").textContent = number.format(r.flops);
-    $("stand-in").textContent = r.animation_n !== r.n ? fill(label("labelStandIn"), { n: r.animation_n }) : "";
-    if (!r.animation_out) $("stand-in").textContent = label("labelNoAnimation");
+      `${formatNumber(r.params)} = ${r.out_channels}·${r.in_channels}·${r.k}·${r.k} + ${r.out_channels}`;
+    $("macs").textContent = `${formatNumber(r.mult_adds)} = ${r.out_channels}·${r.out}·${r.out}·${r.in_channels}·${r.k}·${r.k}`;
+    $("flops").textContent = formatNumber(r.flops);
+    $("stand-in").textContent = r.animation_n !== r.n ? fill(label("StandIn"), { n: r.animation_n }) : "";
+    if (!r.animation_out) $("stand-in").textContent = label("NoAnimation");
     writeCode(r);
     draw();
   }
@@ -131,13 +128,11 @@
   async function check() {
     const params = new URLSearchParams(new FormData(form));
     if (!params.get("guess")) params.delete("guess");
-    const response = await fetch(`${root.dataset.api}?${params}`, { credentials: "same-origin" });
-    const result = await response.json();
-    if (!response.ok) {
+    const { ok, data: result } = await fetchJson(root.dataset.api, { query: params });
+    if (!ok) {
       report = null;
       draw();
-      const detail = result.detail || Object.entries(result).map(([k, v]) => `${k}: ${v}`).join(" ");
-      $("verdict").textContent = `${label("labelError")} ${detail}`;
+      $("verdict").textContent = errorText(label("Error"), result);
       $("verdict").className = "verdict wrong";
       return;
     }

@@ -1,16 +1,14 @@
 // Lesson 3 widget: max vs average pooling on a real feature map.
-// /api/v1/playgrounds/pooling/ returns the map and both pooled maps (computed in
-// Python and tested against torch); this script draws them and shows the numbers
-// of a zoomed patch with its pooling windows.
+// data-api (api:playground-pooling) returns the map and both pooled maps (computed
+// in Python and tested against torch); this script draws them and shows the numbers
+// of a zoomed patch with its pooling windows. Helpers come from widget-kit.js.
 "use strict";
 (() => {
+  const { el, errorText, fetchJson, fill, scope } = window.WidgetKit;
   const root = document.querySelector('[data-widget="pooling"]');
   if (!root) return;
-  const $ = (role) => root.querySelector(`[data-role="${role}"]`);
+  const { part: $, label } = scope(root);
   const form = $("form");
-  const label = (name) => root.dataset[name] || "";
-  const fill = (template, values) =>
-    template.replace(/\{(\w+)\}/g, (_, key) => (key in values ? values[key] : ""));
   const ZOOM = 4; // screen pixels per feature-map cell
   const WINDOWS = 4; // pooling windows per side in the zoomed patch
 
@@ -38,9 +36,7 @@
       const [r, g, b] = colour(value, 255);
       image.data.set([r, g, b, 255], (y * w + x) * 4);
     }));
-    const small = document.createElement("canvas");
-    small.width = w;
-    small.height = h;
+    const small = el("canvas", { width: w, height: h });
     small.getContext("2d").putImageData(image, 0, 0);
     ctx.imageSmoothingEnabled = false;
     ctx.drawImage(small, 0, 0, w * cell, h * cell);
@@ -50,14 +46,10 @@
   function table(element, grid, classOf) {
     element.replaceChildren();
     grid.forEach((row, y) => {
-      const tr = document.createElement("tr");
-      row.forEach((value, x) => {
-        const td = document.createElement("td");
-        td.textContent = value;
-        td.className = classOf ? classOf(y, x) : "";
-        tr.append(td);
-      });
-      element.append(tr);
+      element.append(el("tr", {}, ...row.map((value, x) => el("td", {
+        text: String(value),
+        className: classOf ? classOf(y, x) : "",
+      }))));
     });
   }
 
@@ -93,7 +85,7 @@
     const parity = (y, x) => `win${(y + x) % 2}`;
     table($("patch-max"), pick(data.max_pooled), parity);
     table($("patch-avg"), pick(data.avg_pooled), parity);
-    $("patch-caption").textContent = fill(label("labelPatch"), { row: top, col: left });
+    $("patch-caption").textContent = fill(label("Patch"), { row: top, col: left });
     // Outline the patch on the map.
     const ctx = paint($("map"), data.feature_map, ZOOM);
     ctx.strokeStyle = "#ffffff";
@@ -117,13 +109,12 @@
   }
 
   async function load() {
-    $("status").textContent = label("labelLoading");
+    $("status").textContent = label("Loading");
     const params = new URLSearchParams(new FormData(form));
     if (!params.get("stride")) params.delete("stride");
-    const response = await fetch(`${root.dataset.api}?${params}`, { credentials: "same-origin" });
-    const result = await response.json();
-    if (!response.ok) {
-      $("status").textContent = `${label("labelError")} ${result.detail || ""}`;
+    const { ok, data: result } = await fetchJson(root.dataset.api, { query: params });
+    if (!ok) {
+      $("status").textContent = errorText(label("Error"), result);
       return;
     }
     data = result;
@@ -131,7 +122,7 @@
     const cellPooled = ZOOM * data.stride;
     paint($("max"), data.max_pooled.map((row) => row.map(Number)), cellPooled);
     paint($("avg"), data.avg_pooled, cellPooled);
-    $("shapes").textContent = fill(label("labelShapes"), {
+    $("shapes").textContent = fill(label("Shapes"), {
       h: data.feature_map.length, w: data.feature_map[0].length,
       ph: data.max_pooled.length, pw: data.max_pooled[0].length,
       size: data.size, stride: data.stride,

@@ -1,13 +1,11 @@
 // Lesson 8 widget: trainable vs frozen parameters per strategy, and the four cases.
-// Data: GET data-counts-url (demos/arch_views.py transfer_learning_json).
+// Data: GET data-counts-url (api:arch-transfer-learning). Helpers: widget-kit.js.
 "use strict";
 (() => {
+  const { el, fetchJson, formatNumber: fmt, lang, scope } = window.WidgetKit;
   const root = document.querySelector('[data-widget="transfer-learning"]');
   if (!root) return;
-  const lang = document.documentElement.lang || "en";
-  const fmt = (n) => Number(n).toLocaleString(lang);
-  const part = (role) => root.querySelector(`[data-role="${role}"]`);
-  const label = (name) => root.dataset[`label${name}`] || "";
+  const { part, label } = scope(root);
   let data = null;
 
   function show(key) {
@@ -26,13 +24,9 @@
     const blocks = part("blocks");
     blocks.replaceChildren();
     data.blocks.forEach((name) => {
-      const li = document.createElement("li");
       const trainable = s.trainable_blocks.includes(name);
-      li.className = trainable ? "is-trainable" : "is-frozen";
-      const state = document.createElement("small");
-      state.textContent = trainable ? label("Trainable") : label("Frozen");
-      li.append(name, state);
-      blocks.append(li);
+      const state = el("small", { text: trainable ? label("Trainable") : label("Frozen") });
+      blocks.append(el("li", { className: trainable ? "is-trainable" : "is-frozen" }, name, state));
     });
     root.querySelectorAll(".transfer-cases td[data-similarity]").forEach((td) => {
       td.classList.toggle("is-selected", td.dataset.strategy === key);
@@ -42,37 +36,31 @@
   function render() {
     const fieldset = part("strategies");
     data.strategies.forEach((s, i) => {
-      const wrap = document.createElement("label");
-      wrap.className = "transfer-option";
-      const input = document.createElement("input");
-      input.type = "radio";
-      input.name = "transfer-strategy";
-      input.value = s.key;
+      const input = el("input", { type: "radio", name: "transfer-strategy", value: s.key });
       input.checked = i === 0;
       input.addEventListener("change", () => show(s.key));
-      wrap.append(input, ` ${s.label}`);
-      fieldset.append(wrap);
+      fieldset.append(el("label", { className: "transfer-option" }, input, ` ${s.label}`));
     });
     data.cases.forEach((c) => {
       const td = root.querySelector(`tr[data-size="${c.size}"] td[data-similarity="${c.similarity}"]`);
       if (!td) return;
       td.dataset.strategy = c.strategy;
-      const button = document.createElement("button");
-      button.type = "button";
-      button.className = "link-button transfer-case";
-      const title = document.createElement("strong");
-      title.textContent = `${label("Recommended")}: ${c.strategy_label}`;
-      const reason = document.createElement("span");
-      reason.textContent = c.reason;
-      button.append(title, document.createElement("br"), reason);
+      const button = el("button", { type: "button", className: "link-button transfer-case" },
+        el("strong", { text: `${label("Recommended")}: ${c.strategy_label}` }),
+        el("br"),
+        el("span", { text: c.reason }));
       button.addEventListener("click", () => show(c.strategy));
       td.replaceChildren(button);
     });
     show(data.strategies[0].key);
   }
 
-  fetch(root.dataset.countsUrl, { headers: { Accept: "application/json" } })
-    .then((r) => { if (!r.ok) throw new Error(r.statusText); return r.json(); })
-    .then((json) => { data = json; part("status").hidden = true; render(); })
+  fetchJson(root.dataset.countsUrl)
+    .then(({ ok, data: json }) => {
+      if (!ok) throw new Error(label("Error"));
+      data = json;
+      part("status").hidden = true;
+      render();
+    })
     .catch(() => { part("status").textContent = label("Error"); });
 })();

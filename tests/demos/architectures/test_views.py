@@ -1,14 +1,14 @@
-"""Lessons 7-9: widget pages in both languages, their JSON/PNG endpoints and API."""
+"""Lessons 7-9: widget pages in both languages, their PNG endpoints, and the old
+/lessons/arch/*.json paths (aliases of the API views in tests/demos/architectures/
+test_api.py)."""
 
 from __future__ import annotations
 
-import base64
 import io
 import re
 from pathlib import Path
 
 import pytest
-from django.contrib.staticfiles import finders
 from django.test import Client
 from django.utils import translation
 from PIL import Image
@@ -89,7 +89,7 @@ def test_architectures_widget_shows_both_residual_diagrams(
     html = client.get("/lessons/classic-architectures/").content.decode()
     assert "img/diagrams/residual-block.svg" in html
     assert "img/diagrams/bottleneck.svg" in html
-    assert 'data-models-url="/lessons/arch/models.json"' in html
+    assert 'data-models-url="/api/v1/architectures/comparison/"' in html
 
 
 def test_diagrams_are_static_svg_files() -> None:
@@ -107,71 +107,6 @@ def test_augmentation_widget_asks_anonymous_students_to_log_in_for_uploads(
     assert "/accounts/login/?next=" in anonymous
     member = logged_in_client.get("/lessons/data-augmentation/").content.decode()
     assert 'type="file" name="image"' in member
-
-
-def test_models_json_lists_six_architectures_with_layers(client: Client) -> None:
-    response = client.get("/lessons/arch/models.json")
-    data = response.json()
-    assert response.status_code == 200
-    assert [m["key"] for m in data["models"]] == [
-        "lenet5",
-        "alexnet",
-        "vgg16",
-        "googlenet",
-        "resnet18",
-        "resnet50",
-    ]
-    resnet50 = data["models"][-1]
-    assert resnet50["params"] == resnet50["published_params"] == 25_557_032
-    assert resnet50["gmacs"] == 4.089
-    assert resnet50["layers"][4]["name"] == "layer1"
-    assert data["blocks"]["basic"]["params"] == 1_180_672
-    assert data["blocks"]["bottleneck"]["params"] == 70_400
-    assert "GFLOPs = 2 × GMACs" in data["convention"]
-
-
-def test_models_json_notes_follow_the_language(client: Client) -> None:
-    data = client.get("/lessons/arch/models.json", HTTP_ACCEPT_LANGUAGE="ko").json()
-    note = (
-        "Only 3×3 convolutions, stacked in five stages: simple and heavy. Nine "
-        "tenths of its 138 M parameters sit in the classifier, most MACs in the "
-        "convolutions."
-    )
-    assert data["models"][2]["note"] == translated("ko", note)
-
-
-def test_transfer_learning_json_counts_trainable_parameters(client: Client) -> None:
-    data = client.get("/lessons/arch/transfer-learning.json").json()
-    counts = {s["key"]: s for s in data["strategies"]}
-    assert data["num_classes"] == 33
-    assert counts["feature-extractor"]["trainable"] == 2048 * 33 + 33
-    assert counts["fine-tune-all"]["frozen"] == 0
-    assert counts["fine-tune-last-stage"]["trainable_blocks"] == ["layer4", "fc"]
-    assert len(data["cases"]) == 4
-
-
-def test_samples_json_lists_the_shipped_photos_and_the_digit(client: Client) -> None:
-    samples = client.get("/lessons/arch/augment/samples.json").json()["samples"]
-    keys = [s["key"] for s in samples]
-    assert "digit-6" in keys
-    assert len(keys) >= 2
-    photo = samples[0]
-    assert photo["url"].startswith("/static/img/samples/")
-    assert finders.find(photo["url"].removeprefix("/static/"))
-
-
-def test_plan_json_labels_every_tile(client: Client) -> None:
-    data = client.get("/lessons/arch/augment/plan.json?seed=3&count=5").json()
-    assert data["count"] == 5
-    assert [tile["index"] for tile in data["tiles"]] == [1, 2, 3, 4, 5]
-    assert all(tile["ops"] and tile["ops"][0]["label"] for tile in data["tiles"])
-    assert (data["width"], data["height"]) == (4 * 164 + 4, 2 * 164 + 4)
-
-
-def test_plan_json_refuses_too_many_tiles(client: Client) -> None:
-    response = client.get("/lessons/arch/augment/plan.json?count=500")
-    assert response.status_code == 400
-    assert "count" in response.json()["detail"]
 
 
 def test_sample_grid_png_has_the_planned_size(client: Client) -> None:
@@ -240,51 +175,40 @@ def test_augment_post_needs_the_csrf_token(user) -> None:
     assert response.status_code == 403
 
 
-def test_api_lists_architectures_for_logged_in_users(
-    logged_in_client: Client,
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("/lessons/arch/models.json", "/api/v1/architectures/comparison/"),
+        ("/lessons/arch/transfer-learning.json", "/api/v1/transfer-learning/"),
+        ("/lessons/arch/augment/samples.json", "/api/v1/augmentations/samples/"),
+        (
+            "/lessons/arch/augment/plan.json?seed=3&count=5",
+            "/api/v1/augmentations/plan/?seed=3&count=5",
+        ),
+    ],
+)
+def test_old_json_paths_answer_what_the_api_answers(
+    client: Client, old: str, new: str
 ) -> None:
-    response = logged_in_client.get("/api/v1/architectures/")
-    rows = {row["key"]: row for row in response.json()}
-    assert response.status_code == 200
-    assert rows["vgg16"]["params"] == 138_357_544
-    assert rows["alexnet"]["published_gmacs"] == 0.714
-    assert "layers" not in rows["vgg16"]
+    before, after = client.get(old), client.get(new)
+    assert before.status_code == after.status_code == 200
+    assert before["Content-Type"] == "application/json"
+    assert before.json() == after.json()
 
 
-def test_api_detail_has_the_layer_table(logged_in_client: Client) -> None:
-    data = logged_in_client.get("/api/v1/architectures/googlenet/").json()
-    assert data["params"] == 6_624_904
-    assert any(row["name"] == "inception3a" for row in data["layers"])
-    assert logged_in_client.get("/api/v1/architectures/nope/").status_code == 404
-
-
-def test_api_needs_a_login(client: Client) -> None:
-    assert client.get("/api/v1/architectures/").status_code in (401, 403)
-
-
-def test_api_transfer_learning(logged_in_client: Client) -> None:
-    data = logged_in_client.get("/api/v1/transfer-learning/").json()
-    assert data["strategies"][0]["trainable"] == 67_617
-
-
-def test_api_augmentation_returns_the_grid_and_labels(
-    logged_in_client: Client, sample_image: Path
-) -> None:
-    with sample_image.open("rb") as photo:
-        response = logged_in_client.post(
-            "/api/v1/augmentations/", {"image": photo, "count": 2, "seed": 4}
-        )
-    data = response.json()
-    assert response.status_code == 200
-    assert len(data["tiles"]) == 2
-    png = base64.b64decode(data["grid_png"].removeprefix("data:image/png;base64,"))
-    assert png_size(png) == (data["width"], data["height"]) == (2 * 164 + 4, 168)
-
-
-def test_api_augmentation_bad_upload_is_400(
-    logged_in_client: Client, samples_dir: Path
-) -> None:
-    with (samples_dir / "bad" / "empty.jpg").open("rb") as bad:
-        response = logged_in_client.post("/api/v1/augmentations/", {"image": bad})
+def test_old_plan_path_still_refuses_too_many_tiles(client: Client) -> None:
+    response = client.get("/lessons/arch/augment/plan.json?count=500")
     assert response.status_code == 400
-    assert response.json()["detail"]
+    assert "count" in response.json()["detail"]
+
+
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def test_old_json_paths_answer_json_even_to_a_browser(client: Client) -> None:
+    # Not the browsable API: the alias keeps the plain-JSON answer it always gave.
+    response = client.get(
+        "/lessons/arch/transfer-learning.json", HTTP_ACCEPT=BROWSER_ACCEPT
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"

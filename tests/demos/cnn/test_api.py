@@ -1,4 +1,5 @@
-"""CNN lessons API: model list, feature maps, digit predictions, and who sees what."""
+"""CNN lessons API: model list, feature maps, digit predictions, the activations and
+autoencoder data, and who sees what."""
 
 from __future__ import annotations
 
@@ -334,3 +335,66 @@ def test_an_api_token_client_can_open_the_images_it_was_given(
     assert png_size(client, body["grid_url"]) == (3 * 64 + 2, 2 * 64 + 1)
     stranger = Client(HTTP_AUTHORIZATION="Token not-a-real-token")
     assert stranger.get(body["grid_url"]).status_code == 404
+
+
+def test_activations_data_follows_a_map_through_relu_batchnorm_and_dropout(
+    client: Client,
+) -> None:
+    response = client.get("/api/v1/cnn/activations/?sample=astronaut&channel=2")
+    assert response.status_code == 200
+    data = response.json()
+    stages = {stage["key"]: stage for stage in data["stages"]}
+    assert list(stages) == [
+        "conv",
+        "relu",
+        "bn_train",
+        "bn_eval",
+        "bn_relu",
+        "dropout_train",
+        "dropout_eval",
+    ]
+    assert stages["relu"]["stats"]["min"] >= 0
+    assert stages["relu"]["stats"]["zeros"] >= stages["conv"]["stats"]["zeros"]
+    # Train-mode batch norm uses this image's statistics: mean 0, std 1 before γ/β.
+    assert stages["bn_train"]["stats"] != stages["bn_eval"]["stats"]
+    assert stages["dropout_eval"]["stats"] == stages["bn_relu"]["stats"]
+    assert (
+        stages["dropout_train"]["stats"]["zeros"] > stages["bn_relu"]["stats"]["zeros"]
+    )
+    for stage in stages.values():
+        assert stage["image"].startswith("data:image/png;base64,")
+        assert sum(stage["histogram"]["counts"]) == 128 * 128
+
+
+def test_activations_data_rejects_a_bad_channel_or_sample(client: Client) -> None:
+    response = client.get("/api/v1/cnn/activations/?channel=9")
+    assert "Channel must be between 0 and 5" in response.json()["detail"]
+    assert client.get("/api/v1/cnn/activations/?channel=9").status_code == 400
+    assert client.get("/api/v1/cnn/activations/?channel=x").status_code == 400
+    assert client.get("/api/v1/cnn/activations/?sample=nope").status_code == 400
+
+
+def test_autoencoder_data_has_reconstructions_and_three_tsne_maps(
+    client: Client,
+) -> None:
+    response = client.get("/api/v1/cnn/autoencoder/")
+    assert response.status_code == 200
+    data = response.json()
+    assert len(data["labels"]) == len(data["digits"]) == 360
+    assert len(data["reconstructions"][0]) == 64
+    assert set(data["tsne"]) == {"pixels", "autoencoder", "cnn"}
+    for points in data["tsne"].values():
+        assert len(points) == 360
+        assert all(-1 <= value <= 1 for point in points for value in point)
+    assert sum(data["errors"]) / len(data["errors"]) < 0.05
+
+
+def test_activations_and_autoencoder_data_need_no_account_and_may_be_cached(
+    client: Client,
+) -> None:
+    for path in ("/api/v1/cnn/activations/", "/api/v1/cnn/autoencoder/"):
+        response = client.get(path)
+        assert response.status_code == 200
+        assert response["Cache-Control"] == "public, max-age=3600"
+    # A refused request is not cached for an hour.
+    assert "Cache-Control" not in client.get("/api/v1/cnn/activations/?channel=9")

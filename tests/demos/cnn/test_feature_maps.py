@@ -1,17 +1,13 @@
-"""demos/cnn/feature_maps.py: layer shapes, grids of C tiles, hooks, normalisation."""
+"""demos/cnn/feature_maps.py: the activation path, grids of C tiles, hooks, scaling."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-import torchvision
 
-from demos.cnn import networks as cnn_models
 from demos.cnn.digits import DigitsCNN
 from demos.cnn.feature_maps import (
     GAP_COLOUR,
@@ -23,7 +19,6 @@ from demos.cnn.feature_maps import (
     forward_hooks,
     grid_layout,
     histogram,
-    layer_shapes,
     normalise_channels,
     signed_image,
     strongest_channels,
@@ -31,42 +26,12 @@ from demos.cnn.feature_maps import (
 )
 
 REPO = Path(__file__).resolve().parents[3]
-DIGITS_LAYERS = [layer.name for layer in cnn_models.CNN_MODELS["digits-cnn"].layers]
 
 
 @pytest.fixture(scope="module")
 def digits_cnn() -> DigitsCNN:
     torch.manual_seed(0)
     return DigitsCNN().eval()
-
-
-def test_feature_maps_module_imports_without_django() -> None:
-    code = "import sys, demos.cnn.feature_maps; print('django' in sys.modules)"
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True
-    )
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "False"
-
-
-@pytest.mark.parametrize("layer", DIGITS_LAYERS)
-def test_digits_cnn_maps_have_the_shape_each_layer_declares(
-    digits_cnn: DigitsCNN, layer: str
-) -> None:
-    declared = cnn_models.CNN_MODELS["digits-cnn"].layer(layer).shape
-    maps = extract_feature_maps(digits_cnn, torch.rand(1, 1, 32, 32), [layer])
-    assert tuple(maps[layer].shape) == (1, *declared)
-    assert cnn_models.layer_shapes("digits-cnn")[layer] == declared
-
-
-@pytest.mark.parametrize("key", ["resnet18", "alexnet", "mobilenet_v3_large"])
-def test_imagenet_layer_shapes_match_a_real_forward_pass(key: str) -> None:
-    spec = cnn_models.CNN_MODELS[key]
-    model = getattr(torchvision.models, spec.builder)(weights=None).eval()
-    names = [layer.name for layer in spec.layers]
-    real = layer_shapes(model, spec.input_shape, names)
-    assert cnn_models.layer_shapes(key) == real
-    assert real[names[0]][0] == model.get_parameter(spec.layers[0].filters).shape[0]
 
 
 def test_feature_extraction_skips_the_classifier_so_any_size_works(
@@ -98,6 +63,19 @@ def test_hooks_are_removed_even_when_the_forward_pass_fails(
 def test_hooks_refuse_unknown_layer_names(digits_cnn: DigitsCNN) -> None:
     with pytest.raises(KeyError, match="conv9"), forward_hooks(digits_cnn, ["conv9"]):
         pass
+
+
+def test_hooks_on_every_module_report_each_call_to_the_callback(
+    digits_cnn: DigitsCNN,
+) -> None:
+    calls: list[str] = []
+    with forward_hooks(
+        digits_cnn, on_output=lambda name, module, output: calls.append(name)
+    ) as maps:
+        digits_cnn(torch.rand(1, 1, 32, 32))
+    assert calls[-1] == "" and "fc3" in calls  # the root module reports last
+    assert tuple(maps[""].shape) == (1, 10)
+    assert all(not m._forward_hooks for m in digits_cnn.modules())
 
 
 def test_each_channel_is_normalised_to_the_full_0_255_range() -> None:
@@ -194,26 +172,3 @@ def test_histogram_counts_every_value() -> None:
     result = histogram(np.arange(100), bins=10)
     assert len(result["edges"]) == 11
     assert sum(result["counts"]) == 100
-
-
-def test_an_imagenet_classifier_is_built_from_a_state_dict_file(
-    tmp_path: Path,
-) -> None:
-    spec = cnn_models.CNN_MODELS["mobilenet_v3_large"]
-    torch.manual_seed(0)
-    path = tmp_path / "mobilenet.pth"
-    torch.save(torchvision.models.mobilenet_v3_large(weights=None).state_dict(), path)
-    model = cnn_models.build_torchvision_classifier(spec, path)
-    photo = np.random.default_rng(0).integers(0, 255, (300, 400, 3), dtype=np.uint8)
-    run = model.run(photo)
-    assert run.input_preview.shape == (224, 224, 3)
-    for layer in spec.layers:
-        assert (
-            run.maps[layer.name].shape == cnn_models.layer_shapes(spec.key)[layer.name]
-        )
-    assert len(run.top5) == 5
-    assert all(label in cnn_models._imagenet_categories() for label, _ in run.top5)
-    probabilities = [p for _, p in run.top5]
-    assert probabilities == sorted(probabilities, reverse=True)
-    assert model.filters("features.0").shape == (16, 3, 3, 3)
-    assert model.filters("features.3") is None

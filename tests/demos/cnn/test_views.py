@@ -1,4 +1,5 @@
-"""CNN lesson widgets on their lesson pages, ?run= and ?sample=, and their JSON data."""
+"""CNN lesson widgets on their lesson pages, ?run= and ?sample=, and the old
+/lessons/cnn/*.json paths (aliases of the API views tested in test_api.py)."""
 
 from __future__ import annotations
 
@@ -131,51 +132,33 @@ def test_someone_elses_run_is_not_opened(
     assert 'data-testid="run-missing"' in html
 
 
-def test_activations_data_follows_a_map_through_relu_batchnorm_and_dropout(
-    client: Client,
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (
+            "/lessons/cnn/activations.json?sample=astronaut&channel=2&seed=1",
+            "/api/v1/cnn/activations/?sample=astronaut&channel=2&seed=1",
+        ),
+        ("/lessons/cnn/autoencoder.json", "/api/v1/cnn/autoencoder/"),
+    ],
+)
+def test_old_json_paths_answer_what_the_api_answers(
+    client: Client, old: str, new: str
 ) -> None:
-    response = client.get("/lessons/cnn/activations.json?sample=astronaut&channel=2")
-    assert response.status_code == 200
-    data = response.json()
-    stages = {stage["key"]: stage for stage in data["stages"]}
-    assert list(stages) == [
-        "conv",
-        "relu",
-        "bn_train",
-        "bn_eval",
-        "bn_relu",
-        "dropout_train",
-        "dropout_eval",
-    ]
-    assert stages["relu"]["stats"]["min"] >= 0
-    assert stages["relu"]["stats"]["zeros"] >= stages["conv"]["stats"]["zeros"]
-    # Train-mode batch norm uses this image's statistics: mean 0, std 1 before γ/β.
-    assert stages["bn_train"]["stats"] != stages["bn_eval"]["stats"]
-    assert stages["dropout_eval"]["stats"] == stages["bn_relu"]["stats"]
-    assert (
-        stages["dropout_train"]["stats"]["zeros"] > stages["bn_relu"]["stats"]["zeros"]
-    )
-    for stage in stages.values():
-        assert stage["image"].startswith("data:image/png;base64,")
-        assert sum(stage["histogram"]["counts"]) == 128 * 128
+    before, after = client.get(old), client.get(new)
+    assert before.status_code == after.status_code == 200
+    assert before["Content-Type"] == "application/json"
+    assert before["Cache-Control"] == "public, max-age=3600"
+    assert before.json() == after.json()
 
 
-def test_activations_data_rejects_a_bad_channel_or_sample(client: Client) -> None:
+def test_old_activations_path_still_refuses_a_bad_channel(client: Client) -> None:
     assert client.get("/lessons/cnn/activations.json?channel=9").status_code == 400
     assert client.get("/lessons/cnn/activations.json?channel=x").status_code == 400
-    assert client.get("/lessons/cnn/activations.json?sample=nope").status_code == 400
 
 
-def test_autoencoder_data_has_reconstructions_and_three_tsne_maps(
-    client: Client,
-) -> None:
-    response = client.get("/lessons/cnn/autoencoder.json")
-    assert response.status_code == 200
-    data = response.json()
-    assert len(data["labels"]) == len(data["digits"]) == 360
-    assert len(data["reconstructions"][0]) == 64
-    assert set(data["tsne"]) == {"pixels", "autoencoder", "cnn"}
-    for points in data["tsne"].values():
-        assert len(points) == 360
-        assert all(-1 <= value <= 1 for point in points for value in point)
-    assert sum(data["errors"]) / len(data["errors"]) < 0.05
+def test_widgets_read_their_data_from_the_api(client: Client, course: None) -> None:
+    html = page(client, "/lessons/activation-batchnorm-dropout/")
+    assert 'data-api="/api/v1/cnn/activations/"' in html
+    html = page(client, "/lessons/autoencoders-tsne/")
+    assert 'data-api="/api/v1/cnn/autoencoder/"' in html

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -38,18 +36,6 @@ def write_lesson(folder: Path, name: str, text: str) -> Path:
     path = folder / name
     path.write_text(text, encoding="utf-8")
     return path
-
-
-def test_module_imports_without_django() -> None:
-    code = "import sys, demos.lessons.loading; print('django' in sys.modules)"
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=REPO_DIR,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert result.stdout.strip() == "False"
 
 
 def test_front_matter_and_body_are_split() -> None:

@@ -12,7 +12,7 @@ from PIL import Image
 
 from demos.models import DemoRun, Detection
 from demos.people import services
-from models_store.loading import DetectorUnavailable
+from demos.people.detectors import DetectorUnavailable
 from portal.errors import BadInput
 
 pytestmark = pytest.mark.django_db

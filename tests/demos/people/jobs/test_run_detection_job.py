@@ -9,9 +9,9 @@ from django.utils import translation
 
 from demos.models import DemoRun, DetectionJob
 from demos.people import services
+from demos.people.detectors import DetectorUnavailable
 from demos.people.jobs import services as jobs
 from demos.tasks import run_detection_job_task
-from models_store.loading import DetectorUnavailable
 from portal.errors import BadInput
 
 pytestmark = pytest.mark.django_db

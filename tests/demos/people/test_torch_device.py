@@ -15,15 +15,19 @@ import pytest
 import torch
 
 from demos.common.imaging import ImageLimits, decode_image
+from demos.people import detectors
 from demos.people.detection import (
     TorchDeviceUnavailable,
     TorchvisionPersonDetector,
     choose_torch_device,
 )
-from models_store import loading, store
+from models_store import store
 from portal.errors import ServiceUnavailable
-from tests.models_store.test_loading import (  # noqa: F401  (fixtures)
+from tests.demos.people.test_detectors import (  # noqa: F401  (fixtures)
+    empty_store,
+    fresh_caches,
     random_ssdlite_file,
+    registered,
     ssdlite_spec,
 )
 
@@ -71,7 +75,7 @@ def test_settings_refuse_an_unknown_device_at_startup() -> None:
         capture_output=True,
         text=True,
         env=env,
-        cwd=Path(__file__).resolve().parents[2],
+        cwd=Path(__file__).resolve().parents[3],
         check=False,
     )
     assert result.returncode != 0
@@ -89,7 +93,7 @@ def test_loaded_torchvision_detector_runs_on_the_auto_device(
 ) -> None:
     settings.TORCH_DEVICE = "auto"
     store.import_path(request.getfixturevalue("random_ssdlite_file"), record=False)
-    detector = loading.get_detector("test-ssdlite")
+    detector = detectors.get_detector("test-ssdlite")
     assert isinstance(detector, TorchvisionPersonDetector)
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert detector.device == expected
@@ -107,4 +111,4 @@ def test_requesting_cuda_without_a_gpu_makes_the_detector_unavailable(
     settings.TORCH_DEVICE = "cuda"
     store.import_path(request.getfixturevalue("random_ssdlite_file"), record=False)
     with pytest.raises(ServiceUnavailable, match="CUDA is not available"):
-        loading.get_detector("test-ssdlite")
+        detectors.get_detector("test-ssdlite")

@@ -1,0 +1,72 @@
+"""The API's view of a run: the 201 body of ``POST /api/v1/detections/``.
+
+Shared by the synchronous API (``demos/people/api.py``) and the job API, whose
+``detection`` field is the same body once the job is done.
+"""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from rest_framework import serializers
+from rest_framework.request import Request
+
+from demos.models import DemoRun
+from demos.people.selectors import persons_above
+
+
+class ImageSizeSerializer(serializers.Serializer):
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+
+
+class PersonSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    box = serializers.ListField(child=serializers.IntegerField())
+    score = serializers.FloatField()
+    crop_url = serializers.URLField()
+
+
+class DemoRunOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    created = serializers.DateTimeField()
+    detector = serializers.CharField()
+    score_threshold = serializers.FloatField()
+    image = ImageSizeSerializer()
+    count = serializers.IntegerField()
+    persons = PersonSerializer(many=True)
+    annotated_url = serializers.URLField()
+    elapsed_ms = serializers.FloatField()
+
+
+def run_payload(request: Request, run: DemoRun, threshold: float | None = None) -> dict:
+    """The API's view of a run at ``threshold``: shown persons numbered 1, 2, ..."""
+    limit = run.score_threshold if threshold is None else threshold
+    persons = [
+        {
+            "index": index,
+            "box": detection.box,
+            "score": detection.score,
+            "crop_url": request.build_absolute_uri(
+                reverse(
+                    "demos:people-crop",
+                    kwargs={"public_id": run.public_id, "rank": detection.rank},
+                )
+            ),
+        }
+        for index, detection in enumerate(persons_above(run, limit), start=1)
+    ]
+    annotated = reverse("demos:people-annotated", kwargs={"public_id": run.public_id})
+    if limit != run.score_threshold:
+        annotated += f"?score_threshold={limit}"
+    payload = {
+        "id": run.public_id,
+        "created": run.created,
+        "detector": run.detector,
+        "score_threshold": limit,
+        "image": {"width": run.image_width, "height": run.image_height},
+        "count": len(persons),
+        "persons": persons,
+        "annotated_url": request.build_absolute_uri(annotated),
+        "elapsed_ms": run.elapsed_ms,
+    }
+    return DemoRunOutputSerializer(payload).data

@@ -1,0 +1,37 @@
+"""Pure modules import without Django (STYLE.md): each in a fresh interpreter.
+
+They take arrays, paths and dataclasses, so scripts, notebooks and the benchmarks can
+use them without settings; importing Django by accident would break that quietly.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PURE_MODULES = [
+    "demos.common.imaging",
+    "demos.people.detection",
+    "demos.lessons.loading",
+    "demos.lessons.playgrounds",
+    "demos.cnn.feature_maps",
+    "demos.cnn.digits",
+    "demos.architectures.profiles",
+    "demos.architectures.augmentation",
+    "models_store.registry",
+    "models_store.download",
+]
+
+
+@pytest.mark.parametrize("module", PURE_MODULES)
+def test_pure_module_imports_without_django(module: str) -> None:
+    code = f"import sys, {module}; print('django' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
