@@ -1,32 +1,29 @@
-"""Lesson pages under /lessons/ and the lessons/CNN API under /api/v1/.
+"""Lesson pages under /lessons/ (namespace "lessons") and the lessons API.
 
-The CNN visualisations (demos/cnn/urls.py) and the architecture lessons
-(demos/architectures/urls.py) contribute their own patterns here; they come first so
-the ``<slug>/`` catch-all of the lesson pages never shadows them.
+The CNN and architecture lessons serve their files under /lessons/ too, so their
+URLconfs are included here, in this namespace, before the ``<slug>/`` catch-all of
+the lesson pages. ``api_urlpatterns`` is mounted under /api/v1/ by portal/api_urls.py,
+next to the other areas' own API patterns.
 """
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
-from demos.architectures import urls as arch_urls
-from demos.cnn import urls as cnn_urls
 from demos.lessons import api as lessons_api
 from demos.lessons import views as lesson_views
 
 app_name = "lessons"
 
 urlpatterns: list = [
-    *cnn_urls.urlpatterns,
-    *arch_urls.urlpatterns,
+    path("", include("demos.cnn.urls")),
+    path("", include("demos.architectures.urls")),
     path("", lesson_views.lesson_list, name="list"),
     path("<slug:slug>/", lesson_views.lesson_detail, name="detail"),
     path("<slug:slug>/done/", lesson_views.lesson_done, name="done"),
 ]
 
 api_urlpatterns: list = [
-    *cnn_urls.api_urlpatterns,
-    *arch_urls.api_urlpatterns,
     path("lessons/", lessons_api.LessonListApi.as_view(), name="lesson-list"),
     path(
         "lessons/<slug:slug>/done/",
