@@ -29,6 +29,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from portal.errors import BadInput, ServiceUnavailable
 from portal.faults import RETRY_AFTER_SECONDS, temporary_failure_message
+from portal.numbers import InvalidNumber, parse_number
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,26 @@ class PortalAutoSchema(AutoSchema):
         cls = serializer if isinstance(serializer, type) else type(serializer)
         owner, _, _rest = cls.__qualname__.rpartition(".")
         return f"{owner.split('.')[-1]}{name}" if owner else name
+
+
+class BoundedFloatField(serializers.FloatField):
+    """A float read by ``portal.numbers.parse_number`` (finite, bounded text)."""
+
+    def to_internal_value(self, data: Any) -> float:
+        try:
+            return parse_number(data)
+        except InvalidNumber as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+
+
+class BoundedIntegerField(serializers.IntegerField):
+    """A whole number read by ``portal.numbers.parse_number`` (at most 2**53)."""
+
+    def to_internal_value(self, data: Any) -> int:
+        try:
+            return parse_number(data, integer=True)
+        except InvalidNumber as exc:
+            raise serializers.ValidationError(str(exc)) from exc
 
 
 class UploadRateThrottle(ScopedRateThrottle):
