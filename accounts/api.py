@@ -33,22 +33,29 @@ class TokenObtainApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         username = data.validated_data["username"]
-        address = ratelimit.client_address(request._request)
+        django_request = request._request  # axes marks a lockout on this one
         try:
-            ratelimit.check_login_allowed(username=username, address=address)
+            with ratelimit.login_gate(
+                django_request,
+                username=username,
+                address=ratelimit.client_address(django_request),
+            ) as attempt:
+                user = authenticate(
+                    django_request,
+                    username=username,
+                    password=data.validated_data["password"],
+                )
+                if user is None:
+                    attempt.failed()
         except ratelimit.LoginRateLimited as exc:
             return Response(
                 {"detail": str(exc)},
                 status=status.HTTP_429_TOO_MANY_REQUESTS,
                 headers={"Retry-After": str(exc.retry_after)},
             )
-        user = authenticate(
-            request._request,
-            username=username,
-            password=data.validated_data["password"],
-        )
+        if getattr(django_request, "axes_locked_out", False):
+            return ratelimit.lockout_response(django_request)
         if user is None:
-            ratelimit.record_failed_login(username=username, address=address)
             return Response(
                 {"detail": _("Invalid username or password.")},
                 status=status.HTTP_400_BAD_REQUEST,
