@@ -75,7 +75,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "axes",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -231,7 +231,7 @@ else:
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so an unauthenticated request gets 401 + WWW-Authenticate.
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -242,6 +242,13 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "uploads": env_str("PORTAL_UPLOAD_THROTTLE", "120/min"),
     },
+}
+# API tokens (django-rest-knox): stored as SHA-512 digests, expiring, revoked on a
+# password change and by "log out everywhere" (accounts/services.py).
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=env_int("PORTAL_API_TOKEN_HOURS", 24 * 7)),
+    "TOKEN_LIMIT_PER_USER": 20,
+    "AUTH_HEADER_PREFIX": "Token",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Deep-learning teaching portal API",

@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pytest
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
 from demos.models import DemoRun
 from demos.people import services
-from tests.factories import DEFAULT_PASSWORD, make_user
+from tests.factories import DEFAULT_PASSWORD, make_api_token, make_user
 from tests.support import body_of, media_files
 
 pytestmark = pytest.mark.django_db
@@ -60,8 +59,8 @@ def main_text(response) -> str:
 
 
 def token_client(user) -> Client:
-    token = Token.objects.create(user=user)
-    return Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    token = make_api_token(user)
+    return Client(HTTP_AUTHORIZATION=f"Token {token}")
 
 
 @pytest.mark.parametrize("suffix", FILE_SUFFIXES)
