@@ -30,7 +30,9 @@ def client_address(request: HttpRequest) -> str:
     the first address that is not one of them is the client as our edge saw it;
     anything a client wrote into the header itself sits further left.
     """
-    remote = request.META.get("REMOTE_ADDR", "") or "unknown"
+    # "" when unknown (a request built in code): axes stores it as NULL, not as
+    # a malformed address PostgreSQL's inet column would refuse.
+    remote = request.META.get("REMOTE_ADDR", "")
     if not _is_trusted_proxy(remote):
         return remote
     hops = [
