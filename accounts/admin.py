@@ -2,7 +2,11 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import LoginBucket, User
+from accounts.forms import AdminLoginForm
+from accounts.models import User
+
+# The admin's login goes through the same gate as the site's (axes counts both).
+admin.site.login_form = AdminLoginForm
 
 
 @admin.register(User)
@@ -19,9 +23,3 @@ class UserAdmin(BaseUserAdmin):
     list_filter = ("is_staff", "is_superuser", "is_active", "date_joined")
     search_fields = ("username", "display_name", "email")
     fieldsets = (*BaseUserAdmin.fieldsets, (_("Portal"), {"fields": ("display_name",)}))
-
-
-@admin.register(LoginBucket)
-class LoginBucketAdmin(admin.ModelAdmin):
-    list_display = ("key", "tokens", "updated")
-    readonly_fields = ("key", "tokens", "updated")

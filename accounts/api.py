@@ -5,18 +5,22 @@ from __future__ import annotations
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
+from knox.models import AuthToken
 from rest_framework import serializers, status
-from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import ratelimit
+from accounts import ratelimit, services
 
 
 class TokenObtainApi(APIView):
-    """POST username + password → {"token": "..."}; 429 while rate limited."""
+    """POST username + password → ``{"token", "expiry"}``; 429 while locked out.
+
+    Each call makes a new token (knox keeps only its digest); it expires after
+    ``REST_KNOX["TOKEN_TTL"]`` and dies with a password change or a log-out-all.
+    """
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
@@ -27,34 +31,43 @@ class TokenObtainApi(APIView):
 
     class OutputSerializer(serializers.Serializer):
         token = serializers.CharField()
+        expiry = serializers.DateTimeField()
 
     @extend_schema(request=InputSerializer, responses=OutputSerializer)
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         username = data.validated_data["username"]
-        address = ratelimit.client_address(request._request)
+        django_request = request._request  # axes marks a lockout on this one
         try:
-            ratelimit.check_login_allowed(username=username, address=address)
+            with ratelimit.login_gate(
+                django_request,
+                username=username,
+                address=ratelimit.client_address(django_request),
+            ) as attempt:
+                user = authenticate(
+                    django_request,
+                    username=username,
+                    password=data.validated_data["password"],
+                )
+                if user is None:
+                    attempt.failed()
         except ratelimit.LoginRateLimited as exc:
             return Response(
                 {"detail": str(exc)},
                 status=status.HTTP_429_TOO_MANY_REQUESTS,
                 headers={"Retry-After": str(exc.retry_after)},
             )
-        user = authenticate(
-            request._request,
-            username=username,
-            password=data.validated_data["password"],
-        )
+        if getattr(django_request, "axes_locked_out", False):
+            return ratelimit.lockout_response(django_request)
         if user is None:
-            ratelimit.record_failed_login(username=username, address=address)
             return Response(
                 {"detail": _("Invalid username or password.")},
                 status=status.HTTP_400_BAD_REQUEST,
             )
-        token, _created = Token.objects.get_or_create(user=user)
-        return Response(self.OutputSerializer({"token": token.key}).data)
+        instance, token = AuthToken.objects.create(user=user)
+        payload = {"token": token, "expiry": instance.expiry}
+        return Response(self.OutputSerializer(payload).data)
 
 
 class MeApi(APIView):
@@ -67,3 +80,12 @@ class MeApi(APIView):
     @extend_schema(responses=OutputSerializer)
     def get(self, request: Request) -> Response:
         return Response(self.OutputSerializer(request.user).data)
+
+
+class LogoutEverywhereApi(APIView):
+    """POST → every API token of the user revoked and every session ended."""
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request: Request) -> Response:
+        services.log_out_everywhere(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

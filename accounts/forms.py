@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
@@ -17,21 +18,35 @@ class SignupForm(UserCreationForm):
         labels = {"email": _("E-mail (optional, for password reset)")}
 
 
-class RateLimitedLoginForm(AuthenticationForm):
-    """Django's login form, refused early while the username or address is throttled."""
+class GatedLoginMixin:
+    """One password check at a time per username and address, for a login form.
+
+    django-axes (its backend runs inside ``authenticate``) counts the failures and
+    refuses a locked pair; the gate makes that count exact under parallel tries.
+    """
 
     def clean(self) -> dict:
-        username = self.cleaned_data.get("username") or ""
-        address = ratelimit.client_address(self.request)
         try:
-            ratelimit.check_login_allowed(username=username, address=address)
+            with ratelimit.login_gate(
+                self.request,
+                username=self.cleaned_data.get("username") or "",
+                address=ratelimit.client_address(self.request),
+            ) as attempt:
+                try:
+                    return super().clean()
+                except forms.ValidationError:
+                    attempt.failed()
+                    raise
         except ratelimit.LoginRateLimited as exc:
             raise forms.ValidationError(str(exc), code="rate_limited") from exc
-        try:
-            return super().clean()
-        except forms.ValidationError:
-            ratelimit.record_failed_login(username=username, address=address)
-            raise
+
+
+class RateLimitedLoginForm(GatedLoginMixin, AuthenticationForm):
+    """The site's login page."""
+
+
+class AdminLoginForm(GatedLoginMixin, AdminAuthenticationForm):
+    """``/admin/login/`` (``admin.site.login_form``): staff only, same limits."""
 
 
 class ProfileForm(forms.Form):

@@ -1,4 +1,4 @@
-"""The portal's user (custom from day one) and the login rate limiter's buckets."""
+"""The portal's user (custom from day one); failed logins live in django-axes."""
 
 from __future__ import annotations
 
@@ -19,18 +19,3 @@ class User(AbstractUser):
     @property
     def shown_name(self) -> str:
         return self.display_name or self.username
-
-
-class LoginBucket(models.Model):
-    """A token bucket for failed logins, keyed by a hashed username or client address.
-
-    Each failed login takes one token; tokens refill at a steady rate. An empty bucket
-    refuses further logins for that key only, so other users are never locked out.
-    """
-
-    key = models.CharField(max_length=64, unique=True)
-    tokens = models.FloatField()
-    updated = models.DateTimeField()
-
-    def __str__(self) -> str:
-        return f"{self.key[:12]}… ({self.tokens:.1f})"

@@ -1,104 +1,133 @@
-"""Login rate limiting with token buckets stored in the database.
+"""Login limits: django-axes counts, this module serialises, addresses and answers.
 
-Two buckets guard every login: one for the username tried and one for the client
-address. A failed password takes a token from both; a bucket refills one token every
-``refill_seconds``. After ``slowdown_after`` failures the response is delayed a little,
-and an empty bucket refuses the login with ``LoginRateLimited`` until it refills.
-Keys are hashed, so the table never stores usernames or addresses in clear.
+django-axes (``axes`` in INSTALLED_APPS, its backend first in
+``AUTHENTICATION_BACKENDS``) records every failed login on every path that calls
+``authenticate`` (the site's login page, the admin's, the token API) and locks the
+*pair* (username, client address) after ``AXES_FAILURE_LIMIT`` failures until
+``AXES_COOLOFF_TIME`` has passed: an attacker elsewhere cannot lock the owner out.
+
+What axes leaves open, done here:
+
+- ``login_gate``: axes reads the count, the password is hashed, then the count is
+  written; 40 parallel guesses all read "0 failures". The gate lets one password
+  check at a time through per (username, address) (``cache.add`` is atomic on
+  every cache backend), so at most the limit is ever checked.
+- the address is ``portal.clients.client_address`` (axes' ``AXES_CLIENT_IP_CALLABLE``
+  and the throttles): ``X-Forwarded-For`` only counts from ``PORTAL_TRUSTED_PROXIES``.
+- ``lockout_response`` (``AXES_LOCKOUT_CALLABLE``): 429 with ``Retry-After``,
+  JSON under ``/api/``, the login page with a readable error elsewhere.
 """
 
 from __future__ import annotations
 
 import hashlib
+import secrets
 import time
-from datetime import timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.conf import settings
-from django.db import transaction
-from django.http import HttpRequest
-from django.utils import timezone
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.cache import cache
+from django.forms.utils import ErrorDict
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from accounts.models import LoginBucket
+from portal.clients import client_address  # noqa: F401  (the one address rule)
+from portal.counting import count_hit
+
+# A password check never takes this long; a crashed worker's gate expires.
+GATE_SECONDS = 30
 
 
 class LoginRateLimited(Exception):
-    def __init__(self, retry_after: int) -> None:
+    def __init__(self, retry_after: int, message: str | None = None) -> None:
         self.retry_after = retry_after
-        super().__init__(
-            _(
-                "Too many failed login attempts. Please wait %(seconds)d seconds "
-                "and try again."
-            )
-            % {"seconds": retry_after}
-        )
+        super().__init__(message or locked_out_message(retry_after))
 
 
-def client_address(request: HttpRequest) -> str:
-    if settings.USE_X_FORWARDED_FOR:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
-    return request.META.get("REMOTE_ADDR", "unknown")
+def locked_out_message(retry_after: int) -> str:
+    return _(
+        "Too many failed login attempts. Please wait %(seconds)d seconds and try again."
+    ) % {"seconds": retry_after}
 
 
-def _keys(username: str, address: str) -> dict[str, float]:
-    """Each bucket's key and capacity.
+def _gate_key(username: str, address: str) -> str:
+    raw = f"{settings.SECRET_KEY}:login:{username.strip().lower()}:{address}"
+    return "login-gate:" + hashlib.sha256(raw.encode()).hexdigest()
 
-    A whole classroom shares one NAT address, so the address bucket is much larger
-    than the per-username one: one student's typos never lock out the class, while
-    one address guessing across many usernames is still stopped.
+
+class LoginAttempt:
+    """What ``login_gate`` hands its caller: report a wrong password with ``failed``."""
+
+    def __init__(self, request: HttpRequest, address: str) -> None:
+        self.request, self.address = request, address
+
+    def failed(self) -> None:
+        # A pair axes already refused checked no password: not one more guess.
+        if not getattr(self.request, "axes_locked_out", False):
+            count_hit(_address_key(self.address), retry_after_seconds())
+
+
+def _address_key(address: str) -> str:
+    window = int(time.time() // retry_after_seconds())
+    raw = f"{settings.SECRET_KEY}:login-address:{address}:{window}"
+    return "login-address:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+@contextmanager
+def login_gate(
+    request: HttpRequest, *, username: str, address: str
+) -> Iterator[LoginAttempt]:
+    """One password check at a time for a (username, address) pair.
+
+    Raises ``LoginRateLimited`` while another check for the same pair is running
+    (so axes' read-hash-write cycle cannot be overtaken), and while the address
+    has failed ``LOGIN_ADDRESS_FAILURE_LIMIT`` times this cool-off window across
+    all usernames (password spraying; large, because a class shares one NAT).
     """
-    cfg = settings.LOGIN_RATE_LIMIT
-
-    def digest(kind: str, value: str) -> str:
-        raw = f"{settings.SECRET_KEY}:{kind}:{value}".encode()
-        return hashlib.sha256(raw).hexdigest()
-
-    return {
-        digest("user", username.strip().lower()): float(cfg["capacity"]),
-        digest("addr", address): float(cfg.get("address_capacity", cfg["capacity"])),
-    }
-
-
-def _refilled(bucket: LoginBucket, now, capacity: float) -> float:
-    cfg = settings.LOGIN_RATE_LIMIT
-    elapsed = (now - bucket.updated).total_seconds()
-    return min(capacity, bucket.tokens + elapsed / cfg["refill_seconds"])
-
-
-def check_login_allowed(*, username: str, address: str) -> None:
-    """Raise ``LoginRateLimited`` if either bucket is empty; never writes."""
-    cfg = settings.LOGIN_RATE_LIMIT
-    now = timezone.now()
-    capacities = _keys(username, address)
-    for bucket in LoginBucket.objects.filter(key__in=capacities):
-        tokens = _refilled(bucket, now, capacities[bucket.key])
-        if tokens < 1:
-            wait = int((1 - tokens) * cfg["refill_seconds"]) + 1
-            raise LoginRateLimited(retry_after=wait)
+    if cache.get(_address_key(address), 0) >= settings.LOGIN_ADDRESS_FAILURE_LIMIT:
+        raise LoginRateLimited(retry_after=retry_after_seconds())
+    key, token = _gate_key(username, address), secrets.token_hex(8)
+    if not cache.add(key, token, timeout=GATE_SECONDS):
+        raise LoginRateLimited(
+            retry_after=1,
+            message=_(
+                "Another login attempt for this account is being checked. "
+                "Try again in a moment."
+            ),
+        )
+    try:
+        yield LoginAttempt(request, address)
+    finally:
+        if cache.get(key) == token:
+            cache.delete(key)
 
 
-def record_failed_login(*, username: str, address: str) -> None:
-    """Take a token from both buckets, then slow the caller down if it keeps failing."""
-    cfg = settings.LOGIN_RATE_LIMIT
-    now = timezone.now()
-    failures = 0.0
-    with transaction.atomic():
-        for key, capacity in _keys(username, address).items():
-            bucket, _created = LoginBucket.objects.select_for_update().get_or_create(
-                key=key, defaults={"tokens": capacity, "updated": now}
-            )
-            bucket.tokens = max(0.0, _refilled(bucket, now, capacity) - 1)
-            bucket.updated = now
-            bucket.save(update_fields=["tokens", "updated"])
-            failures = max(failures, capacity - bucket.tokens)
-    if failures >= cfg["slowdown_after"] and cfg["slowdown_seconds"]:
-        time.sleep(cfg["slowdown_seconds"])
+def retry_after_seconds() -> int:
+    return max(1, int(settings.AXES_COOLOFF_TIME.total_seconds()))
 
 
-def forget_old_buckets(*, older_than: timedelta = timedelta(days=1)) -> int:
-    deleted, _ = LoginBucket.objects.filter(
-        updated__lt=timezone.now() - older_than
-    ).delete()
-    return deleted
+def lockout_response(
+    request: HttpRequest,
+    original_response: HttpResponse | None = None,
+    credentials: dict | None = None,
+) -> HttpResponse:
+    """What a locked (username, address) pair gets from any login path: 429."""
+    wait = retry_after_seconds()
+    message = locked_out_message(wait)
+    if request.path.startswith("/api/"):
+        response: HttpResponse = JsonResponse({"detail": message}, status=429)
+    else:
+        # The login page again, the username kept, the reason as the form's error
+        # (set directly: validating would try the password once more).
+        form = AuthenticationForm(
+            request, data={"username": request.POST.get("username", "")}
+        )
+        form._errors, form.cleaned_data = ErrorDict(), {}
+        form.add_error(None, message)
+        context = {"form": form, "next": request.POST.get("next", "")}
+        response = render(request, "registration/login.html", context, status=429)
+    response["Retry-After"] = str(wait)
+    return response

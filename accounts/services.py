@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from django.contrib.sessions.models import Session
 from django.db import transaction
+from django.utils import timezone
+from knox.models import AuthToken
 
 from accounts.models import User
 
@@ -24,3 +27,25 @@ def update_profile(*, user: User, display_name: str) -> User:
     user.full_clean()
     user.save(update_fields=["display_name"])
     return user
+
+
+@transaction.atomic
+def revoke_api_tokens(*, user: User) -> int:
+    """Delete every API token of ``user`` (after a password change, a log-out-all)."""
+    deleted, _ = AuthToken.objects.filter(user=user).delete()
+    return deleted
+
+
+@transaction.atomic
+def log_out_everywhere(*, user: User) -> None:
+    """End every session and revoke every API token of ``user``."""
+    revoke_api_tokens(user=user)
+    # Sessions store the user id only inside their signed data: decode to find them
+    # (a class-sized table; expired ones are skipped).
+    live = Session.objects.filter(expire_date__gt=timezone.now())
+    mine = [
+        session.pk
+        for session in live.iterator()
+        if str(session.get_decoded().get("_auth_user_id")) == str(user.pk)
+    ]
+    Session.objects.filter(pk__in=mine).delete()

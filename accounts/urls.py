@@ -10,6 +10,7 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     # Django's LogoutView accepts POST only (GET → 405).
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout-everywhere/", views.logout_everywhere, name="logout-everywhere"),
     path("profile/", views.profile, name="profile"),
     path("profile/edit/", views.profile_edit, name="profile-edit"),
     path(
@@ -30,9 +31,7 @@ urlpatterns = [
     ),
     path(
         "password/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(
-            success_url=reverse_lazy("accounts:password-reset-complete")
-        ),
+        views.PasswordResetConfirmView.as_view(),
         name="password-reset-confirm",
     ),
     path(

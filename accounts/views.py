@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import services
 from accounts.forms import ProfileForm, RateLimitedLoginForm, SignupForm
@@ -79,5 +79,27 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "registration/password_change.html"
 
     def form_valid(self, form):
+        # Django ends the other sessions itself; API tokens must go too.
+        services.revoke_api_tokens(user=self.request.user)
         messages.success(self.request, _("Your password was changed."))
         return super().form_valid(form)
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    success_url = reverse_lazy("accounts:password-reset-complete")
+
+    def form_valid(self, form):
+        services.revoke_api_tokens(user=form.user)
+        return super().form_valid(form)
+
+
+@login_required
+@require_POST
+def logout_everywhere(request: HttpRequest) -> HttpResponse:
+    """End every session (this one too) and revoke every API token."""
+    services.log_out_everywhere(user=request.user)
+    logout(request)
+    messages.success(
+        request, _("You were logged out everywhere; your API tokens were revoked.")
+    )
+    return redirect("accounts:login")

@@ -61,14 +61,14 @@ SETUP_SCRIPT = """
 import json, sys
 import django
 django.setup()
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from accounts.models import User
 tokens = []
 for number in range(int(sys.argv[1])):
     user = User.objects.create_user(
         username=f"student{number:02d}", password=sys.argv[2]
     )
-    tokens.append(Token.objects.create(user=user).key)
+    tokens.append(AuthToken.objects.create(user)[1])
 print(json.dumps(tokens))
 """
 VERIFY_SCRIPT = """

@@ -8,6 +8,7 @@ or a full disk → 503 "try again" (``portal/faults.py``).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -27,8 +28,11 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from portal.clients import client_address
+from portal.counting import count_hit
 from portal.errors import BadInput, ServiceUnavailable
 from portal.faults import RETRY_AFTER_SECONDS, temporary_failure_message
+from portal.numbers import InvalidNumber, parse_number
 
 logger = logging.getLogger(__name__)
 
@@ -51,11 +55,60 @@ class PortalAutoSchema(AutoSchema):
         return f"{owner.split('.')[-1]}{name}" if owner else name
 
 
+class BoundedFloatField(serializers.FloatField):
+    """A float read by ``portal.numbers.parse_number`` (finite, bounded text)."""
+
+    def to_internal_value(self, data: Any) -> float:
+        try:
+            return parse_number(data)
+        except InvalidNumber as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+
+
+class BoundedIntegerField(serializers.IntegerField):
+    """A whole number read by ``portal.numbers.parse_number`` (at most 2**53)."""
+
+    def to_internal_value(self, data: Any) -> int:
+        try:
+            return parse_number(data, integer=True)
+        except InvalidNumber as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+
+
 class UploadRateThrottle(ScopedRateThrottle):
-    """The per-user "uploads" rate, read at request time so settings changes apply."""
+    """The per-user (or per-address) "uploads" rate, counted atomically.
+
+    DRF's throttles keep a list of timestamps: read, append, write back, so parallel
+    requests overwrite each other. This one counts hits in a fixed window with
+    ``portal.counting.count_hit`` (Redis ``INCR`` when ``REDIS_URL`` is set), and
+    keys anonymous clients on ``portal.clients.client_address``. The rate is read
+    at request time so settings changes apply.
+    """
 
     def get_rate(self) -> str | None:
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+    def get_ident(self, request: Request) -> str:
+        return client_address(request)
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        self.scope = getattr(view, self.scope_attr, None)
+        if not self.scope:
+            return True
+        self.rate = self.get_rate()
+        if self.rate is None:
+            return True
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        window = int(time.time() // self.duration)
+        self.window_ends = (window + 1) * self.duration
+        hits = count_hit(f"{self.key}:{window}", self.duration + 1)
+        return hits <= self.num_requests
+
+    def wait(self) -> float:
+        return max(1.0, self.window_ends - time.time())
 
 
 def json_alias(view: type[APIView]) -> Callable[..., Any]:

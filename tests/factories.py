@@ -16,3 +16,11 @@ def make_user(**overrides: Any) -> User:
     user.set_password(password)
     user.save()
     return user
+
+
+def make_api_token(user: User) -> str:
+    """A fresh API token for ``user`` (knox keeps its digest; this is the secret)."""
+    from knox.models import AuthToken
+
+    _instance, token = AuthToken.objects.create(user)
+    return token

@@ -24,6 +24,7 @@ PURE_MODULES = [
     "demos.architectures.augmentation",
     "models_store.registry",
     "models_store.download",
+    "portal.numbers",
 ]
 
 

@@ -33,7 +33,11 @@ from demos.architectures.payloads import (
     transfer_payload,
 )
 from demos.architectures.profiles import UnknownArchitecture, all_architecture_summaries
-from portal.api import UploadRateThrottle, validated
+from portal.api import (
+    BoundedIntegerField,
+    UploadRateThrottle,
+    validated,
+)
 from portal.errors import BadInput
 
 
@@ -140,10 +144,8 @@ class AugmentationPlanApi(APIView):
     permission_classes = [AllowAny]
 
     class InputSerializer(serializers.Serializer):
-        seed = serializers.IntegerField(required=False, min_value=0, max_value=MAX_SEED)
-        count = serializers.IntegerField(
-            required=False, min_value=1, max_value=MAX_TILES
-        )
+        seed = BoundedIntegerField(required=False, min_value=0, max_value=MAX_SEED)
+        count = BoundedIntegerField(required=False, min_value=1, max_value=MAX_TILES)
 
     class OutputSerializer(PlanSerializer):
         pass
@@ -167,10 +169,8 @@ class AugmentationCreateApi(APIView):
     class InputSerializer(serializers.Serializer):
         sample = serializers.CharField(required=False, max_length=64)
         image = serializers.FileField(required=False)
-        seed = serializers.IntegerField(required=False, min_value=0, max_value=MAX_SEED)
-        count = serializers.IntegerField(
-            required=False, min_value=1, max_value=MAX_TILES
-        )
+        seed = BoundedIntegerField(required=False, min_value=0, max_value=MAX_SEED)
+        count = BoundedIntegerField(required=False, min_value=1, max_value=MAX_TILES)
 
     class OutputSerializer(PlanSerializer):
         grid_png = serializers.CharField(help_text="data:image/png;base64,...")

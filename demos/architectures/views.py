@@ -26,6 +26,7 @@ from demos.architectures.payloads import (
     sample_paths,
 )
 from portal.errors import BadInput
+from portal.forms import BoundedIntegerField
 
 
 class AugmentForm(forms.Form):
@@ -33,8 +34,8 @@ class AugmentForm(forms.Form):
 
     sample = forms.CharField(required=False, max_length=64)
     image = forms.FileField(required=False)
-    seed = forms.IntegerField(required=False, min_value=0, max_value=MAX_SEED)
-    count = forms.IntegerField(required=False, min_value=1, max_value=MAX_TILES)
+    seed = BoundedIntegerField(required=False, min_value=0, max_value=MAX_SEED)
+    count = BoundedIntegerField(required=False, min_value=1, max_value=MAX_TILES)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

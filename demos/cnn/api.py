@@ -30,7 +30,7 @@ from demos.cnn import networks as cnn_models
 from demos.cnn import services as cnn_services
 from demos.people.selectors import get_demo_run_for_user
 from demos.people.services import read_run_file
-from portal.api import UploadRateThrottle, validated
+from portal.api import BoundedIntegerField, UploadRateThrottle, validated
 
 
 def read_upload(upload: Any) -> bytes:
@@ -109,7 +109,7 @@ class FeatureMapCreateApi(APIView):
         run = serializers.UUIDField(required=False)
         model = serializers.CharField(max_length=64)
         layer = serializers.CharField(max_length=64)
-        top_k = serializers.IntegerField(required=False, min_value=1, max_value=4096)
+        top_k = BoundedIntegerField(required=False, min_value=1, max_value=4096)
 
         def validate(self, data: dict[str, Any]) -> dict[str, Any]:
             sources = [key for key in ("image", "sample", "run") if key in data]
@@ -262,8 +262,9 @@ class ActivationDetailApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         sample = serializers.CharField(required=False, allow_blank=True, max_length=64)
-        channel = serializers.IntegerField(default=0)
-        seed = serializers.IntegerField(default=0)
+        channel = BoundedIntegerField(default=0)
+        # torch.manual_seed takes a 64-bit seed; a class needs far fewer.
+        seed = BoundedIntegerField(default=0, min_value=0, max_value=2**31 - 1)
 
     class OutputSerializer(serializers.Serializer):
         sample = serializers.CharField()

@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 from demos.lessons import playgrounds
 from demos.lessons import selectors as selectors
 from demos.lessons import services as services
-from portal.api import UploadRateThrottle
+from portal.api import BoundedFloatField, BoundedIntegerField, UploadRateThrottle
 
 # --- Lessons -----------------------------------------------------------------------
 
@@ -143,14 +143,14 @@ class OutputSizeApi(APIView):
     permission_classes = [AllowAny]
 
     class InputSerializer(serializers.Serializer):
-        n = serializers.IntegerField(min_value=1, max_value=4096)
-        k = serializers.IntegerField(min_value=1, max_value=15)
-        stride = serializers.IntegerField(min_value=1, max_value=16, default=1)
-        padding = serializers.IntegerField(min_value=0, max_value=32, default=0)
-        dilation = serializers.IntegerField(min_value=1, max_value=8, default=1)
-        in_channels = serializers.IntegerField(min_value=1, max_value=4096, default=3)
-        out_channels = serializers.IntegerField(min_value=1, max_value=4096, default=16)
-        guess = serializers.IntegerField(required=False, allow_null=True)
+        n = BoundedIntegerField(min_value=1, max_value=4096)
+        k = BoundedIntegerField(min_value=1, max_value=15)
+        stride = BoundedIntegerField(min_value=1, max_value=16, default=1)
+        padding = BoundedIntegerField(min_value=0, max_value=32, default=0)
+        dilation = BoundedIntegerField(min_value=1, max_value=8, default=1)
+        in_channels = BoundedIntegerField(min_value=1, max_value=4096, default=3)
+        out_channels = BoundedIntegerField(min_value=1, max_value=4096, default=16)
+        guess = BoundedIntegerField(required=False, allow_null=True)
 
     @extend_schema(parameters=[InputSerializer], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
@@ -167,8 +167,8 @@ class PoolingApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         sample = SampleField(default="cat")
-        size = serializers.IntegerField(min_value=2, max_value=4, default=2)
-        stride = serializers.IntegerField(min_value=1, max_value=4, required=False)
+        size = BoundedIntegerField(min_value=2, max_value=4, default=2)
+        stride = BoundedIntegerField(min_value=1, max_value=4, required=False)
 
     @extend_schema(parameters=[InputSerializer], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
@@ -190,11 +190,9 @@ class NmsApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         sample = SampleField(default="cyclists")
-        iou_threshold = serializers.FloatField(
-            min_value=0.0, max_value=1.0, default=0.5
-        )
+        iou_threshold = BoundedFloatField(min_value=0.0, max_value=1.0, default=0.5)
         # Left out: the detector's own default (see suggested_score_threshold).
-        score_threshold = serializers.FloatField(
+        score_threshold = BoundedFloatField(
             min_value=0.0, max_value=1.0, required=False
         )
 

@@ -15,12 +15,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 
 import cv2
 import numpy as np
 
 from portal.errors import BadInput
+from portal.numbers import InvalidNumber, parse_number
 
 Box = tuple[float, float, float, float]
 
@@ -61,14 +61,21 @@ def parse_kernel(text: str) -> np.ndarray:
     (3, 3)
     """
     rows = [row for row in re.split(r"[;\n]+", text.strip()) if row.strip()]
+    if len(rows) > MAX_KERNEL_SIDE:
+        raise InvalidKernel("A kernel's side must be odd: 1, 3, 5 or 7.")
     try:
+        # The bounded parser, never Fraction(): "1e-99999999" would build a
+        # 100-million-digit integer while holding the GIL.
         values = [
-            [float(Fraction(cell)) for cell in re.split(r"[\s,]+", row.strip())]
+            [
+                parse_number(cell, allow_fraction=True)
+                for cell in re.split(r"[\s,]+", row.strip())[: MAX_KERNEL_SIDE + 1]
+            ]
             for row in rows
         ]
-    except (ValueError, ZeroDivisionError) as exc:
+    except InvalidNumber as exc:
         raise InvalidKernel(
-            "A kernel holds numbers only (like 1, -2, 0.25 or 1/9)."
+            f"A kernel holds numbers only (like 1, -2, 0.25 or 1/9). {exc}"
         ) from exc
     side = len(values)
     if side == 0 or any(len(row) != side for row in values):

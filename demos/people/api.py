@@ -33,7 +33,7 @@ from demos.people.selectors import (
     list_demo_runs_for_user,
     with_detections,
 )
-from portal.api import UploadRateThrottle, validated
+from portal.api import BoundedFloatField, UploadRateThrottle, validated
 
 THRESHOLD_PARAMETER = OpenApiParameter(
     "score_threshold",
@@ -63,9 +63,7 @@ def threshold_param(request: Request, run: DemoRun) -> float:
 
 
 class ThresholdSerializer(serializers.Serializer):
-    score_threshold = serializers.FloatField(
-        required=False, min_value=0.0, max_value=1.0
-    )
+    score_threshold = BoundedFloatField(required=False, min_value=0.0, max_value=1.0)
 
 
 class DemoRunPageSerializer(serializers.Serializer):
@@ -117,7 +115,7 @@ class DemoRunListCreateApi(APIView):
     class InputSerializer(serializers.Serializer):
         image = serializers.FileField(allow_empty_file=True)
         detector = serializers.CharField(required=False, allow_blank=True)
-        score_threshold = serializers.FloatField(
+        score_threshold = BoundedFloatField(
             required=False, allow_null=True, min_value=0.0, max_value=1.0
         )
 

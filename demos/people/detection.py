@@ -259,6 +259,17 @@ def hog_score_to_margin(score: float) -> float:
 # ---------------------------------------------------------------- detectors
 
 
+def fits_hog_window(shape: tuple[int, ...], window: tuple[int, int]) -> bool:
+    """Whether an ``H x W (x C)`` image can hold one ``(width, height)`` HOG window.
+
+    ``detectMultiScale`` only ever shrinks the image, so a smaller image has no
+    window to score; worse, OpenCV 4.x crashes the process (segfault or abort) on
+    images 64-94 px tall. The guard refuses before the native call.
+    """
+    height, width = shape[:2]
+    return width >= window[0] and height >= window[1]
+
+
 class HogPersonDetector:
     """OpenCV's built-in HOG + linear SVM pedestrian detector (Dalal & Triggs, 2005).
 
@@ -289,13 +300,13 @@ class HogPersonDetector:
         small = (
             cv2.resize(
                 rgb,
-                (round(width * scale), round(height * scale)),
+                (max(1, round(width * scale)), max(1, round(height * scale))),
                 interpolation=cv2.INTER_AREA,
             )
             if scale < 1
             else rgb
         )
-        if min(small.shape[:2]) < 64:
+        if not fits_hog_window(small.shape, self._hog().winSize):
             return []
         # groupThreshold=0: keep raw windows with their margins; we run NMS ourselves.
         rects, margins = self._hog().detectMultiScale(

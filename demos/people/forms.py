@@ -19,6 +19,7 @@ from django.utils.translation import ngettext
 from demos.models import DemoRun
 from demos.people.detectors import ModelState
 from demos.people.selectors import default_threshold, detector_states, is_available
+from portal.forms import BoundedFloatField
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -116,8 +117,8 @@ class DetectorChoiceField(forms.ChoiceField):
             )
 
 
-def _threshold_field(**kwargs: Any) -> forms.FloatField:
-    return forms.FloatField(
+def _threshold_field(**kwargs: Any) -> BoundedFloatField:
+    return BoundedFloatField(
         label=_("Score threshold"),
         min_value=0.0,
         max_value=1.0,

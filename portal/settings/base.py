@@ -7,7 +7,9 @@ Environment variables are read here only, through ``env_str``/``env_bool``/``env
 
 from __future__ import annotations
 
+import ipaddress
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -73,7 +75,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "axes",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "portal",
@@ -94,6 +97,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portal.middleware.SecurityHeadersMiddleware",
     "portal.middleware.TemporaryFailureMiddleware",
+    # Last: turns a locked-out login (any path) into accounts.ratelimit's 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -204,17 +209,29 @@ elif MEDIA_STORAGE != "filesystem":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-        "LOCATION": "portal_cache",
+# Throttle counters, login gates and upload locks live in the cache: Redis when
+# REDIS_URL is set (atomic INCR, shared by every process), else the database
+# (its table comes with `migrate`; portal/counting.py locks around its counters).
+if env_str("REDIS_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env_str("REDIS_URL"),
+            "KEY_PREFIX": "portal",
+        }
     }
-}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "portal_cache",
+        }
+    }
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so an unauthenticated request gets 401 + WWW-Authenticate.
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -226,6 +243,13 @@ REST_FRAMEWORK = {
         "uploads": env_str("PORTAL_UPLOAD_THROTTLE", "120/min"),
     },
 }
+# API tokens (django-rest-knox): stored as SHA-512 digests, expiring, revoked on a
+# password change and by "log out everywhere" (accounts/services.py).
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=env_int("PORTAL_API_TOKEN_HOURS", 24 * 7)),
+    "TOKEN_LIMIT_PER_USER": 20,
+    "AUTH_HEADER_PREFIX": "Token",
+}
 SPECTACULAR_SETTINGS = {
     "TITLE": "Deep-learning teaching portal API",
     "DESCRIPTION": "Person detection, lessons and CNN visualisations.",
@@ -236,18 +260,40 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-# Login rate limiting (accounts/ratelimit.py): a token bucket per username and per
-# client address. Each failed login takes a token; tokens refill at a steady rate.
-LOGIN_RATE_LIMIT = {
-    "capacity": env_int("PORTAL_LOGIN_BURST", 5),
-    # Per client address: a class behind one NAT address must not share 5 tries.
-    "address_capacity": env_int("PORTAL_LOGIN_ADDRESS_BURST", 60),
-    "refill_seconds": env_int("PORTAL_LOGIN_REFILL_SECONDS", 60),
-    "slowdown_after": 3,
-    "slowdown_seconds": 0.5,
-}
-# Trust X-Forwarded-For only behind a proxy we run (nginx in docs/deploy.md).
-USE_X_FORWARDED_FOR = env_bool("PORTAL_USE_X_FORWARDED_FOR", False)
+# Login limits (accounts/ratelimit.py): django-axes counts failed logins on every
+# path that authenticates (site, admin, token API) and locks the pair (username,
+# client address) after AXES_FAILURE_LIMIT failures for AXES_COOLOFF_TIME, so a
+# guesser elsewhere never locks the owner out; a gate serialises checks per pair.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("PORTAL_LOGIN_BURST", 5)
+AXES_COOLOFF_TIME = timedelta(seconds=env_int("PORTAL_LOGIN_COOLOFF_SECONDS", 900))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Failures per address per cool-off window across all usernames (password
+# spraying); large, because a whole class reaches us through one NAT address.
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int("PORTAL_LOGIN_ADDRESS_BURST", 60)
+AXES_LOCKOUT_CALLABLE = "accounts.ratelimit.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "portal.clients.client_address"
+
+
+def _networks(name: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    try:
+        return [ipaddress.ip_network(item, strict=False) for item in env_list(name)]
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}: {exc}") from exc
+
+
+# X-Forwarded-For counts only from these proxies (addresses or networks, e.g. the
+# nginx of docs/deploy.md: 127.0.0.1); from anyone else it is ignored.
+PORTAL_TRUSTED_PROXIES = _networks("PORTAL_TRUSTED_PROXIES")
+if env_bool("PORTAL_USE_X_FORWARDED_FOR", False):
+    raise ImproperlyConfigured(
+        "PORTAL_USE_X_FORWARDED_FOR is gone: list your proxies in "
+        "PORTAL_TRUSTED_PROXIES (e.g. 127.0.0.1) instead."
+    )
 
 # Uploads and images (demos/common/imaging.py receives these as ImageLimits).
 MAX_UPLOAD_BYTES = env_int("PORTAL_MAX_UPLOAD_BYTES", 15 * 1024 * 1024)

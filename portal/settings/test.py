@@ -14,10 +14,3 @@ STORAGES = {
 }
 PERSON_DETECTOR = env_str("PORTAL_PERSON_DETECTOR", "")
 TORCH_THREADS = 1
-LOGIN_RATE_LIMIT = {
-    "capacity": 5,
-    "address_capacity": 60,
-    "refill_seconds": 60,
-    "slowdown_after": 3,
-    "slowdown_seconds": 0.0,
-}

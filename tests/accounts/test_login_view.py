@@ -44,11 +44,12 @@ def test_repeated_wrong_passwords_are_refused_with_clear_message(
 ) -> None:
     for _ in range(5):
         client.post("/accounts/login/", {"username": "alice", "password": "nope"})
-    # Even the right password is refused while the bucket is empty.
+    # Even the right password is refused from this address during the cool-off.
     response = client.post(
         "/accounts/login/", {"username": "alice", "password": DEFAULT_PASSWORD}
     )
-    assert response.status_code == 200
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
     assert "Too many failed login attempts" in response.content.decode()
     assert "_auth_user_id" not in client.session
 

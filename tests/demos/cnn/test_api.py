@@ -320,10 +320,10 @@ def test_predict_without_an_image_gets_400(logged_in_client: Client) -> None:
 def test_an_api_token_client_can_open_the_images_it_was_given(
     user, sample_image: Path
 ) -> None:
-    from rest_framework.authtoken.models import Token
+    from tests.factories import make_api_token
 
-    token = Token.objects.create(user=user)
-    client = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    token = make_api_token(user)
+    client = Client(HTTP_AUTHORIZATION=f"Token {token}")
     body = client.post(
         MAPS,
         {

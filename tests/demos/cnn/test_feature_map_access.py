@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
 from demos.people import services
+from tests.factories import make_api_token
 from tests.support import body_of, upload
 
 pytestmark = pytest.mark.django_db
@@ -136,7 +136,7 @@ def test_staff_can_open_a_students_feature_map_images(
 def test_token_client_can_fetch_its_own_feature_map_images(
     user, maps_of_alices_photo
 ) -> None:
-    token = Token.objects.create(user=user)
-    client = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    token = make_api_token(user)
+    client = Client(HTTP_AUTHORIZATION=f"Token {token}")
 
     assert client.get(local(maps_of_alices_photo["grid_url"])).status_code == 200

@@ -14,11 +14,11 @@ import torch.nn.functional as F
 import torchvision
 from django.test import Client
 from PIL import Image
-from rest_framework.authtoken.models import Token
 
 from demos.lessons.playgrounds import KERNELS, edge_feature_map
 from demos.lessons.services import load_lessons, load_sample_rgb
 from demos.models import LessonProgress
+from tests.factories import make_api_token
 
 pytestmark = pytest.mark.django_db
 
@@ -89,8 +89,8 @@ def test_anonymous_cannot_mark_a_lesson_done(client: Client, course: None) -> No
 
 
 def test_token_clients_can_mark_lessons_done(user, course: None) -> None:
-    token = Token.objects.create(user=user)
-    client = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    token = make_api_token(user)
+    client = Client(HTTP_AUTHORIZATION=f"Token {token}")
     response = client.post("/api/v1/lessons/object-detection/done/")
     assert response.status_code == 200
     assert LessonProgress.objects.filter(user=user).count() == 1

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from demos.models import DemoRun
+from tests.factories import make_api_token
 
 pytestmark = pytest.mark.django_db
 
@@ -295,9 +295,9 @@ def test_session_upload_without_csrf_token_is_refused(
 
 
 def test_token_client_uploads_without_csrf(user, samples_dir, models_ready) -> None:
-    token = Token.objects.create(user=user)
+    token = make_api_token(user)
     client = APIClient(enforce_csrf_checks=True)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
 
     response = post_photo(client, samples_dir, "people/grace_hopper.jpg")
 

@@ -15,10 +15,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from PIL import Image
-from rest_framework.authtoken.models import Token
 
 from demos.models import DemoRun, Detection
 from demos.people import services
+from tests.factories import make_api_token
 
 pytestmark = pytest.mark.django_db
 
@@ -469,11 +469,11 @@ def test_crop_download_is_an_attachment_and_unknown_rank_is_404(
 
 def test_api_token_can_fetch_a_crop(user, samples_dir, models_ready) -> None:
     run = make_run(user, samples_dir)
-    token = Token.objects.create(user=user)
+    token = make_api_token(user)
 
     response = Client().get(
         f"/demos/people/{run.public_id}/crops/1.jpg",
-        HTTP_AUTHORIZATION=f"Token {token.key}",
+        HTTP_AUTHORIZATION=f"Token {token}",
     )
 
     assert response.status_code == 200
