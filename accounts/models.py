@@ -28,9 +28,13 @@ class LoginBucket(models.Model):
     refuses further logins for that key only, so other users are never locked out.
     """
 
-    key = models.CharField(max_length=64, unique=True)
-    tokens = models.FloatField()
-    updated = models.DateTimeField()
+    key = models.CharField(_("key (hashed)"), max_length=64, unique=True)
+    tokens = models.FloatField(_("tries left"))
+    updated = models.DateTimeField(_("updated"))
+
+    class Meta:
+        verbose_name = _("login attempt limit")
+        verbose_name_plural = _("login attempt limits")
 
     def __str__(self) -> str:
         return f"{self.key[:12]}… ({self.tokens:.1f})"
