@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.contrib.staticfiles import finders
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.templatetags.static import static
 from django.utils.functional import Promise
 from django.utils.translation import gettext
@@ -106,3 +107,8 @@ def sample_bytes(key: str) -> bytes:
             % {"name": sample.filename}
         )
     return Path(found).read_bytes()
+
+
+def sample_upload(key: str) -> SimpleUploadedFile:
+    """Sample ``key`` as the upload a student would send (the person demo's input)."""
+    return SimpleUploadedFile(get_sample(key).filename, sample_bytes(key))

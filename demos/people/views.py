@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.files.uploadedfile import UploadedFile
 from django.core.paginator import Paginator
 from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
@@ -27,6 +28,7 @@ from django.views.decorators.http import (
     require_safe,
 )
 
+from demos.common.samples import SAMPLES, sample_upload
 from demos.models import DemoRun
 from demos.people import services
 from demos.people.detection import HOW_IT_WORKS
@@ -64,12 +66,27 @@ def report_failures(
             form.add_error("images", text)
 
 
+def uploads_of(form: PeopleUploadForm) -> list[UploadedFile]:
+    """The chosen photos, or the shipped sample the form names (read by key)."""
+    return form.cleaned_data["images"] or [sample_upload(form.cleaned_data["sample"])]
+
+
+def upload_context(request: HttpRequest, form: PeopleUploadForm) -> dict[str, Any]:
+    key = request.POST.get("sample") or request.GET.get("sample") or ""
+    return {
+        "form": form,
+        "max_files": settings.MAX_FILES_PER_UPLOAD,
+        "detector_states": form.fields["detector"].states,
+        "sample": SAMPLES.get(key),
+    }
+
+
 def queue_upload_jobs(request: HttpRequest, form: PeopleUploadForm) -> HttpResponse:
     """One job per photo of a valid upload form; the jobs page, or the form again."""
     try:
         outcome = jobs.enqueue_detection_jobs(
             owner=request.user,
-            uploads=form.cleaned_data["images"],
+            uploads=uploads_of(form),
             detector_key=form.cleaned_data["detector"],
             score_threshold=form.cleaned_data["score_threshold"],
         )
@@ -89,12 +106,7 @@ def queue_upload_jobs(request: HttpRequest, form: PeopleUploadForm) -> HttpRespo
                 % {"count": count},
             )
             return redirect("demos:people-jobs")
-    context = {
-        "form": form,
-        "max_files": settings.MAX_FILES_PER_UPLOAD,
-        "detector_states": form.fields["detector"].states,
-    }
-    return render(request, "demos/people/upload.html", context)
+    return render(request, "demos/people/upload.html", upload_context(request, form))
 
 
 @login_required
@@ -103,6 +115,7 @@ def people_upload(request: HttpRequest) -> HttpResponse:
     form = PeopleUploadForm(
         request.POST or None,
         request.FILES or None,
+        initial={"sample": request.GET.get("sample", "")},
         default_detector=default_detector_key(),
     )
     if settings.PORTAL_ASYNC_UPLOADS and request.method == "POST" and form.is_valid():
@@ -111,7 +124,7 @@ def people_upload(request: HttpRequest) -> HttpResponse:
         try:
             outcome = services.create_demo_runs(
                 owner=request.user,
-                uploads=form.cleaned_data["images"],
+                uploads=uploads_of(form),
                 detector_key=form.cleaned_data["detector"],
                 score_threshold=form.cleaned_data["score_threshold"],
             )
@@ -126,12 +139,7 @@ def people_upload(request: HttpRequest) -> HttpResponse:
                 return redirect("demos:people-detail", public_id=run.public_id)
             if outcome.runs:
                 return redirect_to_new_runs(outcome.runs)
-    context = {
-        "form": form,
-        "max_files": settings.MAX_FILES_PER_UPLOAD,
-        "detector_states": form.fields["detector"].states,
-    }
-    return render(request, "demos/people/upload.html", context)
+    return render(request, "demos/people/upload.html", upload_context(request, form))
 
 
 def _run_context(request: HttpRequest, run: DemoRun) -> dict[str, Any]:
