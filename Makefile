@@ -62,10 +62,11 @@ run:
 dev: migrate
 	PORTAL_DEBUG=1 $(BIN)/python manage.py runserver $(HOST)
 
-# Debian's chromium (Playwright cannot download a browser here) and Korean fonts.
+# Debian's chromium (Playwright cannot download a browser here), Korean fonts and the
+# emoji font (the home page's cards; screenshots show empty boxes without it).
 browser:
-	@command -v chromium >/dev/null && fc-list | grep -qi "noto sans cjk" \
-	  || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null)
+	@command -v chromium >/dev/null && fc-list | grep -qi "noto sans cjk" && fc-list | grep -qi "noto color emoji" \
+	  || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk fonts-noto-color-emoji >/dev/null)
 
 test: install browser
 	$(BIN)/python -m pytest -m "" $(PYTEST_ARGS)

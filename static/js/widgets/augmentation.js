@@ -110,7 +110,10 @@
     else if (option) option.remove();
   }
   part("sample").addEventListener("change", () => {
-    if (part("image")) part("image").value = "";
+    if (part("image")) {
+      part("image").value = "";
+      part("image").dispatchEvent(new Event("file-picker:cleared"));
+    }
     ownOption(false);
     run();
   });
