@@ -1,4 +1,5 @@
 # Two set-up commands on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
@@ -7,7 +8,14 @@ HOST ?= 127.0.0.1:8000
 WEIGHTS_DIR ?=
 PYTEST_ARGS ?=
 
-.PHONY: run install migrate detector test e2e browser lint format bench messages clean
+.PHONY: run dev serve install migrate detector static test e2e browser lint format bench messages clean
+
+# $(call timed,what,command): run a step and print how long it took.
+define timed
+	@start=$$(date +%s%N); $(2); status=$$?; \
+	  printf '  %-28s %6.1f s\n' "$(1)" "$$(( ($$(date +%s%N) - start) / 1000000 ))e-3"; \
+	  exit $$status
+endef
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,14 +43,30 @@ else
 	  || echo "Default detector not downloaded (no internet?); serving with opencv-hog. Offline: make run WEIGHTS_DIR=path/to/weights"
 endif
 
-run: migrate detector
-	@echo "Portal on http://$(HOST)/  — create an admin with: $(BIN)/python manage.py createsuperuser"
-	$(BIN)/python manage.py runserver $(HOST)
+# Static files for whitenoise (hashed, compressed) under var/staticfiles.
+static: install
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 
-# Debian's chromium (Playwright cannot download a browser here) and Korean fonts.
+# The portal as a class uses it: DEBUG off, gunicorn with gunicorn.conf.py (workers
+# from the cores), static files through whitenoise, styled 404/500 pages.
+run:
+	@echo "Setting up (each step is timed):"
+	$(call timed,venv and packages,$(MAKE) --no-print-directory --quiet install)
+	$(call timed,database and lessons,$(MAKE) --no-print-directory --quiet migrate)
+	$(call timed,default detector,$(MAKE) --no-print-directory --quiet detector)
+	$(call timed,static files,$(MAKE) --no-print-directory --quiet static)
+	@echo "Portal on http://$(HOST)/  — create an admin with: $(BIN)/python manage.py createsuperuser"
+	GUNICORN_BIND=$(HOST) $(BIN)/gunicorn portal.wsgi -c gunicorn.conf.py
+
+# The developer loop: runserver with DEBUG (technical error pages, auto-reload).
+dev: migrate
+	PORTAL_DEBUG=1 $(BIN)/python manage.py runserver $(HOST)
+
+# Debian's chromium (Playwright cannot download a browser here), Korean fonts and the
+# emoji font (the home page's cards; screenshots show empty boxes without it).
 browser:
-	@command -v chromium >/dev/null && fc-list | grep -qi "noto sans cjk" \
-	  || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null)
+	@command -v chromium >/dev/null && fc-list | grep -qi "noto sans cjk" && fc-list | grep -qi "noto color emoji" \
+	  || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk fonts-noto-color-emoji >/dev/null)
 
 test: install browser
 	$(BIN)/python -m pytest -m "" $(PYTEST_ARGS)

@@ -1,5 +1,13 @@
+"""Admin for accounts: users (with the portal's display name) and login buckets."""
+
+from __future__ import annotations
+
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm, SetUnusablePasswordMixin
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import AdminLoginForm
@@ -9,8 +17,28 @@ from accounts.models import User
 admin.site.login_form = AdminLoginForm
 
 
+class PasswordChangeForm(AdminPasswordChangeForm):
+    """Django's admin form, with its warning translated and valid inside ``<p>``.
+
+    Django puts a ``<ul>`` in the help text, which its template wraps in ``<p>``
+    (invalid HTML, the browser splits the paragraph), and the warning has no
+    translation. A ``<span>`` with the same id and class keeps the admin's CSS/JS.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "usable_password" in self.fields:
+            self.fields["usable_password"].help_text = format_html(
+                '{} <span id="id_unusable_warning" class="messagelist">'
+                '<span class="warning">{}</span></span>',
+                SetUnusablePasswordMixin.usable_password_help_text,
+                _("If disabled, the current password for this user will be lost."),
+            )
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
+    change_password_form = PasswordChangeForm
     list_display = (
         "username",
         "display_name",

@@ -8,15 +8,18 @@ admin goes through ``delete_demo_run`` so its files go too.
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
 from demos.models import DemoRun, Detection, DetectionJob, Lesson, LessonProgress
 from demos.people import services
+from models_store.registry import REGISTRY
 
 # --- Person demo ---------------------------------------------------------------
 
@@ -42,16 +45,16 @@ class DetectionInline(admin.TabularInline):
 
 @admin.register(DemoRun)
 class DemoRunAdmin(admin.ModelAdmin):
+    # What an instructor looks for: whose photo, how many people, which model, when.
     list_display = (
         "thumbnail",
-        "public_id",
         "owner",
-        "detector",
-        "detection_count",
-        "elapsed_ms",
-        "created",
+        "person_count",
+        "detector_name",
+        "original_name",
+        "created_at",
     )
-    list_display_links = ("thumbnail", "public_id")
+    list_display_links = ("thumbnail", "original_name")
     list_filter = ("detector", "created")
     search_fields = ("public_id", "owner__username", "original_name")
     date_hierarchy = "created"
@@ -63,6 +66,7 @@ class DemoRunAdmin(admin.ModelAdmin):
         "owner",
         "detector",
         "score_threshold",
+        "person_count",
         "original_name",
         "image_width",
         "image_height",
@@ -88,11 +92,26 @@ class DemoRunAdmin(admin.ModelAdmin):
         return format_html('<img src="{}" alt="" width="480">', url)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).annotate(kept=Count("detections"))
+        # The count a student saw: boxes at or above the run's own threshold.
+        above = Q(detections__score__gte=F("score_threshold"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(persons=Count("detections", filter=above))
+        )
 
-    @admin.display(description=_("boxes kept"), ordering="kept")
-    def detection_count(self, run: DemoRun) -> int:
-        return run.kept
+    @admin.display(description=_("persons"), ordering="persons")
+    def person_count(self, run: DemoRun) -> int:
+        return run.persons
+
+    @admin.display(description=_("detector"), ordering="detector")
+    def detector_name(self, run: DemoRun) -> str:
+        spec = REGISTRY.get(run.detector)
+        return spec.name if spec else run.detector
+
+    @admin.display(description=_("created"), ordering="created")
+    def created_at(self, run: DemoRun) -> str:
+        return date_format(localtime(run.created), "DATETIME_FORMAT")
 
     def delete_model(self, request: HttpRequest, obj: DemoRun) -> None:
         services.delete_demo_run(run=obj)

@@ -18,29 +18,41 @@ from django.utils.translation import gettext_lazy as _
 class DemoRun(models.Model):
     """One photo run through one person detector."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(
+        _("public ID"), default=uuid.uuid4, unique=True, editable=False
+    )
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="demo_runs"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="demo_runs",
+        verbose_name=_("owner"),
     )
     detector = models.CharField(_("detector"), max_length=64)
     score_threshold = models.FloatField(_("score threshold"))
     original_name = models.CharField(
         _("uploaded file name"), max_length=120, blank=True
     )
-    image_path = models.CharField(max_length=255)
-    annotated_path = models.CharField(max_length=255)
-    thumbnail_path = models.CharField(max_length=255)
-    image_sha256 = models.CharField(max_length=64)
-    image_width = models.PositiveIntegerField()
-    image_height = models.PositiveIntegerField()
+    image_path = models.CharField(_("photo file"), max_length=255)
+    annotated_path = models.CharField(_("annotated photo file"), max_length=255)
+    thumbnail_path = models.CharField(_("thumbnail file"), max_length=255)
+    image_sha256 = models.CharField(_("photo SHA-256"), max_length=64)
+    image_width = models.PositiveIntegerField(_("width (px)"))
+    image_height = models.PositiveIntegerField(_("height (px)"))
     elapsed_ms = models.FloatField(_("detector time (ms)"))
     compared_with = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("compared with"),
     )
-    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    created = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["-created"]
+        verbose_name = _("person-demo run")
+        verbose_name_plural = _("person-demo runs")
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(score_threshold__gte=0)
@@ -65,18 +77,23 @@ class Detection(models.Model):
     """
 
     run = models.ForeignKey(
-        DemoRun, on_delete=models.CASCADE, related_name="detections"
+        DemoRun,
+        on_delete=models.CASCADE,
+        related_name="detections",
+        verbose_name=_("run"),
     )
-    rank = models.PositiveIntegerField()
-    x1 = models.PositiveIntegerField()
-    y1 = models.PositiveIntegerField()
-    x2 = models.PositiveIntegerField()
-    y2 = models.PositiveIntegerField()
-    score = models.FloatField()
-    crop_path = models.CharField(max_length=255)
+    rank = models.PositiveIntegerField(_("number"))
+    x1 = models.PositiveIntegerField(_("left (px)"))
+    y1 = models.PositiveIntegerField(_("top (px)"))
+    x2 = models.PositiveIntegerField(_("right (px)"))
+    y2 = models.PositiveIntegerField(_("bottom (px)"))
+    score = models.FloatField(_("score"))
+    crop_path = models.CharField(_("crop file"), max_length=255)
 
     class Meta:
         ordering = ["run", "rank"]
+        verbose_name = _("detected person")
+        verbose_name_plural = _("detected persons")
         constraints = [
             models.UniqueConstraint(
                 fields=["run", "rank"], name="detection_unique_rank"
@@ -107,24 +124,26 @@ class Detection(models.Model):
 class Lesson(models.Model):
     """One lesson of the course; text in Korean and English (Markdown)."""
 
-    slug = models.SlugField(unique=True)
-    order = models.PositiveIntegerField(unique=True)
-    title_en = models.CharField(max_length=120)
-    title_ko = models.CharField(max_length=120)
-    summary_en = models.CharField(max_length=255, blank=True)
-    summary_ko = models.CharField(max_length=255, blank=True)
-    body_en = models.TextField()
-    body_ko = models.TextField()
+    slug = models.SlugField(_("address name"), unique=True)
+    order = models.PositiveIntegerField(_("order"), unique=True)
+    title_en = models.CharField(_("title (English)"), max_length=120)
+    title_ko = models.CharField(_("title (Korean)"), max_length=120)
+    summary_en = models.CharField(_("summary (English)"), max_length=255, blank=True)
+    summary_ko = models.CharField(_("summary (Korean)"), max_length=255, blank=True)
+    body_en = models.TextField(_("text (English, Markdown)"))
+    body_ko = models.TextField(_("text (Korean, Markdown)"))
     widget = models.CharField(
         _("live widget"),
         max_length=40,
         blank=True,
         help_text=_("Which interactive element the lesson page shows."),
     )
-    updated = models.DateTimeField(auto_now=True)
+    updated = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         ordering = ["order"]
+        verbose_name = _("lesson")
+        verbose_name_plural = _("lessons")
 
     def __str__(self) -> str:
         return f"{self.order}. {self.title_en}"
@@ -155,13 +174,20 @@ class LessonProgress(models.Model):
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
         related_name="lesson_progress",
+        verbose_name=_("student"),
     )
     lesson = models.ForeignKey(
-        Lesson, on_delete=models.CASCADE, related_name="progress"
+        Lesson,
+        on_delete=models.CASCADE,
+        related_name="progress",
+        verbose_name=_("lesson"),
     )
-    completed_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(_("completed"), auto_now_add=True)
 
     class Meta:
+        # Without a plural Django appends an "s": "Lesson progresss".
+        verbose_name = _("lesson completion")
+        verbose_name_plural = _("lesson completions")
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "lesson"], name="progress_once_per_lesson"
@@ -187,11 +213,14 @@ class DetectionJob(models.Model):
         DONE = "done", _("done")
         FAILED = "failed", _("failed")
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(
+        _("public ID"), default=uuid.uuid4, unique=True, editable=False
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
         related_name="detection_jobs",
+        verbose_name=_("owner"),
     )
     state = models.CharField(
         _("state"),
@@ -203,27 +232,30 @@ class DetectionJob(models.Model):
     detail = models.CharField(_("reason"), max_length=500, blank=True)
     detector = models.CharField(_("detector"), max_length=64)
     score_threshold = models.FloatField(_("score threshold"))
-    upload_path = models.CharField(max_length=255)
+    upload_path = models.CharField(_("uploaded file"), max_length=255)
     original_name = models.CharField(
         _("uploaded file name"), max_length=120, blank=True
     )
     # The uploader's language: the worker writes a failure's reason in it.
-    language = models.CharField(max_length=16, blank=True)
+    language = models.CharField(_("language"), max_length=16, blank=True)
     run = models.OneToOneField(
         DemoRun,
         null=True,
         blank=True,
         on_delete=models.CASCADE,
         related_name="job",
+        verbose_name=_("run"),
     )
-    created = models.DateTimeField(auto_now_add=True, db_index=True)
-    started = models.DateTimeField(null=True, blank=True)
-    finished = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    progress = models.PositiveSmallIntegerField(default=0)
+    created = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    started = models.DateTimeField(_("started"), null=True, blank=True)
+    finished = models.DateTimeField(_("finished"), null=True, blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
 
     class Meta:
         ordering = ["-created", "-pk"]
+        verbose_name = _("detection job")
+        verbose_name_plural = _("detection jobs")
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(progress__lte=100), name="job_progress_0_100"

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from models_store import store
 from models_store.download import ChecksumMismatch, WeightsUnavailable
+from models_store.labels import licence_label, state_label, task_label
 from models_store.models import ModelFile
 from models_store.registry import REGISTRY, UnknownModel
 
@@ -54,7 +55,7 @@ def _report_state(request: HttpRequest, state: store.ModelState) -> None:
 
 @admin.register(ModelFile)
 class ModelFileAdmin(admin.ModelAdmin):
-    list_display = ("key", "display_name", "live_state", "size", "source", "added_at")
+    list_display = ("key", "model_name", "live_state", "size", "source", "added_at")
     list_filter = ("source",)
     readonly_fields = ("key", "filename", "sha256", "size", "source", "added_at")
     actions = ("verify_selected", "download_selected")
@@ -62,11 +63,15 @@ class ModelFileAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # rows come from `models import` / `models pull`
 
+    @admin.display(description=_("name"))
+    def model_name(self, obj: ModelFile) -> str:
+        return obj.display_name
+
     @admin.display(description=_("state on disk"))
     def live_state(self, obj: ModelFile) -> str:
         if obj.key not in REGISTRY:
             return gettext("not registered")
-        return store.model_state(obj.key).state
+        return state_label(store.model_state(obj.key).state)
 
     @admin.action(description=_("Verify the selected files (re-hash)"))
     def verify_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -119,7 +124,15 @@ class ModelFileAdmin(admin.ModelAdmin):
     ) -> HttpResponse:
         extra_context = {
             **(extra_context or {}),
-            "model_states": store.all_states(),
+            "model_rows": [
+                {
+                    "state": state,
+                    "task": task_label(state.spec.task),
+                    "state_label": state_label(state.state),
+                    "licence": licence_label(state.spec.license),
+                }
+                for state in store.all_states()
+            ],
             "can_change": self.has_change_permission(request),
         }
         return super().changelist_view(request, extra_context)

@@ -2,10 +2,15 @@
 
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from portal import health, views
+
+admin.site.site_header = _("DL Bootcamp administration")
+admin.site.site_title = _("DL Bootcamp admin")
+admin.site.index_title = _("Manage the portal")
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -41,6 +41,7 @@ from demos.architectures.profiles import (
 )
 from demos.common.imaging import decode_image, encode_png
 from demos.common.limits import image_limits
+from demos.common.samples import title_of_file
 from portal.errors import BadInput
 
 DIGIT_SAMPLE = "digit-6"
@@ -294,7 +295,7 @@ def samples_payload() -> dict:
     samples = [
         {
             "key": key,
-            "label": path.name,
+            "label": title_of_file(path.name),
             "url": static(f"img/samples/{path.name}"),
         }
         for key, path in sample_paths().items()

@@ -55,6 +55,7 @@ from demos.cnn.feature_maps import (
 )
 from demos.common.imaging import DecodedImage, decode_image
 from demos.common.limits import image_limits
+from demos.common.samples import title_of_file
 from portal.errors import BadInput
 
 if TYPE_CHECKING:
@@ -89,12 +90,16 @@ def _samples_dir() -> Path | None:
 
 
 def list_samples() -> list[dict[str, str]]:
-    """Sample photos shipped in static/img/samples: ``[{"name", "static_path"}]``."""
+    """Shipped sample photos: ``[{"name", "title", "static_path"}]`` (localised)."""
     folder = _samples_dir()
     if folder is None:
         return []
     return [
-        {"name": path.stem, "static_path": f"{SAMPLES_DIR}/{path.name}"}
+        {
+            "name": path.stem,
+            "title": title_of_file(path.name),
+            "static_path": f"{SAMPLES_DIR}/{path.name}",
+        }
         for path in sorted(folder.iterdir())
         if path.suffix.lower() in SAMPLE_SUFFIXES
     ]

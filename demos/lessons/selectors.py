@@ -14,11 +14,9 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.db.models import Exists, OuterRef, QuerySet
 from django.shortcuts import get_object_or_404
-from django.templatetags.static import static
-from django.utils.functional import Promise
 from django.utils.translation import get_language
-from django.utils.translation import gettext_lazy as _
 
+from demos.common.samples import SAMPLES, Sample
 from demos.lessons.loading import render_markdown, split_code_section
 from demos.models import Lesson, LessonProgress
 
@@ -90,51 +88,9 @@ def rendered_body(lesson: Lesson) -> RenderedBody:
     return RenderedBody(*cached)
 
 
-@dataclass(frozen=True)
-class LessonSample:
-    """A photo the widgets offer; ``people`` are its annotated person boxes."""
-
-    key: str
-    filename: str
-    title: str | Promise
-    people: tuple[tuple[int, int, int, int], ...] = ()
-
-    @property
-    def static_path(self) -> str:
-        return f"img/samples/{self.filename}"
-
-    @property
-    def url(self) -> str:
-        return static(self.static_path)
-
-
-# Copies of shared samples (see static/img/samples/README.md); boxes scaled to them.
-LESSON_SAMPLES: dict[str, LessonSample] = {
-    sample.key: sample
-    for sample in (
-        LessonSample(
-            "cyclists",
-            "cyclists.jpg",
-            _("Four cyclists"),
-            (
-                (0, 43, 134, 341),
-                (78, 68, 238, 341),
-                (193, 10, 409, 341),
-                (332, 44, 508, 315),
-            ),
-        ),
-        LessonSample(
-            "apollo-crew",
-            "apollo11_crew.jpg",
-            _("The Apollo 11 crew"),
-            ((24, 128, 224, 402), (160, 55, 329, 402), (282, 133, 470, 402)),
-        ),
-        LessonSample(
-            "astronaut", "astronaut.jpg", _("An astronaut"), ((20, 15, 364, 512),)
-        ),
-        LessonSample("cat", "chelsea.jpg", _("Chelsea the cat")),
-    )
-}
+# The shipped sample photos live in one catalogue (demos/common/samples.py).
+LessonSample = Sample
+LESSON_SAMPLES: dict[str, Sample] = SAMPLES
 
 
 def lesson_samples(*, with_people: bool = False) -> list[LessonSample]:

@@ -20,6 +20,7 @@ from django.http import Http404, HttpRequest
 from django.templatetags.static import static
 from django.utils.translation import gettext_lazy
 
+from demos.architectures import payloads as arch_payloads
 from demos.cnn import networks as cnn_models
 from demos.cnn import services as cnn_services
 from demos.lessons import selectors
@@ -167,6 +168,12 @@ def activations_context(request: HttpRequest) -> dict[str, Any]:
     return {"options": options}
 
 
+def augmentation_context(request: HttpRequest) -> dict[str, Any]:
+    # Rendered here, not filled in by the script later: the select shows the photo
+    # the grid is made of from the first paint on.
+    return {"samples": arch_payloads.samples_payload()["samples"]}
+
+
 # --- The registry ---------------------------------------------------------------
 
 WIDGETS: dict[str, Widget] = {
@@ -184,7 +191,11 @@ WIDGETS: dict[str, Widget] = {
         Widget("activations", ("api:cnn-activations",), activations_context),
         Widget("architectures", ("api:arch-comparison",)),
         Widget("transfer-learning", ("api:arch-transfer-learning",)),
-        Widget("augmentation", ("api:arch-augment-samples", "api:arch-augment-plan")),
+        Widget(
+            "augmentation",
+            ("api:arch-augment-samples", "api:arch-augment-plan"),
+            augmentation_context,
+        ),
         Widget("iou-nms", ("api:playground-nms",), people_samples_context),
         Widget("autoencoder-tsne", ("api:cnn-autoencoder",)),
     )

@@ -16,6 +16,7 @@ from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from demos.common.samples import SAMPLES
 from demos.models import DemoRun
 from demos.people.detectors import ModelState
 from demos.people.selectors import default_threshold, detector_states, is_available
@@ -42,6 +43,8 @@ class MultipleImageField(forms.FileField):
         files = data if isinstance(data, list | tuple) else [data]
         files = [f for f in files if f]
         if not files:
+            if not self.required:
+                return []  # a shipped sample stands in (PeopleUploadForm.sample)
             raise forms.ValidationError(self.error_messages["required"], "required")
         limit = settings.MAX_FILES_PER_UPLOAD
         if len(files) > limit:
@@ -136,11 +139,22 @@ def _threshold_field(**kwargs: Any) -> BoundedFloatField:
 
 class PeopleUploadForm(forms.Form):
     images = MultipleImageField(label=_("Photos"))
+    # A shipped sample by key (``/demos/people/?sample=cyclists`` from a lesson): the
+    # server reads the file itself, so the student needs no download and re-upload.
+    sample = forms.ChoiceField(
+        required=False,
+        widget=forms.HiddenInput,
+        choices=[("", "")] + [(key, s.title) for key, s in SAMPLES.items()],
+    )
     detector = DetectorChoiceField(label=_("Detector"))
     score_threshold = _threshold_field()
 
     def __init__(self, *args: Any, default_detector: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Photos are required unless a sample is chosen; chosen files win over it.
+        source = self.data if self.is_bound else self.initial
+        chosen = source.get("sample")
+        self.fields["images"].required = chosen not in SAMPLES
         self.fields["images"].help_text = _(
             "JPEG, PNG, WEBP or GIF, up to %(count)d at once."
         ) % {"count": settings.MAX_FILES_PER_UPLOAD}

@@ -14,10 +14,12 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.files.uploadedfile import UploadedFile
 from django.core.paginator import Paginator
 from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import (
@@ -26,6 +28,7 @@ from django.views.decorators.http import (
     require_safe,
 )
 
+from demos.common.samples import SAMPLES, sample_upload
 from demos.models import DemoRun
 from demos.people import services
 from demos.people.detection import HOW_IT_WORKS
@@ -63,12 +66,27 @@ def report_failures(
             form.add_error("images", text)
 
 
+def uploads_of(form: PeopleUploadForm) -> list[UploadedFile]:
+    """The chosen photos, or the shipped sample the form names (read by key)."""
+    return form.cleaned_data["images"] or [sample_upload(form.cleaned_data["sample"])]
+
+
+def upload_context(request: HttpRequest, form: PeopleUploadForm) -> dict[str, Any]:
+    key = request.POST.get("sample") or request.GET.get("sample") or ""
+    return {
+        "form": form,
+        "max_files": settings.MAX_FILES_PER_UPLOAD,
+        "detector_states": form.fields["detector"].states,
+        "sample": SAMPLES.get(key),
+    }
+
+
 def queue_upload_jobs(request: HttpRequest, form: PeopleUploadForm) -> HttpResponse:
     """One job per photo of a valid upload form; the jobs page, or the form again."""
     try:
         outcome = jobs.enqueue_detection_jobs(
             owner=request.user,
-            uploads=form.cleaned_data["images"],
+            uploads=uploads_of(form),
             detector_key=form.cleaned_data["detector"],
             score_threshold=form.cleaned_data["score_threshold"],
         )
@@ -88,12 +106,7 @@ def queue_upload_jobs(request: HttpRequest, form: PeopleUploadForm) -> HttpRespo
                 % {"count": count},
             )
             return redirect("demos:people-jobs")
-    context = {
-        "form": form,
-        "max_files": settings.MAX_FILES_PER_UPLOAD,
-        "detector_states": form.fields["detector"].states,
-    }
-    return render(request, "demos/people/upload.html", context)
+    return render(request, "demos/people/upload.html", upload_context(request, form))
 
 
 @login_required
@@ -102,6 +115,7 @@ def people_upload(request: HttpRequest) -> HttpResponse:
     form = PeopleUploadForm(
         request.POST or None,
         request.FILES or None,
+        initial={"sample": request.GET.get("sample", "")},
         default_detector=default_detector_key(),
     )
     if settings.PORTAL_ASYNC_UPLOADS and request.method == "POST" and form.is_valid():
@@ -110,7 +124,7 @@ def people_upload(request: HttpRequest) -> HttpResponse:
         try:
             outcome = services.create_demo_runs(
                 owner=request.user,
-                uploads=form.cleaned_data["images"],
+                uploads=uploads_of(form),
                 detector_key=form.cleaned_data["detector"],
                 score_threshold=form.cleaned_data["score_threshold"],
             )
@@ -124,13 +138,8 @@ def people_upload(request: HttpRequest) -> HttpResponse:
                 run = outcome.runs[0]
                 return redirect("demos:people-detail", public_id=run.public_id)
             if outcome.runs:
-                return redirect("demos:people-history")
-    context = {
-        "form": form,
-        "max_files": settings.MAX_FILES_PER_UPLOAD,
-        "detector_states": form.fields["detector"].states,
-    }
-    return render(request, "demos/people/upload.html", context)
+                return redirect_to_new_runs(outcome.runs)
+    return render(request, "demos/people/upload.html", upload_context(request, form))
 
 
 def _run_context(request: HttpRequest, run: DemoRun) -> dict[str, Any]:
@@ -171,18 +180,17 @@ def people_compare(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
                 run=run, detector_key=form.cleaned_data["detector"]
             )
         except (BadInput, ServiceUnavailable) as exc:
-            messages.error(request, str(exc))
+            form.add_error("detector", str(exc))
         else:
             return redirect(
                 "demos:people-compare-result",
                 public_id=run.public_id,
                 other_id=other.public_id,
             )
-    else:
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
-    return redirect("demos:people-detail", public_id=run.public_id)
+    # The result page again, with the reason beside the detector it is about.
+    context = _run_context(request, run)
+    context["compare_form"] = form
+    return render(request, "demos/people/detail.html", context, status=400)
 
 
 @login_required
@@ -206,18 +214,39 @@ def people_delete(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     return redirect("demos:people-history")
 
 
+def redirect_to_new_runs(runs: list[DemoRun]) -> HttpResponse:
+    """The history page with the runs of this upload marked (``?new=<id>,<id>``)."""
+    new = ",".join(str(run.public_id) for run in runs)  # UUIDs: nothing to escape
+    return redirect(f"{reverse('demos:people-history')}?new={new}")
+
+
+def new_run_ids(query: str) -> set[uuid.UUID]:
+    """The public ids in ``?new=``; anything that is not a UUID is ignored."""
+    ids = set()
+    for part in query.split(",")[:HISTORY_PAGE_SIZE]:
+        try:
+            ids.add(uuid.UUID(part.strip()))
+        except ValueError:
+            continue
+    return ids
+
+
 @login_required
 @require_safe
 def people_history(request: HttpRequest) -> HttpResponse:
     runs = list_demo_runs_for_user(request.user, include_others=request.user.is_staff)
     page = Paginator(runs, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     states = detector_states()
+    new_ids = new_run_ids(request.GET.get("new", ""))
     for run in page.object_list:
         state = states.get(run.detector)
         run.detector_name = state.spec.name if state else run.detector
+        run.is_new = run.public_id in new_ids
     context = {
         "page": page,
         "show_owner": request.user.is_staff,
+        "new_count": sum(run.is_new for run in page.object_list),
+        "jobs_enabled": settings.PORTAL_ASYNC_UPLOADS,
         "jobs": list_current_jobs_for_user(request.user)[:HISTORY_PAGE_SIZE],
     }
     return render(request, "demos/people/history.html", context)

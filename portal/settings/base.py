@@ -163,6 +163,8 @@ CSRF_COOKIE_SAMESITE = "Lax"
 LANGUAGE_CODE = "en"
 LANGUAGES = [("ko", _("Korean")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# One date format per language for every page and the admin (portal/formats/).
+FORMAT_MODULE_PATH = ["portal.formats"]
 TIME_ZONE = env_str("PORTAL_TIME_ZONE", "Asia/Seoul")
 USE_I18N = True
 USE_TZ = True

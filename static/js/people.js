@@ -45,7 +45,14 @@
       });
     }
 
+    // A sample chosen from a lesson (?sample=) gives way to the student's own photos.
+    const chosenSample = form.querySelector("[data-sample-chosen]");
+    const sampleInput = form.querySelector("input[name=sample]");
     const showFiles = () => {
+      if (chosenSample && input.files && input.files.length) {
+        chosenSample.hidden = true;
+        if (sampleInput) sampleInput.value = "";
+      }
       list.replaceChildren();
       Array.from(input.files || []).forEach((file) => {
         const item = document.createElement("li");

@@ -7,6 +7,19 @@ document.addEventListener("DOMContentLoaded", () => {
       if (!window.confirm(el.dataset.confirm)) event.preventDefault();
     });
   });
+  // includes/_file_picker.html: name the chosen file(s) beside the page's own button.
+  document.querySelectorAll(".file-picker").forEach((picker) => {
+    const input = picker.querySelector("input[type=file]");
+    const name = picker.querySelector("[data-file-name]");
+    const none = name.textContent;
+    const show = () => {
+      const files = Array.from(input.files || []).map((f) => f.name);
+      name.textContent = files.length ? files.join(", ") : none;
+    };
+    input.addEventListener("change", show);
+    input.addEventListener("file-picker:cleared", show);  // a script emptied it
+    show();
+  });
   // Forms that must not be sent twice: disable their submit buttons once sent.
   document.querySelectorAll("form[data-once]").forEach((form) => {
     form.addEventListener("submit", () => {

@@ -1,7 +1,8 @@
 // Lesson 9 widget: a grid of random augmentations of a sample or the student's photo.
 // Samples: GET data-sample-png-url (cacheable PNG); uploads: POST the form (PNG back).
 // Tile labels: GET data-plan-url (they depend only on the seed and the count).
-// The sample list: GET data-samples-url. Helpers come from widget-kit.js.
+// The sample options are rendered by the server (the select always names the photo
+// shown); choosing an own photo adds a "your photo" option. Helpers: widget-kit.js.
 "use strict";
 (() => {
   const { el, fetchJson, scope } = window.WidgetKit;
@@ -97,11 +98,31 @@
     part("seed").value = String(Math.floor(Math.random() * 1e6));
     run();
   });
+  // The select names what the grid shows: a sample, or "your photo" while a file is chosen.
+  function ownOption(show) {
+    const select = part("sample");
+    let option = select.querySelector("option[data-own]");
+    if (show && !option) {
+      option = el("option", { value: "", text: label("Own"), dataset: { own: "1" } });
+      select.append(option);
+    }
+    if (show) option.selected = true;
+    else if (option) option.remove();
+  }
   part("sample").addEventListener("change", () => {
-    if (part("image")) part("image").value = "";
+    if (part("image")) {
+      part("image").value = "";
+      part("image").dispatchEvent(new Event("file-picker:cleared"));
+    }
+    ownOption(false);
     run();
   });
-  if (part("image")) part("image").addEventListener("change", run);
+  if (part("image")) {
+    part("image").addEventListener("change", () => {
+      ownOption(Boolean(part("image").files[0]));
+      run();
+    });
+  }
   part("count").addEventListener("change", run);
   part("answer").addEventListener("click", () => {
     part("answer-text").hidden = false;
@@ -110,15 +131,7 @@
     root.querySelectorAll('.augment-tiles li[data-wrong="true"]').forEach((li) => li.classList.add("is-wrong"));
   });
 
-  fetchJson(root.dataset.samplesUrl)
-    .then(({ ok, data }) => {
-      if (!ok) return;
-      const select = part("sample");
-      select.replaceChildren();
-      data.samples.forEach((s) => {
-        select.append(el("option", { value: s.key, text: s.label, dataset: { url: s.url } }));
-      });
-    })
-    .catch(() => {})  // the digit sample in the template still works
-    .finally(run);
+  // A browser restoring the form after "back" may keep a file but not our option.
+  if (part("image") && part("image").files[0]) ownOption(true);
+  run();
 })();

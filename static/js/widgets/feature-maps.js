@@ -72,12 +72,20 @@
       const channels = part("channels");
       channels.replaceChildren();
       data.maps.forEach((item) => {
+        // loading before src: a src set first starts the download at once. The
+        // tile shows a placeholder until its PNG is in (layers have up to 2048).
         const img = el("img", {
-          src: item.png_url,
-          alt: `${label("Channel")} ${item.channel}`,
-          className: "pixelated",
           loading: "lazy",
+          decoding: "async",
+          width: 112,
+          height: 112,
+          alt: `${label("Channel")} ${item.channel}`,
+          className: "pixelated is-loading",
+          src: item.png_url,
         });
+        const loaded = () => img.classList.remove("is-loading");
+        img.addEventListener("load", loaded, { once: true });
+        img.addEventListener("error", loaded, { once: true });
         const caption = el("span", {
           text:
             `${label("Channel")} ${item.channel} · ${label("Mean")} ${item.mean.toFixed(2)}` +

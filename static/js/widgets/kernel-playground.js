@@ -125,7 +125,10 @@
   });
   form.addEventListener("change", (event) => {
     if (event.target === preset || event.target === kernelText) return;
-    if (event.target.name === "sample") upload.value = "";
+    if (event.target.name === "sample") {
+      upload.value = "";
+      upload.dispatchEvent(new Event("file-picker:cleared"));
+    }
     apply();
   });
   form.addEventListener("submit", (event) => { event.preventDefault(); apply(); });

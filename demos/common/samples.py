@@ -1,0 +1,114 @@
+"""The sample photos in ``static/img/samples/``: one catalogue, localised titles.
+
+Every page that offers a sample (the lesson widgets, the feature maps, the
+augmentation grid, the person demo's "run on this sample") names it through here,
+so a photo has one title in each language. Keys are what URLs carry
+(``/demos/people/?sample=cyclists``); the files are read by key from the static
+folder, never from a path a client sends. ``people`` are the annotated person boxes,
+scaled to the shipped copy (see static/img/samples/README.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.contrib.staticfiles import finders
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.templatetags.static import static
+from django.utils.functional import Promise
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from portal.errors import BadInput
+
+SAMPLES_DIR = "img/samples"
+
+
+class UnknownSample(BadInput):
+    """No shipped sample photo has this key."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A shipped photo: its key, file, title and annotated person boxes (pixels)."""
+
+    key: str
+    filename: str
+    title: str | Promise
+    people: tuple[tuple[int, int, int, int], ...] = ()
+
+    @property
+    def static_path(self) -> str:
+        return f"{SAMPLES_DIR}/{self.filename}"
+
+    @property
+    def url(self) -> str:
+        return static(self.static_path)
+
+    @property
+    def stem(self) -> str:
+        return Path(self.filename).stem
+
+
+SAMPLES: dict[str, Sample] = {
+    sample.key: sample
+    for sample in (
+        Sample(
+            "cyclists",
+            "cyclists.jpg",
+            _("Four cyclists"),
+            (
+                (0, 43, 134, 341),
+                (78, 68, 238, 341),
+                (193, 10, 409, 341),
+                (332, 44, 508, 315),
+            ),
+        ),
+        Sample(
+            "apollo-crew",
+            "apollo11_crew.jpg",
+            _("The Apollo 11 crew"),
+            ((24, 128, 224, 402), (160, 55, 329, 402), (282, 133, 470, 402)),
+        ),
+        Sample("astronaut", "astronaut.jpg", _("An astronaut"), ((20, 15, 364, 512),)),
+        Sample("cat", "chelsea.jpg", _("Chelsea the cat")),
+    )
+}
+
+
+def get_sample(key: str) -> Sample:
+    """The sample with this key; ``UnknownSample`` (a ``BadInput``) otherwise."""
+    try:
+        return SAMPLES[key]
+    except KeyError:
+        raise UnknownSample(
+            gettext("Unknown sample %(key)r; choose one of: %(keys)s.")
+            % {"key": key, "keys": ", ".join(SAMPLES)}
+        ) from None
+
+
+def title_of_file(name: str) -> str:
+    """The localised title of a shipped file (by name or stem), else the stem."""
+    stem = Path(name).stem
+    for sample in SAMPLES.values():
+        if sample.stem == stem:
+            return str(sample.title)
+    return stem
+
+
+def sample_bytes(key: str) -> bytes:
+    """The shipped file of sample ``key``, found through the static-files finders."""
+    sample = get_sample(key)
+    found = finders.find(sample.static_path)
+    if not found:
+        raise UnknownSample(
+            gettext("The sample photo %(name)s is missing on this server.")
+            % {"name": sample.filename}
+        )
+    return Path(found).read_bytes()
+
+
+def sample_upload(key: str) -> SimpleUploadedFile:
+    """Sample ``key`` as the upload a student would send (the person demo's input)."""
+    return SimpleUploadedFile(get_sample(key).filename, sample_bytes(key))
