@@ -1,17 +1,20 @@
-"""Admin for accounts: users (with the portal's display name) and login buckets."""
+"""Admin for accounts: users, login limits (django-axes) and API tokens (knox)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import knox.admin  # registers AuthToken first, so it can be swapped below
+from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin, AccessLogAdmin
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm, SetUnusablePasswordMixin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from knox.models import AuthToken
 
 from accounts.forms import AdminLoginForm
-from accounts.models import User
+from accounts.models import ApiToken, FailedLogin, LoginLockout, LoginRecord, User
 
 # The admin's login goes through the same gate as the site's (axes counts both).
 admin.site.login_form = AdminLoginForm
@@ -51,3 +54,29 @@ class UserAdmin(BaseUserAdmin):
     list_filter = ("is_staff", "is_superuser", "is_active", "date_joined")
     search_fields = ("username", "display_name", "email")
     fieldsets = (*BaseUserAdmin.fieldsets, (_("Portal"), {"fields": ("display_name",)}))
+
+
+# Same tables as the libraries' own admin pages, under translated names.
+class ApiTokenAdmin(knox.admin.AuthTokenAdmin):
+    """knox's token admin; its columns get names (knox's fields have none)."""
+
+    list_display = ("short_digest", "user", "created_at", "expires_at")
+
+    @admin.display(description=_("token (digest)"), ordering="digest")
+    def short_digest(self, token: AuthToken) -> str:
+        return f"{token.digest[:12]}…"
+
+    @admin.display(description=_("created"), ordering="created")
+    def created_at(self, token: AuthToken) -> object:
+        return token.created
+
+    @admin.display(description=_("expiry"), ordering="expiry")
+    def expires_at(self, token: AuthToken) -> object:
+        return token.expiry
+
+
+admin.site.unregister(AuthToken)
+admin.site.register(ApiToken, ApiTokenAdmin)
+admin.site.register(LoginLockout, AccessAttemptAdmin)
+admin.site.register(LoginRecord, AccessLogAdmin)
+admin.site.register(FailedLogin, AccessFailureLogAdmin)

@@ -1,10 +1,12 @@
-"""The portal's user (custom from day one); failed logins live in django-axes."""
+"""The portal's user (custom from day one) and admin proxies of the axes/knox tables."""
 
 from __future__ import annotations
 
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from knox.models import AuthToken
 
 
 class User(AbstractUser):
@@ -19,3 +21,33 @@ class User(AbstractUser):
     @property
     def shown_name(self) -> str:
         return self.display_name or self.username
+
+
+# The admin shows the login and token tables of django-axes and django-rest-knox under
+# these proxies: same tables, names in the portal's languages.
+class LoginLockout(AccessAttempt):
+    class Meta:
+        proxy = True
+        verbose_name = _("login attempt limit")
+        verbose_name_plural = _("login attempt limits")
+
+
+class LoginRecord(AccessLog):
+    class Meta:
+        proxy = True
+        verbose_name = _("login record")
+        verbose_name_plural = _("login records")
+
+
+class FailedLogin(AccessFailureLog):
+    class Meta:
+        proxy = True
+        verbose_name = _("failed login")
+        verbose_name_plural = _("failed logins")
+
+
+class ApiToken(AuthToken):
+    class Meta:
+        proxy = True
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")

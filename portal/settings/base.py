@@ -274,6 +274,8 @@ AXES_FAILURE_LIMIT = env_int("PORTAL_LOGIN_BURST", 5)
 AXES_COOLOFF_TIME = timedelta(seconds=env_int("PORTAL_LOGIN_COOLOFF_SECONDS", 900))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# accounts/admin.py shows axes' tables under the portal's own (translated) names.
+AXES_ENABLE_ADMIN = False
 # Failures per address per cool-off window across all usernames (password
 # spraying); large, because a whole class reaches us through one NAT address.
 LOGIN_ADDRESS_FAILURE_LIMIT = env_int("PORTAL_LOGIN_ADDRESS_BURST", 60)

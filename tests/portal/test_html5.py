@@ -15,12 +15,12 @@ from pathlib import Path
 
 import html5lib
 import pytest
+from axes.models import AccessAttempt
 from django.contrib.auth.tokens import default_token_generator
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
-from axes.models import AccessAttempt
 from knox.models import AuthToken
 
 from demos.lessons.services import load_lessons, mark_lesson_done
@@ -107,8 +107,8 @@ def world(staff_user, user, samples_dir: Path, models_ready) -> dict:
         "runs": runs,
         "objects": {
             "auth/group": None,
-            "knox/authtoken": token.pk,
-            "axes/accessattempt": attempt.pk,
+            "accounts/apitoken": token.pk,
+            "accounts/loginlockout": attempt.pk,
             "accounts/user": user.pk,
             "models_store/modelfile": model_file.pk,
             "demos/demorun": runs[0].pk,
