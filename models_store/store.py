@@ -89,6 +89,8 @@ def _digest(path: Path, stat: os.stat_result) -> str:
 def model_state(key: str) -> ModelState:
     """Check one model on disk; raises ``UnknownModel`` for an unregistered key."""
     spec = get_spec(key)
+    if spec.is_fusion:
+        return _fusion_state(spec)
     if spec.is_builtin:
         return ModelState(
             spec,
@@ -138,6 +140,32 @@ def model_state(key: str) -> ModelState:
             % {"file": spec.filename, "digest": digest[:12]},
         )
     return ModelState(spec, "ready", path, stat.st_size, _("Verified."), "")
+
+
+def _fusion_state(spec: ModelSpec) -> ModelState:
+    """A detector made of others: ready when every part is; else what each lacks."""
+    parts = [model_state(part) for part in spec.parts]
+    missing = [part for part in parts if not part.is_available]
+    if not missing:
+        return ModelState(
+            spec,
+            "ready",
+            None,
+            None,
+            _("Every part is ready: %(parts)s.")
+            % {"parts": ", ".join(part.spec.name for part in parts)},
+            "",
+        )
+    return ModelState(
+        spec,
+        "missing",
+        None,
+        None,
+        _("Needs %(parts)s.") % {"parts": ", ".join(p.spec.name for p in missing)}
+        + " "
+        + " ".join(part.reason for part in missing),
+        " && ".join(part.fix for part in missing if part.fix),
+    )
 
 
 def _recorded_sha256(spec: ModelSpec) -> str | None:
@@ -354,6 +382,11 @@ def pull(
     """
     state = model_state(key)
     spec = state.spec
+    if spec.is_fusion:
+        # No file of its own: fetch each part that is not ready yet.
+        for part in spec.parts:
+            pull(part, progress, timeout=timeout, record=record)
+        return None
     if state.state == "builtin":
         return None
     if state.state == "ready" and state.path is not None:

@@ -28,7 +28,7 @@ from django.views.decorators.http import (
 
 from demos.models import DemoRun
 from demos.people import services
-from demos.people.detection import HOW_IT_WORKS
+from demos.people.detection import how_it_works
 from demos.people.detectors import default_detector_key
 from demos.people.forms import CompareForm, PeopleUploadForm, requested_threshold
 from demos.people.jobs import services as jobs
@@ -147,7 +147,11 @@ def _run_context(request: HttpRequest, run: DemoRun) -> dict[str, Any]:
             {"detection": d, "index": index.get(d.pk)} for d in run.detections.all()
         ],
         "detector_state": state,
-        "how_it_works": HOW_IT_WORKS.get(state.spec.family, "") if state else "",
+        "how_it_works": (
+            how_it_works(state.spec.family, state.spec.meta.get("decoder"))
+            if state
+            else ""
+        ),
     }
 
 
