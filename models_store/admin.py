@@ -121,5 +121,6 @@ class ModelFileAdmin(admin.ModelAdmin):
             **(extra_context or {}),
             "model_states": store.all_states(),
             "can_change": self.has_change_permission(request),
+            "serving_fallback": store.is_serving_fallback(),
         }
         return super().changelist_view(request, extra_context)

@@ -30,7 +30,14 @@ from django.utils.translation import gettext as _
 
 from models_store import download
 from models_store.download import ChecksumMismatch, WeightsUnavailable
-from models_store.registry import REPO_DIR, ModelSpec, get_spec, specs
+from models_store.registry import (
+    FALLBACK_DETECTOR,
+    PREFERRED_DETECTORS,
+    REPO_DIR,
+    ModelSpec,
+    get_spec,
+    specs,
+)
 
 State = Literal["ready", "missing", "corrupt", "builtin"]
 
@@ -228,6 +235,24 @@ def _corrupt(spec: ModelSpec, path: Path, size: int, why: str) -> ModelState:
 def all_states(task: str | None = None) -> list[ModelState]:
     """State of every registered model (of one task), in registry order."""
     return [model_state(spec.key) for spec in specs(task)]
+
+
+def default_person_detector() -> str:
+    """The detector the portal serves: ``PERSON_DETECTOR`` if set, else the first of
+    ``PREFERRED_DETECTORS`` (the fused detector, then YOLOX-Nano) whose files are all
+    ready, else OpenCV's HOG, the fallback that needs no file."""
+    configured = getattr(settings, "PERSON_DETECTOR", "")
+    if configured:
+        return configured
+    for key in PREFERRED_DETECTORS:
+        if model_state(key).state == "ready":
+            return key
+    return FALLBACK_DETECTOR
+
+
+def is_serving_fallback() -> bool:
+    """True when the portal detects people with the HOG fallback (no file ready)."""
+    return default_person_detector() == FALLBACK_DETECTOR
 
 
 def ready_path(key: str) -> Path:

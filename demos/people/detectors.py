@@ -30,7 +30,6 @@ from models_store.download import WeightsUnavailable
 from models_store.registry import (
     FALLBACK_DETECTOR,
     PERSON_DETECTION,
-    PREFERRED_DETECTORS,
     ModelSpec,
     UnknownModel,
     get_spec,
@@ -140,13 +139,7 @@ def get_detector(key: str) -> PersonDetector:
 def default_detector_key() -> str:
     """PERSON_DETECTOR setting if set, else the first preferred detector whose files
     are all ready (the fused detector, then YOLOX-Nano), else opencv-hog."""
-    configured = getattr(settings, "PERSON_DETECTOR", "")
-    if configured:
-        return configured
-    for key in PREFERRED_DETECTORS:
-        if store.model_state(key).state == "ready":
-            return key
-    return FALLBACK_DETECTOR
+    return store.default_person_detector()
 
 
 def is_fallback(key: str) -> bool:
