@@ -128,7 +128,7 @@ def _threshold_field(**kwargs: Any) -> forms.FloatField:
         max_value=1.0,
         required=False,
         widget=forms.NumberInput(
-            attrs={"type": "range", "min": "0", "max": "1", "step": "0.05"}
+            attrs={"type": "range", "min": "0", "max": "1", "step": "0.01"}
         ),
         help_text=_(
             "Boxes scoring below this are hidden. You can move it later on the "
