@@ -32,7 +32,7 @@ migrate: install
 	$(BIN)/python manage.py createcachetable
 	$(BIN)/python manage.py load_lessons
 
-# The default detector (yolox-nano): imported from WEIGHTS_DIR, else downloaded;
+# The default detector (YOLOX-Nano + PicoDet-S, fused): imported from WEIGHTS_DIR, else downloaded;
 # when neither works the portal serves with OpenCV's HOG detector.
 detector: install
 ifneq ($(strip $(WEIGHTS_DIR)),)

@@ -26,3 +26,14 @@ errorlog = "-"
 raw_env = [f"PORTAL_TORCH_THREADS={os.environ.get('PORTAL_TORCH_THREADS', '1')}"]
 os.environ.setdefault("PORTAL_TORCH_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", os.environ["PORTAL_TORCH_THREADS"])
+
+
+def post_worker_init(worker: object) -> None:
+    """Load the default person detector in the background, so the first student
+    does not wait for it (PORTAL_WARM_DETECTOR=false turns this off)."""
+    from django.conf import settings
+
+    if getattr(settings, "WARM_DETECTOR", True):
+        from demos.people.warmup import start_warming
+
+        start_warming()

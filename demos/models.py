@@ -33,7 +33,6 @@ class DemoRun(models.Model):
         _("uploaded file name"), max_length=120, blank=True
     )
     image_path = models.CharField(_("photo file"), max_length=255)
-    annotated_path = models.CharField(_("annotated photo file"), max_length=255)
     thumbnail_path = models.CharField(_("thumbnail file"), max_length=255)
     image_sha256 = models.CharField(_("photo SHA-256"), max_length=64)
     image_width = models.PositiveIntegerField(_("width (px)"))
@@ -73,7 +72,7 @@ class Detection(models.Model):
     """One person box of a run, kept down to the floor score so the threshold can move.
 
     ``rank`` is the box's place among all stored boxes of the run, left to right
-    (1-based); the crop file is named after it.
+    (1-based); its crop is cut from the run's photo when asked for, by that rank.
     """
 
     run = models.ForeignKey(
@@ -88,7 +87,6 @@ class Detection(models.Model):
     x2 = models.PositiveIntegerField(_("right (px)"))
     y2 = models.PositiveIntegerField(_("bottom (px)"))
     score = models.FloatField(_("score"))
-    crop_path = models.CharField(_("crop file"), max_length=255)
 
     class Meta:
         ordering = ["run", "rank"]

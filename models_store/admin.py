@@ -34,7 +34,7 @@ def _pull_with_message(request: HttpRequest, key: str) -> None:
         return
     # Messages start with the display name: the admin capitalises the first letter.
     name = REGISTRY[key].name
-    if path is None:
+    if path is None and not REGISTRY[key].is_fusion:
         messages.info(request, gettext("%(name)s is built in.") % {"name": name})
     else:
         messages.success(request, gettext("%(name)s is ready.") % {"name": name})
@@ -134,5 +134,6 @@ class ModelFileAdmin(admin.ModelAdmin):
                 for state in store.all_states()
             ],
             "can_change": self.has_change_permission(request),
+            "serving_fallback": store.is_serving_fallback(),
         }
         return super().changelist_view(request, extra_context)

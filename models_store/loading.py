@@ -89,9 +89,10 @@ def onnx_session(key: str, *, extra_outputs: Sequence[str] = ()) -> Any:
     spec = _spec_of_family(key, "onnx")
     path = store.ready_path(key)
     extra = tuple(extra_outputs)
+    log_severity = int(spec.meta.get("ort_log_severity", 2))
     return cached(
         ("onnx-session", spec.key, str(path), extra),
-        lambda: _build_onnx_session(path, extra),
+        lambda: _build_onnx_session(path, extra, log_severity),
     )
 
 
@@ -115,10 +116,13 @@ def onnx_initializers(key: str, names: Sequence[str]) -> dict[str, np.ndarray]:
     return cached(("onnx-initializers", spec.key, str(path), wanted), build)
 
 
-def _build_onnx_session(path: Path, extra_outputs: tuple[str, ...]) -> Any:
+def _build_onnx_session(
+    path: Path, extra_outputs: tuple[str, ...], log_severity: int = 2
+) -> Any:
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
+    options.log_severity_level = log_severity  # 2 = warnings (onnxruntime's default)
     options.intra_op_num_threads = threads()
     options.inter_op_num_threads = 1
     source: str | bytes = str(path)

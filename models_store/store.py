@@ -30,7 +30,14 @@ from django.utils.translation import gettext as _
 
 from models_store import download
 from models_store.download import ChecksumMismatch, WeightsUnavailable
-from models_store.registry import REPO_DIR, ModelSpec, get_spec, specs
+from models_store.registry import (
+    FALLBACK_DETECTOR,
+    PREFERRED_DETECTORS,
+    REPO_DIR,
+    ModelSpec,
+    get_spec,
+    specs,
+)
 
 State = Literal["ready", "missing", "corrupt", "builtin"]
 
@@ -89,6 +96,8 @@ def _digest(path: Path, stat: os.stat_result) -> str:
 def model_state(key: str) -> ModelState:
     """Check one model on disk; raises ``UnknownModel`` for an unregistered key."""
     spec = get_spec(key)
+    if spec.is_fusion:
+        return _fusion_state(spec)
     if spec.is_builtin:
         return ModelState(
             spec,
@@ -138,6 +147,32 @@ def model_state(key: str) -> ModelState:
             % {"file": spec.filename, "digest": digest[:12]},
         )
     return ModelState(spec, "ready", path, stat.st_size, _("Verified."), "")
+
+
+def _fusion_state(spec: ModelSpec) -> ModelState:
+    """A detector made of others: ready when every part is; else what each lacks."""
+    parts = [model_state(part) for part in spec.parts]
+    missing = [part for part in parts if not part.is_available]
+    if not missing:
+        return ModelState(
+            spec,
+            "ready",
+            None,
+            None,
+            _("Every part is ready: %(parts)s.")
+            % {"parts": ", ".join(part.spec.name for part in parts)},
+            "",
+        )
+    return ModelState(
+        spec,
+        "missing",
+        None,
+        None,
+        _("Needs %(parts)s.") % {"parts": ", ".join(p.spec.name for p in missing)}
+        + " "
+        + " ".join(part.reason for part in missing),
+        " && ".join(part.fix for part in missing if part.fix),
+    )
 
 
 def _recorded_sha256(spec: ModelSpec) -> str | None:
@@ -200,6 +235,24 @@ def _corrupt(spec: ModelSpec, path: Path, size: int, why: str) -> ModelState:
 def all_states(task: str | None = None) -> list[ModelState]:
     """State of every registered model (of one task), in registry order."""
     return [model_state(spec.key) for spec in specs(task)]
+
+
+def default_person_detector() -> str:
+    """The detector the portal serves: ``PERSON_DETECTOR`` if set, else the first of
+    ``PREFERRED_DETECTORS`` (the fused detector, then YOLOX-Nano) whose files are all
+    ready, else OpenCV's HOG, the fallback that needs no file."""
+    configured = getattr(settings, "PERSON_DETECTOR", "")
+    if configured:
+        return configured
+    for key in PREFERRED_DETECTORS:
+        if model_state(key).state == "ready":
+            return key
+    return FALLBACK_DETECTOR
+
+
+def is_serving_fallback() -> bool:
+    """True when the portal detects people with the HOG fallback (no file ready)."""
+    return default_person_detector() == FALLBACK_DETECTOR
 
 
 def ready_path(key: str) -> Path:
@@ -354,6 +407,11 @@ def pull(
     """
     state = model_state(key)
     spec = state.spec
+    if spec.is_fusion:
+        # No file of its own: fetch each part that is not ready yet.
+        for part in spec.parts:
+            pull(part, progress, timeout=timeout, record=record)
+        return None
     if state.state == "builtin":
         return None
     if state.state == "ready" and state.path is not None:

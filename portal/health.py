@@ -2,6 +2,7 @@
 
 Load balancers only need the status code (200 healthy, 503 not); people read the
 body. Detector files missing is not unhealthy: the portal falls back to HOG.
+``default_detector`` says whether this process has loaded its default detector yet.
 """
 
 from __future__ import annotations
@@ -51,6 +52,12 @@ def check_media() -> dict:
         return {"ok": False, "error": exc.strerror or type(exc).__name__}
 
 
+def check_warm_detector() -> dict:
+    from demos.people.warmup import warmth
+
+    return warmth()
+
+
 def check_detectors() -> list[dict]:
     from demos.people.detectors import detector_choices
 
@@ -71,5 +78,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "database": database,
         "media": media,
         "detectors": check_detectors(),
+        # Whether this process has loaded the default detector yet (gunicorn warms it
+        # in the background at start; "cold" elsewhere until the first detection).
+        "default_detector": check_warm_detector(),
     }
     return JsonResponse(body, status=200 if healthy else 503)

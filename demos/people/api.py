@@ -76,7 +76,8 @@ class DemoRunPageSerializer(serializers.Serializer):
 
 
 class DetectorListApi(APIView):
-    """Every registered person detector, available or not (with the reason)."""
+    """The person detectors you can use; staff also get the unavailable ones, with
+    the reason (which names the fixing command)."""
 
     class OutputSerializer(serializers.Serializer):
         key = serializers.CharField()
@@ -102,6 +103,7 @@ class DetectorListApi(APIView):
                 "license": state.spec.license or "",
             }
             for key, state in detector_states().items()
+            if request.user.is_staff or is_available(state)
         ]
         return Response(self.OutputSerializer(rows, many=True).data)
 

@@ -12,16 +12,20 @@ are in 0..1. Every detector returns all boxes at or above the caller's
 model), after NMS, clipped to the image, without empty boxes, sorted left to right
 (``x1``, then ``y1``).
 
-Stages, each testable on its own: ``letterbox`` / ``resize_plain`` (pre-process),
-``decode_yolox`` / ``decode_fastestdet`` / ``hog_margin_to_score`` (decode), ``nms``,
-``clip_boxes``, ``sort_boxes``, and ``to_person_boxes`` which chains threshold → NMS →
-clip → round → drop empty → sort.
+Stages, each testable on its own: ``letterbox`` / ``resize_plain`` /
+``resize_normalised`` (pre-process), ``decode_yolox`` / ``decode_fastestdet`` /
+``decode_picodet`` / ``hog_margin_to_score`` (decode), ``nms``, ``clip_boxes``,
+``sort_boxes``, and ``to_person_boxes`` which chains threshold → NMS → clip → round →
+drop empty → sort. ``fuse_person_boxes`` merges several detectors' boxes with
+weighted boxes fusion (the ``ensemble-boxes`` library, imported on first use).
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -173,6 +177,22 @@ def resize_plain(rgb: np.ndarray, size: int) -> np.ndarray:
     return np.ascontiguousarray(bgr.transpose(2, 0, 1)[None])
 
 
+# PicoDet (PaddleDetection) normalises RGB with the ImageNet mean and std, in 0..255.
+PICODET_MEAN = np.array([123.675, 116.28, 103.53], dtype=np.float32)
+PICODET_STD = np.array([58.395, 57.12, 57.375], dtype=np.float32)
+
+
+def resize_normalised(rgb: np.ndarray, size: int) -> np.ndarray:
+    """PicoDet pre-processing: stretch to ``size``², RGB, ``(x - mean) / std``, NCHW.
+
+    Returns ``(1, 3, size, size)`` float32; boxes come back on the ``size x size``
+    canvas and scale to the photo by ``(W / size, H / size)``.
+    """
+    resized = cv2.resize(rgb, (size, size), interpolation=cv2.INTER_LINEAR)
+    normalised = (resized.astype(np.float32) - PICODET_MEAN) / PICODET_STD
+    return np.ascontiguousarray(normalised.transpose(2, 0, 1)[None])
+
+
 # ---------------------------------------------------------------- decoding
 
 
@@ -235,6 +255,62 @@ def decode_fastestdet(
     boxes = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], -1)
     scores = np.power(np.clip(obj, 0, 1), 0.6) * np.power(np.clip(cls, 0, 1), 0.4)
     return boxes.reshape(-1, 4), scores.reshape(-1)
+
+
+PICODET_STRIDES = (8, 16, 32, 64)
+PICODET_REG_MAX = 7  # each side is a distribution over 0..7 strides (GFL)
+
+
+def decode_picodet(
+    class_scores: Sequence[np.ndarray],
+    distributions: Sequence[np.ndarray],
+    input_size: int,
+    width: int,
+    height: int,
+    class_index: int = 0,
+    floor_score: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """PicoDet's eight outputs → (xyxy boxes in original pixels, person scores).
+
+    ``class_scores[k]``: ``(1, N_k, 80)`` already sigmoid-ed; ``distributions[k]``:
+    ``(1, N_k, 32)`` = 4 sides (left, top, right, bottom) x 8 bins, for strides 8,
+    16, 32, 64; ``N_k = ceil(S / stride)²`` cells in row-major order. A cell's centre
+    is ``((col + 0.5) * stride, (row + 0.5) * stride)``; each side's distance is the
+    expectation of the softmax over its bins, times the stride. Boxes on the
+    ``S x S`` canvas are scaled by ``(W / S, H / S)``. Only cells scoring at least
+    ``floor_score`` are decoded (the softmax is most of the cost).
+    """
+    bins = np.arange(PICODET_REG_MAX + 1, dtype=np.float32)
+    all_boxes, all_scores = [], []
+    for stride, scores, dist in zip(
+        PICODET_STRIDES, class_scores, distributions, strict=True
+    ):
+        cells = math.ceil(input_size / stride)
+        scores = np.asarray(scores, dtype=np.float32).reshape(-1, scores.shape[-1])
+        if scores.shape[0] != cells * cells:
+            raise ValueError(
+                f"stride {stride}: expected {cells * cells} cells, "
+                f"got {scores.shape[0]}"
+            )
+        person = scores[:, class_index]
+        keep = np.flatnonzero(person >= floor_score)
+        rows, cols = np.divmod(keep, cells)
+        centre_x = (cols + 0.5) * stride
+        centre_y = (rows + 0.5) * stride
+        logits = np.asarray(dist, dtype=np.float32).reshape(-1, 4, bins.size)[keep]
+        weights = np.exp(logits - logits.max(axis=-1, keepdims=True))
+        weights /= weights.sum(axis=-1, keepdims=True)
+        left, top, right, bottom = ((weights * bins).sum(axis=-1) * stride).T
+        all_boxes.append(
+            np.stack(
+                [centre_x - left, centre_y - top, centre_x + right, centre_y + bottom],
+                axis=1,
+            )
+        )
+        all_scores.append(person[keep])
+    boxes = np.concatenate(all_boxes).reshape(-1, 4).astype(np.float64)
+    boxes *= np.array([width, height, width, height]) / input_size
+    return boxes, np.concatenate(all_scores).astype(np.float64)
 
 
 # HOG's linear SVM gives a margin (about -1..+2; 0 is the classic cut-off). A logistic
@@ -395,6 +471,109 @@ class OnnxFastestDetDetector(_OnnxDetector):
         return to_person_boxes(boxes, scores, width, height, floor_score)
 
 
+class OnnxPicoDetDetector(_OnnxDetector):
+    """PicoDet-S (PaddleDetection, 2021): an anchor-free GFL head on a small ESNet."""
+
+    key = "picodet-s-416"
+    input_size = 416
+
+    def detect(self, rgb: np.ndarray, floor_score: float) -> list[PersonBox]:
+        height, width = rgb.shape[:2]
+        tensor = resize_normalised(rgb, self.input_size)
+        outputs = self.session.run(None, {self.input_name: tensor})
+        boxes, scores = decode_picodet(
+            outputs[:4],
+            outputs[4:],
+            self.input_size,
+            width,
+            height,
+            self.person_class,
+            floor_score,
+        )
+        return to_person_boxes(boxes, scores, width, height, floor_score)
+
+
+# ---------------------------------------------------------------- fusion
+
+# Boxes of two detectors overlapping more than this are one person (WBF's usual 0.55).
+FUSION_IOU = 0.55
+
+
+def mirror_boxes(boxes: Sequence[PersonBox], width: int) -> list[PersonBox]:
+    """Boxes found on a horizontally flipped photo, mapped back: ``x → width - x``."""
+    return [PersonBox(width - b.x2, b.y1, width - b.x1, b.y2, b.score) for b in boxes]
+
+
+def fuse_person_boxes(
+    box_sets: Sequence[Sequence[PersonBox]],
+    width: int,
+    height: int,
+    floor_score: float,
+    weights: Sequence[float] | None = None,
+    iou_threshold: float = FUSION_IOU,
+) -> list[PersonBox]:
+    """Merge several detectors' boxes of one photo with weighted boxes fusion.
+
+    ``box_sets[i]`` are detector ``i``'s boxes (original pixels, 0..1 scores).
+    Boxes (of any detector) overlapping by more than ``iou_threshold`` become
+    one box: its corners are the score-weighted mean of theirs, its score their mean
+    score times (number of detectors that found it) / (number of detectors), so a
+    person every detector sees keeps its score and one only a single detector
+    reports is halved (two detectors). Returns sorted boxes >= ``floor_score``.
+    """
+    from ensemble_boxes import weighted_boxes_fusion
+
+    scale = np.array([width, height, width, height], dtype=np.float64)
+    fused, scores, _labels = weighted_boxes_fusion(
+        [
+            np.array([b.box for b in s], dtype=np.float64).reshape(-1, 4) / scale
+            for s in box_sets
+        ],  # WBF wants 0..1 coordinates
+        [[b.score for b in s] for s in box_sets],
+        [[0] * len(s) for s in box_sets],  # one class: person
+        weights=list(weights) if weights is not None else None,
+        iou_thr=iou_threshold,
+        skip_box_thr=floor_score,
+    )
+    return to_person_boxes(
+        np.asarray(fused).reshape(-1, 4) * scale, scores, width, height, floor_score
+    )
+
+
+class FusedPersonDetector:
+    """Several detectors on the same photo, their boxes merged by ``fuse_person_boxes``.
+
+    With ``flip``, each part also runs on the mirrored photo (test-time
+    augmentation): twice the time, one more vote per part.
+    """
+
+    def __init__(
+        self,
+        parts: Sequence[PersonDetector],
+        key: str,
+        *,
+        flip: bool = False,
+        iou_threshold: float = FUSION_IOU,
+    ) -> None:
+        self.parts = list(parts)
+        self.key = key
+        self.flip = flip
+        self.iou_threshold = iou_threshold
+
+    def detect(self, rgb: np.ndarray, floor_score: float) -> list[PersonBox]:
+        height, width = rgb.shape[:2]
+        box_sets = [part.detect(rgb, floor_score) for part in self.parts]
+        if self.flip:
+            mirrored = np.ascontiguousarray(rgb[:, ::-1])
+            box_sets += [
+                mirror_boxes(part.detect(mirrored, floor_score), width)
+                for part in self.parts
+            ]
+        return fuse_person_boxes(
+            box_sets, width, height, floor_score, iou_threshold=self.iou_threshold
+        )
+
+
 def rgb_to_tensor(rgb: np.ndarray) -> torch.Tensor:
     """``H x W x 3`` uint8 RGB → ``(3, H, W)`` float32 in 0..1 (torchvision's input)."""
     import torch
@@ -469,7 +648,8 @@ class TorchvisionPersonDetector:
         return to_person_boxes(boxes, scores, width, height, floor_score)
 
 
-# The few real lines shown in the "how it works" panel, per detector family.
+# The few real lines shown in the "how it works" panel, per detector family (ONNX
+# detectors by decoder; "onnx" is YOLOX). The fusion panel is this module's own code.
 HOW_IT_WORKS: dict[str, str] = {
     "opencv": """\
 import cv2
@@ -511,3 +691,24 @@ people = out["labels"] == 1  # COCO label 1 = person
 boxes, scores = out["boxes"][people], out["scores"][people]
 """,
 }
+HOW_IT_WORKS["picodet"] = """\
+import onnxruntime as ort
+
+session = ort.InferenceSession("picodet_s_416_coco.onnx")
+x = cv2.resize(image, (416, 416)).astype(np.float32)  # RGB, stretched
+x = (x - [123.675, 116.28, 103.53]) / [58.395, 57.12, 57.375]  # ImageNet mean/std
+outputs = session.run(None, {"image": x.transpose(2, 0, 1)[None]})
+for stride, cls, dist in zip((8, 16, 32, 64), outputs[:4], outputs[4:]):
+    # cls: (1, cells, 80) P(class); dist: (1, cells, 4 sides x 8 bins)
+    p = softmax(dist.reshape(-1, 4, 8), axis=-1)  # where is each side?
+    left, top, right, bottom = (p * np.arange(8)).sum(-1).T * stride
+    boxes = [cx - left, cy - top, cx + right, cy + bottom]  # cx = (col + .5) * stride
+    scores = cls[0, :, 0]  # COCO class 0 = person
+keep = nms(boxes * (w / 416, h / 416), scores, iou=0.45)
+"""
+HOW_IT_WORKS["fusion"] = inspect.getsource(fuse_person_boxes)
+
+
+def how_it_works(family: str, decoder: str | None = None) -> str:
+    """The panel's code for a detector: by ONNX decoder if there is one, else family."""
+    return HOW_IT_WORKS.get(decoder or "", "") or HOW_IT_WORKS.get(family, "")

@@ -15,8 +15,10 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from demos.people.detection import (
+    FusedPersonDetector,
     HogPersonDetector,
     OnnxFastestDetDetector,
+    OnnxPicoDetDetector,
     OnnxYoloxDetector,
     PersonDetector,
     TorchDeviceUnavailable,
@@ -26,7 +28,6 @@ from demos.people.detection import (
 from models_store import loading, store
 from models_store.download import WeightsUnavailable
 from models_store.registry import (
-    DEFAULT_DETECTOR,
     FALLBACK_DETECTOR,
     PERSON_DETECTION,
     ModelSpec,
@@ -43,10 +44,15 @@ __all__ = [
     "default_detector_key",
     "detector_choices",
     "get_detector",
+    "is_fallback",
     "torch_device",
 ]
 
-_ONNX_CLASSES = {"yolox": OnnxYoloxDetector, "fastestdet": OnnxFastestDetDetector}
+_ONNX_CLASSES = {
+    "yolox": OnnxYoloxDetector,
+    "fastestdet": OnnxFastestDetDetector,
+    "picodet": OnnxPicoDetDetector,
+}
 
 
 class DetectorUnavailable(ServiceUnavailable):
@@ -76,6 +82,13 @@ def torch_device() -> str:
 def _build(spec: ModelSpec) -> PersonDetector:
     if spec.family == "opencv":
         return HogPersonDetector()
+    if spec.family == "fusion":
+        return FusedPersonDetector(
+            [get_detector(part) for part in spec.parts],
+            spec.key,
+            flip=bool(spec.meta.get("flip", False)),
+            iou_threshold=float(spec.meta.get("fusion_iou", 0.55)),
+        )
     if spec.family == "onnx":
         decoder = spec.meta.get("decoder")
         if decoder not in _ONNX_CLASSES:
@@ -106,6 +119,16 @@ def get_detector(key: str) -> PersonDetector:
         raise UnknownModel(_("%(key)s is not a person detector.") % {"key": key})
     path: Path | None = None
     try:
+        if spec.is_fusion:
+            state = store.model_state(key)
+            if not state.is_available:
+                raise WeightsUnavailable(
+                    _("%(name)s is unavailable: %(reason)s Fix: `%(fix)s`.")
+                    % {"name": spec.name, "reason": state.reason, "fix": state.fix}
+                )
+            # Its parts are cached on their own; the wrapper is cheap to rebuild.
+            parts = tuple(str(store.ready_path(part)) for part in spec.parts)
+            return loading.cached(("detector", key, parts), lambda: _build(spec))
         if not spec.is_builtin:
             path = store.ready_path(key)
         return loading.cached(("detector", key, str(path)), lambda: _build(spec))
@@ -114,13 +137,14 @@ def get_detector(key: str) -> PersonDetector:
 
 
 def default_detector_key() -> str:
-    """PERSON_DETECTOR setting if set, else yolox-nano if ready, else opencv-hog."""
-    configured = getattr(settings, "PERSON_DETECTOR", "")
-    if configured:
-        return configured
-    if store.model_state(DEFAULT_DETECTOR).state == "ready":
-        return DEFAULT_DETECTOR
-    return FALLBACK_DETECTOR
+    """PERSON_DETECTOR setting if set, else the first preferred detector whose files
+    are all ready (the fused detector, then YOLOX-Nano), else opencv-hog."""
+    return store.default_person_detector()
+
+
+def is_fallback(key: str) -> bool:
+    """True for OpenCV's HOG, the detector the portal serves when no file is ready."""
+    return key == FALLBACK_DETECTOR
 
 
 def detector_choices() -> list[ModelState]:

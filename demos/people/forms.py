@@ -1,8 +1,8 @@
 """Forms of the person demo: upload photos, compare detectors, pick a threshold.
 
-Forms only validate input. The detector field lists every registered detector;
-unavailable ones are shown disabled with the reason and the command that fixes
-it, and are refused if posted anyway.
+Forms only validate input. The detector field lists the detectors a student can
+use; staff also see the unavailable ones, disabled, with the command that fixes
+each. An unavailable detector is refused if posted anyway.
 """
 
 from __future__ import annotations
@@ -89,9 +89,14 @@ class DetectorChoiceField(forms.ChoiceField):
         super().__init__(*args, **kwargs)
         self.states: dict[str, ModelState] = {}
 
-    def load_states(self) -> None:
-        """Read the store now (per form, not at import: files come and go)."""
+    def load_states(self, *, show_unavailable: bool = False) -> None:
+        """Read the store now (per form, not at import: files come and go).
+
+        Without ``show_unavailable`` (students) only usable detectors are offered.
+        """
         self.states = detector_states()
+        if not show_unavailable:
+            self.states = {k: s for k, s in self.states.items() if is_available(s)}
         self.widget.disabled_values = set()
         self.widget.thresholds = {
             key: default_threshold(state) for key, state in self.states.items()
@@ -110,7 +115,7 @@ class DetectorChoiceField(forms.ChoiceField):
         self.choices = choices
 
     def validate(self, value: str) -> None:
-        super().validate(value)
+        super().validate(value)  # a student's list has no unavailable detector
         state = self.states.get(value)
         if state is not None and not is_available(state):
             raise forms.ValidationError(
@@ -127,7 +132,7 @@ def _threshold_field(**kwargs: Any) -> BoundedFloatField:
         max_value=1.0,
         required=False,
         widget=forms.NumberInput(
-            attrs={"type": "range", "min": "0", "max": "1", "step": "0.05"}
+            attrs={"type": "range", "min": "0", "max": "1", "step": "0.01"}
         ),
         help_text=_(
             "Boxes scoring below this are hidden. You can move it later on the "
@@ -149,7 +154,13 @@ class PeopleUploadForm(forms.Form):
     detector = DetectorChoiceField(label=_("Detector"))
     score_threshold = _threshold_field()
 
-    def __init__(self, *args: Any, default_detector: str = "", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        default_detector: str = "",
+        show_unavailable: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         # Photos are required unless a sample is chosen; chosen files win over it.
         source = self.data if self.is_bound else self.initial
@@ -159,7 +170,7 @@ class PeopleUploadForm(forms.Form):
             "JPEG, PNG, WEBP or GIF, up to %(count)d at once."
         ) % {"count": settings.MAX_FILES_PER_UPLOAD}
         detector = self.fields["detector"]
-        detector.load_states()
+        detector.load_states(show_unavailable=show_unavailable)
         detector.initial = default_detector
         self.fields["score_threshold"].initial = default_threshold(
             detector.states.get(default_detector)
@@ -169,10 +180,16 @@ class PeopleUploadForm(forms.Form):
 class CompareForm(forms.Form):
     detector = DetectorChoiceField(label=_("Compare with"))
 
-    def __init__(self, *args: Any, exclude: str = "", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        exclude: str = "",
+        show_unavailable: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["detector"]
-        field.load_states()
+        field.load_states(show_unavailable=show_unavailable)
         # Comparing a detector with itself teaches nothing: offer the others.
         field.choices = [(k, v) for k, v in field.choices if k != exclude]
         field.states.pop(exclude, None)

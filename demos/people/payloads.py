@@ -11,7 +11,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 
 from demos.models import DemoRun
-from demos.people.selectors import persons_above
+from demos.people.selectors import detector_description, persons_above
 
 
 class ImageSizeSerializer(serializers.Serializer):
@@ -30,6 +30,8 @@ class DemoRunOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     created = serializers.DateTimeField()
     detector = serializers.CharField()
+    detector_name = serializers.CharField()
+    detector_parts = serializers.ListField(child=serializers.CharField())
     score_threshold = serializers.FloatField()
     image = ImageSizeSerializer()
     count = serializers.IntegerField()
@@ -58,10 +60,13 @@ def run_payload(request: Request, run: DemoRun, threshold: float | None = None) 
     annotated = reverse("demos:people-annotated", kwargs={"public_id": run.public_id})
     if limit != run.score_threshold:
         annotated += f"?score_threshold={limit}"
+    described = detector_description(run.detector)
     payload = {
         "id": run.public_id,
         "created": run.created,
         "detector": run.detector,
+        "detector_name": described.name,
+        "detector_parts": described.parts,
         "score_threshold": limit,
         "image": {"width": run.image_width, "height": run.image_height},
         "count": len(persons),

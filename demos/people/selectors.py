@@ -8,6 +8,7 @@ run is a 404 (never a 403, which would confirm that it exists); staff see all.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -16,7 +17,8 @@ from django.db.models import Count, F, Prefetch, Q, QuerySet
 
 from demos.common.ownership import get_owned_or_404, visible_to
 from demos.models import DemoRun, Detection
-from demos.people.detectors import ModelState, detector_choices
+from demos.people.detectors import ModelState, detector_choices, is_fallback
+from models_store.registry import REGISTRY
 
 
 def _visible_runs(user: AbstractBaseUser | AnonymousUser) -> QuerySet[DemoRun]:
@@ -80,3 +82,36 @@ def default_threshold(state: ModelState | None) -> float:
     """The detector's own default threshold (score scales differ between models)."""
     meta = state.spec.meta if state is not None else {}
     return float(meta.get("default_threshold", settings.DEFAULT_SCORE_THRESHOLD))
+
+
+@dataclass(frozen=True)
+class DetectorDescription:
+    """What a result page says about the detector that made it."""
+
+    key: str
+    name: str
+    parts: list[str]  # the part detectors' names, for a fused detector
+    family: str
+    decoder: str | None
+    is_fallback: bool
+
+
+def detector_description(key: str) -> DetectorDescription:
+    """Name, parts and kind of a detector (a run may name one no longer registered)."""
+    spec = REGISTRY.get(key)
+    if spec is None:
+        return DetectorDescription(key, key, [], "", None, is_fallback(key))
+    parts = [str(REGISTRY[p].name) if p in REGISTRY else p for p in spec.parts]
+    return DetectorDescription(
+        key,
+        str(spec.name),
+        parts,
+        spec.family,
+        spec.meta.get("decoder"),
+        is_fallback(key),
+    )
+
+
+def usable_detector_states() -> dict[str, ModelState]:
+    """The detectors a student can pick now (ready or built in), by key."""
+    return {key: s for key, s in detector_states().items() if is_available(s)}

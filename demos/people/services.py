@@ -7,6 +7,14 @@ files. Files live in the media storage (``demos/common/media.py``: ``MEDIA_ROOT`
 S3-compatible bucket) under ``runs/<owner id>/<public id>/`` with names the
 server makes (never the uploaded name) and are always re-encoded JPEGs without
 EXIF: trailing bytes of polyglot uploads and GPS tags never reach the disk.
+
+An upload stores two files only, the photo and its thumbnail: the photo is decoded
+once, the detector runs, the rows are written. Everything else is derived from the
+stored photo when asked for (a run never changes, so browsers may keep it): each
+person's crop, the crops ZIP (streamed) and the annotated JPEG. The boxes are drawn
+by the browser over the photo. Runs stored before this (with ``crops/<rank>.jpg``
+and ``annotated.jpg`` beside the photo) are served the same way; their old files
+are left alone until the run is deleted.
 """
 
 from __future__ import annotations
@@ -16,10 +24,13 @@ import io
 import json
 import logging
 import shutil
+import threading
 import time
 import uuid
 import zipfile
-from collections.abc import Callable, Iterable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path, PurePosixPath
@@ -45,18 +56,20 @@ from demos.common.imaging import (
 )
 from demos.common.limits import image_limits
 from demos.models import DemoRun, Detection
+from demos.people import warmup
 from demos.people.detection import PersonBox
 from demos.people.detectors import default_detector_key, get_detector
-from demos.people.selectors import default_threshold, detector_states, persons_above
+from demos.people.selectors import persons_above
+from models_store.registry import PERSON_DETECTION, REGISTRY
 from portal.errors import BadInput
 
 logger = logging.getLogger(__name__)
 
 IMAGE_NAME = "image.jpg"
-ANNOTATED_NAME = "annotated.jpg"
 THUMBNAIL_NAME = "thumb.jpg"
-CROPS_DIR = "crops"
 THUMBNAIL_SIDE = 320
+PHOTO_QUALITY = 95
+CROP_QUALITY = 95
 ORIGINAL_NAME_MAX = 120
 ORPHAN_GRACE_SECONDS = 3600
 
@@ -81,7 +94,7 @@ def resolve_detector_key(detector_key: str | None) -> str:
     """The key to use: the given one if registered, else the portal's default."""
     if not detector_key:
         return default_detector_key()
-    known = detector_states()
+    known = {key for key, spec in REGISTRY.items() if spec.task == PERSON_DETECTION}
     if detector_key not in known:
         raise UnknownDetector(
             _("Unknown detector %(key)s; choose one of: %(known)s.")
@@ -93,7 +106,8 @@ def resolve_detector_key(detector_key: str | None) -> str:
 def resolve_threshold(detector_key: str, score_threshold: float | None) -> float:
     """The user's threshold, or the detector's own default (HOG scores differ)."""
     if score_threshold is None:
-        return default_threshold(detector_states().get(detector_key))
+        spec = REGISTRY.get(detector_key)
+        return spec.default_threshold if spec else settings.DEFAULT_SCORE_THRESHOLD
     if not 0.0 <= score_threshold <= 1.0:
         raise InvalidThreshold(_("The score threshold must be between 0 and 1."))
     return float(score_threshold)
@@ -110,15 +124,17 @@ def detect_persons(
     started = time.perf_counter()
     boxes = detector.detect(image.rgb, settings.DETECTION_FLOOR_SCORE)
     elapsed_ms = (time.perf_counter() - started) * 1000.0
+    warmup.note_detection(detector_key)
     return sorted(boxes, key=lambda b: (b.x1, b.y1)), elapsed_ms
 
 
 def annotate(
     image_rgb: np.ndarray, detections: Iterable[Detection | PersonBox]
 ) -> bytes:
-    """JPEG of the photo with the given boxes outlined and numbered 1, 2, ..."""
-    boxes = [(d.x1, d.y1, d.x2, d.y2) for d in detections]
-    labels = [str(index) for index in range(1, len(boxes) + 1)]
+    """JPEG of the photo with the boxes outlined, labelled "1: 0.87", "2: 0.64", ..."""
+    shown = list(detections)
+    boxes = [(d.x1, d.y1, d.x2, d.y2) for d in shown]
+    labels = [f"{index}: {d.score:.2f}" for index, d in enumerate(shown, start=1)]
     return encode_jpeg(draw_boxes(image_rgb, boxes, labels))
 
 
@@ -139,8 +155,63 @@ def read_run_file(run: DemoRun, relative: str) -> bytes:
     return media.read_bytes(run_file(run, relative))
 
 
-def crop_name(rank: int) -> str:
-    return f"{CROPS_DIR}/{rank}.jpg"
+# The last few stored photos, decoded: a result page asks for every crop at once.
+_PHOTO_CACHE_SIZE = 4
+_photos: OrderedDict[str, np.ndarray] = OrderedDict()
+_photos_lock = threading.Lock()
+
+
+def stored_photo(run: DemoRun) -> np.ndarray:
+    """The run's stored photo as a read-only RGB array, decoded once per process.
+
+    A run's photo never changes, so a few recent ones are kept decoded (the crop
+    gallery asks for a dozen crops of the same photo in a burst). Raises
+    ``OSError`` when the file is gone.
+    """
+    name = run_file(run, run.image_path)
+    with _photos_lock:
+        if name in _photos:
+            _photos.move_to_end(name)
+            return _photos[name]
+    rgb = decode_image(media.read_bytes(name), image_limits()).rgb
+    rgb.setflags(write=False)
+    with _photos_lock:
+        _photos[name] = rgb
+        while len(_photos) > _PHOTO_CACHE_SIZE:
+            _photos.popitem(last=False)
+    return rgb
+
+
+def forget_stored_photo(run: DemoRun) -> None:
+    with _photos_lock:
+        _photos.pop(run_file(run, run.image_path), None)
+
+
+def crop_jpeg(run: DemoRun, detection: Detection) -> bytes:
+    """One person's crop, cut from the stored photo: exactly the box's pixels."""
+    return encode_jpeg(crop_box(stored_photo(run), detection.box), CROP_QUALITY)
+
+
+@dataclass(frozen=True)
+class RunFiles:
+    """The two files an upload stores: the re-encoded photo and its thumbnail."""
+
+    photo: bytes
+    thumbnail: bytes
+
+
+def encode_run_files(rgb: np.ndarray) -> RunFiles:
+    """JPEGs without EXIF: the photo at full size and its thumbnail."""
+    return RunFiles(
+        encode_jpeg(rgb, quality=PHOTO_QUALITY),
+        encode_jpeg(make_thumbnail(rgb, THUMBNAIL_SIDE), quality=85),
+    )
+
+
+# JPEG encoding releases the GIL, like onnxruntime: an upload's two files are
+# encoded on another core while its detector runs (the upload's latency, not its
+# CPU time, is what a student waits for).
+_encoder = ThreadPoolExecutor(max_workers=2, thread_name_prefix="encode-run-files")
 
 
 def _write(path: PurePosixPath, data: bytes) -> None:
@@ -159,6 +230,7 @@ def _store_run(
     elapsed_ms: float,
     compared_with: DemoRun | None = None,
     on_saved: Callable[[DemoRun], None] | None = None,
+    files: RunFiles | None = None,
 ) -> DemoRun:
     run = DemoRun(
         public_id=uuid.uuid4(),
@@ -173,7 +245,6 @@ def _store_run(
         compared_with=compared_with,
     )
     run.image_path = f"{run.folder}/{IMAGE_NAME}"
-    run.annotated_path = f"{run.folder}/{ANNOTATED_NAME}"
     run.thumbnail_path = f"{run.folder}/{THUMBNAIL_NAME}"
     detections = [
         Detection(
@@ -184,28 +255,24 @@ def _store_run(
             x2=box.x2,
             y2=box.y2,
             score=round(float(box.score), 4),
-            crop_path=f"{run.folder}/{crop_name(rank)}",
         )
         for rank, box in enumerate(boxes, start=1)
     ]
+    if files is None:
+        files = encode_run_files(image.rgb)
     try:
-        _write(PurePosixPath(run.image_path), encode_jpeg(image.rgb, quality=95))
-        shown = [d for d in detections if d.score >= score_threshold]
-        _write(PurePosixPath(run.annotated_path), annotate(image.rgb, shown))
-        _write(
-            PurePosixPath(run.thumbnail_path),
-            encode_jpeg(make_thumbnail(image.rgb, THUMBNAIL_SIDE), quality=85),
-        )
-        for detection in detections:
-            crop = crop_box(image.rgb, detection.box)
-            _write(PurePosixPath(detection.crop_path), encode_jpeg(crop, quality=95))
+        _write(PurePosixPath(run.image_path), files.photo)
+        _write(PurePosixPath(run.thumbnail_path), files.thumbnail)
         with transaction.atomic():
             run.full_clean()
             run.save()
             for detection in detections:
                 detection.run = run
-                detection.full_clean()
-                detection.save()
+                # Ranks are unique and boxes non-empty by construction (and the
+                # table's constraints still check both): skip the per-row queries
+                # that validating them would cost, about 30 rows for FastestDet.
+                detection.full_clean(validate_unique=False, validate_constraints=False)
+            Detection.objects.bulk_create(detections)
             if on_saved is not None:
                 # Same transaction as the rows (the jobs service links its job here).
                 on_saved(run)
@@ -234,7 +301,11 @@ def create_demo_run(
     key = resolve_detector_key(detector_key)
     threshold = resolve_threshold(key, score_threshold)
     image = decode_image(data, image_limits())
-    boxes, elapsed_ms = detect_persons(image=image, detector_key=key)
+    encoding = _encoder.submit(encode_run_files, image.rgb)  # beside the detector
+    try:
+        boxes, elapsed_ms = detect_persons(image=image, detector_key=key)
+    finally:
+        files = encoding.result()
     return _store_run(
         owner=owner,
         image=image,
@@ -244,6 +315,7 @@ def create_demo_run(
         boxes=boxes,
         elapsed_ms=elapsed_ms,
         on_saved=on_saved,
+        files=files,
     )
 
 
@@ -294,8 +366,8 @@ def create_demo_runs(
 def compare_demo_run(*, run: DemoRun, detector_key: str) -> DemoRun:
     """Run the stored photo of ``run`` through another detector; a new run, linked.
 
-    The new run belongs to the same owner and uses the other detector's default
-    threshold (score scales differ between detectors).
+    The new run belongs to the same owner and keeps ``run``'s threshold: the compare
+    page shows both detectors at one threshold, moved by one slider.
     """
     key = resolve_detector_key(detector_key)
     data = read_run_file(run, run.image_path)
@@ -307,7 +379,7 @@ def compare_demo_run(*, run: DemoRun, detector_key: str) -> DemoRun:
         image=image,
         original_name=run.original_name,
         detector_key=key,
-        score_threshold=resolve_threshold(key, None),
+        score_threshold=run.score_threshold,
         boxes=boxes,
         elapsed_ms=elapsed_ms,
         compared_with=run,
@@ -350,10 +422,42 @@ def write_crops(result: PhotoPeople, out_dir: Path) -> list[Path]:
 
 
 def render_annotated(run: DemoRun, threshold: float) -> bytes:
-    """The annotated JPEG for another threshold, drawn from the stored photo."""
-    data = read_run_file(run, run.image_path)
-    image = decode_image(data, image_limits())
-    return annotate(image.rgb, persons_above(run, threshold))
+    """The annotated JPEG at ``threshold``, drawn now from the stored photo."""
+    return annotate(stored_photo(run), persons_above(run, threshold))
+
+
+class _ZipChunks:
+    """A write-only file for ``zipfile``: collects bytes until they are taken.
+
+    It has no ``seek``/``tell``, so ``zipfile`` writes each member's sizes after
+    its data (a data descriptor) and never goes back: the archive can be sent
+    while it is being written.
+    """
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self._parts.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def take(self) -> bytes:
+        chunk, self._parts = b"".join(self._parts), []
+        return chunk
+
+
+def crops_zip_chunks(run: DemoRun, threshold: float | None = None) -> Iterator[bytes]:
+    """The crops ZIP as a stream of chunks, one per crop, then the manifests.
+
+    The stored photo is decoded before the first chunk (a missing photo raises
+    ``OSError`` here, not halfway through a response); each crop is cut from it.
+    """
+    limit = run.score_threshold if threshold is None else threshold
+    photo = stored_photo(run)
+    return _zip_chunks(run, photo, persons_above(run, limit), limit)
 
 
 def build_crops_zip(run: DemoRun, threshold: float | None = None) -> bytes:
@@ -363,13 +467,20 @@ def build_crops_zip(run: DemoRun, threshold: float | None = None) -> bytes:
     manifests list index, box ``[x1, y1, x2, y2]`` in original pixels, score
     and file name.
     """
-    limit = run.score_threshold if threshold is None else threshold
+    return b"".join(crops_zip_chunks(run, threshold))
+
+
+def _zip_chunks(
+    run: DemoRun, photo: np.ndarray, persons: list[Detection], limit: float
+) -> Iterator[bytes]:
     rows = []
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
-        for index, detection in enumerate(persons_above(run, limit), start=1):
+    sink = _ZipChunks()
+    with zipfile.ZipFile(sink, "w", zipfile.ZIP_STORED) as archive:
+        for index, detection in enumerate(persons, start=1):
             name = f"person_{index:02d}.jpg"
-            archive.writestr(name, read_run_file(run, detection.crop_path))
+            crop = encode_jpeg(crop_box(photo, detection.box), CROP_QUALITY)
+            archive.writestr(name, crop)
+            yield sink.take()
             rows.append(
                 {
                     "index": index,
@@ -393,12 +504,13 @@ def build_crops_zip(run: DemoRun, threshold: float | None = None) -> bytes:
         for row in rows:
             writer.writerow([row["index"], *row["box"], row["score"], row["file"]])
         archive.writestr("manifest.csv", text.getvalue())
-    return buffer.getvalue()
+    yield sink.take()  # the central directory, written when the archive closes
 
 
 def delete_demo_run(*, run: DemoRun) -> None:
     """Delete the run's rows, then its folder (rows first: a row never lacks files)."""
     folder = run.folder
+    forget_stored_photo(run)
     with transaction.atomic():
         run.delete()
     media.delete_tree(folder)

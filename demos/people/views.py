@@ -3,7 +3,9 @@
 Views are thin: parse a form, call one service or selector, render or redirect.
 Every run is fetched through ``get_demo_run_for_user`` (404 for anyone but its
 owner and staff). Files are never served from a public media URL: they go
-through ``run_file_response`` with ``Cache-Control: private`` and ``nosniff``.
+through ``demos/people/files.py`` with ``Cache-Control: private`` and ``nosniff``.
+The result page shows the stored photo with the boxes as an SVG overlay the
+browser redraws when the threshold moves (``static/js/people.js``).
 """
 
 from __future__ import annotations
@@ -31,12 +33,13 @@ from django.views.decorators.http import (
 from demos.common.samples import SAMPLES, sample_upload
 from demos.models import DemoRun
 from demos.people import services
-from demos.people.detection import HOW_IT_WORKS
-from demos.people.detectors import default_detector_key
+from demos.people.detection import how_it_works
+from demos.people.detectors import default_detector_key, is_fallback
 from demos.people.forms import CompareForm, PeopleUploadForm, requested_threshold
 from demos.people.jobs import services as jobs
 from demos.people.jobs.selectors import list_current_jobs_for_user
 from demos.people.selectors import (
+    detector_description,
     detector_states,
     get_demo_run_for_user,
     list_demo_runs_for_user,
@@ -72,11 +75,18 @@ def uploads_of(form: PeopleUploadForm) -> list[UploadedFile]:
 
 
 def upload_context(request: HttpRequest, form: PeopleUploadForm) -> dict[str, Any]:
+    """The upload page: students see usable detectors; staff also the others, why
+    they are unavailable and the command that fixes each."""
+    states = form.fields["detector"].states
     key = request.POST.get("sample") or request.GET.get("sample") or ""
     return {
         "form": form,
         "max_files": settings.MAX_FILES_PER_UPLOAD,
-        "detector_states": form.fields["detector"].states,
+        "detector_states": states,
+        "unavailable_states": {
+            key: state for key, state in states.items() if not state.is_available
+        },
+        "serving_fallback": is_fallback(default_detector_key()),
         "sample": SAMPLES.get(key),
     }
 
@@ -117,6 +127,7 @@ def people_upload(request: HttpRequest) -> HttpResponse:
         request.FILES or None,
         initial={"sample": request.GET.get("sample", "")},
         default_detector=default_detector_key(),
+        show_unavailable=request.user.is_staff,
     )
     if settings.PORTAL_ASYNC_UPLOADS and request.method == "POST" and form.is_valid():
         return queue_upload_jobs(request, form)  # one worker job per photo
@@ -142,10 +153,21 @@ def people_upload(request: HttpRequest) -> HttpResponse:
     return render(request, "demos/people/upload.html", upload_context(request, form))
 
 
-def _run_context(request: HttpRequest, run: DemoRun) -> dict[str, Any]:
+def overlay_sizes(run: DemoRun) -> dict[str, int]:
+    """Line width and label size in photo pixels: readable at any photo size."""
+    short = min(run.image_width, run.image_height)
+    font = max(12, round(short / 28))
+    return {"line": max(2, round(short / 250)), "font": font, "tag": font + 8}
+
+
+def _run_context(
+    request: HttpRequest, run: DemoRun, threshold: float | None = None
+) -> dict[str, Any]:
     prefetch_related_objects([run], "detections")
-    threshold = requested_threshold(request.GET, run)
+    if threshold is None:
+        threshold = requested_threshold(request.GET, run)
     state = detector_states().get(run.detector)
+    described = detector_description(run.detector)
     persons = persons_above(run, threshold)
     index = {d.pk: number for number, d in enumerate(persons, start=1)}
     return {
@@ -155,8 +177,12 @@ def _run_context(request: HttpRequest, run: DemoRun) -> dict[str, Any]:
         "rows": [
             {"detection": d, "index": index.get(d.pk)} for d in run.detections.all()
         ],
+        "overlay": overlay_sizes(run),
         "detector_state": state,
-        "how_it_works": HOW_IT_WORKS.get(state.spec.family, "") if state else "",
+        "detector": described,
+        "serving_fallback": described.is_fallback
+        and is_fallback(default_detector_key()),
+        "how_it_works": how_it_works(described.family, described.decoder),
     }
 
 
@@ -165,7 +191,9 @@ def _run_context(request: HttpRequest, run: DemoRun) -> dict[str, Any]:
 def people_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     run = get_demo_run_for_user(request.user, public_id)
     context = _run_context(request, run)
-    context["compare_form"] = CompareForm(exclude=run.detector)
+    context["compare_form"] = CompareForm(
+        exclude=run.detector, show_unavailable=request.user.is_staff
+    )
     return render(request, "demos/people/detail.html", context)
 
 
@@ -173,7 +201,9 @@ def people_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 @require_POST
 def people_compare(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     run = get_demo_run_for_user(request.user, public_id)
-    form = CompareForm(request.POST, exclude=run.detector)
+    form = CompareForm(
+        request.POST, exclude=run.detector, show_unavailable=request.user.is_staff
+    )
     if form.is_valid():
         try:
             other = services.compare_demo_run(
@@ -198,11 +228,14 @@ def people_compare(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 def people_compare_result(
     request: HttpRequest, public_id: uuid.UUID, other_id: uuid.UUID
 ) -> HttpResponse:
-    sides = [
-        _run_context(request, get_demo_run_for_user(request.user, run_id))
-        for run_id in (public_id, other_id)
+    runs = [
+        get_demo_run_for_user(request.user, run_id) for run_id in (public_id, other_id)
     ]
-    return render(request, "demos/people/compare.html", {"sides": sides})
+    # One threshold for both sides, so one slider filters both.
+    threshold = requested_threshold(request.GET, runs[0])
+    sides = [_run_context(request, run, threshold) for run in runs]
+    context = {"sides": sides, "threshold": threshold, "run": runs[0]}
+    return render(request, "demos/people/compare.html", context)
 
 
 @login_required

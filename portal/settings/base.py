@@ -314,6 +314,9 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 2 * MAX_FILES_PER_UPLOAD
 # Detection: the default detector is yolox-nano when its file is in the store,
 # else opencv-hog. An explicit PORTAL_PERSON_DETECTOR overrides that choice.
 PERSON_DETECTOR = env_str("PORTAL_PERSON_DETECTOR", "")
+# gunicorn's post_worker_init hook loads the default detector in the background
+# (demos/people/warmup.py); never in migrate, tests or other management commands.
+WARM_DETECTOR = env_bool("PORTAL_WARM_DETECTOR", True)
 DETECTION_FLOOR_SCORE = 0.05
 DEFAULT_SCORE_THRESHOLD = 0.5
 TORCH_THREADS = env_int("PORTAL_TORCH_THREADS", max(1, (os.cpu_count() or 2) // 2))

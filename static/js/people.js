@@ -1,12 +1,9 @@
-// Person demo: upload with a progress bar, and instant threshold re-filtering on
-// the result page. Loaded with `defer`; no inline scripts (CSP). Every text shown
+// Person demo: upload with a progress bar, and instant threshold re-filtering of the
+// SVG box overlay on the result and compare pages. Loaded with `defer`; no inline scripts (CSP). Every text shown
 // comes from data-* attributes the server translated.
 "use strict";
 
 (() => {
-  // Box colours (Okabe-Ito), the same order the server uses for annotated.jpg.
-  const PALETTE = ["#e69f00", "#56b4e9", "#009e73", "#f0e442", "#0072b2", "#d55e00", "#cc79a7"];
-
   function bindThresholdOutput(scope) {
     scope.querySelectorAll("input[type=range]").forEach((slider) => {
       const output = scope.querySelector(`output[for="${slider.id}"]`);
@@ -135,100 +132,152 @@
     });
   }
 
-  // --- Result page ---------------------------------------------------------------
-  function initResult(root) {
+  // --- Result and compare pages -------------------------------------------------
+  // The photo is shown as it was stored; the boxes are an SVG overlay drawn in photo
+  // pixels (viewBox = photo size), so it scales with the image. The server renders
+  // every box down to the floor score; moving the slider only shows, hides and
+  // renumbers them: no request, no model run. Attributes only (strict CSP: no
+  // inline styles); colours come from the box-c0..box-c6 classes in people.css.
+  const COLOURS = 7;
+
+  function overlayOf(scope) {
+    const svg = scope.querySelector("[data-overlay]");
+    if (!svg) return null;
+    const boxes = Array.from(svg.querySelectorAll("[data-overlay-box]"));
+    const byRank = new Map(boxes.map((g) => [g.dataset.rank, g]));
+    const font = Number(svg.dataset.font || "14");
+    const [, , width] = svg.getAttribute("viewBox").split(" ").map(Number);
+
+    // Place a box's number tag above it (inside when it touches the top edge).
+    const placeTag = (g) => {
+      const outline = g.querySelector(".box-outline");
+      const tag = g.querySelector(".box-tag");
+      const label = g.querySelector("[data-overlay-label]");
+      const x = Number(outline.getAttribute("x"));
+      const y = Number(outline.getAttribute("y"));
+      const pad = Math.max(2, Math.round(font / 5));
+      const textWidth = label.getComputedTextLength ? label.getComputedTextLength() : font * label.textContent.length * 0.6;
+      const tagW = textWidth + 2 * pad;
+      const tagH = font + 2 * pad;
+      const tagX = Math.min(Math.max(0, x), Math.max(0, width - tagW));
+      const tagY = y - tagH >= 0 ? y - tagH : y;
+      tag.setAttribute("x", String(tagX));
+      tag.setAttribute("y", String(tagY));
+      tag.setAttribute("width", String(tagW));
+      tag.setAttribute("height", String(tagH));
+      label.setAttribute("x", String(tagX + pad));
+      label.setAttribute("y", String(tagY + pad + font * 0.85));
+    };
+
+    const draw = (threshold) => {
+      let shown = 0;
+      boxes.forEach((g) => {
+        const visible = Number(g.dataset.score) >= threshold;
+        if (!visible) {
+          g.setAttribute("display", "none");
+          return;
+        }
+        shown += 1;
+        g.removeAttribute("display");
+        for (let c = 0; c < COLOURS; c += 1) g.classList.remove(`box-c${c}`);
+        g.classList.add(`box-c${(shown - 1) % COLOURS}`);
+        const label = g.querySelector("[data-overlay-label]");
+        label.textContent = `${shown} \u00b7 ${Number(g.dataset.score).toFixed(2)}`;
+        placeTag(g);
+      });
+      return shown;
+    };
+    return { svg, boxes, byRank, draw };
+  }
+
+  // One side of a result: its overlay, count, crops and download links.
+  function sideOf(scope) {
+    const overlay = overlayOf(scope);
+    const count = scope.querySelector("[data-count]");
+    const crops = Array.from(scope.querySelectorAll("[data-crop]"));
+    const empty = scope.querySelector("[data-no-persons]");
+    const links = Array.from(scope.querySelectorAll("[data-zip-link], [data-annotated-link]"));
+    const shownThreshold = scope.querySelector("[data-threshold-shown]");
+
+    // Hovering (or focusing) a crop highlights its box, and the reverse.
+    const highlight = (rank, on) => {
+      crops.forEach((c) => { if (c.dataset.rank === rank) c.classList.toggle("is-highlighted", on); });
+      if (overlay && overlay.byRank.has(rank)) overlay.byRank.get(rank).classList.toggle("is-highlighted", on);
+    };
+    crops.forEach((item) => {
+      ["mouseenter", "focusin"].forEach((e) => item.addEventListener(e, () => highlight(item.dataset.rank, true)));
+      ["mouseleave", "focusout"].forEach((e) => item.addEventListener(e, () => highlight(item.dataset.rank, false)));
+    });
+    if (overlay) {
+      overlay.boxes.forEach((g) => {
+        g.addEventListener("mouseenter", () => highlight(g.dataset.rank, true));
+        g.addEventListener("mouseleave", () => highlight(g.dataset.rank, false));
+      });
+    }
+
+    const update = (t) => {
+      let shown = overlay ? overlay.draw(t) : 0;
+      if (crops.length) {
+        shown = 0;
+        crops.forEach((item) => {
+          const visible = Number(item.dataset.score) >= t;
+          item.hidden = !visible;
+          if (visible) {
+            shown += 1;
+            const index = item.querySelector("[data-crop-index]");
+            if (index) index.textContent = String(shown);
+          }
+        });
+      }
+      if (count) count.textContent = String(shown);
+      if (empty) empty.hidden = shown > 0;
+      if (shownThreshold) shownThreshold.textContent = t.toFixed(2);
+      links.forEach((link) => {
+        const url = new URL(link.href, window.location.href);
+        url.searchParams.set("score_threshold", String(t));
+        link.href = url.pathname + url.search;
+      });
+    };
+    return { update };
+  }
+
+  // A slider that filters every side under ``root`` (one on the result page, two on
+  // the compare page) and keeps the threshold in the address bar.
+  function initSlider(root, sides) {
     const slider = root.querySelector("[data-threshold]");
     if (!slider) return;
     const output = root.querySelector("[data-threshold-output]");
-    const count = root.querySelector("[data-count]");
-    const crops = Array.from(root.querySelectorAll("[data-crop]"));
-    const empty = root.querySelector("[data-no-persons]");
-    const zip = root.querySelector("[data-zip-link]");
     const apply = root.querySelector("[data-threshold-apply]");
-    const figure = root.querySelector("[data-annotated]");
-    const img = figure.querySelector("[data-annotated-img]");
-    const canvas = figure.querySelector("[data-annotated-canvas]");
     if (apply) apply.hidden = true;
-
-    const photo = new Image();
-    let photoReady = false;
-    let moved = false;
-
-    const draw = (shown) => {
-      if (!photoReady) return;
-      const w = photo.naturalWidth;
-      const h = photo.naturalHeight;
-      canvas.width = w;
-      canvas.height = h;
-      const ctx = canvas.getContext("2d");
-      ctx.drawImage(photo, 0, 0);
-      const short = Math.min(w, h);
-      const line = Math.max(2, Math.round(short / 250));
-      const font = Math.max(14, Math.round(short / 28));
-      ctx.font = `bold ${font}px sans-serif`;
-      ctx.textBaseline = "top";
-      shown.forEach((item, i) => {
-        const [x1, y1, x2, y2] = item.dataset.box.split(",").map(Number);
-        const colour = PALETTE[i % PALETTE.length];
-        ctx.lineWidth = line;
-        ctx.strokeStyle = colour;
-        ctx.strokeRect(x1 + line / 2, y1 + line / 2, x2 - x1 - line, y2 - y1 - line);
-        const label = String(i + 1);
-        const pad = Math.max(2, line);
-        const tagW = ctx.measureText(label).width + 2 * pad;
-        const tagH = font + 2 * pad;
-        const tagX = Math.min(Math.max(0, x1), Math.max(0, w - tagW));
-        const tagY = y1 - tagH >= 0 ? y1 - tagH : Math.max(0, y1);
-        ctx.fillStyle = colour;
-        ctx.fillRect(tagX, tagY, tagW, tagH);
-        ctx.fillStyle = i % PALETTE.length === 4 || i % PALETTE.length === 5 ? "#fff" : "#000";
-        ctx.fillText(label, tagX + pad, tagY + pad);
-      });
-      canvas.hidden = false;
-      img.hidden = true;
-    };
-
     const update = () => {
-      moved = true;
       const t = Number(slider.value);
-      const shown = [];
-      crops.forEach((item) => {
-        const visible = Number(item.dataset.score) >= t;
-        item.hidden = !visible;
-        if (visible) {
-          shown.push(item);
-          item.querySelector("[data-crop-index]").textContent = String(shown.length);
-        }
-      });
-      count.textContent = String(shown.length);
       if (output) output.textContent = t.toFixed(2);
-      if (empty) empty.hidden = shown.length > 0;
-      if (zip) {
-        const url = new URL(zip.href, window.location.href);
-        url.searchParams.set("score_threshold", String(t));
-        zip.href = url.pathname + url.search;
-      }
+      sides.forEach((side) => side.update(t));
       const page = new URL(window.location.href);
       page.searchParams.set("score_threshold", String(t));
       window.history.replaceState(null, "", page.pathname + page.search);
-      draw(shown);
     };
-
-    photo.addEventListener("load", () => {
-      photoReady = true;
-      if (moved) update(); // the slider moved before the photo arrived
-    });
-    photo.src = figure.dataset.imageUrl;
     slider.addEventListener("input", update);
     root.querySelector("[data-threshold-form]").addEventListener("submit", (e) => {
       e.preventDefault();
       update();
     });
+    // Lay out the tags once the fonts are known (lengths come from the browser).
+    sides.forEach((side) => side.update(Number(slider.value)));
+  }
+
+  function initResult(root) {
+    initSlider(root, [sideOf(root)]);
+  }
+
+  function initCompare(root) {
+    initSlider(root, Array.from(root.querySelectorAll("[data-people-side]")).map(sideOf));
   }
 
   function init() {
     document.querySelectorAll("form[data-upload]").forEach(initUpload);
     document.querySelectorAll("[data-people-result]").forEach(initResult);
+    document.querySelectorAll("[data-people-compare]").forEach(initCompare);
   }
 
   document.addEventListener("DOMContentLoaded", init);

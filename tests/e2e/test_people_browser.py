@@ -34,10 +34,60 @@ def test_student_uploads_a_photo_and_sees_count_and_crops(
         ".every(img => img.complete && img.naturalWidth > 0)"
     )
 
-    # Moving the slider re-filters at once, without a request to the model.
+    shown_boxes = "[data-overlay-box]:not([display=none])"
+    assert page.locator(shown_boxes).count() == 3
+    labels = page.locator(f"{shown_boxes} [data-overlay-label]").all_text_contents()
+    assert [label.split(" · ")[0] for label in labels] == ["1", "2", "3"]
+    assert all(re.fullmatch(r"\d · 0\.\d\d", label) for label in labels)
+
+    # Moving the slider re-filters at once, without a request to the server.
+    requests: list[str] = []
+    page.on("request", lambda r: "/static/" not in r.url and requests.append(r.url))
     page.fill("[data-threshold]", "0.7")
     assert page.text_content("[data-testid=person-count]").strip() == "2"
     assert page.locator("[data-crop]:visible").count() == 2
-    page.wait_for_selector("[data-annotated-canvas]:not([hidden])")
+    assert page.locator(shown_boxes).count() == 2
     assert "score_threshold=0.7" in page.get_attribute("[data-zip-link]", "href")
+    assert "score_threshold=0.7" in page.get_attribute("[data-annotated-link]", "href")
+    assert requests == []
+
+    # Hovering a crop highlights its box, and the reverse.
+    first_crop = page.locator("[data-crop]:visible").first
+    rank = first_crop.get_attribute("data-rank")
+    first_crop.hover()
+    box = page.locator(f'[data-overlay-box][data-rank="{rank}"]')
+    assert "is-highlighted" in box.get_attribute("class")
+    page.mouse.move(0, 0)
+    assert "is-highlighted" not in box.get_attribute("class")
+    box.hover()
+    assert "is-highlighted" in first_crop.get_attribute("class")
+    assert problems == []
+
+
+def test_one_slider_filters_both_sides_of_a_comparison(
+    logged_in_page, live_url, samples_dir, models_ready
+) -> None:
+    page = logged_in_page
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    page.goto(f"{live_url}/demos/people/")
+    page.set_input_files(
+        "input[name=images]", str(samples_dir / "people" / "apollo11_crew.jpg")
+    )
+    page.select_option("select[name=detector]", "yolox-nano")
+    page.click("[data-testid=upload-submit]")
+    page.wait_for_url(re.compile(r"/demos/people/[0-9a-f-]{36}/$"))
+    page.select_option("select[name=detector]", "picodet-s-416")
+    page.click("[data-testid=compare-submit]")
+    page.wait_for_url(re.compile(r"/compare/[0-9a-f-]{36}/$"))
+
+    page.fill("[data-threshold]", "0.99")
+
+    counts = page.locator("[data-testid=person-count]").all_text_contents()
+    assert [c.strip() for c in counts] == ["0", "0"]
+    shown = page.locator("[data-threshold-shown]").all_text_contents()
+    assert shown == ["0.99", "0.99"]
+    page.fill("[data-threshold]", "0.5")
+    counts = page.locator("[data-testid=person-count]").all_text_contents()
+    assert [int(c) for c in counts] == [3, 3]
     assert problems == []

@@ -39,14 +39,18 @@ def test_list_at_verbosity_2_explains_how_to_fix_missing_models(empty_store) -> 
     assert "Fix: python manage.py models pull yolox-nano" in run("list", verbosity=2)
 
 
-def test_import_of_the_shared_folder_makes_both_detectors_ready(empty_store) -> None:
+def test_import_of_the_shared_folder_makes_every_detector_ready(empty_store) -> None:
     out = run("import", str(WEIGHTS_DIR))
     assert "imported yolox-nano" in out and "imported fastestdet" in out
+    assert "imported picodet-s-416" in out and "imported picodet-s-320" in out
     assert "LICENSE" not in out  # licences and class lists are skipped quietly
     assert set(ModelFile.objects.values_list("key", flat=True)) == {
         "yolox-nano",
         "fastestdet",
+        "picodet-s-416",
+        "picodet-s-320",
     }
+    assert "ready" in run("list").split("yolox-picodet-wbf", 1)[1].splitlines()[0]
     assert "ready" in run("list").split("yolox-nano", 1)[1].splitlines()[0]
 
 

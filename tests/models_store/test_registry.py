@@ -10,6 +10,8 @@ from models_store.download import sha256_of
 from models_store.registry import (
     DEFAULT_DETECTOR,
     FALLBACK_DETECTOR,
+    FUSED_DETECTOR,
+    PREFERRED_DETECTORS,
     REGISTRY,
     UnknownModel,
     get_spec,
@@ -80,10 +82,43 @@ def test_onnx_specs_match_the_shared_files(key: str, relative: str) -> None:
     assert spec.url.startswith("https://github.com/") and spec.url.endswith(path.name)
 
 
-def test_person_detectors_cover_three_families_with_thresholds() -> None:
+@pytest.mark.parametrize(
+    ("key", "side", "box_ap"),
+    [("picodet-s-416", 416, 30.6), ("picodet-s-320", 320, 27.1)],
+)
+def test_picodet_specs_match_the_shared_files_and_published_figures(
+    key: str, side: int, box_ap: float
+) -> None:
+    spec = get_spec(key)
+    path = WEIGHTS_DIR / "picodet-s" / f"picodet_s_{side}_coco.onnx"
+    assert spec.filename == path.name and spec.size_bytes == path.stat().st_size
+    assert spec.matches_sha256(sha256_of(path)) and not spec.sha256_is_prefix
+    assert spec.url == (
+        f"https://paddledet.bj.bcebos.com/deploy/third_engine/{path.name}"
+    )
+    assert spec.license.startswith("Apache-2.0")
+    assert spec.input_size == side and spec.params == 990_000
+    assert spec.box_ap == box_ap and spec.meta["decoder"] == "picodet"
+    assert spec.categories[0] == "person" and spec.person_label == 0
+
+
+def test_the_fused_detector_is_made_of_yolox_and_picodet_and_has_no_file() -> None:
+    spec = get_spec(FUSED_DETECTOR)
+    assert spec.family == "fusion" and spec.is_fusion
+    assert spec.parts[0] == "yolox-nano" and spec.parts[1].startswith("picodet-s-")
+    assert not spec.is_builtin and not spec.is_downloadable and spec.filename is None
+    assert PREFERRED_DETECTORS == (FUSED_DETECTOR, DEFAULT_DETECTOR)
+
+
+def test_person_detectors_cover_four_families_with_thresholds() -> None:
     detectors = specs("person-detection")
-    assert {s.family for s in detectors} == {"opencv", "onnx", "torchvision"}
-    assert len(detectors) == 8
+    assert {s.family for s in detectors} == {
+        "opencv",
+        "onnx",
+        "torchvision",
+        "fusion",
+    }
+    assert len(detectors) == 11
     assert all(0 < s.default_threshold < 1 for s in detectors)
     assert {s.key for s in specs("classification")} == {
         "resnet18",
@@ -134,7 +169,7 @@ def test_the_digits_models_are_bundled_specs_of_their_committed_files(
 
 def test_every_file_spec_is_either_downloadable_or_bundled() -> None:
     for spec in specs():
-        if spec.is_builtin:
+        if spec.is_builtin or spec.is_fusion:
             continue
         assert spec.is_downloadable != spec.is_bundled, spec.key
         if spec.is_downloadable:

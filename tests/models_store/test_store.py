@@ -50,12 +50,21 @@ def test_import_folder_copies_model_files_and_skips_the_rest(empty_store) -> Non
     imported = store.import_path(
         WEIGHTS_DIR, on_skip=lambda path, why: skipped.append(path.name)
     )
-    assert sorted(s.key for s in imported) == ["fastestdet", "yolox-nano"]
+    assert sorted(s.key for s in imported) == [
+        "fastestdet",
+        "picodet-s-320",
+        "picodet-s-416",
+        "yolox-nano",
+    ]
     assert sorted(p.name for p in empty_store.iterdir()) == [
         "FastestDet.onnx",
+        "picodet_s_320_coco.onnx",
+        "picodet_s_416_coco.onnx",
         "yolox_nano.onnx",
     ]
-    assert {"LICENSE", "LICENSE.md", "coco.names", "README.md"} <= set(skipped)
+    assert {"LICENSE", "LICENSE.md", "coco.names", "README.md", "NOTICE"} <= set(
+        skipped
+    )
     rows = {row.key: row for row in ModelFile.objects.all()}
     assert rows["yolox-nano"].source == "import"
     assert rows["yolox-nano"].size == YOLOX_FILE.stat().st_size

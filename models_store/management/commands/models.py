@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from models_store import store
 from models_store.download import ChecksumMismatch, WeightsUnavailable
-from models_store.registry import DEFAULT_DETECTOR, UnknownModel, specs
+from models_store.registry import FUSED_DETECTOR, UnknownModel, specs
 
 
 def _size(n: int | None) -> str:
@@ -37,7 +37,7 @@ class Command(BaseCommand):
         which.add_argument(
             "--default",
             action="store_true",
-            help=f"The default person detector ({DEFAULT_DETECTOR}).",
+            help=f"The default person detector ({FUSED_DETECTOR}: both its parts).",
         )
         pull.add_argument(
             "--timeout", type=float, default=30, help="Network timeout in seconds."
@@ -53,7 +53,7 @@ class Command(BaseCommand):
             if action == "list":
                 self.list_models()
             elif action == "pull":
-                key = DEFAULT_DETECTOR if options["default"] else options["key"]
+                key = FUSED_DETECTOR if options["default"] else options["key"]
                 self.pull(key, options["timeout"])
             elif action == "import":
                 self.import_models(options["path"])
@@ -89,6 +89,10 @@ class Command(BaseCommand):
 
     def pull(self, key: str, timeout: float) -> None:
         state = store.model_state(key)
+        if state.spec.is_fusion:
+            for part in state.spec.parts:  # no file of its own: fetch its parts
+                self.pull(part, timeout)
+            return
         if state.state == "builtin":
             self.stdout.write(f"{key} is built in; nothing to download.")
             return

@@ -57,7 +57,7 @@ def test_removes_orphan_files_and_keeps_every_runs_files(
     assert not any(path.exists() for path in orphans)
     assert not (private_media / "runs" / "999999").exists()  # emptied owner folder
     assert (private_media / run.image_path).is_file()
-    assert all((private_media / d.crop_path).is_file() for d in run.detections.all())
+    assert (private_media / run.thumbnail_path).is_file()
     assert "0 expired run(s) and 3 orphan path(s)" in out.getvalue()
 
 

@@ -171,14 +171,9 @@ def test_a_run_created_through_the_api_is_stored_in_the_bucket_privately(
     body = post_photo(api, samples_dir)
 
     folder = f"runs/{user.pk}/{body['id']}"
-    expected = {f"{folder}/{name}" for name in ("image.jpg", "annotated.jpg")}
-    expected |= {f"{folder}/thumb.jpg"}
-    # A crop per detection down to the floor score, not only the ones shown.
-    ranks = DemoRun.objects.get(public_id=body["id"]).detections.values_list(
-        "rank", flat=True
-    )
-    assert len(ranks) >= body["count"] == 3
-    expected |= {f"{folder}/crops/{rank}.jpg" for rank in ranks}
+    # The photo and its thumbnail only: crops are cut from the photo on request.
+    expected = {f"{folder}/{name}" for name in ("image.jpg", "thumb.jpg")}
+    assert body["count"] == 3
     assert set(keys(bucket)) == expected
     assert disk_files(private_media) == []  # nothing went to MEDIA_ROOT
     grants = bucket.Object(f"{folder}/image.jpg").Acl().grants
@@ -207,10 +202,10 @@ def test_the_owner_streams_files_from_the_bucket_and_others_get_404(
         assert "private" in response["Cache-Control"]
         assert other_client.get(url).status_code == 404, url
 
-    crop = b"".join(api.get(f"{base}/crops/1.jpg").streaming_content)
-    stored = bucket.Object(f"{run.folder}/crops/1.jpg").get()["Body"].read()
-    assert crop == stored and crop[:2] == b"\xff\xd8"
-    archive = zipfile.ZipFile(io.BytesIO(api.get(f"{base}/crops.zip").content))
+    crop = api.get(f"{base}/crops/1.jpg").content
+    assert crop[:2] == b"\xff\xd8"
+    zipped = api.get(f"{base}/crops.zip").streaming_content
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(zipped)))
     names = archive.namelist()
     assert "manifest.json" in names and "person_01.jpg" in names
     shown = json.loads(archive.read("manifest.json"))["count"]
@@ -235,14 +230,14 @@ def test_a_failure_after_saving_files_leaves_no_objects_and_no_rows(
 ) -> None:
     real_write = services._write
 
-    def fail_at_the_second_crop(path: PurePosixPath, data: bytes) -> None:
-        if path.as_posix().endswith("crops/2.jpg"):
-            raise OSError("bucket refused the second crop")
+    def fail_at_the_thumbnail(path: PurePosixPath, data: bytes) -> None:
+        if path.as_posix().endswith("thumb.jpg"):
+            raise OSError("bucket refused the thumbnail")
         real_write(path, data)
 
-    monkeypatch.setattr(services, "_write", fail_at_the_second_crop)
+    monkeypatch.setattr(services, "_write", fail_at_the_thumbnail)
 
-    with pytest.raises(OSError, match="second crop"):
+    with pytest.raises(OSError, match="thumbnail"):
         services.create_demo_run(
             owner=user,
             data=(samples_dir / PHOTO).read_bytes(),

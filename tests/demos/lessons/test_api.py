@@ -268,10 +268,12 @@ def test_nms_steps_on_real_yolox_boxes_keep_one_box_per_cyclist(
     assert response.status_code == 200
     body = response.json()
     assert body["detector"] == "yolox-nano" and body["note"] == ""
-    assert body["score_threshold"] == 0.55  # the detector's own default
+    assert body["score_threshold"] == 0.59  # the detector's own default
     assert len(body["candidates"]) > 8  # four looks at the photo: many duplicates
     check_nms(body)
-    assert 4 <= len(body["kept"]) <= 5  # four riders (a fifth is half hidden)
+    # Four riders; the one half hidden behind two others scores just under
+    # YOLOX-Nano's default (0.59, chosen on coco128-person in bench/).
+    assert 3 <= len(body["kept"]) <= 5
     assert body["image_url"] == "/static/img/samples/cyclists.jpg"
     assert len(body["truth"]) == 4
 

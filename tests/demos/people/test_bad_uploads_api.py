@@ -137,19 +137,19 @@ def test_crowd_photo_returns_a_crop_url_for_every_person(
             assert image.size == (x2 - x1, y2 - y1)
 
 
-def test_crowd_photo_failing_at_its_last_crop_stores_nothing(
+def test_crowd_photo_failing_at_its_last_file_stores_nothing(
     api, samples_dir, models_ready, private_media, monkeypatch
 ) -> None:
     from demos.people import services
 
     real_write = services._write
 
-    def fail_on_the_fourth_crop(path: Path, data: bytes) -> None:
-        if path.name == "4.jpg":
-            raise RuntimeError("crash while writing the fourth crop")
+    def fail_on_the_thumbnail(path: Path, data: bytes) -> None:
+        if path.name == "thumb.jpg":
+            raise RuntimeError("crash while writing the thumbnail")
         real_write(path, data)
 
-    monkeypatch.setattr(services, "_write", fail_on_the_fourth_crop)
+    monkeypatch.setattr(services, "_write", fail_on_the_thumbnail)
     api.raise_request_exception = False
 
     response = post(api, upload(samples_dir, "people/cyclists.jpg"))

@@ -140,7 +140,8 @@ def test_unusual_photo_is_accepted_converted_and_stored_as_plain_rgb_jpegs(
         assert b"<script" not in data.lower()  # polyglot: the HTML tail is gone
         with Image.open(io.BytesIO(data)) as image:
             assert (image.format, image.mode) == ("JPEG", "RGB")
-    assert len(media_files(private_media)) == 3 + run.detections.count()
+    # The photo and its thumbnail; crops are cut from the photo when asked for.
+    assert len(media_files(private_media)) == 2 and run.detections.exists()
 
 
 def test_animated_gif_counts_the_first_frame_only(
@@ -164,8 +165,12 @@ def test_exif_rotated_photo_gives_upright_crops_and_no_gps_in_any_file(
     run = DemoRun.objects.get()
     crop = run.detections.order_by("-score").first()
     assert (run.image_width, run.image_height) == (512, 600)
-    with Image.open(private_media / crop.crop_path) as image:
+    served = logged_in_client.get(
+        f"/demos/people/{run.public_id}/crops/{crop.rank}.jpg"
+    )
+    with Image.open(io.BytesIO(served.content)) as image:
         assert image.height > image.width
+        assert not image.getexif()
     for path in media_files(private_media):
         data = path.read_bytes()
         assert b"Exif\x00\x00" not in data
@@ -194,9 +199,7 @@ def test_path_like_or_long_name_is_only_a_display_name(
         p.relative_to(private_media / run.folder).as_posix()
         for p in media_files(private_media)
     }
-    assert names == {"image.jpg", "annotated.jpg", "thumb.jpg"} | {
-        f"crops/{d.rank}.jpg" for d in run.detections.all()
-    }
+    assert names == {"image.jpg", "thumb.jpg"}
 
 
 def test_photo_with_nobody_counts_zero_and_stores_no_crops(
@@ -211,12 +214,11 @@ def test_photo_with_nobody_counts_zero_and_stores_no_crops(
     assert COUNT_RE.search(html).group(1) == "0"
     assert VISIBLE_CROP_RE.findall(html) == []
     assert not run.detections.filter(score__gte=run.score_threshold).exists()
-    # Only boxes under the threshold (kept so the slider can move) have crops.
-    stored_crops = list((private_media / run.folder).glob("crops/*.jpg"))
-    assert len(stored_crops) == run.detections.count()
+    # No crop files at all: boxes under the threshold are rows, cut when shown.
+    assert not (private_media / run.folder / "crops").exists()
 
 
-def test_crowd_photo_stores_every_crop(
+def test_crowd_photo_serves_every_crop(
     logged_in_client, samples_dir, models_ready, private_media
 ) -> None:
     response = post_files(
@@ -230,14 +232,16 @@ def test_crowd_photo_stores_every_crop(
     assert len(VISIBLE_CROP_RE.findall(html)) == shown
     assert shown >= 4  # five pasted people; YOLOX-Nano finds at least four
     # Every stored box, shown or not, has its crop: the threshold can move later.
-    crops = sorted((private_media / run.folder / "crops").iterdir())
-    assert len(crops) == Detection.objects.filter(run=run).count() >= shown
+    assert Detection.objects.filter(run=run).count() >= shown
     for detection in run.detections.all():
-        with Image.open(private_media / detection.crop_path) as image:
+        served = logged_in_client.get(
+            f"/demos/people/{run.public_id}/crops/{detection.rank}.jpg"
+        )
+        with Image.open(io.BytesIO(served.content)) as image:
             assert image.size == (detection.width, detection.height)
 
 
-def test_crowd_photo_failing_at_its_last_crop_stores_nothing(
+def test_crowd_photo_failing_at_its_thumbnail_stores_nothing(
     logged_in_client, samples_dir, models_ready, private_media, monkeypatch
 ) -> None:
     from demos.people import services
@@ -245,19 +249,19 @@ def test_crowd_photo_failing_at_its_last_crop_stores_nothing(
     real_write = services._write
     written: list[Path] = []
 
-    def write_until_the_fifth_crop(path: Path, data: bytes) -> None:
-        if path.name == "5.jpg":
-            raise RuntimeError("crash while writing the fifth crop")
+    def write_until_the_thumbnail(path: Path, data: bytes) -> None:
+        if path.name == "thumb.jpg":
+            raise RuntimeError("crash while writing the thumbnail")
         real_write(path, data)
         written.append(path)
 
-    monkeypatch.setattr(services, "_write", write_until_the_fifth_crop)
+    monkeypatch.setattr(services, "_write", write_until_the_thumbnail)
     client = logged_in_client
     client.raise_request_exception = False
 
     response = post_files(client, [upload(samples_dir, "people/composite_2.png")])
 
     assert response.status_code == 500
-    assert any(p.parent.name == "crops" for p in written)  # it did get that far
+    assert [p.name for p in written] == ["image.jpg"]  # it did get that far
     assert DemoRun.objects.count() == Detection.objects.count() == 0
     assert media_files(private_media) == []

@@ -15,6 +15,9 @@ import pytest
 from demos.common.imaging import ImageLimits, crop_box, decode_image
 from demos.people.detection import (
     HOW_IT_WORKS,
+    PICODET_MEAN,
+    PICODET_STD,
+    FusedPersonDetector,
     HogPersonDetector,
     OnnxFastestDetDetector,
     OnnxYoloxDetector,
@@ -22,11 +25,16 @@ from demos.people.detection import (
     box_iou,
     clip_boxes,
     decode_fastestdet,
+    decode_picodet,
     decode_yolox,
+    fuse_person_boxes,
     hog_margin_to_score,
     hog_score_to_margin,
+    how_it_works,
     letterbox,
+    mirror_boxes,
     nms,
+    resize_normalised,
     resize_plain,
     sort_boxes,
     to_person_boxes,
@@ -187,6 +195,102 @@ def test_decode_fastestdet_maps_a_cell_to_original_pixels() -> None:
     assert scores[index] == pytest.approx(0.64**0.6 * 0.81**0.4)
 
 
+def picodet_outputs(side: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """All-zero PicoDet outputs: four score and four distribution tensors."""
+    cells = [int(np.ceil(side / stride)) ** 2 for stride in (8, 16, 32, 64)]
+    scores = [np.zeros((1, n, 80), np.float32) for n in cells]
+    dists = [np.zeros((1, n, 32), np.float32) for n in cells]
+    return scores, dists
+
+
+def test_decode_picodet_maps_a_cell_and_its_side_distributions_to_pixels() -> None:
+    scores, dists = picodet_outputs(320)
+    cell = 2 * 10 + 7  # stride 32 (10x10 cells): row 2, column 7
+    scores[2][0, cell, 0] = 0.8  # person
+    scores[2][0, cell, 1] = 0.99  # bicycle: not a person, ignored
+    sides = dists[2][0, cell].reshape(4, 8)
+    sides[0, 2] = 50.0  # left: all mass on bin 2 → 2 strides
+    # top: all logits 0 → uniform over 0..7 → expectation 3.5 strides
+    sides[2, [1, 3]] = 50.0  # right: half on bin 1, half on bin 3 → 2 strides
+    sides[3, 7] = 50.0  # bottom: bin 7 → 7 strides
+    boxes, person = decode_picodet(scores, dists, 320, width=640, height=160)
+    best = int(np.argmax(person))
+    assert person[best] == pytest.approx(0.8)
+    # canvas: centre (7.5 * 32, 2.5 * 32) = (240, 80); box (176, -32, 304, 304);
+    # photo 640 x 160 is (2, 0.5) times the 320 x 320 canvas.
+    assert boxes[best].tolist() == pytest.approx([352, -16, 608, 152], abs=1e-3)
+
+
+def test_decode_picodet_keeps_only_cells_at_the_floor_and_checks_shapes() -> None:
+    scores, dists = picodet_outputs(416)  # stride 64: ceil(416 / 64)² = 49 cells
+    assert [s.shape[1] for s in scores] == [2704, 676, 169, 49]
+    scores[3][0, 48, 0] = 0.3  # last cell of stride 64: row 6, column 6
+    boxes, person = decode_picodet(scores, dists, 416, 416, 416, floor_score=0.1)
+    assert person.tolist() == pytest.approx([0.3])
+    centre = 6.5 * 64
+    assert boxes[0].tolist() == pytest.approx(
+        [centre - 3.5 * 64] * 2 + [centre + 3.5 * 64] * 2
+    )
+    with pytest.raises(ValueError, match="stride 8"):
+        decode_picodet(scores, dists, 320, 320, 320)
+
+
+def test_resize_normalised_is_rgb_minus_mean_over_std_nchw() -> None:
+    rgb = np.zeros((20, 40, 3), np.uint8)
+    rgb[..., 0] = 255
+    tensor = resize_normalised(rgb, 32)
+    assert tensor.shape == (1, 3, 32, 32) and tensor.dtype == np.float32
+    expected = (np.array([255, 0, 0]) - PICODET_MEAN) / PICODET_STD
+    assert tensor[0, :, 5, 5].tolist() == pytest.approx(expected.tolist())
+
+
+def test_fusion_merges_overlapping_boxes_of_two_detectors() -> None:
+    first = [PersonBox(100, 100, 200, 300, 0.9), PersonBox(400, 100, 460, 220, 0.6)]
+    second = [PersonBox(110, 100, 210, 300, 0.7)]  # IoU 0.82 with first[0]
+    fused = fuse_person_boxes([first, second], 1000, 500, floor_score=0.05)
+    # Corners: score-weighted mean, x1 = (100 * .9 + 110 * .7) / 1.6 = 104.375;
+    # score: mean (0.8) x 2 detectors that saw it / 2 detectors.
+    assert fused == [
+        PersonBox(104, 100, 204, 300, pytest.approx(0.8, abs=1e-4)),
+        # only the first detector saw it: 0.6 x 1 / 2
+        PersonBox(400, 100, 460, 220, pytest.approx(0.3, abs=1e-4)),
+    ]
+
+
+def test_fusion_drops_boxes_that_fall_below_the_floor_and_handles_nobody() -> None:
+    lonely = [PersonBox(10, 10, 50, 90, 0.08)]  # halved to 0.04 < 0.05
+    assert fuse_person_boxes([lonely, []], 100, 100, floor_score=0.05) == []
+    assert fuse_person_boxes([[], []], 100, 100, floor_score=0.05) == []
+
+
+def test_mirror_boxes_maps_a_flipped_photo_back() -> None:
+    assert mirror_boxes([PersonBox(10, 5, 30, 50, 0.5)], width=100) == [
+        PersonBox(70, 5, 90, 50, 0.5)
+    ]
+
+
+class BrightRectangleDetector:
+    """A stand-in detector: the box around the white pixels, with a fixed score."""
+
+    def __init__(self, key: str, score: float) -> None:
+        self.key, self.score, self.calls = key, score, 0
+
+    def detect(self, rgb: np.ndarray, floor_score: float) -> list[PersonBox]:
+        self.calls += 1
+        ys, xs = np.nonzero(rgb[..., 0] == 255)
+        return [PersonBox(xs.min(), ys.min(), xs.max() + 1, ys.max() + 1, self.score)]
+
+
+def test_fused_detector_with_flip_runs_each_part_twice_and_agrees_with_itself() -> None:
+    rgb = np.zeros((60, 100, 3), np.uint8)
+    rgb[10:50, 5:25] = 255  # off-centre, so the mirrored pass sees it elsewhere
+    parts = [BrightRectangleDetector("a", 0.9), BrightRectangleDetector("b", 0.7)]
+    fused = FusedPersonDetector(parts, "fused", flip=True)
+    (box,) = fused.detect(rgb, 0.05)
+    assert box.box == (5, 10, 25, 50) and box.score == pytest.approx(0.8, abs=1e-4)
+    assert [part.calls for part in parts] == [2, 2]
+
+
 def test_hog_score_mapping_is_monotonic_and_invertible() -> None:
     margins = np.linspace(-2, 3, 50)
     scores = hog_margin_to_score(margins)
@@ -200,6 +304,11 @@ def test_hog_score_mapping_is_monotonic_and_invertible() -> None:
 def test_how_it_works_covers_every_detector_family() -> None:
     families = {s.family for s in REGISTRY.values() if s.task == "person-detection"}
     assert families <= set(HOW_IT_WORKS)
+    assert "softmax" in how_it_works("onnx", "picodet")
+    assert how_it_works("onnx", "yolox") == HOW_IT_WORKS["onnx"]
+    # The fusion panel is the code that runs, not a paraphrase of it.
+    assert "weighted_boxes_fusion(" in how_it_works("fusion")
+    assert how_it_works("fusion").startswith("def fuse_person_boxes(")
     assert "HOGDescriptor" in HOW_IT_WORKS["opencv"]
     assert "InferenceSession" in HOW_IT_WORKS["onnx"]
     assert "inference_mode" in HOW_IT_WORKS["torchvision"]

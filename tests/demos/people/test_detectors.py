@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
@@ -12,6 +13,7 @@ import pytest
 from demos.common.imaging import ImageLimits, decode_image
 from demos.people import detectors
 from demos.people.detection import (
+    FusedPersonDetector,
     HogPersonDetector,
     OnnxFastestDetDetector,
     OnnxYoloxDetector,
@@ -21,6 +23,7 @@ from models_store import store
 from models_store.download import ChecksumMismatch, sha256_of
 from models_store.registry import REGISTRY, UnknownModel, register, unregister
 from portal.errors import BadInput, ServiceUnavailable
+from tests.conftest import WEIGHTS_DIR
 
 LIMITS = ImageLimits(15 * 1024 * 1024, 40_000_000, 10_000, 16)
 
@@ -52,8 +55,26 @@ def registered() -> Iterator[list[str]]:
         register(spec)
 
 
-def test_default_detector_is_yolox_when_its_file_is_ready(models_ready) -> None:
+def test_default_detector_is_the_fused_one_when_its_parts_are_ready(
+    models_ready,
+) -> None:
+    assert detectors.default_detector_key() == "yolox-picodet-wbf"
+    fused = detectors.get_detector("yolox-picodet-wbf")
+    assert isinstance(fused, FusedPersonDetector)
+    assert [part.key for part in fused.parts] == ["yolox-nano", "picodet-s-416"]
+    assert fused.parts[0] is detectors.get_detector("yolox-nano")  # shared cache
+
+
+def test_default_detector_is_yolox_when_only_its_file_is_ready(
+    settings, empty_store
+) -> None:
+    empty_store.mkdir(parents=True)
+    shutil.copy(WEIGHTS_DIR / "yolox-nano" / "yolox_nano.onnx", empty_store)
     assert detectors.default_detector_key() == "yolox-nano"
+    with pytest.raises(detectors.DetectorUnavailable) as caught:
+        detectors.get_detector("yolox-picodet-wbf")
+    assert "PicoDet-S 416" in str(caught.value)
+    assert "models pull picodet-s-416" in str(caught.value)
 
 
 def test_default_detector_falls_back_to_hog_without_files(empty_store) -> None:

@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 from django.db import OperationalError
+from django.test import Client
 
 from demos.models import DemoRun, Detection
 from demos.people import services
@@ -119,16 +120,27 @@ def test_corrupt_weights_give_the_api_a_503_with_the_reason_and_no_download(
 
 
 @pytest.mark.parametrize("store", ["empty_store", "corrupt_store"])
-def test_unusable_weights_are_explained_on_the_upload_page(
-    logged_in_client, samples_dir, private_media, no_internet, request, store
+def test_unusable_weights_are_explained_to_staff_and_students_get_the_notice(
+    logged_in_client,
+    staff_user,
+    samples_dir,
+    private_media,
+    no_internet,
+    request,
+    store,
 ) -> None:
     request.getfixturevalue(store)
+    staff = Client()
+    staff.force_login(staff_user)
 
-    response = post_page(logged_in_client, samples_dir)
+    html = post_page(staff, samples_dir).content.decode()
+    student = post_page(logged_in_client, samples_dir).content.decode()
 
-    html = response.content.decode()
     assert "YOLOX-Nano is not available" in html
     assert "manage.py models pull yolox-nano" in html
+    assert "Select a valid choice" in student
+    assert "manage.py models pull" not in student
+    assert 'data-testid="fallback-notice"' in student
     assert no_internet == []
     assert DemoRun.objects.count() == 0
     assert media_files(private_media) == []
@@ -152,12 +164,12 @@ def test_without_weights_the_default_detector_falls_back_to_hog(
 
 
 @pytest.fixture
-def disk_fills_at_the_second_crop(monkeypatch) -> list[Path]:
+def disk_fills_at_the_thumbnail(monkeypatch) -> list[Path]:
     real_write = services._write
     written: list[Path] = []
 
     def write(path: Path, data: bytes) -> None:
-        if path.parent.name == "crops" and path.name != "1.jpg":
+        if path.name == "thumb.jpg":  # the second (and last) file of a run
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
         real_write(path, data)
         written.append(path)
@@ -166,13 +178,13 @@ def disk_fills_at_the_second_crop(monkeypatch) -> list[Path]:
     return written
 
 
-def test_full_disk_while_writing_crops_shows_a_clear_503_page_and_removes_files(
+def test_full_disk_while_writing_the_thumbnail_shows_a_503_page_and_removes_files(
     logged_in_client,
     samples_dir,
     models_ready,
     private_media,
     caplog,
-    disk_fills_at_the_second_crop,
+    disk_fills_at_the_thumbnail,
 ) -> None:
     with caplog.at_level(logging.ERROR, logger="portal.middleware"):
         response = post_page(logged_in_client, samples_dir)
@@ -182,14 +194,14 @@ def test_full_disk_while_writing_crops_shows_a_clear_503_page_and_removes_files(
     assert response["Retry-After"] == "30"
     assert "run out of storage space, so nothing was saved" in html
     assert "Traceback" not in html
-    assert any(p.parent.name == "crops" for p in disk_fills_at_the_second_crop)
+    assert [p.name for p in disk_fills_at_the_thumbnail] == ["image.jpg"]
     assert media_files(private_media) == []
     assert DemoRun.objects.count() == Detection.objects.count() == 0
     assert "Temporary failure" in caplog.text
 
 
 def test_full_disk_gives_the_api_a_503_json(
-    api, samples_dir, models_ready, private_media, disk_fills_at_the_second_crop
+    api, samples_dir, models_ready, private_media, disk_fills_at_the_thumbnail
 ) -> None:
     response = post_api(api, samples_dir)
 
@@ -201,16 +213,15 @@ def test_full_disk_gives_the_api_a_503_json(
 
 @pytest.fixture(params=["run", "detection"])
 def database_locked(request, monkeypatch) -> str:
-    """The database refuses the write of the run row, or of its second detection."""
-    model = DemoRun if request.param == "run" else Detection
-    real_save = model.save
+    """The database refuses the write of the run row, or of its detections."""
 
-    def save(self, *args, **kwargs):
-        if model is DemoRun or self.rank == 2:
-            raise OperationalError("database is locked")
-        return real_save(self, *args, **kwargs)
+    def refuse(*args, **kwargs):
+        raise OperationalError("database is locked")
 
-    monkeypatch.setattr(model, "save", save)
+    if request.param == "run":
+        monkeypatch.setattr(DemoRun, "save", refuse)
+    else:  # the detections go in one bulk insert, after the run row
+        monkeypatch.setattr(Detection.objects, "bulk_create", refuse)
     return request.param
 
 
@@ -331,15 +342,11 @@ from demos.models import Detection
 
 owner = User.objects.create_user(username="victim", password="x")
 data = open(sys.argv[1], "rb").read()
-real_save = Detection.save
+def bulk_create(objs, *args, **kwargs):
+    # The run row is written, its transaction still open: die like kill -9.
+    os.kill(os.getpid(), signal.SIGKILL)
 
-def save(self, *args, **kwargs):
-    if self.rank == 2:
-        # The run row is written, its transaction still open: die like kill -9.
-        os.kill(os.getpid(), signal.SIGKILL)
-    return real_save(self, *args, **kwargs)
-
-Detection.save = save
+Detection.objects.bulk_create = bulk_create
 services.create_demo_run(
     owner=owner, data=data, original_name="crew.jpg",
     detector_key="yolox-nano", score_threshold=None,
@@ -398,4 +405,4 @@ def test_killed_worker_leaves_no_rows_and_cleanup_removes_its_files(
 
     assert not leftovers[0].exists()
     assert media_files(var / "media") == complete_files
-    assert len(complete_files) == 3 + complete.detections.count()
+    assert len(complete_files) == 2 and complete.detections.exists()  # photo, thumb

@@ -52,6 +52,20 @@ def visible_crops(html: str) -> list[str]:
     return re.findall(r'<li class="crop"\s+data-crop', html)
 
 
+def body(response) -> bytes:
+    """A response's bytes, streamed (files, ZIP) or not (rendered images)."""
+    if response.streaming:
+        return b"".join(response.streaming_content)
+    return response.content
+
+
+@pytest.fixture
+def staff_client(staff_user) -> Client:
+    client = Client()
+    client.force_login(staff_user)
+    return client
+
+
 # --- Login ---------------------------------------------------------------------
 
 
@@ -74,20 +88,34 @@ def test_anonymous_visitor_is_sent_to_login_with_next(client, path) -> None:
 # --- Upload --------------------------------------------------------------------
 
 
-def test_upload_page_lists_every_detector_and_disables_unavailable_ones(
+def test_upload_page_offers_students_only_the_detectors_they_can_use(
     logged_in_client, models_ready
 ) -> None:
     response = logged_in_client.get("/demos/people/")
 
     html = response.content.decode()
     assert response.status_code == 200
-    assert re.search(r'<option value="yolox-nano" selected[^>]*>', html)
-    assert 'data-default-threshold="0.55"' in html
-    assert re.search(r'<option value="opencv-hog"[^>]*>', html)
-    assert re.search(r'<option value="fcos_resnet50_fpn" disabled[^>]*>', html)
-    assert "manage.py models pull fcos_resnet50_fpn" in html
+    assert re.search(r'<option value="yolox-picodet-wbf" selected[^>]*>', html)
+    assert 'data-default-threshold="0.28"' in html
+    for key in ("opencv-hog", "yolox-nano", "fastestdet", "picodet-s-416"):
+        assert re.search(rf'<option value="{key}"[^>]*>', html)
+    assert "fcos_resnet50_fpn" not in html and "FCOS" not in html
+    assert "manage.py models pull" not in html
+    assert 'data-testid="staff-detector-note"' not in html
+    assert 'data-testid="fallback-notice"' not in html
     assert 'type="range"' in html
     assert "data-max-files=" in html
+
+
+def test_staff_see_the_unavailable_detectors_with_reason_and_fix(
+    staff_client, models_ready
+) -> None:
+    html = staff_client.get("/demos/people/").content.decode()
+
+    assert re.search(r'<option value="fcos_resnet50_fpn" disabled[^>]*>', html)
+    assert 'data-testid="staff-detector-note"' in html
+    assert "manage.py models pull fcos_resnet50_fpn" in html
+    assert "/admin/models_store/modelfile/" in html
 
 
 def test_uploading_one_photo_leads_to_its_result_page(
@@ -203,21 +231,23 @@ def test_too_many_files_are_refused_with_a_form_error(
     assert media_files(private_media) == []
 
 
-def test_unavailable_detector_is_refused_with_its_fix(
-    logged_in_client, samples_dir, models_ready
+def test_unavailable_detector_is_refused(
+    logged_in_client, staff_client, samples_dir, models_ready
 ) -> None:
-    response = logged_in_client.post(
+    posted = {"detector": "fasterrcnn_resnet50_fpn_v2"}
+    student = logged_in_client.post(
         "/demos/people/",
-        {
-            "images": upload(samples_dir, "people/grace_hopper.jpg"),
-            "detector": "fasterrcnn_resnet50_fpn_v2",
-        },
-    )
+        posted | {"images": upload(samples_dir, "people/grace_hopper.jpg")},
+    ).content.decode()
+    staff = staff_client.post(
+        "/demos/people/",
+        posted | {"images": upload(samples_dir, "people/grace_hopper.jpg")},
+    ).content.decode()
 
-    html = response.content.decode()
-    assert response.status_code == 200
-    assert "is not available" in html
-    assert "manage.py models pull fasterrcnn_resnet50_fpn_v2" in html
+    assert "Select a valid choice" in student
+    assert "manage.py models pull" not in student
+    assert "is not available" in staff
+    assert "manage.py models pull fasterrcnn_resnet50_fpn_v2" in staff
     assert DemoRun.objects.count() == 0
 
 
@@ -254,8 +284,10 @@ def test_result_page_shows_count_crops_and_how_it_works(
     assert "onnxruntime" in html  # the how-it-works code of the ONNX family
     assert 'href="/lessons/object-detection/"' in html
     assert f'href="/lessons/feature-maps/?run={run.public_id}"' in html
-    assert f"/demos/people/{run.public_id}/crops.zip?score_threshold=0.55" in html
+    assert f"/demos/people/{run.public_id}/crops.zip?score_threshold=0.59" in html
     assert re.search(r"\d+×\d+", html)  # crop sizes
+    assert 'data-testid="detector-name">YOLOX-Nano<' in html
+    assert 'data-testid="threshold-shown">0.59<' in html
 
 
 def test_threshold_in_the_address_refilters_stored_detections(
@@ -288,14 +320,14 @@ def test_zip_download_has_manifests_and_one_crop_per_person(
     assert response.status_code == 200
     assert response["Content-Type"] == "application/zip"
     assert "attachment" in response["Content-Disposition"]
-    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    archive = zipfile.ZipFile(io.BytesIO(body(response)))
     names = archive.namelist()
     assert "manifest.json" in names and "manifest.csv" in names
     manifest = json.loads(archive.read("manifest.json"))
     crops = [n for n in names if n.endswith(".jpg")]
     assert len(crops) == manifest["count"] == 3
     assert {p["file"] for p in manifest["persons"]} == set(crops)
-    strict_names = zipfile.ZipFile(io.BytesIO(strict.content)).namelist()
+    strict_names = zipfile.ZipFile(io.BytesIO(body(strict))).namelist()
     assert len([n for n in strict_names if n.endswith(".jpg")]) == 2
 
 
@@ -321,12 +353,12 @@ def test_compare_runs_the_photo_through_another_detector_side_by_side(
     assert page.count(" ms<") >= 2
 
 
-def test_compare_with_an_unavailable_detector_explains_why(
-    logged_in_client, user, samples_dir, models_ready
+def test_compare_with_an_unavailable_detector_explains_why_to_staff(
+    staff_client, staff_user, samples_dir, models_ready
 ) -> None:
-    run = make_run(user, samples_dir)
+    run = make_run(staff_user, samples_dir)
 
-    response = logged_in_client.post(
+    response = staff_client.post(
         f"/demos/people/{run.public_id}/compare/",
         {"detector": "retinanet_resnet50_fpn_v2"},
     )
@@ -403,7 +435,6 @@ def test_history_is_paginated(logged_in_client, user) -> None:
             score_threshold=0.5,
             original_name=f"photo-{index}.jpg",
             image_path="x",
-            annotated_path="x",
             thumbnail_path="x",
             image_sha256="0" * 64,
             image_width=100,
@@ -436,7 +467,7 @@ def test_run_files_are_private_jpegs(
     assert response["Content-Type"] == "image/jpeg"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert "private" in response["Cache-Control"]
-    with Image.open(io.BytesIO(b"".join(response.streaming_content))) as image:
+    with Image.open(io.BytesIO(body(response))) as image:
         assert image.format == "JPEG"
         assert not image.getexif()
 
@@ -448,12 +479,7 @@ def test_original_and_annotated_images_keep_the_photo_size(
 
     for suffix in ("image.jpg", "annotated.jpg", "annotated.jpg?score_threshold=0.7"):
         response = logged_in_client.get(f"/demos/people/{run.public_id}/{suffix}")
-        body = (
-            b"".join(response.streaming_content)
-            if response.streaming
-            else response.content
-        )
-        with Image.open(io.BytesIO(body)) as image:
+        with Image.open(io.BytesIO(body(response))) as image:
             assert image.size == (600, 471)
 
 
