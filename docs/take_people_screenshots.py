@@ -1,4 +1,4 @@
-"""The person demo's screenshots (result, compare, HOG fallback), with Debian's chromium.
+"""The person demo's screenshots (result, compare, HOG fallback), in chromium.
 
 Usage: start the portal (`make run WEIGHTS_DIR=../shared/weights`), then
 `.venv/bin/python docs/take_people_screenshots.py [BASE_URL] [FALLBACK_URL]`. It signs
