@@ -11,6 +11,8 @@ PostgreSQL takes a transaction-scoped advisory lock on the key.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.core.cache import cache, caches
 from django.core.cache.backends.db import DatabaseCache
@@ -53,3 +55,22 @@ def count_hit(key: str, timeout: int) -> int:
     except ValueError:  # expired between add and incr: start again
         cache.add(key, 0, timeout)
         return cache.incr(key)
+
+
+class LockHeld(Exception):
+    """Another request holds the lock ``exclusive`` was asked for."""
+
+
+@contextmanager
+def exclusive(key: str, timeout: int) -> Iterator[None]:
+    """Hold ``key`` for the block, or raise ``LockHeld`` at once if it is held.
+
+    ``cache.add`` is atomic on every backend; the lock is released in ``finally``,
+    and ``timeout`` frees it anyway if the process dies while holding it.
+    """
+    if not cache.add(key, 1, timeout):
+        raise LockHeld(key)
+    try:
+        yield
+    finally:
+        cache.delete(key)

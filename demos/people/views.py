@@ -26,6 +26,7 @@ from django.views.decorators.http import (
     require_safe,
 )
 
+from demos.common.limits import upload_slot
 from demos.models import DemoRun
 from demos.people import services
 from demos.people.detection import HOW_IT_WORKS
@@ -39,7 +40,8 @@ from demos.people.selectors import (
     list_demo_runs_for_user,
     persons_above,
 )
-from portal.errors import BadInput, ServiceUnavailable
+from portal.api import check_upload_rate
+from portal.errors import BadInput, ServiceUnavailable, TryLater
 
 HISTORY_PAGE_SIZE = 24
 
@@ -65,6 +67,7 @@ def report_failures(
 
 def queue_upload_jobs(request: HttpRequest, form: PeopleUploadForm) -> HttpResponse:
     """One job per photo of a valid upload form; the jobs page, or the form again."""
+    jobs.check_no_jobs_in_flight(request.user)  # UploadInProgress: the caller's 429
     try:
         outcome = jobs.enqueue_detection_jobs(
             owner=request.user,
@@ -96,6 +99,26 @@ def queue_upload_jobs(request: HttpRequest, form: PeopleUploadForm) -> HttpRespo
     return render(request, "demos/people/upload.html", context)
 
 
+def run_uploads(request: HttpRequest, form: PeopleUploadForm) -> HttpResponse | None:
+    """Detect people in a valid form's photos now; a redirect, or None to re-show."""
+    try:
+        outcome = services.create_demo_runs(
+            owner=request.user,
+            uploads=form.cleaned_data["images"],
+            detector_key=form.cleaned_data["detector"],
+            score_threshold=form.cleaned_data["score_threshold"],
+        )
+    except ServiceUnavailable as exc:
+        form.add_error("detector", str(exc))
+        return None
+    report_failures(request, form, outcome.failures, any_saved=bool(outcome.runs))
+    if len(outcome.runs) == 1:
+        return redirect("demos:people-detail", public_id=outcome.runs[0].public_id)
+    if outcome.runs:
+        return redirect("demos:people-history")
+    return None
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def people_upload(request: HttpRequest) -> HttpResponse:
@@ -104,33 +127,26 @@ def people_upload(request: HttpRequest) -> HttpResponse:
         request.FILES or None,
         default_detector=default_detector_key(),
     )
-    if settings.PORTAL_ASYNC_UPLOADS and request.method == "POST" and form.is_valid():
-        return queue_upload_jobs(request, form)  # one worker job per photo
+    status = 200
     if request.method == "POST" and form.is_valid():
         try:
-            outcome = services.create_demo_runs(
-                owner=request.user,
-                uploads=form.cleaned_data["images"],
-                detector_key=form.cleaned_data["detector"],
-                score_threshold=form.cleaned_data["score_threshold"],
-            )
-        except ServiceUnavailable as exc:
-            form.add_error("detector", str(exc))
-        else:
-            report_failures(
-                request, form, outcome.failures, any_saved=bool(outcome.runs)
-            )
-            if len(outcome.runs) == 1:
-                run = outcome.runs[0]
-                return redirect("demos:people-detail", public_id=run.public_id)
-            if outcome.runs:
-                return redirect("demos:people-history")
+            # The API's upload allowance, and one upload in flight per student.
+            check_upload_rate(request)
+            with upload_slot(request.user):
+                if settings.PORTAL_ASYNC_UPLOADS:
+                    return queue_upload_jobs(request, form)  # one job per photo
+                response = run_uploads(request, form)
+                if response is not None:
+                    return response
+        except TryLater as exc:
+            form.add_error(None, str(exc))
+            status = 429
     context = {
         "form": form,
         "max_files": settings.MAX_FILES_PER_UPLOAD,
         "detector_states": form.fields["detector"].states,
     }
-    return render(request, "demos/people/upload.html", context)
+    return render(request, "demos/people/upload.html", context, status=status)
 
 
 def _run_context(request: HttpRequest, run: DemoRun) -> dict[str, Any]:

@@ -301,6 +301,12 @@ MAX_IMAGE_PIXELS = env_int("PORTAL_MAX_IMAGE_PIXELS", 40_000_000)
 MAX_IMAGE_SIDE = env_int("PORTAL_MAX_IMAGE_SIDE", 10_000)
 MIN_IMAGE_SIDE = env_int("PORTAL_MIN_IMAGE_SIDE", 16)
 MAX_FILES_PER_UPLOAD = env_int("PORTAL_MAX_FILES_PER_UPLOAD", 10)
+# What one decode may allocate (Pillow's buffer + the RGB copy), and the size
+# larger photos are decoded *to* (JPEG at 1/2..1/8 scale, others reduced).
+MAX_DECODE_BYTES = env_int("PORTAL_MAX_DECODE_BYTES", 256 * 1024 * 1024)
+MAX_WORKING_PIXELS = env_int("PORTAL_MAX_WORKING_PIXELS", 16_000_000)
+# One upload in flight per student; the lock expires after this if a process dies.
+UPLOAD_LOCK_SECONDS = env_int("PORTAL_UPLOAD_LOCK_SECONDS", 300)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # Django's hard stop (a bare 400) sits above the upload form's own limit, so a
