@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from django.core.exceptions import TooManyFilesSent
+from django.core.exceptions import ImproperlyConfigured, TooManyFilesSent
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.openapi import AutoSchema
@@ -31,7 +31,12 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from portal.clients import client_address
 from portal.counting import count_hit
 from portal.errors import BadInput, ServiceUnavailable, TryLater
-from portal.faults import RETRY_AFTER_SECONDS, temporary_failure_message
+from portal.faults import (
+    RETRY_AFTER_SECONDS,
+    configuration_error_message,
+    is_configuration_error,
+    temporary_failure_message,
+)
 from portal.numbers import InvalidNumber, parse_number
 
 logger = logging.getLogger(__name__)
@@ -171,6 +176,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(
             {"detail": _("Too many files in one request; send one photo per request.")},
             status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, ImproperlyConfigured) or is_configuration_error(exc):
+        # migrate not run, a setting missing: a 500 for the operator, not "retry".
+        logger.error("Configuration error in the API", exc_info=exc)
+        return Response(
+            {"detail": configuration_error_message()},
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
         )
     temporary = temporary_failure_message(exc)
     if temporary is not None:

@@ -6,10 +6,16 @@ import logging
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
-from portal.faults import RETRY_AFTER_SECONDS, temporary_failure_message
+from portal.faults import (
+    RETRY_AFTER_SECONDS,
+    configuration_error_message,
+    is_configuration_error,
+    temporary_failure_message,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +53,20 @@ class TemporaryFailureMiddleware:
     def process_exception(
         self, request: HttpRequest, exception: Exception
     ) -> HttpResponse | None:
+        if is_configuration_error(exception) or isinstance(
+            exception, ImproperlyConfigured
+        ):
+            # Not "try again": migrate or a setting is missing. Pages get Django's
+            # 500 page (django.request logs it); the API a JSON 500, logged here.
+            if not request.path.startswith("/api/"):
+                return None
+            logger.error(
+                "Configuration error on %s %s",
+                request.method,
+                request.path,
+                exc_info=True,
+            )
+            return JsonResponse({"detail": configuration_error_message()}, status=500)
         message = temporary_failure_message(exception)
         if message is None:
             return None  # a real bug: Django's 500 page and error log
