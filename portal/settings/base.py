@@ -86,6 +86,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portal.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -307,8 +308,12 @@ MAX_DECODE_BYTES = env_int("PORTAL_MAX_DECODE_BYTES", 256 * 1024 * 1024)
 MAX_WORKING_PIXELS = env_int("PORTAL_MAX_WORKING_PIXELS", 16_000_000)
 # One upload in flight per student; the lock expires after this if a process dies.
 UPLOAD_LOCK_SECONDS = env_int("PORTAL_UPLOAD_LOCK_SECONDS", 300)
+# Non-file fields in memory; files above 2 MB spool to disk; and the app's own cap
+# on a whole request body (portal.middleware.RequestBodyLimitMiddleware → 413):
+# a full upload form plus room for the form fields and multipart framing.
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+MAX_REQUEST_BYTES = MAX_FILES_PER_UPLOAD * MAX_UPLOAD_BYTES + 1024 * 1024
 # Django's hard stop (a bare 400) sits above the upload form's own limit, so a
 # student sending a few photos too many gets the form's explanation instead.
 DATA_UPLOAD_MAX_NUMBER_FILES = 2 * MAX_FILES_PER_UPLOAD
@@ -329,6 +334,8 @@ if TORCH_DEVICE not in {"auto", "cpu", "cuda"} and not (
         f"PORTAL_TORCH_DEVICE must be auto, cpu, cuda or cuda:N, got {TORCH_DEVICE!r}"
     )
 RETENTION_DAYS = env_int("PORTAL_RETENTION_DAYS", 30)
+# /healthz answers 503 "degraded" when the media disk has less free space than this.
+HEALTHZ_MIN_FREE_BYTES = env_int("PORTAL_MIN_FREE_DISK_MB", 1024) * 1024 * 1024
 
 LOGGING = {
     "version": 1,

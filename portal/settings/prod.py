@@ -13,6 +13,8 @@ if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("PORTAL_ALLOWED_HOSTS must list the served host names.")
 
 SECURE_SSL_REDIRECT = env_bool("PORTAL_SECURE_SSL_REDIRECT", True)
+# Load balancers probe /healthz over plain HTTP on the private side: no 301.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = env_int("PORTAL_HSTS_SECONDS", 60 * 60 * 24 * 365)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
