@@ -276,6 +276,8 @@ AXES_RESET_ON_SUCCESS = True
 # Failures per address per cool-off window across all usernames (password
 # spraying); large, because a whole class reaches us through one NAT address.
 LOGIN_ADDRESS_FAILURE_LIMIT = env_int("PORTAL_LOGIN_ADDRESS_BURST", 60)
+# Sign-ups per client address (a whole class may share one NAT address).
+SIGNUP_THROTTLE = env_str("PORTAL_SIGNUP_THROTTLE", "50/hour")
 AXES_LOCKOUT_CALLABLE = "accounts.ratelimit.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "portal.clients.client_address"
 
@@ -333,6 +335,17 @@ if TORCH_DEVICE not in {"auto", "cpu", "cuda"} and not (
     raise ImproperlyConfigured(
         f"PORTAL_TORCH_DEVICE must be auto, cpu, cuda or cuda:N, got {TORCH_DEVICE!r}"
     )
+# Outgoing e-mail (password reset): SMTP from the environment. prod.py sends
+# through it; a system check (portal/checks.py) warns when no host is set.
+PORTAL_EMAIL_HOST = env_str("PORTAL_EMAIL_HOST")
+EMAIL_HOST = PORTAL_EMAIL_HOST or "localhost"
+EMAIL_PORT = env_int("PORTAL_EMAIL_PORT", 587)
+EMAIL_HOST_USER = env_str("PORTAL_EMAIL_USER")
+EMAIL_HOST_PASSWORD = env_str("PORTAL_EMAIL_PASSWORD")
+EMAIL_USE_TLS = env_bool("PORTAL_EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env_str("PORTAL_EMAIL_FROM", "webmaster@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 RETENTION_DAYS = env_int("PORTAL_RETENTION_DAYS", 30)
 # /healthz answers 503 "degraded" when the media disk has less free space than this.
 HEALTHZ_MIN_FREE_BYTES = env_int("PORTAL_MIN_FREE_DISK_MB", 1024) * 1024 * 1024

@@ -24,3 +24,6 @@ SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 X_FRAME_OPTIONS = "DENY"
+# Password reset mails go out over SMTP (PORTAL_EMAIL_HOST etc., read in base.py);
+# portal.checks warns (portal.W001) when no host is configured.
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
