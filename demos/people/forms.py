@@ -7,6 +7,7 @@ it, and are refused if posted anyway.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django import forms
@@ -138,9 +139,12 @@ class PeopleUploadForm(forms.Form):
     images = MultipleImageField(label=_("Photos"))
     detector = DetectorChoiceField(label=_("Detector"))
     score_threshold = _threshold_field()
+    # A one-time key per rendered form: a double submit makes one run (views.py).
+    submission = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, default_detector: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["submission"].initial = uuid.uuid4()
         self.fields["images"].help_text = _(
             "JPEG, PNG, WEBP or GIF, up to %(count)d at once."
         ) % {"count": settings.MAX_FILES_PER_UPLOAD}

@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
@@ -119,6 +120,23 @@ def run_uploads(request: HttpRequest, form: PeopleUploadForm) -> HttpResponse | 
     return None
 
 
+SUBMISSION_SECONDS = 3600
+
+
+def _submission_key(request: HttpRequest, form: PeopleUploadForm) -> str | None:
+    token = form.cleaned_data.get("submission")
+    return f"upload-submission:{request.user.pk}:{token.hex}" if token else None
+
+
+def repeated_submission(request: HttpRequest, key: str | None) -> HttpResponse | None:
+    """Claim the form's one-time key; a repeat goes where the first submit went
+    (the history while the first is still running)."""
+    if key is None or cache.add(key, "", SUBMISSION_SECONDS):
+        return None
+    messages.info(request, _("This form was already sent; here is its result."))
+    return redirect(cache.get(key) or "demos:people-history")
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def people_upload(request: HttpRequest) -> HttpResponse:
@@ -129,18 +147,30 @@ def people_upload(request: HttpRequest) -> HttpResponse:
     )
     status = 200
     if request.method == "POST" and form.is_valid():
+        key = _submission_key(request, form)
+        repeat = repeated_submission(request, key)
+        if repeat is not None:
+            return repeat
+        response = None
         try:
             # The API's upload allowance, and one upload in flight per student.
             check_upload_rate(request)
             with upload_slot(request.user):
                 if settings.PORTAL_ASYNC_UPLOADS:
-                    return queue_upload_jobs(request, form)  # one job per photo
-                response = run_uploads(request, form)
-                if response is not None:
-                    return response
+                    response = queue_upload_jobs(request, form)  # a job per photo
+                else:
+                    response = run_uploads(request, form)
         except TryLater as exc:
             form.add_error(None, str(exc))
             status = 429
+        finally:
+            if key is not None:
+                if response is not None and response.status_code == 302:
+                    cache.set(key, response["Location"], SUBMISSION_SECONDS)
+                else:
+                    cache.delete(key)  # nothing was made: the form may be sent again
+        if response is not None:
+            return response
     context = {
         "form": form,
         "max_files": settings.MAX_FILES_PER_UPLOAD,
