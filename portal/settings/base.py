@@ -98,6 +98,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portal.middleware.SecurityHeadersMiddleware",
     "portal.middleware.TemporaryFailureMiddleware",
+    "portal.sweeper.PeriodicSweepMiddleware",
     # Last: turns a locked-out login (any path) into accounts.ratelimit's 429.
     "axes.middleware.AxesMiddleware",
 ]
@@ -394,8 +395,15 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("PORTAL_CPU_QUEUE", "cpu")
 JOB_GPU_QUEUE = env_str("PORTAL_GPU_QUEUE", "gpu")
 CELERY_TASK_ROUTES = ["demos.tasks.route_task"]
 CELERY_BEAT_SCHEDULE = {
-    "sweep-stale-jobs": {"task": "demos.tasks.sweep_stale_jobs", "schedule": 60.0}
+    "sweep-stale-jobs": {"task": "demos.tasks.sweep_stale_jobs", "schedule": 60.0},
+    "cleanup-media": {"task": "demos.tasks.cleanup_media", "schedule": 3600.0},
 }
+# Without Redis there is no beat: each web process runs the same two tasks in a
+# background thread, started on its first request (portal.sweeper), every this
+# many seconds; 0 turns it off (tests, or when cron runs the commands).
+PORTAL_INPROCESS_SWEEP_SECONDS = env_int(
+    "PORTAL_INPROCESS_SWEEP_SECONDS", 0 if REDIS_URL else 900
+)
 # Pages queue one job per photo (and poll) when workers exist; eager mode keeps
 # the synchronous upload (the result page right after the POST).
 PORTAL_ASYNC_UPLOADS = env_bool("PORTAL_ASYNC_UPLOADS", bool(REDIS_URL))
