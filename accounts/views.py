@@ -15,6 +15,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import services
 from accounts.forms import ProfileForm, RateLimitedLoginForm, SignupForm
+from portal.clients import client_address
+from portal.counting import within_rate
 
 
 @require_http_methods(["GET", "POST"])
@@ -22,6 +24,20 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("accounts:profile")
     form = SignupForm(request.POST or None)
+    if request.method == "POST":
+        allowed, wait = within_rate(
+            f"signup:{client_address(request)}", settings.SIGNUP_THROTTLE
+        )
+        if not allowed:
+            form.add_error(
+                None,
+                _("Too many sign-ups from your network; try again in %(minutes)d min.")
+                % {"minutes": max(1, wait // 60)},
+            )
+            response = render(request, "registration/signup.html", {"form": form})
+            response.status_code = 429
+            response["Retry-After"] = str(wait)
+            return response
     if request.method == "POST" and form.is_valid():
         user = services.create_user(
             username=form.cleaned_data["username"],

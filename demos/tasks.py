@@ -11,7 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Task
+from django.conf import settings
 
+from demos.common import retention
+from demos.people import services
 from demos.people.jobs import services as jobs
 from portal.celery import app
 
@@ -55,3 +58,14 @@ def sweep_stale_jobs_task() -> dict[str, int]:
         "failed": len(report.failed),
         "removed": len(report.removed),
     }
+
+
+@app.task(name="demos.tasks.cleanup_media")
+def cleanup_media_task() -> dict[str, int]:
+    """Beat's hourly ``manage.py cleanup_media``: expired runs, orphan run folders,
+    expired feature maps (the in-process sweeper runs it too, without Redis)."""
+    days = settings.RETENTION_DAYS
+    expired = services.delete_expired_runs(older_than_days=days) if days > 0 else []
+    orphans = services.remove_orphan_files()
+    caches = retention.remove_expired_user_caches(older_than_days=days)
+    return {"expired": len(expired), "orphans": len(orphans), "caches": len(caches)}

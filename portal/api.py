@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from django.core.exceptions import TooManyFilesSent
+from django.core.exceptions import ImproperlyConfigured, TooManyFilesSent
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.openapi import AutoSchema
@@ -30,8 +30,13 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from portal.clients import client_address
 from portal.counting import count_hit
-from portal.errors import BadInput, ServiceUnavailable
-from portal.faults import RETRY_AFTER_SECONDS, temporary_failure_message
+from portal.errors import BadInput, ServiceUnavailable, TryLater
+from portal.faults import (
+    RETRY_AFTER_SECONDS,
+    configuration_error_message,
+    is_configuration_error,
+    temporary_failure_message,
+)
 from portal.numbers import InvalidNumber, parse_number
 
 logger = logging.getLogger(__name__)
@@ -111,6 +116,27 @@ class UploadRateThrottle(ScopedRateThrottle):
         return max(1.0, self.window_ends - time.time())
 
 
+def check_upload_rate(request: Any) -> None:
+    """The API's "uploads" allowance, for the upload *page*: one budget for both.
+
+    Raises ``TryLater`` (→ 429) once the user has spent it; counts the hit
+    otherwise.
+    """
+    throttle = UploadRateThrottle()
+    if not throttle.allow_request(request, _UPLOADS_SCOPE):  # type: ignore[arg-type]
+        raise TryLater(
+            _("Too many uploads in a short time; wait a minute and try again."),
+            retry_after=int(throttle.wait()),
+        )
+
+
+class _UploadsScope:
+    throttle_scope = "uploads"
+
+
+_UPLOADS_SCOPE = _UploadsScope()
+
+
 def json_alias(view: type[APIView]) -> Callable[..., Any]:
     """``view`` at an older, pre-API path: the same code, answering plain JSON only
     (never the browsable API) and left out of the schema, which lists the API path."""
@@ -134,6 +160,12 @@ def validated(serializer: serializers.Serializer) -> dict[str, Any]:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, BadInput):
         return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, TryLater):
+        return Response(
+            {"detail": str(exc)},
+            status=status.HTTP_429_TOO_MANY_REQUESTS,
+            headers={"Retry-After": str(exc.retry_after)},
+        )
     if isinstance(exc, ServiceUnavailable):
         return Response(
             {"detail": str(exc)},
@@ -144,6 +176,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(
             {"detail": _("Too many files in one request; send one photo per request.")},
             status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, ImproperlyConfigured) or is_configuration_error(exc):
+        # migrate not run, a setting missing: a 500 for the operator, not "retry".
+        logger.error("Configuration error in the API", exc_info=exc)
+        return Response(
+            {"detail": configuration_error_message()},
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
         )
     temporary = temporary_failure_message(exc)
     if temporary is not None:

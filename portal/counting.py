@@ -10,7 +10,10 @@ PostgreSQL takes a transaction-scoped advisory lock on the key.
 
 from __future__ import annotations
 
+import time
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.core.cache import cache, caches
 from django.core.cache.backends.db import DatabaseCache
@@ -53,3 +56,35 @@ def count_hit(key: str, timeout: int) -> int:
     except ValueError:  # expired between add and incr: start again
         cache.add(key, 0, timeout)
         return cache.incr(key)
+
+
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def within_rate(key: str, rate: str) -> tuple[bool, int]:
+    """Count one hit of ``key`` against ``rate`` ("50/hour", DRF's notation) in a
+    fixed window; (allowed, seconds until the window ends)."""
+    number, period = rate.split("/")
+    duration = _PERIODS[period.strip()[0].lower()]
+    window = int(time.time() // duration)
+    hits = count_hit(f"{key}:{window}", duration + 1)
+    return hits <= int(number), int((window + 1) * duration - time.time()) + 1
+
+
+class LockHeld(Exception):
+    """Another request holds the lock ``exclusive`` was asked for."""
+
+
+@contextmanager
+def exclusive(key: str, timeout: int) -> Iterator[None]:
+    """Hold ``key`` for the block, or raise ``LockHeld`` at once if it is held.
+
+    ``cache.add`` is atomic on every backend; the lock is released in ``finally``,
+    and ``timeout`` frees it anyway if the process dies while holding it.
+    """
+    if not cache.add(key, 1, timeout):
+        raise LockHeld(key)
+    try:
+        yield
+    finally:
+        cache.delete(key)

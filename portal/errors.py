@@ -19,6 +19,17 @@ class ServiceUnavailable(RuntimeError):
     """A needed resource (a model file, the database) is not ready (→ 503)."""
 
 
+class TryLater(RuntimeError):
+    """This client must wait: too many requests or one still running (→ 429).
+
+    ``retry_after`` is the number of seconds to wait (sent as ``Retry-After``).
+    """
+
+    def __init__(self, message: str, *, retry_after: int = 30) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 def gettext_noop(message: str) -> str:
     """Mark a msgid for ``makemessages`` without importing Django (returns it as is)."""
     return message

@@ -1,13 +1,16 @@
-"""GET /healthz: database, media storage and each detector's state, as JSON.
+"""GET /healthz: database, media storage, free disk and each detector's state.
 
 Load balancers only need the status code (200 healthy, 503 not); people read the
-body. Detector files missing is not unhealthy: the portal falls back to HOG.
+body. Detector files missing is not unhealthy: the portal falls back to HOG. Free
+disk space below ``HEALTHZ_MIN_FREE_BYTES`` is "degraded" (503): uploads would
+soon fail with "out of storage space". Exempt from the HTTPS redirect in prod.
 ``default_detector`` says whether this process has loaded its default detector yet.
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -58,6 +61,22 @@ def check_warm_detector() -> dict:
     return warmth()
 
 
+def check_disk() -> dict:
+    from demos.common import media
+
+    root = media.local_root() or Path(settings.VAR_DIR)
+    try:
+        free = shutil.disk_usage(root).free
+    except OSError as exc:
+        return {"ok": False, "error": exc.strerror or type(exc).__name__}
+    minimum = settings.HEALTHZ_MIN_FREE_BYTES
+    return {
+        "ok": free >= minimum,
+        "free_mb": free // 2**20,
+        "minimum_mb": minimum // 2**20,
+    }
+
+
 def check_detectors() -> list[dict]:
     from demos.people.detectors import detector_choices
 
@@ -72,14 +91,19 @@ def check_detectors() -> list[dict]:
 def healthz(request: HttpRequest) -> JsonResponse:
     database = check_database()
     media = check_media()
+    disk = check_disk()
     healthy = database["ok"] and media["ok"]
+    status = "ok" if healthy else "unavailable"
+    if healthy and not disk["ok"]:
+        status = "degraded"
     body = {
-        "status": "ok" if healthy else "unavailable",
+        "status": status,
         "database": database,
         "media": media,
+        "disk": disk,
         "detectors": check_detectors(),
         # Whether this process has loaded the default detector yet (gunicorn warms it
         # in the background at start; "cold" elsewhere until the first detection).
         "default_detector": check_warm_detector(),
     }
-    return JsonResponse(body, status=200 if healthy else 503)
+    return JsonResponse(body, status=200 if status == "ok" else 503)

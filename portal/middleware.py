@@ -1,4 +1,5 @@
-"""Response headers every page gets (strict CSP, nosniff); temporary failures → 503."""
+"""Request-body cap (413), response headers every page gets (strict CSP, nosniff),
+temporary failures → 503, configuration errors → 500."""
 
 from __future__ import annotations
 
@@ -6,12 +7,48 @@ import logging
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
 
-from portal.faults import RETRY_AFTER_SECONDS, temporary_failure_message
+from portal.faults import (
+    RETRY_AFTER_SECONDS,
+    configuration_error_message,
+    is_configuration_error,
+    temporary_failure_message,
+)
 
 logger = logging.getLogger(__name__)
+
+
+class RequestBodyLimitMiddleware:
+    """413 for a declared body above ``MAX_REQUEST_BYTES``, before anything reads it.
+
+    Django's own caps (``DATA_UPLOAD_MAX_MEMORY_SIZE``, ``FILE_UPLOAD_MAX_MEMORY_SIZE``)
+    bound memory, not disk: multipart files above the latter spool to a temporary
+    file of any size. The largest legitimate request is a full upload form.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0
+        if declared > settings.MAX_REQUEST_BYTES:
+            message = _(
+                "The request is %(size)d MB; the server accepts at most %(limit)d MB."
+            ) % {
+                "size": declared // 2**20,
+                "limit": settings.MAX_REQUEST_BYTES // 2**20,
+            }
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": message}, status=413)
+            return HttpResponse(message, status=413, content_type="text/plain")
+        return self.get_response(request)
 
 
 class SecurityHeadersMiddleware:
@@ -20,11 +57,10 @@ class SecurityHeadersMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        # The API docs page (Swagger UI) needs an inline bootstrap script of its own.
-        if not request.path.startswith("/api/docs/"):
-            response.headers.setdefault(
-                "Content-Security-Policy", settings.CONTENT_SECURITY_POLICY
-            )
+        # Every page, the API docs included (Swagger UI's init script is a file).
+        response.headers.setdefault(
+            "Content-Security-Policy", settings.CONTENT_SECURITY_POLICY
+        )
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         return response
 
@@ -47,6 +83,20 @@ class TemporaryFailureMiddleware:
     def process_exception(
         self, request: HttpRequest, exception: Exception
     ) -> HttpResponse | None:
+        if is_configuration_error(exception) or isinstance(
+            exception, ImproperlyConfigured
+        ):
+            # Not "try again": migrate or a setting is missing. Pages get Django's
+            # 500 page (django.request logs it); the API a JSON 500, logged here.
+            if not request.path.startswith("/api/"):
+                return None
+            logger.error(
+                "Configuration error on %s %s",
+                request.method,
+                request.path,
+                exc_info=True,
+            )
+            return JsonResponse({"detail": configuration_error_message()}, status=500)
         message = temporary_failure_message(exception)
         if message is None:
             return None  # a real bug: Django's 500 page and error log

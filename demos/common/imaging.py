@@ -82,12 +82,21 @@ class ImageTooLarge(ImageRefused):
 
 @dataclass(frozen=True)
 class ImageLimits:
-    """Caps checked before any pixel is decoded: bytes, pixels, side lengths."""
+    """Caps checked before any pixel is decoded: bytes, pixels, side lengths.
+
+    ``max_decode_bytes`` bounds the memory one decode allocates (Pillow's own
+    buffer at the file's mode, plus the RGB working copy); ``max_working_pixels``
+    is the size photos are decoded *to*: larger ones are decoded at a reduced size
+    (JPEG's DCT scaling via ``draft``, else ``reduce``), so a tiny file declaring
+    40 megapixels costs what an ordinary photo costs.
+    """
 
     max_bytes: int
     max_pixels: int
     max_side: int
     min_side: int
+    max_decode_bytes: int = 256 * 2**20
+    max_working_pixels: int = 16_000_000
 
 
 @dataclass(frozen=True)
@@ -180,6 +189,74 @@ def _check_header(image: Image.Image, limits: ImageLimits) -> None:
         )
 
 
+# Bytes per pixel of Pillow's in-memory buffer by mode: a 1-bit image is stored a
+# byte per pixel, RGB in four. Unknown modes count as four.
+_STORAGE_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2}
+# Bytes per working pixel after the load: the RGB image (4) and the array (3) plus
+# the buffer numpy copies from (3).
+_WORKING_BYTES = 10
+
+
+def _reduction_factor(pixels: int, working_pixels: int) -> int:
+    """Smallest integer factor that brings ``pixels`` down to ``working_pixels``."""
+    factor = 1
+    while pixels / (factor * factor) > working_pixels:
+        factor += 1
+    return factor
+
+
+def decode_cost(mode: str, size: tuple[int, int], limits: ImageLimits) -> int:
+    """Bytes a decode of an image of ``mode`` and ``size`` allocates at its peak.
+
+    Pillow's buffer at the loaded size, plus the RGB working copy at the working
+    size (after ``reduce``). Used before any pixel is decoded.
+    """
+    width, height = size
+    pixels = width * height
+    factor = _reduction_factor(pixels, limits.max_working_pixels)
+    working = (width // factor) * (height // factor)
+    return pixels * _STORAGE_BYTES.get(mode, 4) + working * _WORKING_BYTES
+
+
+def _draft_to_working_size(image: Image.Image, limits: ImageLimits) -> None:
+    """JPEG only: decode at 1/2, 1/4 or 1/8 scale when the photo is larger than
+    the working size (DCT scaling: the full-size pixels are never allocated)."""
+    width, height = image.size
+    factor = _reduction_factor(width * height, limits.max_working_pixels)
+    if image.format == "JPEG" and factor > 1:
+        image.draft(image.mode, (-(-width // factor), -(-height // factor)))
+
+
+def _check_decode_cost(image: Image.Image, limits: ImageLimits) -> None:
+    cost = decode_cost(image.mode, image.size, limits)
+    if cost > limits.max_decode_bytes:
+        raise ImageTooLarge(
+            gettext_noop(
+                "Decoding this %(width)dx%(height)d image would take %(cost)d MB of "
+                "memory; the limit is %(limit)d MB. Upload a smaller photo or a JPEG."
+            ),
+            width=image.size[0],
+            height=image.size[1],
+            cost=cost // 2**20,
+            limit=limits.max_decode_bytes // 2**20,
+        )
+
+
+def _reduce_to_working_size(image: Image.Image, limits: ImageLimits) -> Image.Image:
+    """Shrink by an integer factor to at most ``max_working_pixels``, before the
+    RGB conversion (so the 3-4 bytes per pixel are paid at the small size)."""
+    width, height = image.size
+    factor = _reduction_factor(width * height, limits.max_working_pixels)
+    if factor == 1:
+        return image
+    try:
+        return image.reduce(factor)  # box average; 8- and 32-bit modes
+    except ValueError:
+        # 1-bit, palette and 16-bit modes: nearest keeps palette indices valid.
+        size = (max(1, width // factor), max(1, height // factor))
+        return image.resize(size, Image.Resampling.NEAREST)
+
+
 def _wide_to_uint8(image: Image.Image) -> Image.Image:
     """16-bit / 32-bit / float greyscale → 8-bit L by scaling, not clipping."""
     values = np.asarray(image)
@@ -210,8 +287,10 @@ def decode_image(data: bytes, limits: ImageLimits) -> DecodedImage:
     """Decode uploaded bytes to an upright ``H x W x 3`` ``uint8`` RGB array.
 
     Checks, in order: empty file, byte cap, format (JPEG/PNG/WEBP/GIF; SVG and
-    others refused), pixel cap and side limits read from the header *before*
-    decoding, then a full decode (truncated files refused). EXIF orientation is
+    others refused), pixel cap, side limits and decode cost (``decode_cost``)
+    read from the header *before* decoding, then a full decode (truncated files
+    refused). Images above ``limits.max_working_pixels`` come back reduced by an
+    integer factor (JPEG decoded at that scale directly). EXIF orientation is
     applied; CMYK, 16-bit, palette, greyscale and alpha images become RGB; a GIF
     contributes its first frame only. Trailing bytes after the image (polyglots)
     are ignored because only decoded pixels survive.
@@ -235,10 +314,15 @@ def decode_image(data: bytes, limits: ImageLimits) -> DecodedImage:
             format=fmt or "?",
         )
     _check_header(image, limits)
+    _draft_to_working_size(image, limits)
+    _check_decode_cost(image, limits)
     try:
         image.seek(0)  # first frame of an animation
         image.load()
-        upright = ImageOps.exif_transpose(image)
+        working = _reduce_to_working_size(image, limits)
+        if working is not image:
+            image.close()  # the full-size buffer goes before the RGB copy is made
+        upright = ImageOps.exif_transpose(working)
         rgb = _to_rgb(upright)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise InvalidImage(

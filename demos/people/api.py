@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
+from demos.common.limits import upload_slot
 from demos.models import DemoRun
 from demos.people import services
 from demos.people.files import crops_zip_response
@@ -150,17 +151,18 @@ class DemoRunListCreateApi(APIView):
     )
     def post(self, request: Request) -> Response:
         data = validated(self.InputSerializer(data=request.data))
-        if request.query_params.get("async", "").lower() in ("1", "true", "yes"):
-            # Queued for a worker: 202 + job URL.
-            return enqueue_detection_response(request, data)
-        upload = data["image"]
-        run = services.create_demo_run(
-            owner=request.user,
-            data=services.read_upload(upload),
-            original_name=upload.name or "",
-            detector_key=data.get("detector") or None,
-            score_threshold=data.get("score_threshold"),
-        )
+        with upload_slot(request.user):  # one upload in flight (429 otherwise)
+            if request.query_params.get("async", "").lower() in ("1", "true", "yes"):
+                # Queued for a worker: 202 + job URL.
+                return enqueue_detection_response(request, data)
+            upload = data["image"]
+            run = services.create_demo_run(
+                owner=request.user,
+                data=services.read_upload(upload),
+                original_name=upload.name or "",
+                detector_key=data.get("detector") or None,
+                score_threshold=data.get("score_threshold"),
+            )
         return Response(run_payload(request, run), status=status.HTTP_201_CREATED)
 
 

@@ -7,6 +7,7 @@ each. An unavailable detector is refused if posted anyway.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django import forms
@@ -153,6 +154,8 @@ class PeopleUploadForm(forms.Form):
     )
     detector = DetectorChoiceField(label=_("Detector"))
     score_threshold = _threshold_field()
+    # A one-time key per rendered form: a double submit makes one run (views.py).
+    submission = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
     def __init__(
         self,
@@ -166,6 +169,7 @@ class PeopleUploadForm(forms.Form):
         source = self.data if self.is_bound else self.initial
         chosen = source.get("sample")
         self.fields["images"].required = chosen not in SAMPLES
+        self.fields["submission"].initial = uuid.uuid4()
         self.fields["images"].help_text = _(
             "JPEG, PNG, WEBP or GIF, up to %(count)d at once."
         ) % {"count": settings.MAX_FILES_PER_UPLOAD}

@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 from django.core.paginator import Paginator
 from django.db.models import prefetch_related_objects
@@ -30,6 +31,7 @@ from django.views.decorators.http import (
     require_safe,
 )
 
+from demos.common.limits import upload_slot
 from demos.common.samples import SAMPLES, sample_upload
 from demos.models import DemoRun
 from demos.people import services
@@ -45,7 +47,8 @@ from demos.people.selectors import (
     list_demo_runs_for_user,
     persons_above,
 )
-from portal.errors import BadInput, ServiceUnavailable
+from portal.api import check_upload_rate
+from portal.errors import BadInput, ServiceUnavailable, TryLater
 
 HISTORY_PAGE_SIZE = 24
 
@@ -93,6 +96,7 @@ def upload_context(request: HttpRequest, form: PeopleUploadForm) -> dict[str, An
 
 def queue_upload_jobs(request: HttpRequest, form: PeopleUploadForm) -> HttpResponse:
     """One job per photo of a valid upload form; the jobs page, or the form again."""
+    jobs.check_no_jobs_in_flight(request.user)  # UploadInProgress: the caller's 429
     try:
         outcome = jobs.enqueue_detection_jobs(
             owner=request.user,
@@ -119,6 +123,43 @@ def queue_upload_jobs(request: HttpRequest, form: PeopleUploadForm) -> HttpRespo
     return render(request, "demos/people/upload.html", upload_context(request, form))
 
 
+def run_uploads(request: HttpRequest, form: PeopleUploadForm) -> HttpResponse | None:
+    """Detect people in a valid form's photos now; a redirect, or None to re-show."""
+    try:
+        outcome = services.create_demo_runs(
+            owner=request.user,
+            uploads=uploads_of(form),
+            detector_key=form.cleaned_data["detector"],
+            score_threshold=form.cleaned_data["score_threshold"],
+        )
+    except ServiceUnavailable as exc:
+        form.add_error("detector", str(exc))
+        return None
+    report_failures(request, form, outcome.failures, any_saved=bool(outcome.runs))
+    if len(outcome.runs) == 1:
+        return redirect("demos:people-detail", public_id=outcome.runs[0].public_id)
+    if outcome.runs:
+        return redirect_to_new_runs(outcome.runs)
+    return None
+
+
+SUBMISSION_SECONDS = 3600
+
+
+def _submission_key(request: HttpRequest, form: PeopleUploadForm) -> str | None:
+    token = form.cleaned_data.get("submission")
+    return f"upload-submission:{request.user.pk}:{token.hex}" if token else None
+
+
+def repeated_submission(request: HttpRequest, key: str | None) -> HttpResponse | None:
+    """Claim the form's one-time key; a repeat goes where the first submit went
+    (the history while the first is still running)."""
+    if key is None or cache.add(key, "", SUBMISSION_SECONDS):
+        return None
+    messages.info(request, _("This form was already sent; here is its result."))
+    return redirect(cache.get(key) or "demos:people-history")
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def people_upload(request: HttpRequest) -> HttpResponse:
@@ -129,28 +170,34 @@ def people_upload(request: HttpRequest) -> HttpResponse:
         default_detector=default_detector_key(),
         show_unavailable=request.user.is_staff,
     )
-    if settings.PORTAL_ASYNC_UPLOADS and request.method == "POST" and form.is_valid():
-        return queue_upload_jobs(request, form)  # one worker job per photo
+    status = 200
     if request.method == "POST" and form.is_valid():
+        key = _submission_key(request, form)
+        repeat = repeated_submission(request, key)
+        if repeat is not None:
+            return repeat
+        response = None
         try:
-            outcome = services.create_demo_runs(
-                owner=request.user,
-                uploads=uploads_of(form),
-                detector_key=form.cleaned_data["detector"],
-                score_threshold=form.cleaned_data["score_threshold"],
-            )
-        except ServiceUnavailable as exc:
-            form.add_error("detector", str(exc))
-        else:
-            report_failures(
-                request, form, outcome.failures, any_saved=bool(outcome.runs)
-            )
-            if len(outcome.runs) == 1:
-                run = outcome.runs[0]
-                return redirect("demos:people-detail", public_id=run.public_id)
-            if outcome.runs:
-                return redirect_to_new_runs(outcome.runs)
-    return render(request, "demos/people/upload.html", upload_context(request, form))
+            # The API's upload allowance, and one upload in flight per student.
+            check_upload_rate(request)
+            with upload_slot(request.user):
+                if settings.PORTAL_ASYNC_UPLOADS:
+                    response = queue_upload_jobs(request, form)  # a job per photo
+                else:
+                    response = run_uploads(request, form)
+        except TryLater as exc:
+            form.add_error(None, str(exc))
+            status = 429
+        finally:
+            if key is not None:
+                if response is not None and response.status_code == 302:
+                    cache.set(key, response["Location"], SUBMISSION_SECONDS)
+                else:
+                    cache.delete(key)  # nothing was made: the form may be sent again
+        if response is not None:
+            return response
+    context = upload_context(request, form)
+    return render(request, "demos/people/upload.html", context, status=status)
 
 
 def overlay_sizes(run: DemoRun) -> dict[str, int]:

@@ -86,6 +86,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portal.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -97,6 +98,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portal.middleware.SecurityHeadersMiddleware",
     "portal.middleware.TemporaryFailureMiddleware",
+    "portal.sweeper.PeriodicSweepMiddleware",
     # Last: turns a locked-out login (any path) into accounts.ratelimit's 429.
     "axes.middleware.AxesMiddleware",
 ]
@@ -279,6 +281,8 @@ AXES_ENABLE_ADMIN = False
 # Failures per address per cool-off window across all usernames (password
 # spraying); large, because a whole class reaches us through one NAT address.
 LOGIN_ADDRESS_FAILURE_LIMIT = env_int("PORTAL_LOGIN_ADDRESS_BURST", 60)
+# Sign-ups per client address (a whole class may share one NAT address).
+SIGNUP_THROTTLE = env_str("PORTAL_SIGNUP_THROTTLE", "50/hour")
 AXES_LOCKOUT_CALLABLE = "accounts.ratelimit.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "portal.clients.client_address"
 
@@ -305,8 +309,18 @@ MAX_IMAGE_PIXELS = env_int("PORTAL_MAX_IMAGE_PIXELS", 40_000_000)
 MAX_IMAGE_SIDE = env_int("PORTAL_MAX_IMAGE_SIDE", 10_000)
 MIN_IMAGE_SIDE = env_int("PORTAL_MIN_IMAGE_SIDE", 16)
 MAX_FILES_PER_UPLOAD = env_int("PORTAL_MAX_FILES_PER_UPLOAD", 10)
+# What one decode may allocate (Pillow's buffer + the RGB copy), and the size
+# larger photos are decoded *to* (JPEG at 1/2..1/8 scale, others reduced).
+MAX_DECODE_BYTES = env_int("PORTAL_MAX_DECODE_BYTES", 256 * 1024 * 1024)
+MAX_WORKING_PIXELS = env_int("PORTAL_MAX_WORKING_PIXELS", 16_000_000)
+# One upload in flight per student; the lock expires after this if a process dies.
+UPLOAD_LOCK_SECONDS = env_int("PORTAL_UPLOAD_LOCK_SECONDS", 300)
+# Non-file fields in memory; files above 2 MB spool to disk; and the app's own cap
+# on a whole request body (portal.middleware.RequestBodyLimitMiddleware → 413):
+# a full upload form plus room for the form fields and multipart framing.
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+MAX_REQUEST_BYTES = MAX_FILES_PER_UPLOAD * MAX_UPLOAD_BYTES + 1024 * 1024
 # Django's hard stop (a bare 400) sits above the upload form's own limit, so a
 # student sending a few photos too many gets the form's explanation instead.
 DATA_UPLOAD_MAX_NUMBER_FILES = 2 * MAX_FILES_PER_UPLOAD
@@ -329,7 +343,20 @@ if TORCH_DEVICE not in {"auto", "cpu", "cuda"} and not (
     raise ImproperlyConfigured(
         f"PORTAL_TORCH_DEVICE must be auto, cpu, cuda or cuda:N, got {TORCH_DEVICE!r}"
     )
+# Outgoing e-mail (password reset): SMTP from the environment. prod.py sends
+# through it; a system check (portal/checks.py) warns when no host is set.
+PORTAL_EMAIL_HOST = env_str("PORTAL_EMAIL_HOST")
+EMAIL_HOST = PORTAL_EMAIL_HOST or "localhost"
+EMAIL_PORT = env_int("PORTAL_EMAIL_PORT", 587)
+EMAIL_HOST_USER = env_str("PORTAL_EMAIL_USER")
+EMAIL_HOST_PASSWORD = env_str("PORTAL_EMAIL_PASSWORD")
+EMAIL_USE_TLS = env_bool("PORTAL_EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env_str("PORTAL_EMAIL_FROM", "webmaster@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 RETENTION_DAYS = env_int("PORTAL_RETENTION_DAYS", 30)
+# /healthz answers 503 "degraded" when the media disk has less free space than this.
+HEALTHZ_MIN_FREE_BYTES = env_int("PORTAL_MIN_FREE_DISK_MB", 1024) * 1024 * 1024
 
 LOGGING = {
     "version": 1,
@@ -375,8 +402,15 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("PORTAL_CPU_QUEUE", "cpu")
 JOB_GPU_QUEUE = env_str("PORTAL_GPU_QUEUE", "gpu")
 CELERY_TASK_ROUTES = ["demos.tasks.route_task"]
 CELERY_BEAT_SCHEDULE = {
-    "sweep-stale-jobs": {"task": "demos.tasks.sweep_stale_jobs", "schedule": 60.0}
+    "sweep-stale-jobs": {"task": "demos.tasks.sweep_stale_jobs", "schedule": 60.0},
+    "cleanup-media": {"task": "demos.tasks.cleanup_media", "schedule": 3600.0},
 }
+# Without Redis there is no beat: each web process runs the same two tasks in a
+# background thread, started on its first request (portal.sweeper), every this
+# many seconds; 0 turns it off (tests, or when cron runs the commands).
+PORTAL_INPROCESS_SWEEP_SECONDS = env_int(
+    "PORTAL_INPROCESS_SWEEP_SECONDS", 0 if REDIS_URL else 900
+)
 # Pages queue one job per photo (and poll) when workers exist; eager mode keeps
 # the synchronous upload (the result page right after the POST).
 PORTAL_ASYNC_UPLOADS = env_bool("PORTAL_ASYNC_UPLOADS", bool(REDIS_URL))

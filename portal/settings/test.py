@@ -14,3 +14,4 @@ STORAGES = {
 }
 PERSON_DETECTOR = env_str("PORTAL_PERSON_DETECTOR", "")
 TORCH_THREADS = 1
+PORTAL_INPROCESS_SWEEP_SECONDS = 0  # tests start the sweeper themselves

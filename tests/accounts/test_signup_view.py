@@ -52,3 +52,25 @@ def test_signup_rejects_taken_username(client: Client, user: User) -> None:
     )
     assert "already exists" in response.content.decode()
     assert User.objects.filter(username="alice").count() == 1
+
+
+def _signup(client: Client, username: str):
+    return client.post(
+        "/accounts/signup/",
+        {
+            "username": username,
+            "password1": "tensor-flow-42x",
+            "password2": "tensor-flow-42x",
+        },
+    )
+
+
+def test_signups_from_one_address_are_throttled(settings) -> None:
+    settings.SIGNUP_THROTTLE = "2/hour"
+    answers = [_signup(Client(REMOTE_ADDR="198.51.100.7"), f"bot{n}") for n in range(3)]
+    assert [a.status_code for a in answers] == [302, 302, 429]
+    assert "Too many sign-ups" in answers[2].content.decode()
+    assert int(answers[2]["Retry-After"]) > 0
+    assert User.objects.filter(username__startswith="bot").count() == 2
+    elsewhere = _signup(Client(REMOTE_ADDR="203.0.113.9"), "jiwoo")
+    assert elsewhere.status_code == 302

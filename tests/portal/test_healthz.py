@@ -37,3 +37,19 @@ def test_healthz_is_503_when_media_storage_is_not_writable(
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["media"]["ok"] is False
+
+
+def test_healthz_reports_free_disk_space(client: Client) -> None:
+    disk = client.get("/healthz").json()["disk"]
+    assert disk["ok"] is True
+    assert disk["free_mb"] > 0
+
+
+def test_healthz_is_503_degraded_when_the_disk_is_nearly_full(
+    client: Client, settings
+) -> None:
+    settings.HEALTHZ_MIN_FREE_BYTES = 2**62  # more than any disk has free
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["status"] == "degraded"
+    assert response.json()["disk"]["ok"] is False

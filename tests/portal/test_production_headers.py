@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -33,6 +34,7 @@ PROD_NAMES = [
     "DEBUG",
     "ALLOWED_HOSTS",
     "SECURE_SSL_REDIRECT",
+    "SECURE_REDIRECT_EXEMPT",
     "SECURE_PROXY_SSL_HEADER",
     "SECURE_HSTS_SECONDS",
     "SECURE_HSTS_INCLUDE_SUBDOMAINS",
@@ -93,6 +95,37 @@ def test_plain_http_is_redirected_to_https(production) -> None:
 
     assert response.status_code == 301
     assert response["Location"] == f"https://{HOST}/accounts/login/"
+
+
+def test_healthz_answers_over_plain_http_without_a_redirect(production) -> None:
+    response = Client(HTTP_HOST=HOST).get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+
+
+def test_api_docs_run_under_the_strict_csp_with_their_script_as_a_file(
+    production,
+) -> None:
+    client = https_client()
+    response = client.get("/api/docs/")
+    html = response.content.decode()
+    csp = response["Content-Security-Policy"]
+    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", html, re.S)
+
+    assert response.status_code == 200
+    assert "script-src 'self';" in csp
+    assert "unsafe-inline" not in csp
+    assert "<style" not in html
+    assert len(scripts) == 3
+    # Every script is a same-origin file ('self'), none inline.
+    assert all(body.strip() == "" for _attrs, body in scripts)
+    sources = [re.search(r'src="([^"]+)"', attrs).group(1) for attrs, _ in scripts]
+    assert all(src.startswith("/") for src in sources)
+    init = client.get(sources[-1].replace("&amp;", "&"))
+    assert init.status_code == 200
+    assert init["Content-Type"].startswith("application/javascript")
+    assert b"SwaggerUIBundle" in init.content
 
 
 def test_pages_carry_hsts_strict_csp_and_no_framing(production) -> None:

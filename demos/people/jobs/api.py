@@ -91,6 +91,7 @@ def job_payload(request: Request, job: DetectionJob) -> dict[str, Any]:
 
 def enqueue_detection_response(request: Request, data: dict[str, Any]) -> Response:
     """Queue the validated upload of ``DemoRunListCreateApi``; ``202`` + job URL."""
+    jobs.check_no_jobs_in_flight(request.user)
     outcome = jobs.enqueue_detection_jobs(
         owner=request.user,
         uploads=[data["image"]],

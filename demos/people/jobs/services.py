@@ -34,6 +34,7 @@ from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from demos.common import media
+from demos.common.limits import UploadInProgress, previous_upload_message
 from demos.models import DemoRun, DetectionJob
 from demos.people import services
 from demos.people.detectors import DetectorUnavailable
@@ -165,6 +166,17 @@ def create_detection_job(
             media.delete_tree(job.folder)
         raise
     return job
+
+
+def check_no_jobs_in_flight(owner: AbstractBaseUser) -> None:
+    """``UploadInProgress`` (→ 429) while ``owner`` has queued or running jobs: one
+    batch in flight per student, so one student's flood cannot queue ahead of the
+    class (the page and the API call this before ``enqueue_detection_jobs``)."""
+    unfinished = DetectionJob.objects.filter(
+        owner=owner, state__in=[State.QUEUED, State.RUNNING]
+    )
+    if unfinished.exists():
+        raise UploadInProgress(previous_upload_message(), retry_after=10)
 
 
 def enqueue_detection_jobs(

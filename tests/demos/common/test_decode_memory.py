@@ -43,7 +43,7 @@ for name, data in files.items():
     except ImageRefused as exc:
         refused[name] = type(exc).__name__
 after_refusals = peak_mb()
-generous = ImageLimits(15 * 2**20, 100_000_000, 10_000, 16)
+generous = ImageLimits(15 * 2**20, 100_000_000, 10_000, 16, 2**32, 10**9)
 decode_image(files["big_9000.png"], generous)
 after_decode = peak_mb()
 print(json.dumps({
