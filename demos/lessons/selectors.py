@@ -19,7 +19,7 @@ from django.utils.functional import Promise
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from demos.lessons.loading import render_markdown, split_code_section
+from demos.lessons.loading import render_markdown, split_code_section, split_intro
 from demos.models import Lesson, LessonProgress
 
 User = AbstractBaseUser | AnonymousUser
@@ -74,18 +74,24 @@ def progress_summary(user: User) -> ProgressSummary:
 
 @dataclass(frozen=True)
 class RenderedBody:
-    text_html: str  # the lesson text
+    intro_html: str  # the opening goals, shown above the widget (may be empty)
+    text_html: str  # the rest of the lesson text, below the widget
     code_html: str  # its closing "PyTorch code" section (may be empty)
 
 
 def rendered_body(lesson: Lesson) -> RenderedBody:
     """The lesson's body in the active language as safe HTML, cached until edited."""
     lang = "ko" if (get_language() or "").startswith("ko") else "en"
-    key = f"lesson-html:{lesson.pk}:{lang}:{lesson.updated.timestamp()}"
+    key = f"lesson-html:v2:{lesson.pk}:{lang}:{lesson.updated.timestamp()}"
     cached = cache.get(key)
     if cached is None:
         text, code = split_code_section(lesson.body)
-        cached = (render_markdown(text), render_markdown(code) if code else "")
+        intro, text = split_intro(text)
+        cached = (
+            render_markdown(intro) if intro.strip() else "",
+            render_markdown(text),
+            render_markdown(code) if code else "",
+        )
         cache.set(key, cached, 60 * 60 * 24)
     return RenderedBody(*cached)
 
