@@ -172,6 +172,40 @@ class LessonProgress(models.Model):
         return f"{self.user} ✓ {self.lesson.slug}"
 
 
+class QuizScore(models.Model):
+    """A student's quiz results for one lesson: the best score and how often tried."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="quiz_scores",
+    )
+    lesson = models.ForeignKey(
+        Lesson, on_delete=models.CASCADE, related_name="quiz_scores"
+    )
+    best_score = models.PositiveSmallIntegerField(_("best score"))
+    last_score = models.PositiveSmallIntegerField(_("last score"))
+    total = models.PositiveSmallIntegerField(_("questions"))
+    attempts = models.PositiveIntegerField(_("attempts"), default=1)
+    passed = models.BooleanField(_("passed"), default=False)
+    first_at = models.DateTimeField(auto_now_add=True)
+    best_at = models.DateTimeField(_("best score on"))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "lesson"], name="quiz_score_once_per_lesson"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(best_score__lte=models.F("total")),
+                name="quiz_best_score_within_total",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.lesson.slug} {self.best_score}/{self.total}"
+
+
 class DetectionJob(models.Model):
     """One uploaded photo waiting for, or processed by, a worker (issue 6).
 

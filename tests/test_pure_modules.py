@@ -18,6 +18,7 @@ PURE_MODULES = [
     "demos.people.detection",
     "demos.lessons.loading",
     "demos.lessons.playgrounds",
+    "demos.lessons.quizzes",
     "demos.cnn.feature_maps",
     "demos.cnn.digits",
     "demos.architectures.profiles",

@@ -1,15 +1,16 @@
 """Lessons API (/api/v1/lessons/...) and the JSON endpoints of the lesson widgets
 (/api/v1/playgrounds/...).
 
-Reading lessons and using the widgets needs no account (a teaching site);
-marking a lesson done does. Bad input raises ``BadInput`` subclasses, which the
-project's exception handler turns into 400 JSON.
+Reading lessons, taking a quiz and using the widgets need no account (a teaching
+site); marking a lesson done, and keeping a quiz score, do. Bad input raises
+``BadInput`` subclasses, which the project's exception handler turns into 400 JSON.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict
 
+from django.utils.translation import get_language
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -18,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from demos.lessons import playgrounds
+from demos.lessons import playgrounds, quizzes
 from demos.lessons import selectors as selectors
 from demos.lessons import services as services
 from portal.api import UploadRateThrottle
@@ -64,6 +65,90 @@ class LessonDoneApi(APIView):
     @extend_schema(request=None, responses=OutputSerializer)
     def delete(self, request: Request, slug: str) -> Response:
         return self._answer(request, slug, False)
+
+
+def request_language() -> str:
+    return "ko" if (get_language() or "").startswith("ko") else "en"
+
+
+class LessonQuizApi(APIView):
+    """GET → the lesson's questions in the request's language (no answers).
+    POST ``{"answers": {"<id>": <choice index or number>}}`` → the grade.
+
+    Grading happens here; a logged-in student's best score is kept and passing
+    (``pass_mark`` right answers) marks the lesson done. Anonymous visitors are
+    graded too, but nothing is stored (``saved`` is false).
+    """
+
+    permission_classes = [AllowAny]
+
+    class QuestionSerializer(serializers.Serializer):
+        id = serializers.CharField()
+        kind = serializers.ChoiceField(choices=["choice", "number"])
+        prompt = serializers.CharField()
+        choices = serializers.ListField(child=serializers.CharField())
+
+    class OutputSerializer(serializers.Serializer):
+        slug = serializers.SlugField()
+        pass_mark = serializers.IntegerField()
+        questions = serializers.ListField(child=serializers.DictField())
+
+    class InputSerializer(serializers.Serializer):
+        answers = serializers.DictField(child=serializers.JSONField(), allow_empty=True)
+
+        def validate_answers(self, value: dict) -> dict:
+            if len(value) > 20 or any(len(key) > 40 for key in value):
+                raise serializers.ValidationError("Too many or too long answer ids.")
+            return value
+
+    class FeedbackSerializer(serializers.Serializer):
+        id = serializers.CharField()
+        correct = serializers.BooleanField()
+        explanation = serializers.CharField()
+        choice_explanation = serializers.CharField(allow_blank=True)
+
+    class GradeSerializer(serializers.Serializer):
+        score = serializers.IntegerField()
+        total = serializers.IntegerField()
+        passed = serializers.BooleanField()
+        pass_mark = serializers.IntegerField()
+        saved = serializers.BooleanField()
+        best_score = serializers.IntegerField(allow_null=True)
+        feedback = serializers.ListField(child=serializers.DictField())
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request: Request, slug: str) -> Response:
+        quiz = selectors.get_quiz(selectors.get_lesson(slug))
+        body = {
+            "slug": slug,
+            "pass_mark": quizzes.pass_mark(quiz.total),
+            "questions": quizzes.public_questions(quiz, request_language()),
+        }
+        return Response(self.OutputSerializer(body).data)
+
+    @extend_schema(request=InputSerializer, responses=GradeSerializer)
+    def post(self, request: Request, slug: str) -> Response:
+        lesson = selectors.get_lesson(slug)
+        selectors.get_quiz(lesson)  # 404 before looking at the answers
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        outcome = services.submit_quiz(
+            user=request.user,
+            lesson=lesson,
+            answers=data.validated_data["answers"],
+            lang=request_language(),
+        )
+        grade = outcome.grade
+        body = {
+            "score": grade.score,
+            "total": grade.total,
+            "passed": grade.passed,
+            "pass_mark": quizzes.pass_mark(grade.total),
+            "saved": outcome.saved,
+            "best_score": outcome.best_score,
+            "feedback": [asdict(item) for item in grade.feedback],
+        }
+        return Response(self.GradeSerializer(body).data)
 
 
 # --- Widgets -------------------------------------------------------------------

@@ -7,31 +7,51 @@ same everywhere and anonymous visitors simply have nothing done.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import (
+    Exists,
+    IntegerField,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.templatetags.static import static
 from django.utils.functional import Promise
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from demos.lessons import quizzes
 from demos.lessons.loading import render_markdown, split_code_section, split_intro
-from demos.models import Lesson, LessonProgress
+from demos.models import Lesson, LessonProgress, QuizScore
 
 User = AbstractBaseUser | AnonymousUser
 
 
 def lessons_with_progress(user: User) -> QuerySet[Lesson]:
-    """The course in order; every lesson carries ``is_done`` for this user."""
+    """The course in order; every lesson carries ``is_done`` for this user and
+    ``quiz_best`` / ``quiz_total`` (None before the first attempt)."""
     lessons = Lesson.objects.order_by("order")
     if not user.is_authenticated:
-        return lessons.annotate(is_done=Exists(LessonProgress.objects.none()))
+        return lessons.annotate(
+            is_done=Exists(LessonProgress.objects.none()),
+            quiz_best=Value(None, output_field=IntegerField()),
+            quiz_total=Value(None, output_field=IntegerField()),
+        )
     done = LessonProgress.objects.filter(user=user, lesson=OuterRef("pk"))
-    return lessons.annotate(is_done=Exists(done))
+    scores = QuizScore.objects.filter(user=user, lesson=OuterRef("pk"))
+    return lessons.annotate(
+        is_done=Exists(done),
+        quiz_best=Subquery(scores.values("best_score")[:1]),
+        quiz_total=Subquery(scores.values("total")[:1]),
+    )
 
 
 def get_lesson(slug: str) -> Lesson:
@@ -43,6 +63,25 @@ def is_lesson_done(user: User, lesson: Lesson) -> bool:
     if not user.is_authenticated:
         return False
     return LessonProgress.objects.filter(user=user, lesson=lesson).exists()
+
+
+def quiz_score(user: User, lesson: Lesson) -> QuizScore | None:
+    """The student's quiz results for this lesson, if any."""
+    if not user.is_authenticated:
+        return None
+    return QuizScore.objects.filter(user=user, lesson=lesson).first()
+
+
+def get_quiz(lesson: Lesson) -> quizzes.Quiz:
+    """The lesson's quiz (read from ``content/quizzes/<slug>.json``), or 404."""
+    quiz = quizzes.read_quiz(quizzes.QUIZZES_DIR, lesson.slug)
+    if quiz is None:
+        raise Http404("This lesson has no quiz.")
+    return quiz
+
+
+def has_quiz(lesson: Lesson) -> bool:
+    return (quizzes.QUIZZES_DIR / f"{lesson.slug}.json").is_file()
 
 
 def lesson_neighbours(lesson: Lesson) -> tuple[Lesson | None, Lesson | None]:
@@ -58,6 +97,7 @@ class ProgressSummary:
     done: int
     done_lessons: list[Lesson]
     next_lesson: Lesson | None
+    scored_lessons: list[Lesson]  # with ``quiz_best`` / ``quiz_total``
 
     @property
     def percent(self) -> int:
@@ -65,11 +105,13 @@ class ProgressSummary:
 
 
 def progress_summary(user: User) -> ProgressSummary:
-    """How far a student is: counts, the lessons done, and the first one not done."""
+    """How far a student is: counts, the lessons done, the first one not done,
+    and the lessons whose quiz they have taken."""
     lessons = list(lessons_with_progress(user))
     done = [lesson for lesson in lessons if lesson.is_done]
     next_lesson = next((lesson for lesson in lessons if not lesson.is_done), None)
-    return ProgressSummary(len(lessons), len(done), done, next_lesson)
+    scored = [lesson for lesson in lessons if lesson.quiz_best is not None]
+    return ProgressSummary(len(lessons), len(done), done, next_lesson, scored)
 
 
 @dataclass(frozen=True)
@@ -145,3 +187,57 @@ LESSON_SAMPLES: dict[str, LessonSample] = {
 
 def lesson_samples(*, with_people: bool = False) -> list[LessonSample]:
     return [s for s in LESSON_SAMPLES.values() if s.people or not with_people]
+
+
+PROGRESS_CSV_HEADER = (
+    "username",
+    "lesson_order",
+    "lesson",
+    "done",
+    "done_at",
+    "quiz_best",
+    "quiz_total",
+    "quiz_attempts",
+    "quiz_passed",
+    "quiz_best_at",
+)
+
+
+def progress_rows(user_ids: Iterable[int]) -> list[tuple[object, ...]]:
+    """Every lesson for each of these students: done (and when) and quiz results.
+
+    One row per (student, lesson), ordered by username then lesson, for the
+    instructors' CSV export; cells are empty where there is nothing yet.
+    """
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects.filter(pk__in=set(user_ids)).order_by("username")
+    lessons = list(Lesson.objects.order_by("order"))
+    done = {
+        (row.user_id, row.lesson_id): row
+        for row in LessonProgress.objects.filter(user__in=users)
+    }
+    scores = {
+        (row.user_id, row.lesson_id): row
+        for row in QuizScore.objects.filter(user__in=users)
+    }
+    rows: list[tuple[object, ...]] = []
+    for user in users:
+        for lesson in lessons:
+            mark = done.get((user.pk, lesson.pk))
+            score = scores.get((user.pk, lesson.pk))
+            rows.append(
+                (
+                    user.get_username(),
+                    lesson.order,
+                    lesson.slug,
+                    "yes" if mark else "no",
+                    mark.completed_at.isoformat() if mark else "",
+                    score.best_score if score else "",
+                    score.total if score else "",
+                    score.attempts if score else "",
+                    ("yes" if score.passed else "no") if score else "",
+                    score.best_at.isoformat() if score else "",
+                )
+            )
+    return rows

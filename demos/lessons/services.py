@@ -17,17 +17,19 @@ import cv2
 import numpy as np
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.staticfiles import finders
 from django.core.cache import cache
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from demos.common.imaging import decode_image, encode_png
 from demos.common.limits import image_limits
-from demos.lessons import playgrounds
-from demos.lessons.loading import LessonSource, discover_lessons
+from demos.lessons import playgrounds, quizzes
+from demos.lessons.loading import LessonFormatError, LessonSource, discover_lessons
 from demos.lessons.selectors import LESSON_SAMPLES, LessonSample
-from demos.models import Lesson, LessonProgress
+from demos.models import Lesson, LessonProgress, QuizScore
 from portal.errors import BadInput, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
@@ -88,6 +90,11 @@ def load_lessons(
     reports the same counts and rolls everything back.
     """
     sources = discover_lessons(directory)
+    for source in sources:  # a broken quiz stops the load like a broken lesson
+        try:
+            quizzes.read_quiz(directory / "quizzes", source.slug)
+        except quizzes.QuizFormatError as exc:
+            raise LessonFormatError(str(exc)) from exc
     by_slug = {source.slug: source for source in sources}
     existing = {lesson.slug: lesson for lesson in Lesson.objects.select_for_update()}
     report = LoadReport()
@@ -164,6 +171,72 @@ def set_lesson_done(*, user: AbstractBaseUser, lesson: Lesson, done: bool) -> bo
     else:
         unmark_lesson_done(user=user, lesson=lesson)
     return done
+
+
+# --- Quizzes -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuizOutcome:
+    grade: quizzes.Grade
+    saved: bool  # False for anonymous visitors: graded, not stored
+    best_score: int | None
+
+
+@transaction.atomic
+def record_quiz_score(
+    *, user: AbstractBaseUser, lesson: Lesson, score: int, total: int, passed: bool
+) -> QuizScore:
+    """Keep the best score (and count the attempt); passing marks the lesson done."""
+    now = timezone.now()
+    row = QuizScore.objects.select_for_update().filter(user=user, lesson=lesson).first()
+    if row is None:
+        row = QuizScore(
+            user=user,
+            lesson=lesson,
+            best_score=score,
+            last_score=score,
+            total=total,
+            attempts=1,
+            passed=passed,
+            best_at=now,
+        )
+    else:
+        row.attempts += 1
+        row.last_score = score
+        if total != row.total or score > row.best_score:
+            # A better score, or a quiz that changed size: this one is the best.
+            row.best_score, row.total, row.best_at = score, total, now
+        row.passed = row.passed or passed
+    row.full_clean()
+    row.save()
+    if passed:
+        mark_lesson_done(user=user, lesson=lesson)
+    return row
+
+
+def submit_quiz(
+    *,
+    user: AbstractBaseUser | AnonymousUser,
+    lesson: Lesson,
+    answers: object,
+    lang: str,
+) -> QuizOutcome:
+    """Grade ``answers`` against the lesson's quiz; store the score for a student."""
+    quiz = quizzes.read_quiz(quizzes.QUIZZES_DIR, lesson.slug)
+    if quiz is None:
+        raise quizzes.InvalidAnswers(_("This lesson has no quiz."))
+    grade = quizzes.grade(quiz, answers, lang)
+    if not user.is_authenticated:
+        return QuizOutcome(grade, saved=False, best_score=None)
+    row = record_quiz_score(
+        user=user,
+        lesson=lesson,
+        score=grade.score,
+        total=grade.total,
+        passed=grade.passed,
+    )
+    return QuizOutcome(grade, saved=True, best_score=row.best_score)
 
 
 # --- Widget inputs -----------------------------------------------------------------

@@ -34,6 +34,11 @@ api_urlpatterns: list = [
         name="lesson-done",
     ),
     path(
+        "lessons/<slug:slug>/quiz/",
+        lessons_api.LessonQuizApi.as_view(),
+        name="lesson-quiz",
+    ),
+    path(
         "playgrounds/kernel/",
         lessons_api.KernelPlaygroundApi.as_view(),
         name="playground-kernel",
