@@ -289,3 +289,65 @@ class NmsApi(APIView):
         data.is_valid(raise_exception=True)
         result = services.nms_demo(**data.validated_data)
         return Response(asdict(result))
+
+
+class VisionTasksApi(APIView):
+    """GET → a sample photo's people as each task would report them, and YOLOv1's
+    output layout, responsible cell, targets and confidence = Pr(object) * IoU."""
+
+    permission_classes = [AllowAny]
+
+    class InputSerializer(serializers.Serializer):
+        sample = serializers.ChoiceField(
+            choices=[s.key for s in selectors.lesson_samples(with_people=True)],
+            default="cyclists",
+        )
+        grid = serializers.IntegerField(min_value=1, max_value=32, default=7)
+        boxes_per_cell = serializers.IntegerField(min_value=1, max_value=9, default=2)
+        classes = serializers.IntegerField(min_value=1, max_value=1000, default=20)
+        image_size = serializers.IntegerField(min_value=32, max_value=1024, default=448)
+        cx = serializers.FloatField(min_value=0, max_value=1024, default=200)
+        cy = serializers.FloatField(min_value=0, max_value=1024, default=150)
+        w = serializers.FloatField(min_value=1, max_value=2048, default=100)
+        h = serializers.FloatField(min_value=1, max_value=2048, default=80)
+        pred_cx = serializers.FloatField(min_value=0, max_value=1024, required=False)
+        pred_cy = serializers.FloatField(min_value=0, max_value=1024, required=False)
+        pred_w = serializers.FloatField(min_value=1, max_value=2048, required=False)
+        pred_h = serializers.FloatField(min_value=1, max_value=2048, required=False)
+        class_probability = serializers.FloatField(
+            min_value=0, max_value=1, default=0.9
+        )
+
+    @extend_schema(parameters=[InputSerializer], responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        yolo = {
+            "grid": v["grid"],
+            "boxes_per_cell": v["boxes_per_cell"],
+            "classes": v["classes"],
+            "image_size": v["image_size"],
+            "centre": (v["cx"], v["cy"]),
+            "size": (v["w"], v["h"]),
+            "predicted_centre": (
+                v.get("pred_cx", v["cx"] + 16),
+                v.get("pred_cy", v["cy"] + 8),
+            ),
+            "predicted_size": (v.get("pred_w", v["w"]), v.get("pred_h", v["h"])),
+            "class_probability": v["class_probability"],
+        }
+        return Response(services.vision_tasks_demo(sample=v["sample"], yolo=yolo))
+
+
+class SessionInspectorApi(APIView):
+    """GET → the student's own session: cookie flags and masked value, the
+    ``django_session`` row's expiry and key names, the user it points to."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        response = Response(selectors.session_facts(request))
+        response["Cache-Control"] = "private, no-store"
+        return response

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import cv2
@@ -564,3 +564,57 @@ def nms_demo(
         kept=[step.keep for step in steps],
         truth=[list(box) for box in info.people],
     )
+
+
+# --- Lesson 14: computer-vision tasks and YOLOv1 --------------------------------
+
+
+def vision_tasks_demo(*, sample: str, yolo: dict) -> dict:
+    """One sample photo through each task (from its annotated people) and YOLOv1's
+    arithmetic for ``yolo`` (the keyword arguments of ``playgrounds.yolo_report``).
+
+    ``people``: each annotated person's box in photo pixels and, with the photo
+    stretched to the square YOLO input, its responsible cell and targets;
+    ``localisation``: the index of the largest box (a one-object head's answer).
+    """
+    info = get_sample(sample)
+    rgb = load_sample_rgb(sample)
+    height, width = rgb.shape[:2]
+    report = playgrounds.yolo_report(**yolo)
+    side = report.image_size
+    people = []
+    for box in info.people:
+        x1, y1, x2, y2 = box
+        centre = ((x1 + x2) / 2 * side / width, (y1 + y2) / 2 * side / height)
+        size = ((x2 - x1) * side / width, (y2 - y1) * side / height)
+        target = playgrounds.yolo_report(
+            grid=report.grid,
+            boxes_per_cell=report.boxes_per_cell,
+            classes=report.classes,
+            image_size=side,
+            centre=(min(centre[0], side - 1e-6), min(centre[1], side - 1e-6)),
+            size=size,
+        )
+        people.append(
+            {
+                "box": list(box),
+                "cell": [target.cell_row, target.cell_col],
+                "targets": {
+                    key: round(getattr(target, key), 4) for key in ("x", "y", "w", "h")
+                },
+            }
+        )
+    areas = [(b[2] - b[0]) * (b[3] - b[1]) for b in info.people]
+    return {
+        "sample": sample,
+        "image_url": info.url,
+        "width": int(width),
+        "height": int(height),
+        "label": "person",
+        "people": people,
+        "localisation": int(np.argmax(areas)) if areas else None,
+        "yolo": {
+            key: (list(value) if isinstance(value, tuple) else value)
+            for key, value in asdict(report).items()
+        },
+    }

@@ -54,4 +54,12 @@ api_urlpatterns: list = [
         name="playground-pooling",
     ),
     path("playgrounds/nms/", lessons_api.NmsApi.as_view(), name="playground-nms"),
+    path(
+        "session/", lessons_api.SessionInspectorApi.as_view(), name="session-inspector"
+    ),
+    path(
+        "playgrounds/vision-tasks/",
+        lessons_api.VisionTasksApi.as_view(),
+        name="playground-vision-tasks",
+    ),
 ]

@@ -187,6 +187,12 @@ WIDGETS: dict[str, Widget] = {
         Widget("augmentation", ("api:arch-augment-samples", "api:arch-augment-plan")),
         Widget("iou-nms", ("api:playground-nms",), people_samples_context),
         Widget("autoencoder-tsne", ("api:cnn-autoencoder",)),
+        Widget(
+            "vision-tasks",
+            ("api:playground-vision-tasks",),
+            people_samples_context,
+        ),
+        Widget("session-inspector", ("api:session-inspector",)),
     )
 }
 

@@ -70,6 +70,8 @@ CALLS = {
         "/api/v1/augmentations/plan/", data={"seed": 1, "count": 4}
     ),
     "api:playground-nms": Call("/api/v1/playgrounds/nms/"),
+    "api:playground-vision-tasks": Call("/api/v1/playgrounds/vision-tasks/"),
+    "api:session-inspector": Call("/api/v1/session/", needs_login=True),
 }
 DATA_ROUTES = sorted({route for w in WIDGETS.values() for route in w.data_routes})
 
