@@ -21,6 +21,8 @@ PURE_MODULES = [
     "demos.lessons.quizzes",
     "demos.cnn.feature_maps",
     "demos.cnn.digits",
+    "demos.cnn.sequences",
+    "demos.cnn.training",
     "demos.architectures.profiles",
     "demos.architectures.augmentation",
     "models_store.registry",

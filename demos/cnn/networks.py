@@ -600,6 +600,22 @@ def get_digits_autoencoder() -> digits_model.DigitsAutoencoder:
     return _get_digits("digits-autoencoder", DigitsAutoencoder)  # type: ignore[return-value]
 
 
+def get_sequence_lstm() -> nn.Module:
+    """The committed wave forecaster of the recurrent-networks lesson (eval mode)."""
+    from demos.cnn.sequences import Forecaster
+
+    try:
+        return loading.torch_module("sequence-lstm", build=Forecaster)
+    except (WeightsUnavailable, RuntimeError) as exc:
+        raise CnnModelUnavailable(
+            gettext(
+                "The LSTM of the recurrent-networks lesson is missing or damaged "
+                "(%(error)s). Fix: `python manage.py train_lstm`."
+            )
+            % {"error": exc}
+        ) from exc
+
+
 def _get_digits(key: str, build: Callable[[], nn.Module]) -> nn.Module:
     try:
         return loading.torch_module(key, build=build)

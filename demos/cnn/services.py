@@ -650,7 +650,7 @@ def train_digits_models(
 
     say(gettext("Training the digits CNN…"))
     cnn, cnn_result = digits_model.train_digits_cnn(data, epochs=epochs, seed=seed)
-    cnn_meta = _save_model(
+    cnn_meta = save_model(
         cnn,
         out_dir / digits_model.CNN_WEIGHTS.name,
         {
@@ -673,7 +673,7 @@ def train_digits_models(
     autoencoder, ae_result = digits_model.train_autoencoder(
         data, epochs=autoencoder_epochs, seed=seed
     )
-    _save_model(
+    save_model(
         autoencoder,
         out_dir / digits_model.AUTOENCODER_WEIGHTS.name,
         {
@@ -714,7 +714,7 @@ def train_digits_models(
     return cnn_meta
 
 
-def _save_model(model: torch.nn.Module, path: Path, meta: dict[str, Any]) -> dict:
+def save_model(model: torch.nn.Module, path: Path, meta: dict[str, Any]) -> dict:
     """``torch.save(state_dict)`` plus a JSON of ``meta`` and the file's SHA-256."""
     import torch
 

@@ -167,6 +167,26 @@ def activations_context(request: HttpRequest) -> dict[str, Any]:
     return {"options": options}
 
 
+LSTM_GATE_ROWS = (
+    ("input_gate", gettext_lazy("Input gate i: how much of the candidate is written")),
+    ("forget_gate", gettext_lazy("Forget gate f: how much of the old cell is kept")),
+    ("output_gate", gettext_lazy("Output gate o: how much of the cell is shown")),
+    ("cell", gettext_lazy("Cell state c")),
+)
+
+
+def lstm_context(request: HttpRequest) -> dict[str, Any]:
+    return {"gate_rows": [(name, str(title)) for name, title in LSTM_GATE_ROWS]}
+
+
+def training_context(request: HttpRequest) -> dict[str, Any]:
+    return {
+        "training_subsets": [20, 50, 100, 200, 500, 1437],
+        "training_epochs": [10, 20, 30, 40, 60],
+        "training_rates": [0.0001, 0.001, 0.01, 0.1, 1.0],
+    }
+
+
 # --- The registry ---------------------------------------------------------------
 
 WIDGETS: dict[str, Widget] = {
@@ -193,6 +213,8 @@ WIDGETS: dict[str, Widget] = {
             people_samples_context,
         ),
         Widget("session-inspector", ("api:session-inspector",)),
+        Widget("lstm-gates", ("api:cnn-lstm-gates",), lstm_context),
+        Widget("training-curves", ("api:training-run-create",), training_context),
     )
 }
 
