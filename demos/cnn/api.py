@@ -133,6 +133,7 @@ class FeatureMapCreateApi(APIView):
         input_note = serializers.CharField()
         filters_url = serializers.URLField(allow_null=True)
         top5 = TopClassSerializer(many=True, allow_null=True)
+        cam = serializers.DictField(allow_null=True)
 
     @extend_schema(request=InputSerializer, responses=OutputSerializer)
     def post(self, request: Request) -> Response:
@@ -169,6 +170,7 @@ class FeatureMapCreateApi(APIView):
             "input_note": result.input_note,
             "filters_url": url(result.filters_file) if result.filters_file else None,
             "top5": result.top5,
+            "cam": result.cam,
         }
         return Response(self.OutputSerializer(payload).data)
 
@@ -199,6 +201,11 @@ class DigitPredictApi(APIView):
         pixels = serializers.ListField(
             child=serializers.ListField(child=serializers.IntegerField())
         )
+        cam = serializers.ListField(
+            child=serializers.ListField(child=serializers.FloatField()),
+            help_text="Grad-CAM of the digit over the 32x32 input, rows from the top",
+        )
+        cam_overlay_url = serializers.CharField(help_text="data:image/png;base64,...")
 
     @extend_schema(request=InputSerializer, responses=OutputSerializer)
     def post(self, request: Request) -> Response:
@@ -214,6 +221,8 @@ class DigitPredictApi(APIView):
             "probabilities": prediction.probabilities,
             "maps_url": maps_url,
             "pixels": prediction.pixels,
+            "cam": prediction.cam,
+            "cam_overlay_url": prediction.cam_overlay_url,
         }
         return Response(self.OutputSerializer(payload).data)
 
