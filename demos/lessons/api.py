@@ -351,3 +351,35 @@ class SessionInspectorApi(APIView):
         response = Response(selectors.session_facts(request))
         response["Cache-Control"] = "private, no-store"
         return response
+
+
+class ConvStepsApi(APIView):
+    """GET → the notes' convolution worked cell by cell: ``example=single`` (a 5x5
+    input and a 3x3 filter) or ``rgb`` (three channels and a bias)."""
+
+    permission_classes = [AllowAny]
+
+    class InputSerializer(serializers.Serializer):
+        example = serializers.ChoiceField(choices=["single", "rgb"], default="single")
+
+    @extend_schema(parameters=[InputSerializer], responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        if data.validated_data["example"] == "rgb":
+            image, kernels = playgrounds.STEP_RGB_INPUT, playgrounds.STEP_RGB_KERNELS
+            bias = playgrounds.STEP_RGB_BIAS
+        else:
+            image, kernels = playgrounds.STEP_INPUT[None], playgrounds.STEP_KERNEL[None]
+            bias = 0
+        output, steps = playgrounds.conv_steps(image, kernels, bias)
+        return Response(
+            {
+                "example": data.validated_data["example"],
+                "input": image.tolist(),
+                "kernels": kernels.tolist(),
+                "bias": bias,
+                "output": output.tolist(),
+                "steps": [asdict(step) for step in steps],
+            }
+        )

@@ -436,3 +436,89 @@ def yolo_report(
         class_probability=class_probability,
         class_score=class_probability * overlap,
     )
+
+
+# --- Convolution step by step (lesson 1) -------------------------------------
+
+# The notes' example: a 5x5 binary image and an "X" filter → a 3x3 feature map.
+STEP_INPUT = np.array(
+    [
+        [1, 1, 1, 0, 0],
+        [0, 1, 1, 1, 0],
+        [0, 0, 1, 1, 1],
+        [0, 0, 1, 1, 0],
+        [0, 1, 1, 0, 0],
+    ],
+    dtype=np.int64,
+)
+STEP_KERNEL = np.array([[1, 0, 1], [0, 1, 0], [1, 0, 1]], dtype=np.int64)
+# Three channels plus a bias (CNN Explainer's view): one 3x3 kernel per channel,
+# the three products summed with the bias into one output map.
+STEP_RGB_INPUT = np.array(
+    [
+        [[0, 1, 2, 1, 0], [2, 2, 0, 0, 1], [1, 0, 1, 2, 2], [0, 2, 1, 1, 0],
+         [1, 1, 0, 2, 1]],
+        [[1, 0, 0, 2, 1], [0, 1, 2, 1, 0], [2, 1, 1, 0, 0], [1, 2, 0, 1, 2],
+         [0, 0, 2, 1, 1]],
+        [[2, 1, 0, 0, 2], [1, 0, 1, 2, 1], [0, 2, 2, 1, 0], [2, 1, 0, 0, 1],
+         [1, 2, 1, 0, 0]],
+    ],
+    dtype=np.int64,
+)  # fmt: skip
+STEP_RGB_KERNELS = np.array(
+    [
+        [[1, 0, -1], [1, 0, -1], [1, 0, -1]],
+        [[0, 1, 0], [1, -4, 1], [0, 1, 0]],
+        [[-1, -1, 0], [-1, 0, 1], [0, 1, 1]],
+    ],
+    dtype=np.int64,
+)  # fmt: skip
+STEP_RGB_BIAS = 1
+
+
+@dataclass(frozen=True)
+class ConvStep:
+    """One output cell: where the window is and every number that makes it.
+
+    ``products[c]``: the k*k products ``kernel[c, i, j] * input[c, row + i,
+    col + j]`` of channel ``c`` in reading order; ``channel_sums[c]``: their sum;
+    ``total`` = sum of the channel sums + bias.
+    """
+
+    row: int
+    col: int
+    products: list[list[int]]
+    channel_sums: list[int]
+    total: int
+
+
+def conv_steps(
+    image: np.ndarray, kernels: np.ndarray, bias: int = 0
+) -> tuple[np.ndarray, list[ConvStep]]:
+    """A "valid" (no padding, stride 1) multi-channel convolution done cell by cell.
+
+    ``image``: ``C x H x W`` (or ``H x W``) integers; ``kernels``: ``C x k x k``
+    (or ``k x k``), one per channel, all summed into one output map
+    (``nn.Conv2d(C, 1, k)``) → ``(output (H-k+1) x (W-k+1), steps)``.
+
+    >>> out, steps = conv_steps(STEP_INPUT, STEP_KERNEL)
+    >>> out.tolist(), steps[0].products[0]
+    ([[4, 3, 4], [2, 4, 3], [2, 3, 4]], [1, 0, 1, 0, 1, 0, 0, 0, 1])
+    """
+    image = image[None] if image.ndim == 2 else image
+    kernels = kernels[None] if kernels.ndim == 2 else kernels
+    channels, height, width = image.shape
+    k = kernels.shape[-1]
+    if kernels.shape != (channels, k, k):
+        raise InvalidKernel("One square kernel per input channel is needed.")
+    out = np.zeros((height - k + 1, width - k + 1), dtype=np.int64)
+    steps = []
+    for row in range(out.shape[0]):
+        for col in range(out.shape[1]):
+            window = image[:, row : row + k, col : col + k]
+            products = (window * kernels).reshape(channels, -1)
+            sums = products.sum(axis=1)
+            total = int(sums.sum()) + bias
+            out[row, col] = total
+            steps.append(ConvStep(row, col, products.tolist(), sums.tolist(), total))
+    return out, steps

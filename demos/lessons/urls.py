@@ -55,6 +55,11 @@ api_urlpatterns: list = [
     ),
     path("playgrounds/nms/", lessons_api.NmsApi.as_view(), name="playground-nms"),
     path(
+        "playgrounds/conv-steps/",
+        lessons_api.ConvStepsApi.as_view(),
+        name="playground-conv-steps",
+    ),
+    path(
         "session/", lessons_api.SessionInspectorApi.as_view(), name="session-inspector"
     ),
     path(

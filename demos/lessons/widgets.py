@@ -192,7 +192,11 @@ def training_context(request: HttpRequest) -> dict[str, Any]:
 WIDGETS: dict[str, Widget] = {
     widget.key: widget
     for widget in (
-        Widget("kernel-playground", ("api:playground-kernel",), kernel_context),
+        Widget(
+            "kernel-playground",
+            ("api:playground-kernel", "api:playground-conv-steps"),
+            kernel_context,
+        ),
         Widget("output-size", ("api:playground-output-size",)),
         Widget("pooling", ("api:playground-pooling",), samples_context),
         Widget(

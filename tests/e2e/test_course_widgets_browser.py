@@ -80,3 +80,20 @@ def test_session_inspector_shows_the_students_own_session(
     assert shown == cookie["value"][:8] + "…"
     assert cookie["value"] not in page.content()
     assert errors == []
+
+
+def test_convolution_step_by_step_writes_out_each_cell(
+    browser_page, live_url, course
+) -> None:
+    page = browser_page
+    errors = watch_errors(page)
+    page.goto(f"{live_url}/lessons/convolution/")
+    formula = page.locator("[data-testid=conv-steps-formula]")
+    expect(formula).to_contain_text(
+        "1×1 + 0×1 + 1×1 + 0×0 + 1×1 + 0×1 + 1×0 + 0×0 + 1×1 = 4"
+    )
+    page.click("[data-testid=conv-steps-next]")
+    expect(formula).to_contain_text("= 3")
+    page.check("[data-testid=conv-steps-rgb]")
+    expect(formula).to_contain_text("+ 1 (bias) = 1")
+    assert errors == []
