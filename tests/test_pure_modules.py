@@ -19,6 +19,7 @@ PURE_MODULES = [
     "demos.lessons.loading",
     "demos.lessons.playgrounds",
     "demos.lessons.quizzes",
+    "demos.lessons.exercise",
     "demos.cnn.feature_maps",
     "demos.cnn.digits",
     "demos.cnn.sequences",

@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from demos.lessons import playgrounds, quizzes
 from demos.lessons import selectors as selectors
 from demos.lessons import services as services
+from demos.people.selectors import get_demo_run_for_user
 from portal.api import UploadRateThrottle
 
 # --- Lessons -----------------------------------------------------------------------
@@ -383,3 +384,25 @@ class ConvStepsApi(APIView):
                 "steps": [asdict(step) for step in steps],
             }
         )
+
+
+class PeopleExerciseApi(APIView):
+    """POST ``{"run": <uuid>, "output": <what the loop printed>}`` → each printed
+    person held against the person demo's crop of the same photo, with the
+    classic bug named where they differ. The run must be the student's own."""
+
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer):
+        run = serializers.UUIDField()
+        output = serializers.CharField(max_length=20_000, trim_whitespace=False)
+
+    @extend_schema(request=InputSerializer, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        run = get_demo_run_for_user(request.user, data.validated_data["run"])
+        report = services.check_people_exercise(
+            run=run, output=data.validated_data["output"]
+        )
+        return Response(report)

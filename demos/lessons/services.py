@@ -23,13 +23,15 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from demos.common.imaging import decode_image, encode_png
 from demos.common.limits import image_limits
-from demos.lessons import playgrounds, quizzes
+from demos.lessons import exercise, playgrounds, quizzes
 from demos.lessons.loading import LessonFormatError, LessonSource, discover_lessons
 from demos.lessons.selectors import LESSON_SAMPLES, LessonSample
-from demos.models import Lesson, LessonProgress, QuizScore
+from demos.models import DemoRun, Lesson, LessonProgress, QuizScore
+from demos.people.selectors import persons_above
 from portal.errors import BadInput, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
@@ -617,4 +619,79 @@ def vision_tasks_demo(*, sample: str, yolo: dict) -> dict:
             key: (list(value) if isinstance(value, tuple) else value)
             for key, value in asdict(report).items()
         },
+    }
+
+
+# --- Lesson 10: the "every person one by one" exercise -----------------------------
+
+EXERCISE_PROBLEMS = {
+    "missing": gettext_lazy("Not printed: this person is missing from your output."),
+    "extra": gettext_lazy("The demo has no person with this number."),
+    "no-box": gettext_lazy("No box (x1, y1, x2, y2) on this line."),
+    "no-crop": gettext_lazy("No crop shape on this line: print crop.shape."),
+    "xy-order": gettext_lazy(
+        "x and y are swapped: a numpy image is img[y1:y2, x1:x2] (rows first), "
+        "and its shape is (height, width, 3)."
+    ),
+    "int-casts": gettext_lazy(
+        "Not whole pixels: round with np.rint and cast with int() before slicing."
+    ),
+    "clipping": gettext_lazy(
+        "Outside the image: clip x to [0, width] and y to [0, height] first "
+        "(a negative index counts from the end)."
+    ),
+    "sort-order": gettext_lazy(
+        "This is another person's box: sort left to right by x1 (then y1), as the "
+        "demo numbers them."
+    ),
+    "wrong-box": gettext_lazy("This box is not the demo's box for this person."),
+    "crop-size": gettext_lazy(
+        "The crop's size is not the box's size (y2 - y1, x2 - x1)."
+    ),
+    "threshold-low-count": gettext_lazy(
+        "You printed fewer people than the demo shows: keep score >= the run's "
+        "threshold (at or above, not above)."
+    ),
+    "threshold-high-count": gettext_lazy(
+        "You printed more people than the demo shows: use the same threshold as "
+        "the run."
+    ),
+}
+
+
+def check_people_exercise(*, run: DemoRun, output: str) -> dict:
+    """Hold a student's printout against the run's persons at its threshold."""
+    expected = [(d.x1, d.y1, d.x2, d.y2) for d in persons_above(run)]
+    report = exercise.check_people(
+        exercise.parse_printed_people(output),
+        expected,
+        width=run.image_width,
+        height=run.image_height,
+    )
+    return {
+        "run": str(run.public_id),
+        "threshold": run.score_threshold,
+        "width": run.image_width,
+        "height": run.image_height,
+        "passed": report.passed,
+        "expected_count": report.expected_count,
+        "printed_count": report.printed_count,
+        "problems": [
+            {"key": key, "text": str(EXERCISE_PROBLEMS[key])} for key in report.problems
+        ],
+        "people": [
+            {
+                "number": check.number,
+                "ok": check.ok,
+                "expected_box": check.expected_box,
+                "expected_crop": check.expected_crop,
+                "printed_box": check.printed_box,
+                "printed_crop": check.printed_crop,
+                "problems": [
+                    {"key": key, "text": str(EXERCISE_PROBLEMS[key])}
+                    for key in check.problems
+                ],
+            }
+            for check in report.people
+        ],
     }

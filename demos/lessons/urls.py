@@ -63,6 +63,11 @@ api_urlpatterns: list = [
         "session/", lessons_api.SessionInspectorApi.as_view(), name="session-inspector"
     ),
     path(
+        "exercises/people-one-by-one/",
+        lessons_api.PeopleExerciseApi.as_view(),
+        name="exercise-people",
+    ),
+    path(
         "playgrounds/vision-tasks/",
         lessons_api.VisionTasksApi.as_view(),
         name="playground-vision-tasks",

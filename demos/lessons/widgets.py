@@ -24,7 +24,7 @@ from demos.cnn import networks as cnn_models
 from demos.cnn import services as cnn_services
 from demos.lessons import selectors
 from demos.lessons.playgrounds import KERNELS
-from demos.people.selectors import get_demo_run_for_user
+from demos.people.selectors import get_demo_run_for_user, list_demo_runs_for_user
 
 WidgetContext = Callable[[HttpRequest], dict[str, Any]]
 
@@ -92,6 +92,18 @@ def samples_context(request: HttpRequest) -> dict[str, Any]:
 
 def people_samples_context(request: HttpRequest) -> dict[str, Any]:
     return {"samples": _lesson_samples(with_people=True)}
+
+
+EXERCISE_RUNS = 10
+
+
+def detection_context(request: HttpRequest) -> dict[str, Any]:
+    """Photos with people for NMS, and the student's latest person-demo runs for
+    the "every person one by one" exercise."""
+    runs = []
+    if request.user.is_authenticated:
+        runs = list(list_demo_runs_for_user(request.user)[:EXERCISE_RUNS])
+    return {"samples": _lesson_samples(with_people=True), "exercise_runs": runs}
 
 
 def kernel_context(request: HttpRequest) -> dict[str, Any]:
@@ -209,7 +221,11 @@ WIDGETS: dict[str, Widget] = {
         Widget("architectures", ("api:arch-comparison",)),
         Widget("transfer-learning", ("api:arch-transfer-learning",)),
         Widget("augmentation", ("api:arch-augment-samples", "api:arch-augment-plan")),
-        Widget("iou-nms", ("api:playground-nms",), people_samples_context),
+        Widget(
+            "iou-nms",
+            ("api:playground-nms", "api:exercise-people"),
+            detection_context,
+        ),
         Widget("autoencoder-tsne", ("api:cnn-autoencoder",)),
         Widget(
             "vision-tasks",

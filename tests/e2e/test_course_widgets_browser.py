@@ -97,3 +97,28 @@ def test_convolution_step_by_step_writes_out_each_cell(
     page.check("[data-testid=conv-steps-rgb]")
     expect(formula).to_contain_text("+ 1 (bias) = 1")
     assert errors == []
+
+
+def test_the_people_exercise_checks_a_pasted_printout(
+    logged_in_page, live_url, course
+) -> None:
+    from django.contrib.auth import get_user_model
+
+    from tests.demos.lessons.test_people_exercise import BOXES, make_run, printout
+
+    page = logged_in_page
+    errors = watch_errors(page)
+    make_run(
+        get_user_model().objects.get(username=page.username),
+        [(BOXES[0], 0.92), (BOXES[1], 0.77)],
+    )
+    page.goto(f"{live_url}/lessons/object-detection/")
+    page.fill("[data-testid=exercise-output]", printout(BOXES, swap=True))
+    page.click("[data-testid=exercise-check]")
+    status = page.locator("[data-testid=exercise-status]")
+    expect(status).to_contain_text("Not yet: 0 of 2")
+    expect(page.locator("[data-testid=exercise-table]")).to_contain_text("swapped")
+    page.fill("[data-testid=exercise-output]", printout(BOXES))
+    page.click("[data-testid=exercise-check]")
+    expect(status).to_contain_text("Right: your loop cut out the same 2 people")
+    assert errors == []

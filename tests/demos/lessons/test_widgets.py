@@ -73,6 +73,9 @@ CALLS = {
     "api:playground-nms": Call("/api/v1/playgrounds/nms/"),
     "api:playground-vision-tasks": Call("/api/v1/playgrounds/vision-tasks/"),
     "api:playground-conv-steps": Call("/api/v1/playgrounds/conv-steps/"),
+    "api:exercise-people": Call(
+        "/api/v1/exercises/people-one-by-one/", "post", needs_login=True, status=400
+    ),
     "api:session-inspector": Call("/api/v1/session/", needs_login=True),
     "api:cnn-lstm-gates": Call("/api/v1/cnn/lstm-gates/"),
     "api:training-run-create": Call(
