@@ -2,7 +2,8 @@
 
 Usage: start the portal (`make run WEIGHTS_DIR=../shared/weights`), then
 `.venv/bin/python docs/take_screenshots.py [BASE_URL]`. It signs up a throw-away
-student, uploads a sample photo and saves PNGs under docs/screenshots/.
+student, uploads a sample photo and saves PNGs under docs/screenshots/: whole pages,
+then one picture of each course widget of issue 12 (``widget-*.png``).
 """
 
 from __future__ import annotations
@@ -51,7 +52,86 @@ def main() -> None:
             page.goto(f"{BASE}{path}")
             page.wait_for_timeout(1500)
             page.screenshot(path=str(OUT / f"{shot}.png"), full_page=True)
+        # A tall window: a widget is shot whole, clear of the sticky site header.
+        page.set_viewport_size({"width": 1280, "height": 2600})
+        widget_shots(page)
         browser.close()
+
+
+def shoot(page, testid: str, name: str) -> None:
+    widget = page.locator(f"[data-testid={testid}]")
+    widget.scroll_into_view_if_needed()
+    widget.screenshot(path=str(OUT / f"widget-{name}.png"))
+
+
+def draw_seven(page) -> None:
+    canvas = page.locator("[data-testid=digit-canvas]")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+
+    def at(x: float, y: float) -> tuple[float, float]:
+        return box["x"] + x * box["width"] / 280, box["y"] + y * box["height"] / 280
+
+    page.mouse.move(*at(50, 50))
+    page.mouse.down()
+    page.mouse.move(*at(220, 50), steps=12)
+    page.mouse.move(*at(120, 250), steps=16)
+    page.mouse.up()
+
+
+def widget_shots(page) -> None:
+    """The widgets of issue 12, each in the state that shows what it does."""
+    page.goto(f"{BASE}/lessons/training/")
+    page.select_option("[data-testid=train-subset]", "50")
+    page.select_option("[data-testid=train-epochs]", "40")
+    page.click("[data-testid=train-start]")
+    page.locator("[data-testid=train-status][data-state=done]").wait_for(
+        timeout=120_000
+    )
+    page.select_option("[data-testid=train-dropout]", "0.5")
+    page.check("[data-testid=train-augment]")
+    page.click("[data-testid=train-start]")
+    page.locator("[data-testid=train-status][data-state=done]").wait_for(
+        timeout=120_000
+    )
+    shoot(page, "widget-training-curves", "training-curves")
+
+    page.goto(f"{BASE}/lessons/recurrent-networks/")
+    page.locator("[data-testid=lstm-status][data-ready]").wait_for()
+    page.locator("[data-testid=lstm-forget_gate]").click(position={"x": 400, "y": 20})
+    shoot(page, "widget-lstm-gates", "lstm-gates")
+
+    page.goto(f"{BASE}/lessons/vision-tasks/")
+    page.locator("[data-testid=vt-layout]").filter(has_text="1").wait_for()
+    page.check("[data-testid=vt-task-grid]")
+    page.wait_for_timeout(500)
+    shoot(page, "widget-vision-tasks", "vision-tasks")
+
+    page.goto(f"{BASE}/lessons/how-login-works/")
+    page.locator("[data-testid=session-keys] li").first.wait_for()
+    shoot(page, "widget-session-inspector", "session-inspector")
+
+    page.goto(f"{BASE}/lessons/convolution/")
+    page.locator("[data-testid=conv-steps-formula] code").first.wait_for()
+    for _ in range(4):
+        page.click("[data-testid=conv-steps-next]")
+    shoot(page, "widget-conv-steps", "conv-steps")
+    page.check("[data-testid=conv-steps-rgb]")
+    page.locator("[data-testid=conv-steps-formula]").filter(has_text="+ 1").wait_for()
+    shoot(page, "widget-conv-steps", "conv-steps-rgb")
+
+    page.goto(f"{BASE}/lessons/pooling/")
+    page.locator(".quiz-question").first.wait_for()
+    page.locator(".quiz-question input[type=radio]").first.check()
+    page.click("[data-testid=quiz-submit]")
+    page.locator("[data-testid=quiz-status][data-passed]").wait_for()
+    shoot(page, "lesson-quiz", "quiz")
+
+    page.goto(f"{BASE}/lessons/draw-a-digit/")
+    draw_seven(page)
+    page.locator("[data-testid=digit-cam]").wait_for(timeout=60_000)
+    page.wait_for_timeout(800)
+    shoot(page, "widget-draw-digit", "grad-cam")
 
 
 if __name__ == "__main__":

@@ -14,10 +14,13 @@ model of about 17 k parameters, at most ``MAX_EPOCHS`` epochs).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -137,19 +140,43 @@ def _measure(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float,
     return loss, accuracy
 
 
+def _train_epoch(
+    model: nn.Module,
+    optimiser: torch.optim.Optimizer,
+    train_x: torch.Tensor,
+    train_y: torch.Tensor,
+    options: TrainingSettings,
+    generator: torch.Generator,
+) -> None:
+    model.train()
+    order = torch.randperm(len(train_x), generator=generator)
+    for start in range(0, len(order), BATCH_SIZE):
+        index = order[start : start + BATCH_SIZE]
+        batch = train_x[index]
+        if options.augment:
+            batch = augment(batch, generator)
+        loss = F.cross_entropy(model(batch.flatten(1)), train_y[index])
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+
+
 def train_curves(
     data: DigitsData,
     options: TrainingSettings,
     *,
     on_epoch: Callable[[EpochResult], None] | None = None,
     deadline: float | None = None,
+    guard: AbstractContextManager[Any] | None = None,
 ) -> list[EpochResult]:
     """Train ``DigitsMLP`` with Adam and report both curves after every epoch.
 
     Stops early (returning the epochs done) when ``time.monotonic()`` passes
     ``deadline``, or when the loss becomes NaN or infinite (a learning rate far
-    too high); a NaN loss is reported as ``math.inf``.
+    too high); a NaN loss is reported as ``math.inf``. Each epoch runs inside
+    ``guard`` (a lock shared with work that must not overlap it).
     """
+    guard = guard if guard is not None else contextlib.nullcontext()
     options.check()
     torch.manual_seed(options.seed)
     generator = torch.Generator().manual_seed(options.seed)
@@ -166,19 +193,10 @@ def train_curves(
     )
     results: list[EpochResult] = []
     for epoch in range(1, options.epochs + 1):
-        model.train()
-        order = torch.randperm(len(train_x), generator=generator)
-        for start in range(0, len(order), BATCH_SIZE):
-            index = order[start : start + BATCH_SIZE]
-            batch = train_x[index]
-            if options.augment:
-                batch = augment(batch, generator)
-            loss = F.cross_entropy(model(batch.flatten(1)), train_y[index])
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-        train_loss, train_accuracy = _measure(model, train_x, train_y)
-        val_loss, val_accuracy = _measure(model, val_x, val_y)
+        with guard:
+            _train_epoch(model, optimiser, train_x, train_y, options, generator)
+            train_loss, train_accuracy = _measure(model, train_x, train_y)
+            val_loss, val_accuracy = _measure(model, val_x, val_y)
         result = EpochResult(
             epoch,
             train_loss if math.isfinite(train_loss) else math.inf,

@@ -122,6 +122,7 @@ def _json_number(value: float) -> float | None:
 def run_training(run_id: int) -> None:
     """Train one queued run, saving the curves after every epoch; never raises."""
     from demos.cnn import training
+    from demos.cnn.feature_maps import TRACING
 
     run = TrainingRun.objects.filter(pk=run_id, state=TrainingRun.State.QUEUED).first()
     if run is None:
@@ -143,7 +144,7 @@ def run_training(run_id: int) -> None:
         options = training.TrainingSettings(**run.options)
         deadline = time.monotonic() + settings.TRAINING_RUN_SECONDS
         results = training.train_curves(
-            _digits_data(), options, on_epoch=on_epoch, deadline=deadline
+            _digits_data(), options, on_epoch=on_epoch, deadline=deadline, guard=TRACING
         )
         detail = ""
         if results and not math.isfinite(results[-1].train_loss):

@@ -106,3 +106,26 @@ def test_augmentation_shifts_by_at_most_one_pixel_and_keeps_the_range() -> None:
 def test_settings_outside_the_bounds_are_refused(options: TrainingSettings) -> None:
     with pytest.raises(InvalidTrainingSettings):
         options.check()
+
+
+def test_training_survives_feature_extractors_traced_in_another_thread(data) -> None:
+    import threading
+
+    from demos.cnn.feature_maps import TRACING, TorchActivations
+
+    stop = threading.Event()
+
+    def trace_again_and_again() -> None:
+        while not stop.is_set():
+            TorchActivations(digits.DigitsCNN(), ["conv1", "pool2"], with_output=True)
+
+    tracer = threading.Thread(target=trace_again_and_again)
+    tracer.start()
+    try:
+        results = train_curves(
+            data, TrainingSettings(subset=50, epochs=15), guard=TRACING
+        )
+    finally:
+        stop.set()
+        tracer.join()
+    assert len(results) == 15
