@@ -7,9 +7,11 @@ admin goes through ``delete_demo_run`` so its files go too.
 
 from __future__ import annotations
 
+import csv
+
 from django.contrib import admin
 from django.db.models import Count, F, Q, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.html import format_html
@@ -17,7 +19,15 @@ from django.utils.safestring import SafeString
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
-from demos.models import DemoRun, Detection, DetectionJob, Lesson, LessonProgress
+from demos.lessons.selectors import PROGRESS_CSV_HEADER, progress_rows
+from demos.models import (
+    DemoRun,
+    Detection,
+    DetectionJob,
+    Lesson,
+    LessonProgress,
+    QuizScore,
+)
 from demos.people import services
 from models_store.registry import REGISTRY
 
@@ -170,6 +180,20 @@ class LessonAdmin(admin.ModelAdmin):
         return self._preview(lesson.body_ko)
 
 
+@admin.action(description=_("Export these students' progress and scores (CSV)"))
+def export_progress_csv(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet
+) -> HttpResponse:
+    """Every lesson of each student among the selected rows: done, quiz results."""
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="lesson-progress.csv"'
+    response.write("\ufeff")  # Excel reads Korean names as UTF-8 with a BOM
+    writer = csv.writer(response)
+    writer.writerow(PROGRESS_CSV_HEADER)
+    writer.writerows(progress_rows(queryset.values_list("user_id", flat=True)))
+    return response
+
+
 @admin.register(LessonProgress)
 class LessonProgressAdmin(admin.ModelAdmin):
     list_display = ("user", "lesson", "completed_at")
@@ -178,6 +202,42 @@ class LessonProgressAdmin(admin.ModelAdmin):
     ordering = ("-completed_at",)
     raw_id_fields = ("user",)
     list_select_related = ("user", "lesson")
+    actions = [export_progress_csv]
+
+
+@admin.register(QuizScore)
+class QuizScoreAdmin(admin.ModelAdmin):
+    list_display = (
+        "user",
+        "lesson",
+        "score",
+        "attempts",
+        "passed",
+        "best_at",
+    )
+    list_filter = ("passed", "lesson")
+    search_fields = ("user__username", "lesson__slug")
+    ordering = ("user__username", "lesson__order")
+    readonly_fields = (
+        "user",
+        "lesson",
+        "best_score",
+        "last_score",
+        "total",
+        "attempts",
+        "passed",
+        "first_at",
+        "best_at",
+    )
+    list_select_related = ("user", "lesson")
+    actions = [export_progress_csv]
+
+    @admin.display(description=_("best score"), ordering="best_score")
+    def score(self, row: QuizScore) -> str:
+        return f"{row.best_score}/{row.total}"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # scores come from the quiz API only
 
 
 @admin.register(DetectionJob)

@@ -196,6 +196,40 @@ class LessonProgress(models.Model):
         return f"{self.user} ✓ {self.lesson.slug}"
 
 
+class QuizScore(models.Model):
+    """A student's quiz results for one lesson: the best score and how often tried."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="quiz_scores",
+    )
+    lesson = models.ForeignKey(
+        Lesson, on_delete=models.CASCADE, related_name="quiz_scores"
+    )
+    best_score = models.PositiveSmallIntegerField(_("best score"))
+    last_score = models.PositiveSmallIntegerField(_("last score"))
+    total = models.PositiveSmallIntegerField(_("questions"))
+    attempts = models.PositiveIntegerField(_("attempts"), default=1)
+    passed = models.BooleanField(_("passed"), default=False)
+    first_at = models.DateTimeField(auto_now_add=True)
+    best_at = models.DateTimeField(_("best score on"))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "lesson"], name="quiz_score_once_per_lesson"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(best_score__lte=models.F("total")),
+                name="quiz_best_score_within_total",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.lesson.slug} {self.best_score}/{self.total}"
+
+
 class DetectionJob(models.Model):
     """One uploaded photo waiting for, or processed by, a worker (issue 6).
 
@@ -275,3 +309,40 @@ class DetectionJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.state in (self.State.DONE, self.State.FAILED)
+
+
+class TrainingRun(models.Model):
+    """One run of the training lesson's widget: a small MLP trained on a digits
+    subset in a background thread; the curves grow while it runs."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="training_runs",
+    )
+    state = models.CharField(
+        _("state"), max_length=16, choices=State.choices, default=State.QUEUED
+    )
+    options = models.JSONField(_("settings"))
+    curves = models.JSONField(default=list, blank=True)  # one dict per epoch
+    detail = models.CharField(_("reason"), max_length=500, blank=True)
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.owner} training {self.state}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in (self.State.QUEUED, self.State.RUNNING)

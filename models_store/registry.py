@@ -27,7 +27,9 @@ from typing import Any, Literal
 
 from portal.errors import BadInput
 
-Task = Literal["person-detection", "classification", "digits", "autoencoder"]
+Task = Literal[
+    "person-detection", "classification", "digits", "autoencoder", "sequence"
+]
 # "torch": an ``nn.Module`` defined in this project; whoever asks the loader for it
 # passes the architecture (models_store never imports the code that defines it).
 # "fusion": no file of its own; runs the detectors in ``parts`` and merges their boxes.
@@ -42,6 +44,7 @@ PERSON_DETECTION: Task = "person-detection"
 CLASSIFICATION: Task = "classification"
 DIGITS: Task = "digits"
 AUTOENCODER: Task = "autoencoder"
+SEQUENCE: Task = "sequence"
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 _DATA = Path(__file__).resolve().parent / "data"
@@ -537,6 +540,27 @@ _BUNDLED: list[ModelSpec] = [
         meta={
             "sha256_sidecar": f"{_DIGITS_WEIGHTS}/digits_autoencoder.json",
             "fix": _DIGITS_FIX,
+        },
+    ),
+    ModelSpec(
+        key="sequence-lstm",
+        name="Wave forecaster (LSTM with 8 units and a linear head)",
+        task=SEQUENCE,
+        family="torch",
+        builder=None,  # Forecaster in demos/cnn/sequences.py
+        filename="sequence_lstm.pth",
+        url=None,
+        sha256=None,
+        size_bytes=None,
+        license="MIT (this project); trained on sine and sawtooth waves it makes",
+        categories=(),
+        input_size=None,
+        params=361,
+        gflops=None,
+        bundled=f"{_DIGITS_WEIGHTS}/sequence_lstm.pth",
+        meta={
+            "sha256_sidecar": f"{_DIGITS_WEIGHTS}/sequence_lstm.json",
+            "fix": "python manage.py train_lstm",
         },
     ),
 ]

@@ -140,7 +140,10 @@ WHY_WRONG_FOR_DIGITS = {
         "A mirrored 2, 3, 4, 7 or 9 is no digit at all: the model learns shapes "
         "that never occur."
     ),
-    "vflip": gettext_lazy("Upside down, a 6 looks like a 9 and a 9 like a 6."),
+    "vflip": gettext_lazy(
+        "A vertical flip mirrors a digit top to bottom: a 6 does not become a 9 "
+        "(only a 180° rotation does that), it becomes a shape nobody writes."
+    ),
     "rotate-large": gettext_lazy(
         "Rotated far, a 6 drifts towards a 9 and a 9 towards a 6; keep digit "
         "rotations within about ±15°."

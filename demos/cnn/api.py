@@ -1,5 +1,5 @@
 """CNN lessons API under /api/v1/: feature-map models, feature maps, digit predictions,
-the activations and autoencoder demos.
+the activations, autoencoder and LSTM-gates demos.
 
 Thin views over ``demos.cnn.services``. Bad input (an unreadable image, an unknown
 model, layer or sample) becomes 400 ``{"detail": ...}`` and a model whose weights are
@@ -18,6 +18,7 @@ from django.conf import settings
 from django.http import Http404
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -26,6 +27,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from demos.cnn import lstm, training_runs
 from demos.cnn import networks as cnn_models
 from demos.cnn import services as cnn_services
 from demos.people.selectors import get_demo_run_for_user
@@ -131,6 +133,7 @@ class FeatureMapCreateApi(APIView):
         input_note = serializers.CharField()
         filters_url = serializers.URLField(allow_null=True)
         top5 = TopClassSerializer(many=True, allow_null=True)
+        cam = serializers.DictField(allow_null=True)
 
     @extend_schema(request=InputSerializer, responses=OutputSerializer)
     def post(self, request: Request) -> Response:
@@ -167,6 +170,7 @@ class FeatureMapCreateApi(APIView):
             "input_note": result.input_note,
             "filters_url": url(result.filters_file) if result.filters_file else None,
             "top5": result.top5,
+            "cam": result.cam,
         }
         return Response(self.OutputSerializer(payload).data)
 
@@ -197,6 +201,11 @@ class DigitPredictApi(APIView):
         pixels = serializers.ListField(
             child=serializers.ListField(child=serializers.IntegerField())
         )
+        cam = serializers.ListField(
+            child=serializers.ListField(child=serializers.FloatField()),
+            help_text="Grad-CAM of the digit over the 32x32 input, rows from the top",
+        )
+        cam_overlay_url = serializers.CharField(help_text="data:image/png;base64,...")
 
     @extend_schema(request=InputSerializer, responses=OutputSerializer)
     def post(self, request: Request) -> Response:
@@ -212,6 +221,8 @@ class DigitPredictApi(APIView):
             "probabilities": prediction.probabilities,
             "maps_url": maps_url,
             "pixels": prediction.pixels,
+            "cam": prediction.cam,
+            "cam_overlay_url": prediction.cam_overlay_url,
         }
         return Response(self.OutputSerializer(payload).data)
 
@@ -308,3 +319,79 @@ class AutoencoderDetailApi(APIView):
     def get(self, request: Request) -> Response:
         payload = cnn_services.autoencoder_demo()
         return _public_for_an_hour(Response(self.OutputSerializer(payload).data))
+
+
+class LstmGatesApi(APIView):
+    """The lesson's LSTM over a sine or sawtooth wave: per time step its input,
+    forget and output gates, cell state and prediction (public, cacheable)."""
+
+    permission_classes = [AllowAny]
+
+    class InputSerializer(serializers.Serializer):
+        kind = serializers.ChoiceField(choices=["sine", "sawtooth"], default="sawtooth")
+        period = serializers.IntegerField(min_value=8, max_value=48, default=20)
+        warmup = serializers.IntegerField(min_value=4, max_value=72, default=48)
+
+    @extend_schema(parameters=[InputSerializer], responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        data = validated(self.InputSerializer(data=request.query_params))
+        payload = lstm.gate_trace(**data)
+        return _public_for_an_hour(Response(payload))
+
+
+def _training_run_body(request: Request, run: Any) -> dict[str, Any]:
+    return {
+        "id": str(run.public_id),
+        "url": request.build_absolute_uri(
+            reverse("api:training-run-detail", kwargs={"public_id": run.public_id})
+        ),
+        "state": run.state,
+        "detail": run.detail,
+        "settings": run.options,
+        "epochs": run.options.get("epochs"),
+        "curves": run.curves,
+        "created": run.created.isoformat(),
+        "finished": run.finished.isoformat() if run.finished else None,
+    }
+
+
+class TrainingRunCreateApi(APIView):
+    """POST the switches → 202 and the run's URL; the MLP trains off the request.
+
+    One run per student at a time (409 while one is active); every run stops at
+    ``TRAINING_RUN_SECONDS``. Poll the URL for the curves as they grow.
+    """
+
+    class InputSerializer(serializers.Serializer):
+        subset = serializers.IntegerField(min_value=20, max_value=1437, default=100)
+        epochs = serializers.IntegerField(min_value=1, max_value=60, default=30)
+        dropout = serializers.FloatField(min_value=0, max_value=0.9, default=0.0)
+        weight_decay = serializers.FloatField(min_value=0, max_value=0.1, default=0.0)
+        augment = serializers.BooleanField(default=False)
+        learning_rate = serializers.FloatField(
+            min_value=0.00001, max_value=2, default=0.01
+        )
+
+    @extend_schema(request=InputSerializer, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request) -> Response:
+        from demos.cnn.training import TrainingSettings
+
+        data = validated(self.InputSerializer(data=request.data))
+        try:
+            run = training_runs.start_training_run(
+                owner=request.user, options=TrainingSettings(**data)
+            )
+        except training_runs.TrainingRunBusy as exc:
+            return Response({"detail": str(exc)}, status=409)
+        return Response(_training_run_body(request, run), status=202)
+
+
+class TrainingRunDetailApi(APIView):
+    """GET → the run's state and the curves so far (owner or staff, else 404)."""
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, public_id: Any) -> Response:
+        run = training_runs.get_training_run_for_user(request.user, public_id)
+        response = Response(_training_run_body(request, run))
+        response["Cache-Control"] = "private, no-store"
+        return response

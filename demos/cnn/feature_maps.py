@@ -26,6 +26,7 @@ torch and torchvision are imported when a torch model is first used.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -46,6 +47,10 @@ COLORMAPS = {
 }
 DEFAULT_COLORMAP = "viridis"
 GAP_COLOUR = (255, 255, 255)
+# torch.fx patches nn.Module.__call__ for every thread while it traces: a module
+# run by another thread meanwhile fails. Tracing holds this lock; long-running
+# work in other threads (the training lesson's runs) holds it between steps.
+TRACING = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -78,9 +83,11 @@ class TorchActivations:
         )
 
         self.layers = tuple(layers)
-        self.output_node = get_graph_node_names(model)[1][-1] if with_output else None
-        nodes = [*self.layers, *([self.output_node] if self.output_node else [])]
-        self.extractor = create_feature_extractor(model, return_nodes=nodes).eval()
+        with TRACING:
+            names = get_graph_node_names(model)[1] if with_output else []
+            self.output_node = names[-1] if with_output else None
+            nodes = [*self.layers, *([self.output_node] if self.output_node else [])]
+            self.extractor = create_feature_extractor(model, return_nodes=nodes).eval()
 
     def __call__(self, inputs: torch.Tensor) -> dict[str, torch.Tensor]:
         """``inputs`` N x C x H x W → ``{node: N x C' x H' x W'}``, in order."""

@@ -96,6 +96,7 @@ class CnnModelSpec:
     input_shape: tuple[int, int, int]  # C x H x W the network sees
     input_note: str | Promise = ""
     filters_bgr: bool = False  # first-layer filters expect BGR (OpenCV-style input)
+    cam_layer: str = ""  # module whose output Grad-CAM explains ("" = no Grad-CAM)
 
     @property
     def model(self) -> registry.ModelSpec:
@@ -136,6 +137,7 @@ CNN_MODELS: dict[str, CnnModelSpec] = {
     for spec in (
         CnnModelSpec(
             key="digits-cnn",
+            cam_layer="relu2",
             name=_("Digits CNN (LeNet-style, trained here)"),
             input_shape=(1, 32, 32),
             input_note=_("Grey 32x32 pixels: a photo is centre-cropped and shrunk."),
@@ -157,6 +159,7 @@ CNN_MODELS: dict[str, CnnModelSpec] = {
         ),
         CnnModelSpec(
             key="resnet18",
+            cam_layer="layer4",
             name="ResNet18 (ImageNet)",
             input_shape=(3, 224, 224),
             input_note=_("RGB 224x224: resized to 256, centre crop, normalised."),
@@ -177,6 +180,7 @@ CNN_MODELS: dict[str, CnnModelSpec] = {
         ),
         CnnModelSpec(
             key="vgg16",
+            cam_layer="features.29",
             name="VGG16 (ImageNet)",
             input_shape=(3, 224, 224),
             input_note=_("RGB 224x224: resized to 256, centre crop, normalised."),
@@ -196,6 +200,7 @@ CNN_MODELS: dict[str, CnnModelSpec] = {
         ),
         CnnModelSpec(
             key="alexnet",
+            cam_layer="features.11",
             name="AlexNet (ImageNet)",
             input_shape=(3, 224, 224),
             input_note=_("RGB 224x224: resized to 256, centre crop, normalised."),
@@ -215,6 +220,7 @@ CNN_MODELS: dict[str, CnnModelSpec] = {
         ),
         CnnModelSpec(
             key="mobilenet_v3_large",
+            cam_layer="features.16",
             name="MobileNetV3-Large (ImageNet)",
             input_shape=(3, 224, 224),
             input_note=_("RGB 224x224: resized to 256, centre crop, normalised."),
@@ -470,6 +476,16 @@ class CnnRun:
     top5: list[tuple[str, float]] | None = None
 
 
+@dataclass(frozen=True)
+class CamResult:
+    """Grad-CAM of one prediction: the class, the map over the model's input
+    (``H x W`` float 0..1, rows from the top) and the map blended over the input."""
+
+    label: str
+    cam: np.ndarray
+    overlay: np.ndarray  # uint8 RGB
+
+
 class LoadedCnn(Protocol):
     spec: CnnModelSpec
 
@@ -525,6 +541,22 @@ class TorchCnn:
         if not name:
             return None
         return self.model.get_parameter(name).detach().numpy()
+
+    def explain(self, rgb: np.ndarray) -> CamResult | None:
+        """Grad-CAM of the top class at ``spec.cam_layer``, over the model's input;
+        None for a model without a classifier or a CAM layer."""
+        import torch
+
+        from demos.cnn.gradcam import cam_overlay, class_activation_map
+
+        categories = self.categories or list(self.spec.model.categories)
+        if not (self.spec.cam_layer and categories):
+            return None
+        tensor, preview = self.prepare(rgb)
+        with torch.inference_mode():
+            index = int(self.model(tensor)[0].argmax())
+        cam = class_activation_map(self.model, tensor, self.spec.cam_layer, index)
+        return CamResult(categories[index], cam, cam_overlay(preview, cam))
 
 
 class OnnxCnn:
@@ -598,6 +630,22 @@ def get_digits_autoencoder() -> digits_model.DigitsAutoencoder:
     from demos.cnn.digits import DigitsAutoencoder
 
     return _get_digits("digits-autoencoder", DigitsAutoencoder)  # type: ignore[return-value]
+
+
+def get_sequence_lstm() -> nn.Module:
+    """The committed wave forecaster of the recurrent-networks lesson (eval mode)."""
+    from demos.cnn.sequences import Forecaster
+
+    try:
+        return loading.torch_module("sequence-lstm", build=Forecaster)
+    except (WeightsUnavailable, RuntimeError) as exc:
+        raise CnnModelUnavailable(
+            gettext(
+                "The LSTM of the recurrent-networks lesson is missing or damaged "
+                "(%(error)s). Fix: `python manage.py train_lstm`."
+            )
+            % {"error": exc}
+        ) from exc
 
 
 def _get_digits(key: str, build: Callable[[], nn.Module]) -> nn.Module:

@@ -61,7 +61,7 @@ from portal.errors import BadInput
 if TYPE_CHECKING:
     import torch
 
-RENDER_VERSION = "1"  # bump when the files' content changes: old caches are ignored
+RENDER_VERSION = "2"  # bump when the files' content changes: old caches are ignored
 SAMPLES_DIR = "img/samples"
 SAMPLE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 MAX_TILE = 112  # grid tiles larger than this are shrunk (a 224x224 map → 112x112)
@@ -214,6 +214,7 @@ class FeatureMapResult:
     top5: list[dict[str, Any]] | None
     has_filters: bool
     input_note: str
+    cam: dict[str, Any] | None = None  # {"label", "overlay_url"}: Grad-CAM, top class
 
     @property
     def grid_file(self) -> str:
@@ -316,7 +317,9 @@ def render_feature_maps(
         summary = read_run(scope, digest, owner_id)
     except FileNotFoundError:
         model = cnn_models.get_cnn_model(spec.key)
-        summary = _write_run(folder, model, model.run(decoded.rgb), {})
+        summary = _write_run(
+            folder, model, model.run(decoded.rgb), {"cam": _cam(model, decoded.rgb)}
+        )
     info = summary["layers"][layer_spec.name]
     maps = info["maps"][:top_k] if top_k else info["maps"]
     return FeatureMapResult(
@@ -330,7 +333,18 @@ def render_feature_maps(
         top5=summary["top5"],
         has_filters=info["has_filters"],
         input_note=str(spec.input_note),
+        cam=summary.get("cam"),
     )
+
+
+def _cam(model: cnn_models.LoadedCnn, rgb: np.ndarray) -> dict[str, Any] | None:
+    """Grad-CAM of the model's top class as ``{"label", "overlay_url"}`` (torch
+    classifiers only)."""
+    explain = getattr(model, "explain", None)
+    result = explain(rgb) if explain else None
+    if result is None:
+        return None
+    return {"label": result.label, "overlay_url": _data_url(result.overlay)}
 
 
 def map_file(scope: str, digest: str, filename: str, owner_id: int | None) -> Path:
@@ -395,10 +409,13 @@ class DigitPrediction:
     probabilities: list[float]  # 10 values, index = digit
     digest: str  # of the cached maps (scope MINE)
     pixels: list[list[int]]  # the 8x8 image (0..16) the drawing became
+    cam: list[list[float]]  # Grad-CAM of the digit over the 32x32 input, 0..1
+    cam_overlay_url: str  # data:image/png;base64 of the map over the input
 
 
 def predict_digit(*, image_bytes: bytes, owner_id: int) -> DigitPrediction:
-    """Classify a drawn digit (PNG of any size, either polarity) and cache its maps.
+    """Classify a drawn digit (PNG of any size, either polarity), explain the answer
+    with Grad-CAM (at ``relu2``, the last convolution block) and cache its maps.
 
     The drawing is centred and scaled like the training data (see
     ``digits_model.prepare_drawn_digit``); every layer's maps of the network input
@@ -407,6 +424,7 @@ def predict_digit(*, image_bytes: bytes, owner_id: int) -> DigitPrediction:
     import torch
 
     from demos.cnn import digits as digits_model
+    from demos.cnn.gradcam import cam_overlay, class_activation_map
 
     decoded = decode_upload(image_bytes)
     try:
@@ -421,6 +439,9 @@ def predict_digit(*, image_bytes: bytes, owner_id: int) -> DigitPrediction:
         probabilities = torch.softmax(model(tensor)[0], dim=0).tolist()
     digit = int(np.argmax(probabilities))
     spec = cnn_models.get_spec("digits-cnn")
+    cam = class_activation_map(model, tensor, spec.cam_layer, digit)
+    grey = np.rint(tensor[0, 0].numpy() * 255).astype(np.uint8)
+    overlay = cam_overlay(np.repeat(grey[:, :, None], 3, axis=2), cam)
     weights = cnn_models.weights_path(spec)
     digest = _digest(decoded.sha256, "digits-draw", _weights_tag(weights))
     folder = run_dir(MINE, digest, owner_id)
@@ -428,7 +449,6 @@ def predict_digit(*, image_bytes: bytes, owner_id: int) -> DigitPrediction:
         # The digits model is always a TorchCnn (see cnn_models._build).
         loaded = cast(cnn_models.TorchCnn, cnn_models.get_cnn_model("digits-cnn"))
         outputs = loaded.forward(tensor)
-        grey = np.rint(tensor[0, 0].numpy() * 255).astype(np.uint8)
         run = cnn_models.CnnRun(
             input_preview=np.repeat(grey[:, :, None], 3, axis=2),
             maps={layer.name: outputs[layer.name][0].numpy() for layer in spec.layers},
@@ -444,6 +464,8 @@ def predict_digit(*, image_bytes: bytes, owner_id: int) -> DigitPrediction:
         probabilities=[round(p, 5) for p in probabilities],
         digest=digest,
         pixels=pixels.astype(int).tolist(),
+        cam=np.round(cam.astype(np.float64), 4).tolist(),
+        cam_overlay_url=_data_url(overlay),
     )
 
 
@@ -655,7 +677,7 @@ def train_digits_models(
 
     say(gettext("Training the digits CNN…"))
     cnn, cnn_result = digits_model.train_digits_cnn(data, epochs=epochs, seed=seed)
-    cnn_meta = _save_model(
+    cnn_meta = save_model(
         cnn,
         out_dir / digits_model.CNN_WEIGHTS.name,
         {
@@ -678,7 +700,7 @@ def train_digits_models(
     autoencoder, ae_result = digits_model.train_autoencoder(
         data, epochs=autoencoder_epochs, seed=seed
     )
-    _save_model(
+    save_model(
         autoencoder,
         out_dir / digits_model.AUTOENCODER_WEIGHTS.name,
         {
@@ -719,7 +741,7 @@ def train_digits_models(
     return cnn_meta
 
 
-def _save_model(model: torch.nn.Module, path: Path, meta: dict[str, Any]) -> dict:
+def save_model(model: torch.nn.Module, path: Path, meta: dict[str, Any]) -> dict:
     """``torch.save(state_dict)`` plus a JSON of ``meta`` and the file's SHA-256."""
     import torch
 

@@ -54,4 +54,15 @@ api_urlpatterns: list = [
         cnn_api.AutoencoderDetailApi.as_view(),
         name="cnn-autoencoder",
     ),
+    path("cnn/lstm-gates/", cnn_api.LstmGatesApi.as_view(), name="cnn-lstm-gates"),
+    path(
+        "training-runs/",
+        cnn_api.TrainingRunCreateApi.as_view(),
+        name="training-run-create",
+    ),
+    path(
+        "training-runs/<uuid:public_id>/",
+        cnn_api.TrainingRunDetailApi.as_view(),
+        name="training-run-detail",
+    ),
 ]

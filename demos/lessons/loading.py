@@ -185,6 +185,24 @@ def split_code_section(body: str) -> tuple[str, str]:
     return "".join(lines[:start]), "".join(lines[start:])
 
 
+def split_intro(body: str) -> tuple[str, str]:
+    """Split a body into its opening (the goals, before the first level-2 heading
+    outside code fences) and the rest; the page shows the widget between the two
+    ("try it, then read"). Returns ``("", body)`` when the body opens with a heading.
+
+    >>> split_intro("**Goals:**\\n- a\\n## One\\nText\\n")
+    ('**Goals:**\\n- a\\n', '## One\\nText\\n')
+    """
+    lines = body.splitlines(keepends=True)
+    in_fence = False
+    for index, line in enumerate(lines):
+        if line.lstrip().startswith("```"):
+            in_fence = not in_fence
+        elif not in_fence and line.startswith("## "):
+            return "".join(lines[:index]), "".join(lines[index:])
+    return "", body
+
+
 def render_markdown(text: str) -> str:
     """Markdown → HTML that is safe to mark as safe in a template.
 

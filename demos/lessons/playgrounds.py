@@ -346,3 +346,186 @@ def candidate_boxes(
             )
             found.append(Candidate(tuple(round(v, 1) for v in box), float(score), name))
     return found
+
+
+# --- YOLOv1 by hand (lesson 14) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class YoloReport:
+    """YOLOv1's output layout and one object's targets, as the lesson works them out.
+
+    ``cell_row``/``cell_col``: the grid cell holding the box centre (row from the
+    top); ``x``, ``y``: the centre relative to that cell (0..1); ``w``, ``h``: the
+    box size relative to the image (0..1); ``confidence`` = Pr(object) * IoU of
+    the predicted box with the true box (Pr(object) = 1 in the responsible cell);
+    ``class_score`` = Pr(class | object) * confidence.
+    """
+
+    grid: int
+    boxes_per_cell: int
+    classes: int
+    image_size: int
+    per_cell: int  # B * 5 + C
+    total_outputs: int  # S * S * (B * 5 + C)
+    candidate_boxes: int  # S * S * B
+    cell_size: float  # pixels per cell side
+    cell_row: int
+    cell_col: int
+    x: float
+    y: float
+    w: float
+    h: float
+    sqrt_w: float
+    sqrt_h: float
+    true_box: Box
+    predicted_box: Box
+    iou: float
+    confidence: float
+    class_probability: float
+    class_score: float
+
+
+def _centre_box(cx: float, cy: float, w: float, h: float) -> Box:
+    return (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+
+
+def yolo_report(
+    *,
+    grid: int = 7,
+    boxes_per_cell: int = 2,
+    classes: int = 20,
+    image_size: int = 448,
+    centre: tuple[float, float] = (200, 150),
+    size: tuple[float, float] = (100, 80),
+    predicted_centre: tuple[float, float] | None = None,
+    predicted_size: tuple[float, float] | None = None,
+    class_probability: float = 0.9,
+) -> YoloReport:
+    """Work YOLOv1 out for one object (centre and size in pixels of the square
+    ``image_size`` input) and one predicted box (the true box when not given).
+
+    >>> r = yolo_report()
+    >>> r.total_outputs, r.cell_row, r.cell_col, r.x, round(r.y, 3)
+    (1470, 2, 3, 0.125, 0.344)
+    """
+    cx, cy = centre
+    if not (0 <= cx < image_size and 0 <= cy < image_size):
+        raise InvalidLayerShape("The object's centre must lie inside the image.")
+    cell = image_size / grid
+    col, row = int(cx // cell), int(cy // cell)
+    true_box = _centre_box(cx, cy, *size)
+    predicted = _centre_box(*(predicted_centre or centre), *(predicted_size or size))
+    overlap = iou(true_box, predicted)
+    per_cell = boxes_per_cell * 5 + classes
+    w, h = size[0] / image_size, size[1] / image_size
+    return YoloReport(
+        grid=grid,
+        boxes_per_cell=boxes_per_cell,
+        classes=classes,
+        image_size=image_size,
+        per_cell=per_cell,
+        total_outputs=grid * grid * per_cell,
+        candidate_boxes=grid * grid * boxes_per_cell,
+        cell_size=cell,
+        cell_row=row,
+        cell_col=col,
+        x=(cx - col * cell) / cell,
+        y=(cy - row * cell) / cell,
+        w=w,
+        h=h,
+        sqrt_w=w**0.5,
+        sqrt_h=h**0.5,
+        true_box=true_box,
+        predicted_box=predicted,
+        iou=overlap,
+        confidence=1.0 * overlap,
+        class_probability=class_probability,
+        class_score=class_probability * overlap,
+    )
+
+
+# --- Convolution step by step (lesson 1) -------------------------------------
+
+# The notes' example: a 5x5 binary image and an "X" filter → a 3x3 feature map.
+STEP_INPUT = np.array(
+    [
+        [1, 1, 1, 0, 0],
+        [0, 1, 1, 1, 0],
+        [0, 0, 1, 1, 1],
+        [0, 0, 1, 1, 0],
+        [0, 1, 1, 0, 0],
+    ],
+    dtype=np.int64,
+)
+STEP_KERNEL = np.array([[1, 0, 1], [0, 1, 0], [1, 0, 1]], dtype=np.int64)
+# Three channels plus a bias (CNN Explainer's view): one 3x3 kernel per channel,
+# the three products summed with the bias into one output map.
+STEP_RGB_INPUT = np.array(
+    [
+        [[0, 1, 2, 1, 0], [2, 2, 0, 0, 1], [1, 0, 1, 2, 2], [0, 2, 1, 1, 0],
+         [1, 1, 0, 2, 1]],
+        [[1, 0, 0, 2, 1], [0, 1, 2, 1, 0], [2, 1, 1, 0, 0], [1, 2, 0, 1, 2],
+         [0, 0, 2, 1, 1]],
+        [[2, 1, 0, 0, 2], [1, 0, 1, 2, 1], [0, 2, 2, 1, 0], [2, 1, 0, 0, 1],
+         [1, 2, 1, 0, 0]],
+    ],
+    dtype=np.int64,
+)  # fmt: skip
+STEP_RGB_KERNELS = np.array(
+    [
+        [[1, 0, -1], [1, 0, -1], [1, 0, -1]],
+        [[0, 1, 0], [1, -4, 1], [0, 1, 0]],
+        [[-1, -1, 0], [-1, 0, 1], [0, 1, 1]],
+    ],
+    dtype=np.int64,
+)  # fmt: skip
+STEP_RGB_BIAS = 1
+
+
+@dataclass(frozen=True)
+class ConvStep:
+    """One output cell: where the window is and every number that makes it.
+
+    ``products[c]``: the k*k products ``kernel[c, i, j] * input[c, row + i,
+    col + j]`` of channel ``c`` in reading order; ``channel_sums[c]``: their sum;
+    ``total`` = sum of the channel sums + bias.
+    """
+
+    row: int
+    col: int
+    products: list[list[int]]
+    channel_sums: list[int]
+    total: int
+
+
+def conv_steps(
+    image: np.ndarray, kernels: np.ndarray, bias: int = 0
+) -> tuple[np.ndarray, list[ConvStep]]:
+    """A "valid" (no padding, stride 1) multi-channel convolution done cell by cell.
+
+    ``image``: ``C x H x W`` (or ``H x W``) integers; ``kernels``: ``C x k x k``
+    (or ``k x k``), one per channel, all summed into one output map
+    (``nn.Conv2d(C, 1, k)``) → ``(output (H-k+1) x (W-k+1), steps)``.
+
+    >>> out, steps = conv_steps(STEP_INPUT, STEP_KERNEL)
+    >>> out.tolist(), steps[0].products[0]
+    ([[4, 3, 4], [2, 4, 3], [2, 3, 4]], [1, 0, 1, 0, 1, 0, 0, 0, 1])
+    """
+    image = image[None] if image.ndim == 2 else image
+    kernels = kernels[None] if kernels.ndim == 2 else kernels
+    channels, height, width = image.shape
+    k = kernels.shape[-1]
+    if kernels.shape != (channels, k, k):
+        raise InvalidKernel("One square kernel per input channel is needed.")
+    out = np.zeros((height - k + 1, width - k + 1), dtype=np.int64)
+    steps = []
+    for row in range(out.shape[0]):
+        for col in range(out.shape[1]):
+            window = image[:, row : row + k, col : col + k]
+            products = (window * kernels).reshape(channels, -1)
+            sums = products.sum(axis=1)
+            total = int(sums.sum()) + bias
+            out[row, col] = total
+            steps.append(ConvStep(row, col, products.tolist(), sums.tolist(), total))
+    return out, steps

@@ -7,29 +7,54 @@ same everywhere and anonymous visitors simply have nothing done.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
+from django.contrib.sessions.models import Session
 from django.core.cache import cache
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import (
+    Exists,
+    IntegerField,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from django.utils.translation import get_language
 
 from demos.common.samples import SAMPLES, Sample
-from demos.lessons.loading import render_markdown, split_code_section
-from demos.models import Lesson, LessonProgress
+from demos.lessons import quizzes
+from demos.lessons.loading import render_markdown, split_code_section, split_intro
+from demos.models import Lesson, LessonProgress, QuizScore
 
 User = AbstractBaseUser | AnonymousUser
 
 
 def lessons_with_progress(user: User) -> QuerySet[Lesson]:
-    """The course in order; every lesson carries ``is_done`` for this user."""
+    """The course in order; every lesson carries ``is_done`` for this user and
+    ``quiz_best`` / ``quiz_total`` (None before the first attempt)."""
     lessons = Lesson.objects.order_by("order")
     if not user.is_authenticated:
-        return lessons.annotate(is_done=Exists(LessonProgress.objects.none()))
+        return lessons.annotate(
+            is_done=Exists(LessonProgress.objects.none()),
+            quiz_best=Value(None, output_field=IntegerField()),
+            quiz_total=Value(None, output_field=IntegerField()),
+        )
     done = LessonProgress.objects.filter(user=user, lesson=OuterRef("pk"))
-    return lessons.annotate(is_done=Exists(done))
+    scores = QuizScore.objects.filter(user=user, lesson=OuterRef("pk"))
+    return lessons.annotate(
+        is_done=Exists(done),
+        quiz_best=Subquery(scores.values("best_score")[:1]),
+        quiz_total=Subquery(scores.values("total")[:1]),
+    )
 
 
 def get_lesson(slug: str) -> Lesson:
@@ -41,6 +66,25 @@ def is_lesson_done(user: User, lesson: Lesson) -> bool:
     if not user.is_authenticated:
         return False
     return LessonProgress.objects.filter(user=user, lesson=lesson).exists()
+
+
+def quiz_score(user: User, lesson: Lesson) -> QuizScore | None:
+    """The student's quiz results for this lesson, if any."""
+    if not user.is_authenticated:
+        return None
+    return QuizScore.objects.filter(user=user, lesson=lesson).first()
+
+
+def get_quiz(lesson: Lesson) -> quizzes.Quiz:
+    """The lesson's quiz (read from ``content/quizzes/<slug>.json``), or 404."""
+    quiz = quizzes.read_quiz(quizzes.QUIZZES_DIR, lesson.slug)
+    if quiz is None:
+        raise Http404("This lesson has no quiz.")
+    return quiz
+
+
+def has_quiz(lesson: Lesson) -> bool:
+    return (quizzes.QUIZZES_DIR / f"{lesson.slug}.json").is_file()
 
 
 def lesson_neighbours(lesson: Lesson) -> tuple[Lesson | None, Lesson | None]:
@@ -56,6 +100,7 @@ class ProgressSummary:
     done: int
     done_lessons: list[Lesson]
     next_lesson: Lesson | None
+    scored_lessons: list[Lesson]  # with ``quiz_best`` / ``quiz_total``
 
     @property
     def percent(self) -> int:
@@ -63,27 +108,35 @@ class ProgressSummary:
 
 
 def progress_summary(user: User) -> ProgressSummary:
-    """How far a student is: counts, the lessons done, and the first one not done."""
+    """How far a student is: counts, the lessons done, the first one not done,
+    and the lessons whose quiz they have taken."""
     lessons = list(lessons_with_progress(user))
     done = [lesson for lesson in lessons if lesson.is_done]
     next_lesson = next((lesson for lesson in lessons if not lesson.is_done), None)
-    return ProgressSummary(len(lessons), len(done), done, next_lesson)
+    scored = [lesson for lesson in lessons if lesson.quiz_best is not None]
+    return ProgressSummary(len(lessons), len(done), done, next_lesson, scored)
 
 
 @dataclass(frozen=True)
 class RenderedBody:
-    text_html: str  # the lesson text
+    intro_html: str  # the opening goals, shown above the widget (may be empty)
+    text_html: str  # the rest of the lesson text, below the widget
     code_html: str  # its closing "PyTorch code" section (may be empty)
 
 
 def rendered_body(lesson: Lesson) -> RenderedBody:
     """The lesson's body in the active language as safe HTML, cached until edited."""
     lang = "ko" if (get_language() or "").startswith("ko") else "en"
-    key = f"lesson-html:{lesson.pk}:{lang}:{lesson.updated.timestamp()}"
+    key = f"lesson-html:v2:{lesson.pk}:{lang}:{lesson.updated.timestamp()}"
     cached = cache.get(key)
     if cached is None:
         text, code = split_code_section(lesson.body)
-        cached = (render_markdown(text), render_markdown(code) if code else "")
+        intro, text = split_intro(text)
+        cached = (
+            render_markdown(intro) if intro.strip() else "",
+            render_markdown(text),
+            render_markdown(code) if code else "",
+        )
         cache.set(key, cached, 60 * 60 * 24)
     return RenderedBody(*cached)
 
@@ -95,3 +148,125 @@ LESSON_SAMPLES: dict[str, Sample] = SAMPLES
 
 def lesson_samples(*, with_people: bool = False) -> list[LessonSample]:
     return [s for s in LESSON_SAMPLES.values() if s.people or not with_people]
+
+
+PROGRESS_CSV_HEADER = (
+    "username",
+    "lesson_order",
+    "lesson",
+    "done",
+    "done_at",
+    "quiz_best",
+    "quiz_total",
+    "quiz_attempts",
+    "quiz_passed",
+    "quiz_best_at",
+)
+
+
+def progress_rows(user_ids: Iterable[int]) -> list[tuple[object, ...]]:
+    """Every lesson for each of these students: done (and when) and quiz results.
+
+    One row per (student, lesson), ordered by username then lesson, for the
+    instructors' CSV export; cells are empty where there is nothing yet.
+    """
+    users = get_user_model().objects.filter(pk__in=set(user_ids)).order_by("username")
+    lessons = list(Lesson.objects.order_by("order"))
+    done = {
+        (row.user_id, row.lesson_id): row
+        for row in LessonProgress.objects.filter(user__in=users)
+    }
+    scores = {
+        (row.user_id, row.lesson_id): row
+        for row in QuizScore.objects.filter(user__in=users)
+    }
+    rows: list[tuple[object, ...]] = []
+    for user in users:
+        for lesson in lessons:
+            mark = done.get((user.pk, lesson.pk))
+            score = scores.get((user.pk, lesson.pk))
+            rows.append(
+                (
+                    user.get_username(),
+                    lesson.order,
+                    lesson.slug,
+                    "yes" if mark else "no",
+                    mark.completed_at.isoformat() if mark else "",
+                    score.best_score if score else "",
+                    score.total if score else "",
+                    score.attempts if score else "",
+                    ("yes" if score.passed else "no") if score else "",
+                    score.best_at.isoformat() if score else "",
+                )
+            )
+    return rows
+
+
+# --- Lesson 15: the student's own session ------------------------------------------
+
+SESSION_MIDDLEWARE = "django.contrib.sessions.middleware.SessionMiddleware"
+AUTH_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
+KEY_PREVIEW = 8  # characters of the session key shown, as on the profile page
+
+
+def mask_session_key(key: str) -> str:
+    """The first ``KEY_PREVIEW`` characters and an ellipsis; never the whole key.
+
+    >>> mask_session_key("abcdefghijklmnopqrstuvwxyz012345")
+    'abcdefgh…'
+    """
+    return f"{key[:KEY_PREVIEW]}…" if key else ""
+
+
+def session_facts(request: HttpRequest) -> dict[str, Any]:
+    """What the server knows about this request's session, safe to show its owner.
+
+    The cookie's name, flags and masked value; the ``django_session`` row's expiry,
+    size and the *names* of the keys stored in it (never their values, never the
+    whole session key); the user id the row points to and the middlewares that
+    turned the cookie into ``request.user``.
+    """
+    cookie_name = settings.SESSION_COOKIE_NAME
+    sent = request.COOKIES.get(cookie_name, "")
+    key = request.session.session_key or ""
+    row = Session.objects.filter(session_key=key).first() if key else None
+    stored = dict(request.session.items()) if key else {}
+    middleware = list(settings.MIDDLEWARE)
+    now = timezone.now()
+    return {
+        "cookie": {
+            "name": cookie_name,
+            "sent": bool(sent),
+            "value_preview": mask_session_key(sent),
+            "length": len(sent),
+            "matches_session": bool(sent) and sent == key,
+            "http_only": settings.SESSION_COOKIE_HTTPONLY,
+            "secure": settings.SESSION_COOKIE_SECURE,
+            "same_site": settings.SESSION_COOKIE_SAMESITE or "",
+            "max_age_days": settings.SESSION_COOKIE_AGE // 86400,
+        },
+        "row": {
+            "table": Session._meta.db_table,
+            "engine": settings.SESSION_ENGINE,
+            "found": row is not None,
+            "key_preview": mask_session_key(key),
+            "expire_date": row.expire_date.isoformat() if row else None,
+            "seconds_left": (
+                max(0, int((row.expire_date - now).total_seconds())) if row else None
+            ),
+            "data_length": len(row.session_data) if row else 0,
+            "keys": sorted(stored),
+            "user_id": str(stored.get("_auth_user_id", "")),
+        },
+        "user": {
+            "id": request.user.pk,
+            "username": request.user.get_username(),
+            "is_authenticated": request.user.is_authenticated,
+            "matches_row": str(request.user.pk) == str(stored.get("_auth_user_id")),
+        },
+        "middleware": [
+            {"name": name, "position": middleware.index(name) + 1}
+            for name in (SESSION_MIDDLEWARE, AUTH_MIDDLEWARE)
+            if name in middleware
+        ],
+    }

@@ -10,24 +10,28 @@ from __future__ import annotations
 
 import base64
 import logging
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.staticfiles import finders
 from django.core.cache import cache
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from demos.common.imaging import decode_image, encode_png
 from demos.common.limits import image_limits
-from demos.lessons import playgrounds
-from demos.lessons.loading import LessonSource, discover_lessons
+from demos.lessons import exercise, playgrounds, quizzes
+from demos.lessons.loading import LessonFormatError, LessonSource, discover_lessons
 from demos.lessons.selectors import LESSON_SAMPLES, LessonSample
-from demos.models import Lesson, LessonProgress
+from demos.models import DemoRun, Lesson, LessonProgress, QuizScore
+from demos.people.selectors import persons_above
 from portal.errors import BadInput, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
@@ -88,6 +92,11 @@ def load_lessons(
     reports the same counts and rolls everything back.
     """
     sources = discover_lessons(directory)
+    for source in sources:  # a broken quiz stops the load like a broken lesson
+        try:
+            quizzes.read_quiz(directory / "quizzes", source.slug)
+        except quizzes.QuizFormatError as exc:
+            raise LessonFormatError(str(exc)) from exc
     by_slug = {source.slug: source for source in sources}
     existing = {lesson.slug: lesson for lesson in Lesson.objects.select_for_update()}
     report = LoadReport()
@@ -164,6 +173,72 @@ def set_lesson_done(*, user: AbstractBaseUser, lesson: Lesson, done: bool) -> bo
     else:
         unmark_lesson_done(user=user, lesson=lesson)
     return done
+
+
+# --- Quizzes -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuizOutcome:
+    grade: quizzes.Grade
+    saved: bool  # False for anonymous visitors: graded, not stored
+    best_score: int | None
+
+
+@transaction.atomic
+def record_quiz_score(
+    *, user: AbstractBaseUser, lesson: Lesson, score: int, total: int, passed: bool
+) -> QuizScore:
+    """Keep the best score (and count the attempt); passing marks the lesson done."""
+    now = timezone.now()
+    row = QuizScore.objects.select_for_update().filter(user=user, lesson=lesson).first()
+    if row is None:
+        row = QuizScore(
+            user=user,
+            lesson=lesson,
+            best_score=score,
+            last_score=score,
+            total=total,
+            attempts=1,
+            passed=passed,
+            best_at=now,
+        )
+    else:
+        row.attempts += 1
+        row.last_score = score
+        if total != row.total or score > row.best_score:
+            # A better score, or a quiz that changed size: this one is the best.
+            row.best_score, row.total, row.best_at = score, total, now
+        row.passed = row.passed or passed
+    row.full_clean()
+    row.save()
+    if passed:
+        mark_lesson_done(user=user, lesson=lesson)
+    return row
+
+
+def submit_quiz(
+    *,
+    user: AbstractBaseUser | AnonymousUser,
+    lesson: Lesson,
+    answers: object,
+    lang: str,
+) -> QuizOutcome:
+    """Grade ``answers`` against the lesson's quiz; store the score for a student."""
+    quiz = quizzes.read_quiz(quizzes.QUIZZES_DIR, lesson.slug)
+    if quiz is None:
+        raise quizzes.InvalidAnswers(_("This lesson has no quiz."))
+    grade = quizzes.grade(quiz, answers, lang)
+    if not user.is_authenticated:
+        return QuizOutcome(grade, saved=False, best_score=None)
+    row = record_quiz_score(
+        user=user,
+        lesson=lesson,
+        score=grade.score,
+        total=grade.total,
+        passed=grade.passed,
+    )
+    return QuizOutcome(grade, saved=True, best_score=row.best_score)
 
 
 # --- Widget inputs -----------------------------------------------------------------
@@ -491,3 +566,132 @@ def nms_demo(
         kept=[step.keep for step in steps],
         truth=[list(box) for box in info.people],
     )
+
+
+# --- Lesson 14: computer-vision tasks and YOLOv1 --------------------------------
+
+
+def vision_tasks_demo(*, sample: str, yolo: dict) -> dict:
+    """One sample photo through each task (from its annotated people) and YOLOv1's
+    arithmetic for ``yolo`` (the keyword arguments of ``playgrounds.yolo_report``).
+
+    ``people``: each annotated person's box in photo pixels and, with the photo
+    stretched to the square YOLO input, its responsible cell and targets;
+    ``localisation``: the index of the largest box (a one-object head's answer).
+    """
+    info = get_sample(sample)
+    rgb = load_sample_rgb(sample)
+    height, width = rgb.shape[:2]
+    report = playgrounds.yolo_report(**yolo)
+    side = report.image_size
+    people = []
+    for box in info.people:
+        x1, y1, x2, y2 = box
+        centre = ((x1 + x2) / 2 * side / width, (y1 + y2) / 2 * side / height)
+        size = ((x2 - x1) * side / width, (y2 - y1) * side / height)
+        target = playgrounds.yolo_report(
+            grid=report.grid,
+            boxes_per_cell=report.boxes_per_cell,
+            classes=report.classes,
+            image_size=side,
+            centre=(min(centre[0], side - 1e-6), min(centre[1], side - 1e-6)),
+            size=size,
+        )
+        people.append(
+            {
+                "box": list(box),
+                "cell": [target.cell_row, target.cell_col],
+                "targets": {
+                    key: round(getattr(target, key), 4) for key in ("x", "y", "w", "h")
+                },
+            }
+        )
+    areas = [(b[2] - b[0]) * (b[3] - b[1]) for b in info.people]
+    return {
+        "sample": sample,
+        "image_url": info.url,
+        "width": int(width),
+        "height": int(height),
+        "label": "person",
+        "people": people,
+        "localisation": int(np.argmax(areas)) if areas else None,
+        "yolo": {
+            key: (list(value) if isinstance(value, tuple) else value)
+            for key, value in asdict(report).items()
+        },
+    }
+
+
+# --- Lesson 10: the "every person one by one" exercise -----------------------------
+
+EXERCISE_PROBLEMS = {
+    "missing": gettext_lazy("Not printed: this person is missing from your output."),
+    "extra": gettext_lazy("The demo has no person with this number."),
+    "no-box": gettext_lazy("No box (x1, y1, x2, y2) on this line."),
+    "no-crop": gettext_lazy("No crop shape on this line: print crop.shape."),
+    "xy-order": gettext_lazy(
+        "x and y are swapped: a numpy image is img[y1:y2, x1:x2] (rows first), "
+        "and its shape is (height, width, 3)."
+    ),
+    "int-casts": gettext_lazy(
+        "Not whole pixels: round with np.rint and cast with int() before slicing."
+    ),
+    "clipping": gettext_lazy(
+        "Outside the image: clip x to [0, width] and y to [0, height] first "
+        "(a negative index counts from the end)."
+    ),
+    "sort-order": gettext_lazy(
+        "This is another person's box: sort left to right by x1 (then y1), as the "
+        "demo numbers them."
+    ),
+    "wrong-box": gettext_lazy("This box is not the demo's box for this person."),
+    "crop-size": gettext_lazy(
+        "The crop's size is not the box's size (y2 - y1, x2 - x1)."
+    ),
+    "threshold-low-count": gettext_lazy(
+        "You printed fewer people than the demo shows: keep score >= the run's "
+        "threshold (at or above, not above)."
+    ),
+    "threshold-high-count": gettext_lazy(
+        "You printed more people than the demo shows: use the same threshold as "
+        "the run."
+    ),
+}
+
+
+def check_people_exercise(*, run: DemoRun, output: str) -> dict:
+    """Hold a student's printout against the run's persons at its threshold."""
+    expected = [(d.x1, d.y1, d.x2, d.y2) for d in persons_above(run)]
+    report = exercise.check_people(
+        exercise.parse_printed_people(output),
+        expected,
+        width=run.image_width,
+        height=run.image_height,
+    )
+    return {
+        "run": str(run.public_id),
+        "threshold": run.score_threshold,
+        "width": run.image_width,
+        "height": run.image_height,
+        "passed": report.passed,
+        "expected_count": report.expected_count,
+        "printed_count": report.printed_count,
+        "problems": [
+            {"key": key, "text": str(EXERCISE_PROBLEMS[key])} for key in report.problems
+        ],
+        "people": [
+            {
+                "number": check.number,
+                "ok": check.ok,
+                "expected_box": check.expected_box,
+                "expected_crop": check.expected_crop,
+                "printed_box": check.printed_box,
+                "printed_crop": check.printed_crop,
+                "problems": [
+                    {"key": key, "text": str(EXERCISE_PROBLEMS[key])}
+                    for key in check.problems
+                ],
+            }
+            for check in report.people
+        ],
+    }

@@ -31,6 +31,11 @@ api_urlpatterns: list = [
         name="lesson-done",
     ),
     path(
+        "lessons/<slug:slug>/quiz/",
+        lessons_api.LessonQuizApi.as_view(),
+        name="lesson-quiz",
+    ),
+    path(
         "playgrounds/kernel/",
         lessons_api.KernelPlaygroundApi.as_view(),
         name="playground-kernel",
@@ -46,4 +51,22 @@ api_urlpatterns: list = [
         name="playground-pooling",
     ),
     path("playgrounds/nms/", lessons_api.NmsApi.as_view(), name="playground-nms"),
+    path(
+        "playgrounds/conv-steps/",
+        lessons_api.ConvStepsApi.as_view(),
+        name="playground-conv-steps",
+    ),
+    path(
+        "session/", lessons_api.SessionInspectorApi.as_view(), name="session-inspector"
+    ),
+    path(
+        "exercises/people-one-by-one/",
+        lessons_api.PeopleExerciseApi.as_view(),
+        name="exercise-people",
+    ),
+    path(
+        "playgrounds/vision-tasks/",
+        lessons_api.VisionTasksApi.as_view(),
+        name="playground-vision-tasks",
+    ),
 ]

@@ -58,6 +58,8 @@ def lesson_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "lesson": lesson,
         "body": selectors.rendered_body(lesson),
         "is_done": selectors.is_lesson_done(request.user, lesson),
+        "has_quiz": selectors.has_quiz(lesson),
+        "quiz_score": selectors.quiz_score(request.user, lesson),
         "previous": previous,
         "next": following,
         **_widget_parts(request, lesson),

@@ -25,7 +25,7 @@ from demos.cnn import networks as cnn_models
 from demos.cnn import services as cnn_services
 from demos.lessons import selectors
 from demos.lessons.playgrounds import KERNELS
-from demos.people.selectors import get_demo_run_for_user
+from demos.people.selectors import get_demo_run_for_user, list_demo_runs_for_user
 
 WidgetContext = Callable[[HttpRequest], dict[str, Any]]
 
@@ -93,6 +93,18 @@ def samples_context(request: HttpRequest) -> dict[str, Any]:
 
 def people_samples_context(request: HttpRequest) -> dict[str, Any]:
     return {"samples": _lesson_samples(with_people=True)}
+
+
+EXERCISE_RUNS = 10
+
+
+def detection_context(request: HttpRequest) -> dict[str, Any]:
+    """Photos with people for NMS, and the student's latest person-demo runs for
+    the "every person one by one" exercise."""
+    runs = []
+    if request.user.is_authenticated:
+        runs = list(list_demo_runs_for_user(request.user)[:EXERCISE_RUNS])
+    return {"samples": _lesson_samples(with_people=True), "exercise_runs": runs}
 
 
 def kernel_context(request: HttpRequest) -> dict[str, Any]:
@@ -174,12 +186,36 @@ def augmentation_context(request: HttpRequest) -> dict[str, Any]:
     return {"samples": arch_payloads.samples_payload()["samples"]}
 
 
+LSTM_GATE_ROWS = (
+    ("input_gate", gettext_lazy("Input gate i: how much of the candidate is written")),
+    ("forget_gate", gettext_lazy("Forget gate f: how much of the old cell is kept")),
+    ("output_gate", gettext_lazy("Output gate o: how much of the cell is shown")),
+    ("cell", gettext_lazy("Cell state c")),
+)
+
+
+def lstm_context(request: HttpRequest) -> dict[str, Any]:
+    return {"gate_rows": [(name, str(title)) for name, title in LSTM_GATE_ROWS]}
+
+
+def training_context(request: HttpRequest) -> dict[str, Any]:
+    return {
+        "training_subsets": [20, 50, 100, 200, 500, 1437],
+        "training_epochs": [10, 20, 30, 40, 60],
+        "training_rates": [0.0001, 0.001, 0.01, 0.1, 1.0],
+    }
+
+
 # --- The registry ---------------------------------------------------------------
 
 WIDGETS: dict[str, Widget] = {
     widget.key: widget
     for widget in (
-        Widget("kernel-playground", ("api:playground-kernel",), kernel_context),
+        Widget(
+            "kernel-playground",
+            ("api:playground-kernel", "api:playground-conv-steps"),
+            kernel_context,
+        ),
         Widget("output-size", ("api:playground-output-size",)),
         Widget("pooling", ("api:playground-pooling",), samples_context),
         Widget(
@@ -196,8 +232,20 @@ WIDGETS: dict[str, Widget] = {
             ("api:arch-augment-samples", "api:arch-augment-plan"),
             augmentation_context,
         ),
-        Widget("iou-nms", ("api:playground-nms",), people_samples_context),
+        Widget(
+            "iou-nms",
+            ("api:playground-nms", "api:exercise-people"),
+            detection_context,
+        ),
         Widget("autoencoder-tsne", ("api:cnn-autoencoder",)),
+        Widget(
+            "vision-tasks",
+            ("api:playground-vision-tasks",),
+            people_samples_context,
+        ),
+        Widget("session-inspector", ("api:session-inspector",)),
+        Widget("lstm-gates", ("api:cnn-lstm-gates",), lstm_context),
+        Widget("training-curves", ("api:training-run-create",), training_context),
     )
 }
 

@@ -13,7 +13,8 @@ register = template.Library()
 
 @register.inclusion_tag("demos/lessons/_progress.html")
 def lesson_progress(user: Any) -> dict[str, Any]:
-    """``total``, ``done``, ``percent``, the lessons done and the next one to read."""
+    """``total``, ``done``, ``percent``, the lessons done, the next one to read and
+    the best quiz scores."""
     summary = progress_summary(user)
     return {
         "total": summary.total,
@@ -21,4 +22,5 @@ def lesson_progress(user: Any) -> dict[str, Any]:
         "percent": summary.percent,
         "done_lessons": summary.done_lessons,
         "next_lesson": summary.next_lesson,
+        "scored_lessons": summary.scored_lessons,
     }

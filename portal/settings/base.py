@@ -334,6 +334,10 @@ WARM_DETECTOR = env_bool("PORTAL_WARM_DETECTOR", True)
 DETECTION_FLOOR_SCORE = 0.05
 DEFAULT_SCORE_THRESHOLD = 0.5
 TORCH_THREADS = env_int("PORTAL_TORCH_THREADS", max(1, (os.cpu_count() or 2) // 2))
+# The training lesson's widget: runs per process at once, and each run's time cap.
+TRAINING_RUN_WORKERS = env_int("PORTAL_TRAINING_WORKERS", 2)
+TRAINING_RUN_SECONDS = env_int("PORTAL_TRAINING_SECONDS", 30)
+TRAINING_RUN_INLINE = False  # tests: run in the committing thread
 # Device of the torchvision detectors: auto (cuda when available, else cpu), cpu,
 # cuda or cuda:N. GPU workers (the "gpu" queue) set cuda so a missing GPU fails loudly.
 TORCH_DEVICE = env_str("PORTAL_TORCH_DEVICE", "auto").strip().lower() or "auto"

@@ -11,8 +11,9 @@
 //     label("Error")   → root's data-label-error text ("" if missing)
 //   WidgetKit.fill("{n} boxes", { n: 3 })   → "3 boxes"
 //   WidgetKit.el("td", { text: "1", className: "num" }, ...children)
-//   await WidgetKit.fetchJson(url, { method, body, query, csrfFrom, signal })
-//     → { ok, status, data }; data is {} when the answer is not JSON
+//   await WidgetKit.fetchJson(url, { method, body, json, query, csrfFrom, signal })
+//     → { ok, status, data }; data is {} when the answer is not JSON; json: an
+//     object sent as an application/json body (instead of body)
 //   WidgetKit.errorText(prefix, data, status)  → "prefix detail" for a failed answer
 //   WidgetKit.formatNumber(1234.5, 1)          → "1,234.5" in the page's language
 "use strict";
@@ -54,9 +55,13 @@ window.WidgetKit = (() => {
     return input ? input.value : "";
   }
 
-  async function fetchJson(url, { method = "GET", body, query, csrfFrom, signal } = {}) {
+  async function fetchJson(url, { method = "GET", body, json, query, csrfFrom, signal } = {}) {
     const headers = { Accept: "application/json" };
     if (csrfFrom) headers["X-CSRFToken"] = csrfToken(csrfFrom);
+    if (json !== undefined) {
+      headers["Content-Type"] = "application/json";
+      body = JSON.stringify(json);
+    }
     const search = query ? `?${new URLSearchParams(query)}` : "";
     const response = await fetch(`${url}${search}`, {
       method, body, headers, signal, credentials: "same-origin",

@@ -32,9 +32,12 @@ def test_student_draws_a_digit_and_sees_the_prediction(
     page.mouse.up()
 
     prediction = page.locator("[data-testid=digit-prediction]")
-    prediction.filter(has_text="7").wait_for()
+    # The first prediction of a process imports torch and grad-cam: allow for it.
+    prediction.filter(has_text="7").wait_for(timeout=60_000)
     assert prediction.inner_text().strip() == "7"
     page.locator("[data-testid=digit-layers] img").first.wait_for()
+    cam = page.locator("[data-testid=digit-cam]")
+    assert cam.is_visible() and cam.get_attribute("src").startswith("data:image/png")
     assert (
         page.locator("[data-testid=digit-layers] li").count() == 9
     )  # input + 8 layers

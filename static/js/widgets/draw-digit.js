@@ -1,6 +1,7 @@
 // Lesson 5 widget: draw a digit with mouse, finger or pen; the digits CNN reads it
 // when the pen lifts (POST data-api, api:digit-predict) and each layer's maps are
-// shown (GET the maps_url of the answer). Helpers come from widget-kit.js.
+// shown (GET the maps_url of the answer), with the answer's Grad-CAM overlay.
+// Helpers come from widget-kit.js.
 "use strict";
 
 (function () {
@@ -37,6 +38,7 @@
       root.querySelectorAll("progress").forEach((bar) => { bar.value = 0; });
       root.querySelectorAll("[data-role=percent]").forEach((cell) => { cell.textContent = "–"; });
       pixels.getContext("2d").clearRect(0, 0, 8, 8);
+      part("cam-box").hidden = true;
       layersBox.hidden = true;
     }
 
@@ -152,6 +154,9 @@
           digitOut.textContent = String(data.digit);
           showProbabilities(data.probabilities);
           showPixels(data.pixels);
+          part("cam").src = data.cam_overlay_url;
+          part("cam-caption").textContent = fill(label("Cam"), { digit: data.digit });
+          part("cam-box").hidden = false;
           showLayers(data.maps_url);
         } catch (error) {
           if (mine === ticket) status.textContent = label("Error");

@@ -65,6 +65,13 @@
         top5.append(el("li", {}, `${item.label} `, bar, ` ${(item.probability * 100).toFixed(1)}%`));
       });
 
+      const camBox = part("cam-box");
+      camBox.hidden = !data.cam;
+      if (data.cam) {
+        part("cam").src = data.cam.overlay_url;
+        part("cam-caption").textContent = fill(label("Cam"), { label: data.cam.label });
+      }
+
       const filtersBox = part("filters-box");
       filtersBox.hidden = !data.filters_url;
       if (data.filters_url) part("filters").src = data.filters_url;

@@ -43,14 +43,14 @@ def test_anyone_lists_the_course_in_order_without_pagination(
     response = client.get("/api/v1/lessons/")
     assert response.status_code == 200
     body = response.json()
-    assert isinstance(body, list) and len(body) == 11
+    assert isinstance(body, list) and len(body) == 15
     assert body[0] == {
         "slug": "convolution",
         "title": "Convolution",
         "order": 1,
         "done": False,
     }
-    assert [item["order"] for item in body] == list(range(1, 12))
+    assert [item["order"] for item in body] == list(range(1, 16))
 
 
 def test_titles_follow_the_request_language(client: Client, course: None) -> None:

@@ -36,11 +36,11 @@ def write(folder: Path, name: str, title: str, order: int, body: str = "Text.") 
     )
 
 
-def test_first_run_creates_all_eleven_lessons_in_both_languages() -> None:
+def test_first_run_creates_all_fifteen_lessons_in_both_languages() -> None:
     output = load()
-    assert "11 created, 0 updated, 0 unchanged" in output
+    assert "15 created, 0 updated, 0 unchanged" in output
     lessons = list(Lesson.objects.order_by("order"))
-    assert [lesson.order for lesson in lessons] == list(range(1, 12))
+    assert [lesson.order for lesson in lessons] == list(range(1, 16))
     convolution = lessons[0]
     assert convolution.slug == "convolution"
     assert convolution.widget == "kernel-playground"
@@ -53,8 +53,8 @@ def test_second_run_changes_nothing_and_keeps_update_times() -> None:
     load()
     before = dict(Lesson.objects.values_list("slug", "updated"))
     output = load()
-    assert "0 created, 0 updated, 11 unchanged" in output
-    assert Lesson.objects.count() == 11
+    assert "0 created, 0 updated, 15 unchanged" in output
+    assert Lesson.objects.count() == 15
     assert dict(Lesson.objects.values_list("slug", "updated")) == before
 
 
@@ -72,7 +72,7 @@ def test_edited_text_is_updated_in_place_and_progress_survives(
         encoding="utf-8",
     )
     output = load("--dir", str(course_copy))
-    assert "0 created, 1 updated, 10 unchanged" in output
+    assert "0 created, 1 updated, 14 unchanged" in output
     pooling.refresh_from_db()
     assert pooling.title_en == "Pooling"
     assert Lesson.objects.filter(slug="pooling").count() == 1
@@ -97,7 +97,7 @@ def test_reordered_lessons_swap_places_without_breaking_unique_orders(
         first.rename(course_copy / f"02-convolution.{lang}.md")
         second.rename(course_copy / f"01-stride-padding.{lang}.md")
     output = load("--dir", str(course_copy))
-    assert "0 created, 2 updated, 9 unchanged" in output
+    assert "0 created, 2 updated, 13 unchanged" in output
     assert list(Lesson.objects.order_by("order").values_list("slug", flat=True))[
         :2
     ] == ["stride-padding", "convolution"]
@@ -134,7 +134,7 @@ def test_a_lesson_gone_from_the_files_is_kept_with_progress_unless_pruned(
 
 def test_dry_run_reports_but_writes_nothing() -> None:
     output = load("--dry-run")
-    assert "Dry run, nothing written: 11 created" in output
+    assert "Dry run, nothing written: 15 created" in output
     assert Lesson.objects.count() == 0
 
 

@@ -13,6 +13,7 @@ from demos.lessons.loading import (
     parse_lesson_file,
     render_markdown,
     split_front_matter,
+    split_intro,
 )
 from tests.conftest import REPO_DIR
 
@@ -29,6 +30,10 @@ COURSE = [
     ("data-augmentation", "augmentation"),
     ("object-detection", "iou-nms"),
     ("autoencoders-tsne", "autoencoder-tsne"),
+    ("training", "training-curves"),
+    ("recurrent-networks", "lstm-gates"),
+    ("vision-tasks", "vision-tasks"),
+    ("how-login-works", "session-inspector"),
 ]
 
 
@@ -100,10 +105,10 @@ def test_two_lessons_cannot_share_an_order(tmp_path: Path) -> None:
         discover_lessons(tmp_path)
 
 
-def test_the_course_in_the_repository_has_eleven_lessons_in_order() -> None:
+def test_the_course_in_the_repository_has_fifteen_lessons_in_order() -> None:
     course = discover_lessons(LESSONS_DIR)
     assert [(source.slug, source.widget) for source in course] == COURSE
-    assert [source.order for source in course] == list(range(1, 12))
+    assert [source.order for source in course] == list(range(1, 16))
 
 
 @pytest.mark.parametrize("lang", ["en", "ko"])
@@ -118,6 +123,14 @@ def test_every_lesson_text_is_substantial_and_ends_with_pytorch_code(lang: str) 
         last_code = html.rsplit('<code class="language-python">', 1)
         assert len(last_code) == 2, source.slug
         assert "import torch" in last_code[1], source.slug
+
+
+def test_the_opening_goals_are_split_from_the_first_section() -> None:
+    body = "**Goals:**\n\n- one\n\n```python\n## not a heading\n```\n## First\nText\n"
+    intro, rest = split_intro(body)
+    assert intro.startswith("**Goals:**") and "## not a heading" in intro
+    assert rest == "## First\nText\n"
+    assert split_intro("## First\nText\n") == ("", "## First\nText\n")
 
 
 def test_fenced_code_tables_and_links_render() -> None:

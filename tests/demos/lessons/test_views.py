@@ -22,6 +22,10 @@ COURSE = {
     "data-augmentation": "augmentation",
     "object-detection": "iou-nms",
     "autoencoders-tsne": "autoencoder-tsne",
+    "training": "training-curves",
+    "recurrent-networks": "lstm-gates",
+    "vision-tasks": "vision-tasks",
+    "how-login-works": "session-inspector",
 }
 OWN_WIDGETS = {"convolution", "stride-padding", "pooling", "object-detection"}
 
@@ -54,6 +58,21 @@ def test_every_lesson_page_renders_in_both_languages_with_its_widget(
     if slug in OWN_WIDGETS:
         assert f'data-widget="{COURSE[slug]}"' in html
         assert f"js/widgets/{COURSE[slug]}.js" in html
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+@pytest.mark.parametrize("slug", list(COURSE))
+def test_every_lesson_opens_with_its_goals_then_the_widget_then_the_text(
+    client: Client, course: dict[str, Lesson], slug: str, lang: str
+) -> None:
+    html = page(client, f"/lessons/{slug}/", lang)
+    goals = html.index('data-testid="lesson-goals"')
+    widget = html.index('data-testid="lesson-widget"')
+    text = html.index('data-testid="lesson-body"')
+    assert goals < widget < text
+    opening = html[goals:widget]
+    assert ("In this lesson you will" if lang == "en" else "배울 내용") in opening
+    assert "<h2>" not in opening  # the first section comes after the widget
 
 
 def test_korean_text_follows_the_language_cookie_set_by_the_switcher(
@@ -109,7 +128,7 @@ def test_marking_done_shows_on_the_page_and_in_the_list(
     listing = page(logged_in_client, "/lessons/")
     assert 'data-testid="done-pooling"' in listing
     assert 'data-testid="todo-convolution"' in listing
-    assert "1 of 11 lessons done" in listing
+    assert "1 of 15 lessons done" in listing
 
 
 def test_done_form_toggles_back_and_marking_twice_keeps_one_row(
@@ -133,7 +152,7 @@ def test_progress_is_per_user(
     theirs = page(other_client, "/lessons/")
     assert 'data-testid="todo-convolution"' in theirs
     assert 'data-testid="done-convolution"' not in theirs
-    assert "0 of 11 lessons done" in theirs
+    assert "0 of 15 lessons done" in theirs
     other_client.post("/lessons/convolution/done/", {"done": "0"})
     assert LessonProgress.objects.filter(user=user).count() == 1
 
@@ -173,7 +192,7 @@ def test_pages_link_to_the_previous_and_next_lessons(
     middle = page(client, "/lessons/pooling/")
     assert 'href="/lessons/stride-padding/" data-testid="previous-lesson"' in middle
     assert 'href="/lessons/feature-maps/" data-testid="next-lesson"' in middle
-    last = page(client, "/lessons/autoencoders-tsne/")
+    last = page(client, "/lessons/how-login-works/")
     assert 'data-testid="next-lesson"' not in last
 
 
@@ -224,7 +243,7 @@ def test_profile_lists_the_lessons_done_and_the_next_one(
     mark_lesson_done(user=user, lesson=course["convolution"])
     html = page(logged_in_client, "/accounts/profile/")
     box = html.split('data-testid="lesson-progress"')[1]
-    assert "1 of 11 lessons done" in box
+    assert "1 of 15 lessons done" in box
     assert 'href="/lessons/convolution/"' in box.split('data-testid="lessons-done"')[1]
     assert 'href="/lessons/stride-padding/" data-testid="next-lesson"' in box
 

@@ -1,0 +1,92 @@
+"""The LSTM widget of the recurrent-networks lesson: train and save the wave
+forecaster (``manage.py train_lstm``) and trace its gates for the page.
+
+torch is imported inside the functions (through ``demos.cnn.sequences``), so
+importing this module (the URLconf does) loads nothing heavy.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.core.cache import cache
+
+from demos.cnn import networks as cnn_models
+from demos.cnn.services import save_model
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+WEIGHTS_FILE = "sequence_lstm.pth"
+TRACE_LENGTH = 72  # steps shown: the warm-up read from the wave, then its own
+
+
+def train_sequence_model(
+    *, out_dir: Path = WEIGHTS_DIR, steps: int = 4000, seed: int = 0
+) -> dict[str, Any]:
+    """Train the forecaster on made-up waves; write ``sequence_lstm.pth`` and its
+    ``.json`` record."""
+    import torch
+
+    from demos.cnn import sequences
+
+    torch.set_num_threads(settings.TORCH_THREADS)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model, result = sequences.train_forecaster(steps=steps, seed=seed)
+    return save_model(
+        model,
+        out_dir / WEIGHTS_FILE,
+        {
+            "model": "Forecaster (nn.LSTM(1, 8) + Linear(8, 1))",
+            "data": "sine and sawtooth waves, periods 12-40 steps, made by "
+            "demos/cnn/sequences.py",
+            "test_mse": round(result.test_mse, 5),
+            "steps": steps,
+            "seed": seed,
+            "params": result.params,
+            "date": datetime.now(UTC).isoformat(timespec="seconds"),
+            "command": f"python manage.py train_lstm --steps {steps} --seed {seed}",
+            "torch": torch.__version__,
+        },
+    )
+
+
+def _rounded(array: np.ndarray, digits: int = 4) -> list:
+    return np.round(array.astype(np.float64), digits).tolist()
+
+
+def gate_trace(*, kind: str, period: int, warmup: int) -> dict[str, Any]:
+    """The forecaster run over a ``kind`` wave of ``period`` steps: per time step
+    the input, the gates, the cell and hidden states (``T x 8``) and the prediction;
+    after ``warmup`` steps it continues the wave on its own. Cached (it is public)."""
+    key = f"lstm-gates:v1:{kind}:{period}:{warmup}"
+    found = cache.get(key)
+    if found is not None:
+        return found
+    from demos.cnn import sequences
+
+    model = cnn_models.get_sequence_lstm()
+    wave = sequences.make_wave(kind, TRACE_LENGTH + 1, period=period)
+    trace = sequences.run_gates(model, wave[:TRACE_LENGTH], warmup=warmup)
+    found = {
+        "kind": kind,
+        "period": period,
+        "warmup": warmup,
+        "units": int(trace.cell.shape[1]),
+        "truth": _rounded(wave),  # the wave itself, one step longer than the trace
+        "inputs": _rounded(trace.inputs),
+        "predictions": _rounded(trace.predictions),
+        "input_gate": _rounded(trace.input_gate),
+        "forget_gate": _rounded(trace.forget_gate),
+        "output_gate": _rounded(trace.output_gate),
+        "candidate": _rounded(trace.candidate),
+        "cell": _rounded(trace.cell),
+        "hidden": _rounded(trace.hidden),
+        "free_error": round(
+            float(np.abs(trace.predictions[warmup - 1 :] - wave[warmup:]).mean()), 4
+        ),
+    }
+    cache.set(key, found, 60 * 60 * 24)
+    return found

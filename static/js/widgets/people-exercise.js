@@ -1,0 +1,47 @@
+// Lesson 10, the guided exercise: POST the student's printout and run id to
+// data-api (api:exercise-people) and show, person by person, how it compares with
+// the person demo's crops and which classic bug explains a difference.
+"use strict";
+
+(function () {
+  const { el, errorText, fetchJson, fill, mount, scope } = window.WidgetKit;
+
+  function setup(root) {
+    const { part, label } = scope(root);
+    const form = part("form");
+    if (!form) return;
+    const status = part("status");
+    const text = (value) => (value ? `(${value.join(", ")})` : "–");
+
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      status.textContent = label("Checking");
+      const { ok, status: code, data } = await fetchJson(root.dataset.api, {
+        method: "POST", body: new FormData(form), csrfFrom: form,
+      });
+      if (!ok) {
+        status.textContent = errorText(label("Error"), data, code);
+        part("table").hidden = true;
+        return;
+      }
+      const matching = data.people.filter((person) => person.ok).length;
+      const lines = [data.passed
+        ? fill(label("Passed"), { count: data.expected_count })
+        : fill(label("Failed"), { ok: matching, count: data.expected_count })];
+      data.problems.forEach((problem) => lines.push(problem.text));
+      status.textContent = lines.join(" ");
+      status.dataset.passed = data.passed ? "1" : "0";
+      part("rows").replaceChildren(...data.people.map((person) => el("tr",
+        { className: person.ok ? "right" : "wrong" },
+        el("td", { text: String(person.number) }),
+        el("td", { text: text(person.expected_box) }),
+        el("td", { text: text(person.expected_crop) }),
+        el("td", { text: text(person.printed_box) }),
+        el("td", { text: text(person.printed_crop) }),
+        el("td", { text: person.ok ? label("Ok") : person.problems.map((p) => p.text).join(" ") }))));
+      part("table").hidden = false;
+    });
+  }
+
+  mount("people-exercise", setup);
+})();
