@@ -203,19 +203,25 @@ class QuizScore(models.Model):
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
         related_name="quiz_scores",
+        verbose_name=_("student"),
     )
     lesson = models.ForeignKey(
-        Lesson, on_delete=models.CASCADE, related_name="quiz_scores"
+        Lesson,
+        on_delete=models.CASCADE,
+        related_name="quiz_scores",
+        verbose_name=_("lesson"),
     )
     best_score = models.PositiveSmallIntegerField(_("best score"))
     last_score = models.PositiveSmallIntegerField(_("last score"))
     total = models.PositiveSmallIntegerField(_("questions"))
     attempts = models.PositiveIntegerField(_("attempts"), default=1)
     passed = models.BooleanField(_("passed"), default=False)
-    first_at = models.DateTimeField(auto_now_add=True)
+    first_at = models.DateTimeField(_("first tried"), auto_now_add=True)
     best_at = models.DateTimeField(_("best score on"))
 
     class Meta:
+        verbose_name = _("quiz score")
+        verbose_name_plural = _("quiz scores")
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "lesson"], name="quiz_score_once_per_lesson"
@@ -321,24 +327,30 @@ class TrainingRun(models.Model):
         DONE = "done", _("done")
         FAILED = "failed", _("failed")
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(
+        _("public id"), default=uuid.uuid4, unique=True, editable=False
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
         related_name="training_runs",
+        verbose_name=_("student"),
     )
     state = models.CharField(
         _("state"), max_length=16, choices=State.choices, default=State.QUEUED
     )
     options = models.JSONField(_("settings"))
-    curves = models.JSONField(default=list, blank=True)  # one dict per epoch
+    # One dict per epoch.
+    curves = models.JSONField(_("curves"), default=list, blank=True)
     detail = models.CharField(_("reason"), max_length=500, blank=True)
-    created = models.DateTimeField(auto_now_add=True, db_index=True)
-    started = models.DateTimeField(null=True, blank=True)
-    finished = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    started = models.DateTimeField(_("started"), null=True, blank=True)
+    finished = models.DateTimeField(_("finished"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created", "-pk"]
+        verbose_name = _("training run")
+        verbose_name_plural = _("training runs")
 
     def __str__(self) -> str:
         return f"{self.owner} training {self.state}"

@@ -16,6 +16,7 @@ TASKS = {
     "classification": _("image classification"),
     "digits": _("digit recognition"),
     "autoencoder": _("autoencoder"),
+    "sequence": _("sequence forecasting"),
 }
 STATES = {
     "ready": _("ready"),
@@ -32,6 +33,9 @@ LICENCES = {
     ),
     "MIT (this project); trained on scikit-learn's digits": _(
         "MIT (this project); trained on scikit-learn's digits"
+    ),
+    "MIT (this project); trained on sine and sawtooth waves it makes": _(
+        "MIT (this project); trained on sine and sawtooth waves it makes"
     ),
 }
 

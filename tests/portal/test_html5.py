@@ -181,5 +181,5 @@ def test_every_page_is_valid_html5(world, user, staff_user, language) -> None:
             parsed += 1
     # Guards against a SKIPPED pattern or a fixture quietly dropping the pages.
     assert parsed >= 100
-    assert Lesson.objects.count() == 11
+    assert Lesson.objects.count() == 15
     assert DemoRun.objects.count() == 2

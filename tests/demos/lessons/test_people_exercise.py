@@ -88,7 +88,6 @@ def make_run(owner, boxes_scores) -> DemoRun:
         detector="opencv-hog",
         score_threshold=0.5,
         image_path="x",
-        annotated_path="x",
         thumbnail_path="x",
         image_sha256="0" * 64,
         image_width=320,
@@ -98,7 +97,7 @@ def make_run(owner, boxes_scores) -> DemoRun:
     for rank, (box, score) in enumerate(boxes_scores, start=1):
         x1, y1, x2, y2 = box
         Detection.objects.create(
-            run=run, rank=rank, x1=x1, y1=y1, x2=x2, y2=y2, score=score, crop_path="x"
+            run=run, rank=rank, x1=x1, y1=y1, x2=x2, y2=y2, score=score
         )
     return run
 
