@@ -10,7 +10,8 @@ folder that cannot be written (read-only mount, wrong owner) is answered the
 same way: nothing was saved and the student can only wait for the operator.
 
 Configuration errors are *not* temporary: SQLite reports a missing table or
-column (``migrate`` not run) as an ``OperationalError`` too, and waiting never
+column (``migrate`` not run) as an ``OperationalError`` too (PostgreSQL as a
+``ProgrammingError``), and waiting never
 fixes it, so ``temporary_failure_message`` returns ``None`` for those and they
 reach Django's 500 page and error log like any other bug.
 """
@@ -20,7 +21,7 @@ from __future__ import annotations
 import errno
 import re
 
-from django.db import OperationalError
+from django.db import OperationalError, ProgrammingError
 from django.utils.translation import gettext as _
 
 # Seconds a client should wait before retrying (sent as Retry-After).
@@ -44,8 +45,12 @@ def is_not_writable(exc: BaseException) -> bool:
 
 
 def is_configuration_error(exc: BaseException) -> bool:
-    """A missing table or column: ``migrate`` was not run (a 500, not "try again")."""
-    return isinstance(exc, OperationalError) and bool(_SCHEMA_MISMATCH.search(str(exc)))
+    """A missing table or column: ``migrate`` was not run (a 500, not "try again").
+
+    SQLite raises ``OperationalError`` for it, PostgreSQL ``ProgrammingError``.
+    """
+    database_error = isinstance(exc, OperationalError | ProgrammingError)
+    return database_error and bool(_SCHEMA_MISMATCH.search(str(exc)))
 
 
 def configuration_error_message() -> str:
