@@ -205,15 +205,17 @@ def main() -> None:
     manage("createcachetable")
     manage("models", "import", str(SHARED_DIR / "weights"))
     password = secrets.token_urlsafe(12)
-    manage(
+    # A knox token (hashed in the database; the key is printed once).
+    token = manage(
         "shell",
         "-c",
         (
             "from accounts.services import create_user; "
-            f"create_user(username='bench', password='{password}')"
+            "from knox.models import AuthToken; "
+            f"user = create_user(username='bench', password='{password}'); "
+            "print(AuthToken.objects.create(user)[1])"
         ),
-    )
-    token = manage("drf_create_token", "bench").split()[2]
+    ).split()[-1]
     server = subprocess.Popen(
         [
             str(Path(PYTHON).parent / "gunicorn"),
