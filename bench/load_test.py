@@ -20,8 +20,14 @@ answers on 127.0.0.1:5432) it:
 5. prints requests/s, p50/p95 latency, status counts, rows vs files, and drops the
    PostgreSQL database it created.
 
+``--scenario flood`` ("one student floods, another browses") instead runs two
+students: one posts photos to the API as fast as the server lets it (no pause, 429s
+included, a new request as soon as the last one is answered), the classmate
+uploads one photo before the clock starts, then loops over ``/lessons/`` and that
+result page; the classmate's p50/p95 are what the flood must not spoil.
+
     .venv/bin/python bench/load_test.py [--db sqlite|postgres|both] [--users 20]
-        [--duration 60] [--port 8765]
+        [--duration 60] [--port 8765] [--scenario class|flood] [--workers N]
 
 Standard library only (threads + http.client); loopback traffic only; every child
 process is stopped and every temporary folder or database removed on exit.
@@ -120,6 +126,7 @@ class Results:
     samples: list[Sample] = field(default_factory=list)
     accepted: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    load_before: float = 0.0  # 1-min load average when the clock started
 
     def add(self, sample: Sample, run_id: str | None = None) -> None:
         with self.lock:
@@ -140,7 +147,9 @@ def run_checked(args: list[str], env: dict[str, str], timeout: int = 600) -> str
     return result.stdout
 
 
-def portal_env(var_dir: Path, port: int, database_url: str) -> dict[str, str]:
+def portal_env(
+    var_dir: Path, port: int, database_url: str, workers: int = 0
+) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
@@ -154,6 +163,8 @@ def portal_env(var_dir: Path, port: int, database_url: str) -> dict[str, str]:
         "PORTAL_LOG_LEVEL": "WARNING",
         "GUNICORN_BIND": f"{HOST}:{port}",
     }
+    if workers:
+        env["GUNICORN_WORKERS"] = str(workers)
     if database_url:
         env["DATABASE_URL"] = database_url
     return env
@@ -318,7 +329,7 @@ class Student:
             status, answer, payload = 0, {}, b""
         elapsed = time.perf_counter() - started
         run_id = None
-        if kind == "upload" and status == 201:
+        if kind in ("upload", "flood") and status == 201:
             run_id = json.loads(payload)["id"]
         elif kind == "upload" and status == 302:
             match = RUN_PATH.match(answer.get("location", ""))
@@ -337,17 +348,19 @@ class Student:
             "application/x-www-form-urlencoded",
         )
 
-    def upload_through_the_page(self, photo: Path) -> None:
+    def upload_through_the_page(self, photo: Path) -> str | None:
         body, content_type = multipart(
             {"detector": "yolox-nano"}, "images", photo.name, photo.read_bytes()
         )
         status, answer, _ = self.request(
             "upload", "POST", "/demos/people/", body, content_type
         )
-        if status == 302:
-            detail = answer["location"]
-            self.request("page", "GET", detail)
-            self.request("file", "GET", detail + "annotated.jpg")
+        if status != 302:
+            return None
+        detail = answer["location"]
+        self.request("page", "GET", detail)
+        self.request("file", "GET", detail + "annotated.jpg")
+        return detail
 
     def upload_through_the_api(self, photo: Path) -> None:
         body, content_type = multipart({}, "image", photo.name, photo.read_bytes())
@@ -359,6 +372,21 @@ class Student:
             self.request("file", "GET", local_path(run["annotated_url"]))
             if run["persons"]:
                 self.request("file", "GET", local_path(run["persons"][0]["crop_url"]))
+
+    def flood(self, photos: list[Path], deadline: float, offset: int) -> None:
+        """Upload through the API without a pause, whatever the answer."""
+        round_number = 0
+        while time.monotonic() < deadline:
+            photo = photos[(offset + round_number) % len(photos)]
+            body, content_type = multipart({}, "image", photo.name, photo.read_bytes())
+            self.request("flood", "POST", "/api/v1/detections/", body, content_type)
+            round_number += 1
+
+    def browse(self, result_page: str, deadline: float) -> None:
+        """The classmate: the lessons list and their own result page, in turn."""
+        while time.monotonic() < deadline:
+            self.request("classmate", "GET", "/lessons/")
+            self.request("classmate", "GET", result_page)
 
     def loop(self, photos: list[Path], deadline: float, offset: int) -> None:
         if self.uses_page:
@@ -394,7 +422,9 @@ def percentile(values: list[float], fraction: float) -> float:
 
 def summarise(results: Results, wall: float) -> dict:
     by_kind: dict[str, dict] = {}
-    for kind in ("upload", "file", "page"):
+    kinds = ["upload", "file", "page"]
+    kinds += sorted({s.kind for s in results.samples} - set(kinds))
+    for kind in kinds:
         times = [s.seconds * 1000 for s in results.samples if s.kind == kind]
         ok = [s for s in results.samples if s.kind == kind and 200 <= s.status < 400]
         by_kind[kind] = {
@@ -418,7 +448,7 @@ def summarise(results: Results, wall: float) -> dict:
 
 def run_load(label: str, database_url: str, args: argparse.Namespace) -> dict:
     work = Path(tempfile.mkdtemp(prefix=f"portal-load-{label}-"))
-    env = portal_env(work / "var", args.port, database_url)
+    env = portal_env(work / "var", args.port, database_url, args.workers)
     (work / "var").mkdir()
     server = None
     try:
@@ -427,6 +457,10 @@ def run_load(label: str, database_url: str, args: argparse.Namespace) -> dict:
         server = start_gunicorn(env, args.port, work / "gunicorn.log")
         photos = sorted((SHARED_DIR / "samples" / "people").iterdir())
         results = Results()
+        if args.scenario == "flood":
+            return _finish(
+                label, work, env, server, *run_flood(args, tokens, photos, results)
+            )
         # Half the class uses the web page (session + CSRF), half the API (token).
         students = [
             Student(args.port, f"student{n:02d}", token, results, uses_page=n % 2 == 0)
@@ -435,7 +469,7 @@ def run_load(label: str, database_url: str, args: argparse.Namespace) -> dict:
         print(
             f"[{label}] {len(students)} students for {args.duration} s ...", flush=True
         )
-        load_before = os.getloadavg()[0]
+        results.load_before = os.getloadavg()[0]
         started = time.monotonic()
         deadline = started + args.duration
         threads = [
@@ -447,20 +481,7 @@ def run_load(label: str, database_url: str, args: argparse.Namespace) -> dict:
         for thread in threads:
             thread.join(timeout=args.duration + REQUEST_TIMEOUT + 30)
         wall = time.monotonic() - started
-        stop(server)
-        summary = summarise(results, wall)
-        # Other processes on the machine skew the figures: record how busy it was.
-        summary["load_average"] = [round(load_before, 1), round(os.getloadavg()[0], 1)]
-        accepted = work / "accepted.json"
-        accepted.write_text(json.dumps(results.accepted))
-        summary["storage"] = json.loads(
-            run_checked([PYTHON, "-c", VERIFY_SCRIPT, str(accepted)], env)
-        )
-        summary["database"] = label
-        log_text = (work / "gunicorn.log").read_text(errors="replace")
-        summary["worker_timeouts"] = log_text.count("WORKER TIMEOUT")
-        summary["tracebacks_in_log"] = log_text.count("Traceback")
-        return summary
+        return _finish(label, work, env, server, results, wall)
     finally:
         if server is not None:
             stop(server)
@@ -468,6 +489,59 @@ def run_load(label: str, database_url: str, args: argparse.Namespace) -> dict:
             shutil.rmtree(work, ignore_errors=True)
         else:
             print(f"[{label}] kept {work}")
+
+
+def run_flood(
+    args: argparse.Namespace, tokens: list[str], photos: list[Path], results: Results
+) -> tuple[Results, float]:
+    """One student floods the API; a classmate browses lessons and a result."""
+    flooder = Student(args.port, "student00", tokens[0], results, uses_page=False)
+    classmate = Student(args.port, "student01", tokens[1], results, uses_page=True)
+    classmate.log_in()
+    result_page = classmate.upload_through_the_page(photos[0])
+    if result_page is None:
+        raise RuntimeError("the classmate's first upload was refused")
+    results.samples.clear()  # the set-up requests are not part of the figures
+    print(f"[flood] one student floods, one browses, {args.duration} s", flush=True)
+    results.load_before = os.getloadavg()[0]
+    started = time.monotonic()
+    deadline = started + args.duration
+    threads = [
+        threading.Thread(target=flooder.flood, args=(photos, deadline, 1), daemon=True),
+        threading.Thread(target=classmate.browse, args=(result_page, deadline)),
+    ]
+    threads[1].daemon = True
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=args.duration + REQUEST_TIMEOUT + 30)
+    return results, time.monotonic() - started
+
+
+def _finish(
+    label: str,
+    work: Path,
+    env: dict[str, str],
+    server: subprocess.Popen,
+    results: Results,
+    wall: float,
+) -> dict:
+    """Stop the server, summarise, check the storage against the accepted runs."""
+    stop(server)
+    summary = summarise(results, wall)
+    # Other processes on the machine skew the figures: record how busy it was.
+    load_now = os.getloadavg()[0]
+    summary["load_average"] = [round(results.load_before, 1), round(load_now, 1)]
+    accepted = work / "accepted.json"
+    accepted.write_text(json.dumps(results.accepted))
+    summary["storage"] = json.loads(
+        run_checked([PYTHON, "-c", VERIFY_SCRIPT, str(accepted)], env)
+    )
+    summary["database"] = label
+    log_text = (work / "gunicorn.log").read_text(errors="replace")
+    summary["worker_timeouts"] = log_text.count("WORKER TIMEOUT")
+    summary["tracebacks_in_log"] = log_text.count("Traceback")
+    return summary
 
 
 def print_report(summary: dict) -> None:
@@ -483,8 +557,10 @@ def print_report(summary: dict) -> None:
         f"{summary['load_average'][1]} after"
     )
     for kind, figures in summary["kinds"].items():
+        if not figures["requests"]:
+            continue
         print(
-            f"  {kind:6s} {figures['requests']:5d} requests ({figures['ok']} ok), "
+            f"  {kind:9s} {figures['requests']:5d} requests ({figures['ok']} ok), "
             f"{figures['per_second']:.2f}/s, p50 {figures['p50_ms']:.0f} ms, "
             f"p95 {figures['p95_ms']:.0f} ms"
         )
@@ -506,10 +582,14 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--duration", type=int, default=60, help="seconds (max 600)")
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--scenario", choices=["class", "flood"], default="class")
+    parser.add_argument("--workers", type=int, default=0, help="gunicorn workers")
     parser.add_argument("--keep", action="store_true", help="keep the temp folders")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     args.duration = max(5, min(args.duration, 600))  # bounded, whatever is asked
+    if args.scenario == "flood":
+        args.users = 2
 
     print(
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, "

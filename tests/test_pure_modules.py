@@ -28,6 +28,7 @@ PURE_MODULES = [
     "demos.architectures.augmentation",
     "models_store.registry",
     "models_store.download",
+    "models_store.tracing",
     "portal.numbers",
 ]
 

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
-from demos.cnn.feature_maps import forward_hooks
+from demos.cnn.feature_maps import TRACING, forward_hooks
 from portal.errors import BadInput
 
 if TYPE_CHECKING:
@@ -417,7 +417,7 @@ def profile_model(model: nn.Module, input_shape: tuple[int, ...]) -> ModelProfil
     was_training = model.training
     model.eval()
     try:
-        with recording_forward(model) as record, torch.inference_mode():
+        with TRACING, recording_forward(model) as record, torch.inference_mode():
             output = model(torch.zeros(1, *input_shape, device=_device_of(model)))
     finally:
         model.train(was_training)

@@ -26,7 +26,6 @@ torch and torchvision are imported when a torch model is first used.
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,6 +33,8 @@ from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
+
+from models_store.tracing import TRACING
 
 if TYPE_CHECKING:
     import torch
@@ -48,9 +49,8 @@ COLORMAPS = {
 DEFAULT_COLORMAP = "viridis"
 GAP_COLOUR = (255, 255, 255)
 # torch.fx patches nn.Module.__call__ for every thread while it traces: a module
-# run by another thread meanwhile fails. Tracing holds this lock; long-running
-# work in other threads (the training lesson's runs) holds it between steps.
-TRACING = threading.Lock()
+# run by another thread meanwhile fails. Every run holds TRACING shared (``with
+# TRACING:``, the training lesson's runs between steps), a trace exclusive.
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ class TorchActivations:
         )
 
         self.layers = tuple(layers)
-        with TRACING:
+        with TRACING.exclusive():
             names = get_graph_node_names(model)[1] if with_output else []
             self.output_node = names[-1] if with_output else None
             nodes = [*self.layers, *([self.output_node] if self.output_node else [])]
@@ -93,7 +93,7 @@ class TorchActivations:
         """``inputs`` N x C x H x W → ``{node: N x C' x H' x W'}``, in order."""
         import torch
 
-        with torch.inference_mode():
+        with TRACING, torch.inference_mode():
             return dict(self.extractor(inputs))
 
 

@@ -17,6 +17,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from models_store.tracing import TRACING
+
 
 def class_activation_map(
     model: nn.Module, tensor: torch.Tensor, layer: str, class_index: int
@@ -28,6 +30,14 @@ def class_activation_map(
     over each channel, weighs that channel; the weighted sum goes through ReLU, is
     scaled bilinearly to ``H x W`` and min-max normalised by the library.
     """
+    # A run like any other (models_store.tracing): no trace may overlap it.
+    with TRACING:
+        return _grad_cam(model, tensor, layer, class_index)
+
+
+def _grad_cam(
+    model: nn.Module, tensor: torch.Tensor, layer: str, class_index: int
+) -> np.ndarray:
     from pytorch_grad_cam import GradCAM
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
 import cv2
 import numpy as np
@@ -35,7 +35,12 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from demos.cnn.feature_maps import OnnxActivations, TorchActivations, to_chw
+from demos.cnn.feature_maps import (
+    TRACING,
+    OnnxActivations,
+    TorchActivations,
+    to_chw,
+)
 from models_store import loading, registry, store
 from models_store.download import WeightsUnavailable
 from portal.errors import BadInput, ServiceUnavailable
@@ -553,7 +558,7 @@ class TorchCnn:
         if not (self.spec.cam_layer and categories):
             return None
         tensor, preview = self.prepare(rgb)
-        with torch.inference_mode():
+        with TRACING, torch.inference_mode():
             index = int(self.model(tensor)[0].argmax())
         cam = class_activation_map(self.model, tensor, self.spec.cam_layer, index)
         return CamResult(categories[index], cam, cam_overlay(preview, cam))
@@ -592,8 +597,10 @@ class OnnxCnn:
 
 
 def _build(spec: CnnModelSpec) -> LoadedCnn:
+    from demos.cnn.digits import DigitsCNN
+
     if spec.family == "digits":
-        return TorchCnn(spec, get_digits_cnn(), digits_photo_input)
+        return TorchCnn(spec, _get_digits("digits-cnn", DigitsCNN), digits_photo_input)
     if spec.family == "torchvision":
         return TorchCnn(
             spec,
@@ -619,10 +626,14 @@ def get_cnn_model(key: str) -> LoadedCnn:
 
 
 def get_digits_cnn() -> digits_model.DigitsCNN:
-    """The committed digits CNN (eval mode), loaded once per process."""
-    from demos.cnn.digits import DigitsCNN
+    """The committed digits CNN (eval mode), loaded once per process.
 
-    return _get_digits("digits-cnn", DigitsCNN)  # type: ignore[return-value]
+    Handed out only once its feature extractor is traced (under the loader's lock,
+    in ``get_cnn_model``): the first predictions after a restart used to run this
+    module in some threads while another traced it.
+    """
+    loaded = get_cnn_model("digits-cnn")
+    return cast(TorchCnn, loaded).model  # type: ignore[return-value]
 
 
 def get_digits_autoencoder() -> digits_model.DigitsAutoencoder:

@@ -43,6 +43,7 @@ from django.utils.translation import gettext_lazy as _
 
 from demos.cnn import networks as cnn_models
 from demos.cnn.feature_maps import (
+    TRACING,
     channel_stats,
     colorize,
     feature_map_grid,
@@ -435,7 +436,7 @@ def predict_digit(*, image_bytes: bytes, owner_id: int) -> DigitPrediction:
         ) from exc
     tensor = digits_model.digits_to_tensor(pixels)
     model = cnn_models.get_digits_cnn()
-    with torch.inference_mode():
+    with TRACING, torch.inference_mode():
         probabilities = torch.softmax(model(tensor)[0], dim=0).tolist()
     digit = int(np.argmax(probabilities))
     spec = cnn_models.get_spec("digits-cnn")
@@ -619,7 +620,8 @@ def autoencoder_demo() -> dict[str, Any]:
 
     data = digits_model.load_digits_split()
     autoencoder = cnn_models.get_digits_autoencoder()
-    rebuilt = digits_model.reconstruct(autoencoder, data.test_images)
+    with TRACING:
+        rebuilt = digits_model.reconstruct(autoencoder, data.test_images)
     errors = ((rebuilt - data.test_images) / digits_model.DATA_MAX) ** 2
     try:
         tsne = digits_model.read_meta(digits_model.TSNE_FILE)

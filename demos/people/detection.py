@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import cv2
 import numpy as np
 
+from models_store.tracing import TRACING
 from portal.errors import ServiceUnavailable
 
 if TYPE_CHECKING:  # torch is imported lazily: importing it costs about a second.
@@ -640,7 +641,7 @@ class TorchvisionPersonDetector:
         import torch
 
         height, width = rgb.shape[:2]
-        with torch.inference_mode():
+        with TRACING, torch.inference_mode():
             (result,) = self.model([rgb_to_tensor(rgb).to(self.device)])
         is_person = result["labels"] == self.person_label
         boxes = result["boxes"][is_person].cpu().numpy()

@@ -128,19 +128,21 @@ DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 else:
+    # Seconds a SQLite connection waits for another writer before "database is
+    # locked": web and worker processes share one file, so writes queue up.
+    SQLITE_TIMEOUT = env_int("PORTAL_SQLITE_TIMEOUT", 20)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "db.sqlite3",
-            # WAL + IMMEDIATE transactions + a busy timeout: concurrent writers wait
-            # for the lock instead of failing with "database is locked".
+            # WAL (readers never wait), IMMEDIATE transactions (a transaction takes
+            # the write lock at BEGIN, where the busy timeout applies, never half-way
+            # through, where SQLite fails at once to avoid a deadlock) and the busy
+            # timeout set once, by the driver.
             "OPTIONS": {
-                "timeout": 20,
+                "timeout": SQLITE_TIMEOUT,
                 "transaction_mode": "IMMEDIATE",
-                "init_command": (
-                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                    "PRAGMA busy_timeout=20000;"
-                ),
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
         }
     }

@@ -15,6 +15,7 @@ it sends them by name, so it never imports that module.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import time
@@ -28,7 +29,8 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import DatabaseError, transaction
+from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as BrokerUnreachable
@@ -278,63 +280,87 @@ def fail_detection_job(*, job_id: int, reason: str) -> DetectionJob | None:
     return job
 
 
-def _requeue(job: DetectionJob, reason: str) -> None:
-    DetectionJob.objects.filter(pk=job.pk, run__isnull=True).update(
-        state=State.QUEUED, detail=reason[:500], progress=0
-    )
+def _requeue(job: DetectionJob, reason: str, *, refund_attempt: bool = False) -> None:
+    changes = {"state": State.QUEUED, "detail": reason[:500], "progress": 0}
+    if refund_attempt:
+        changes["attempts"] = F("attempts") - 1
+    DetectionJob.objects.filter(pk=job.pk, run__isnull=True).update(**changes)
 
 
 def run_detection_job(job_id: int) -> DetectionJob | None:
     """Run one job (the worker's side); safe to call any number of times.
 
     Done or failed jobs are left as they are. A bad photo fails the job with
-    the reason; a temporary problem (``ServiceUnavailable``, a database error)
-    puts it back in the queue state and raises ``JobDeferred`` for the task to
-    retry later, until ``JOB_MAX_ATTEMPTS`` attempts were made.
+    the reason; a temporary problem (``ServiceUnavailable``) puts it back in the
+    queue state and raises ``JobDeferred`` for the task to retry later, until
+    ``JOB_MAX_ATTEMPTS`` attempts were made. A database error anywhere — the
+    claim included, where a locked database leaves the job queued with no
+    attempt counted — also raises ``JobDeferred``: the task retries it, so no
+    job waits in the queue state for a message that is already gone.
     """
-    job = _claim(job_id)
-    if job is None:
-        return DetectionJob.objects.filter(pk=job_id).first()
-    with translation.override(job.language or settings.LANGUAGE_CODE):
-        try:
-            data = media.read_bytes(upload_file(job))
-        except FileNotFoundError:
-            return fail_detection_job(
-                job_id=job.pk,
-                reason=_("The uploaded photo is gone from the server; upload again."),
+    try:
+        job = _claim(job_id)
+        if job is None:
+            return DetectionJob.objects.filter(pk=job_id).first()
+        with translation.override(job.language or settings.LANGUAGE_CODE):
+            return _run_claimed(job)
+    except DatabaseError as exc:
+        logger.warning("Job %s: database error, retrying: %s", job_id, exc)
+        with translation.override(settings.LANGUAGE_CODE):
+            reason = _("The database was busy; trying again.")
+        raise JobDeferred(reason) from exc
+
+
+def _run_claimed(job: DetectionJob) -> DetectionJob | None:
+    try:
+        data = media.read_bytes(upload_file(job))
+    except FileNotFoundError:
+        return fail_detection_job(
+            job_id=job.pk,
+            reason=_("The uploaded photo is gone from the server; upload again."),
+        )
+    try:
+        services.create_demo_run(
+            owner=job.owner,
+            data=data,
+            original_name=job.original_name,
+            detector_key=job.detector,
+            score_threshold=job.score_threshold,
+            on_saved=partial(_link_run, job.pk),
+        )
+    except DuplicateRun:
+        logger.info("Job %s: another attempt stored the run first", job.public_id)
+    except BadInput as exc:
+        return fail_detection_job(job_id=job.pk, reason=str(exc))
+    except SoftTimeLimitExceeded:
+        # A photo this slow would be as slow again: no retry.
+        return fail_detection_job(
+            job_id=job.pk,
+            reason=_("The detector took longer than %(seconds)d seconds.")
+            % {"seconds": settings.CELERY_TASK_SOFT_TIME_LIMIT},
+        )
+    except DatabaseError:
+        # The run's transaction was undone. A busy database is no fault of the
+        # photo, so the attempt is given back (attempts count what could kill a
+        # worker); the job is queued again if the database lets us, and the task
+        # retries it either way.
+        with contextlib.suppress(DatabaseError):
+            _requeue(
+                job, _("The database was busy; trying again."), refund_attempt=True
             )
-        try:
-            services.create_demo_run(
-                owner=job.owner,
-                data=data,
-                original_name=job.original_name,
-                detector_key=job.detector,
-                score_threshold=job.score_threshold,
-                on_saved=partial(_link_run, job.pk),
-            )
-        except DuplicateRun:
-            logger.info("Job %s: another attempt stored the run first", job.public_id)
-        except BadInput as exc:
-            return fail_detection_job(job_id=job.pk, reason=str(exc))
-        except SoftTimeLimitExceeded:
-            # A photo this slow would be as slow again: no retry.
-            return fail_detection_job(
-                job_id=job.pk,
-                reason=_("The detector took longer than %(seconds)d seconds.")
-                % {"seconds": settings.CELERY_TASK_SOFT_TIME_LIMIT},
-            )
-        except Exception as exc:
-            if not isinstance(exc, ServiceUnavailable):
-                logger.exception("Job %s failed unexpectedly", job.public_id)
-            reason = (
-                str(exc)
-                if isinstance(exc, ServiceUnavailable)
-                else _("The server could not process this photo.")
-            )
-            if job.attempts < settings.JOB_MAX_ATTEMPTS:
-                _requeue(job, reason)
-                raise JobDeferred(reason) from exc
-            return fail_detection_job(job_id=job.pk, reason=reason)
+        raise
+    except Exception as exc:
+        if not isinstance(exc, ServiceUnavailable):
+            logger.exception("Job %s failed unexpectedly", job.public_id)
+        reason = (
+            str(exc)
+            if isinstance(exc, ServiceUnavailable)
+            else _("The server could not process this photo.")
+        )
+        if job.attempts < settings.JOB_MAX_ATTEMPTS:
+            _requeue(job, reason)
+            raise JobDeferred(reason) from exc
+        return fail_detection_job(job_id=job.pk, reason=reason)
     job.refresh_from_db()
     remove_job_upload(job)
     return job

@@ -23,6 +23,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -143,14 +144,64 @@ def postgres_url(settings_dict: dict) -> str:
     return f"postgres://{auth}{host}:{port}/{settings_dict['NAME']}"
 
 
+POSTGRES_URL = os.environ.get(
+    "PORTAL_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@contextmanager
+def scratch_postgres(django_db_blocker) -> Iterator[str]:
+    """A migrated PostgreSQL database of this test, as this process's default
+    connection (a SQLite session's test on PostgreSQL); dropped afterwards."""
+    import dj_database_url
+    import psycopg
+    from django.db.utils import load_backend
+
+    name = f"portal_jobs_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=3)
+    except psycopg.Error as exc:
+        pytest.skip(f"PostgreSQL does not answer at {POSTGRES_URL} ({exc})")
+    admin.execute(f'CREATE DATABASE "{name}"')
+    url = POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+    settings_dict = dict(connections["default"].settings_dict)
+    settings_dict |= dj_database_url.parse(url)
+    settings_dict["OPTIONS"] = {}
+    backend = load_backend(settings_dict["ENGINE"])
+    original = connections["default"]
+    wrapper = backend.DatabaseWrapper(settings_dict, alias="default")
+    connections["default"] = wrapper
+    try:
+        with django_db_blocker.unblock():
+            call_command("migrate", verbosity=0)
+            yield url
+    finally:
+        wrapper.close()
+        connections["default"] = original
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
 @pytest.fixture
 def shared_db(request, tmp_path: Path, django_db_blocker) -> Iterator[dict[str, str]]:
-    """A database the worker subprocess shares; yields the worker's env for it."""
+    """A database the worker subprocess shares; yields the worker's env for it.
+
+    Parametrised indirectly with ``"postgresql"``, a SQLite session runs the test
+    on a scratch PostgreSQL database (skipped with the reason when none answers);
+    with ``"sqlite"``, a PostgreSQL session skips it.
+    """
+    wanted = getattr(request, "param", connection.vendor)
     if connection.vendor == "postgresql":
+        if wanted != "postgresql":
+            pytest.skip("this session runs on PostgreSQL; the SQLite pass covers it")
         yield {"DATABASE_URL": postgres_url(connection.settings_dict)}
         return
     if connection.vendor != "sqlite":
         pytest.skip(f"no shared-database recipe for {connection.vendor}")
+    if wanted == "postgresql":
+        with scratch_postgres(django_db_blocker) as url:
+            yield {"DATABASE_URL": url}
+        return
     var_dir = tmp_path / "var"
     var_dir.mkdir()
     shutil.copy(request.getfixturevalue("migrated_sqlite"), var_dir / "db.sqlite3")
@@ -300,9 +351,9 @@ def start_worker(
     }
     started: list[Worker] = []
 
-    def start(concurrency: int = 1) -> Worker:
+    def start(concurrency: int = 1, **extra_env: str) -> Worker:
         log = tmp_path / f"worker{len(started)}.log"
-        worker = Worker(env, log, concurrency, queues)
+        worker = Worker(env | extra_env, log, concurrency, queues)
         started.append(worker)
         return worker
 
@@ -441,3 +492,112 @@ def test_fifty_queued_photos_all_finish_with_matching_rows_and_files(
     stored = {path.parent.name for path in images}
     assert stored == {str(run.public_id) for run in runs}
     assert list((private_media / "jobs").rglob("upload")) == []
+
+
+LOCK_SECONDS = 3
+
+
+@contextmanager
+def write_lock_held(seconds: float) -> Iterator[None]:
+    """Another client holds the database's write lock for ``seconds``, starting
+    now (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: the jobs table locked against
+    ``SELECT ... FOR UPDATE`` and writes). Yields once the lock is held."""
+    taken = threading.Event()
+    failure: list[BaseException] = []
+    # Read here: a thread sees its own connections, not this test's.
+    vendor, settings_dict = connection.vendor, connection.settings_dict
+
+    def hold() -> None:
+        try:
+            if vendor == "sqlite":
+                import sqlite3
+
+                db = sqlite3.connect(settings_dict["NAME"], isolation_level=None)
+                db.execute("BEGIN IMMEDIATE")
+            else:
+                import psycopg
+
+                db = psycopg.connect(postgres_url(settings_dict))
+                db.execute(
+                    f"LOCK TABLE {DetectionJob._meta.db_table} IN EXCLUSIVE MODE"
+                )
+            taken.set()
+            time.sleep(seconds)
+            db.execute("ROLLBACK")
+            db.close()
+        except BaseException as exc:  # reported by the test, not lost in a thread
+            failure.append(exc)
+            taken.set()
+
+    thread = threading.Thread(target=hold, daemon=True)
+    thread.start()
+    taken.wait(30)
+    assert not failure, failure
+    try:
+        yield
+    finally:
+        thread.join(seconds + 30)
+        assert not failure, failure
+
+
+@pytest.mark.parametrize("shared_db", ["sqlite", "postgresql"], indirect=True)
+def test_jobs_whose_claim_meets_a_locked_database_are_retried_to_one_run_each(
+    start_worker, samples_dir: Path, monkeypatch
+) -> None:
+    # Each worker waits for a lock at most 1 s (SQLite's busy timeout, or
+    # PostgreSQL's lock_timeout), the lock is held 3 s: every claim made while
+    # it is held fails with a database error, as a long write on a busy
+    # database does; each must come back as a retry, not a job left queued.
+    patience = {"PORTAL_SQLITE_TIMEOUT": "1", "PGOPTIONS": "-c lock_timeout=1000"}
+    workers = [start_worker(**patience), start_worker(**patience)]
+    student = make_user(username="locked-out-class")
+    names = PHOTOS[:6]
+    sent: list[tuple[int, str]] = []
+    # Rows commit first; the messages go out once the lock is held, so the
+    # workers' claims meet it (dispatch_job itself runs unchanged).
+    send = jobs.dispatch_job
+    monkeypatch.setattr(jobs, "dispatch_job", lambda *args: sent.append(args))
+    job_ids = queue(student, samples_dir, names, "yolox-nano")
+    assert len(sent) == len(job_ids)
+
+    with write_lock_held(LOCK_SECONDS):
+        for args in sent:
+            send(*args)
+        time.sleep(LOCK_SECONDS / 2)
+        during = list(DetectionJob.objects.filter(pk__in=job_ids))
+    log = "\n".join(worker.tail() for worker in workers)
+    wait_for(lambda: all_finished(job_ids), JOB_SECONDS, workers[0], "locked jobs")
+
+    assert {job.state for job in during} == {"queued"}
+    finished = list(DetectionJob.objects.filter(pk__in=job_ids))
+    assert [job.state for job in finished] == ["done"] * len(names), log
+    assert all(job.attempts >= 1 for job in finished)
+    runs = DemoRun.objects.filter(owner=student)
+    assert runs.count() == len(names)
+    assert {job.run_id for job in finished} == set(runs.values_list("pk", flat=True))
+    assert not DetectionJob.objects.filter(state="queued").exists()
+
+
+@pytest.mark.parametrize("shared_db", ["sqlite", "postgresql"], indirect=True)
+def test_jobs_wait_out_a_short_lock_with_the_default_timeout_in_one_attempt(
+    start_worker, samples_dir: Path, monkeypatch
+) -> None:
+    workers = [start_worker(), start_worker()]
+    student = make_user(username="patient-class")
+    names = PHOTOS[6:10]
+    sent: list[tuple[int, str]] = []
+    send = jobs.dispatch_job
+    monkeypatch.setattr(jobs, "dispatch_job", lambda *args: sent.append(args))
+    job_ids = queue(student, samples_dir, names, "yolox-nano")
+
+    with write_lock_held(LOCK_SECONDS):
+        for args in sent:
+            send(*args)
+    wait_for(lambda: all_finished(job_ids), JOB_SECONDS, workers[1], "the jobs")
+
+    finished = list(DetectionJob.objects.filter(pk__in=job_ids))
+    log = "\n".join(worker.tail() for worker in workers)
+    assert [job.state for job in finished] == ["done"] * len(names), log
+    # The busy timeout (20 s) outlasts the lock: nobody needed a retry.
+    assert [job.attempts for job in finished] == [1] * len(names), log
+    assert DemoRun.objects.filter(owner=student).count() == len(names)
