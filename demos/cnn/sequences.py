@@ -20,6 +20,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from models_store.tracing import TRACING
+
 HIDDEN = 8
 SEQUENCE_LENGTH = 80
 KINDS = ("sine", "sawtooth")
@@ -117,19 +119,20 @@ def train_forecaster(
     scheduler = torch.optim.lr_scheduler.StepLR(optimiser, step_size=1500, gamma=0.3)
     for step in range(steps):
         batch = training_batch(batch_size, generator)
-        loss = F.mse_loss(model(batch[:, :-1]), batch[:, 1:])
-        if step >= steps // 8:
-            warmup = int(generator.integers(24, 56))
-            free = F.mse_loss(rollout(model, batch, warmup), batch[:, 1:])
-            loss = 0.5 * loss + free
-        optimiser.zero_grad()
-        loss.backward()
+        with TRACING:  # per step, so a trace waits one step at most
+            loss = F.mse_loss(model(batch[:, :-1]), batch[:, 1:])
+            if step >= steps // 8:
+                warmup = int(generator.integers(24, 56))
+                free = F.mse_loss(rollout(model, batch, warmup), batch[:, 1:])
+                loss = 0.5 * loss + free
+            optimiser.zero_grad()
+            loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
         optimiser.step()
         scheduler.step()
     model.eval()
     test = training_batch(256, np.random.default_rng(seed + 1))
-    with torch.inference_mode():
+    with TRACING, torch.inference_mode():
         test_mse = float(F.mse_loss(model(test[:, :-1]), test[:, 1:]))
     params = sum(p.numel() for p in model.parameters())
     return model, SequenceTraining(steps, seed, test_mse, params)
@@ -165,15 +168,16 @@ def run_gates(model: Forecaster, wave: np.ndarray, *, warmup: int) -> GateTrace:
     The first ``warmup`` inputs are the wave's values; after that each input is
     the previous prediction.
     """
-    lstm = model.lstm
-    w_ih, w_hh = lstm.weight_ih_l0.detach(), lstm.weight_hh_l0.detach()
-    bias = (lstm.bias_ih_l0 + lstm.bias_hh_l0).detach()
-    hidden_size = lstm.hidden_size
-    h = torch.zeros(hidden_size)
-    c = torch.zeros(hidden_size)
-    rows: dict[str, list[torch.Tensor]] = {k: [] for k in "ifgoch"}
-    inputs, predictions = [], []
-    with torch.inference_mode():
+    # Attribute reads too: the tracer patches nn.Module.__getattr__ as well.
+    with TRACING, torch.inference_mode():
+        lstm = model.lstm
+        w_ih, w_hh = lstm.weight_ih_l0.detach(), lstm.weight_hh_l0.detach()
+        bias = (lstm.bias_ih_l0 + lstm.bias_hh_l0).detach()
+        hidden_size = lstm.hidden_size
+        h = torch.zeros(hidden_size)
+        c = torch.zeros(hidden_size)
+        rows: dict[str, list[torch.Tensor]] = {k: [] for k in "ifgoch"}
+        inputs, predictions = [], []
         x = torch.tensor(float(wave[0]))
         for t in range(len(wave)):
             if t > 0:

@@ -4,6 +4,8 @@ nn.LSTM, the committed weights, the train_lstm command and /api/v1/cnn/lstm-gate
 from __future__ import annotations
 
 import json
+import threading
+import time
 from io import StringIO
 from pathlib import Path
 
@@ -14,8 +16,9 @@ from django.core.management import call_command
 from django.test import Client
 
 from demos.cnn import networks
-from demos.cnn.sequences import Forecaster, make_wave, run_gates
+from demos.cnn.sequences import Forecaster, make_wave, run_gates, train_forecaster
 from models_store.registry import REGISTRY
+from models_store.tracing import TRACING
 from tests.conftest import REPO_DIR
 
 WEIGHTS = REPO_DIR / "demos" / "cnn" / "weights" / "sequence_lstm.pth"
@@ -61,6 +64,37 @@ def test_after_the_warm_up_the_lstm_reads_its_own_predictions(
     trace = run_gates(model, wave, warmup=30)
     assert np.allclose(trace.inputs[:30], wave[:30])
     assert np.allclose(trace.inputs[30:], trace.predictions[29:-1])
+
+
+def test_lstm_runs_wait_while_a_trace_holds_the_guard(model: Forecaster) -> None:
+    """The widget's replay and training hold TRACING shared: while a torch.fx
+    trace holds it exclusively they wait, and every module call runs shared."""
+    events: list[str] = []
+    held_shared: list[bool] = []
+
+    def record(module: torch.nn.Module, args: tuple) -> None:
+        held_shared.append(TRACING._runs > 0 and not TRACING._tracing)
+
+    def lstm_runs() -> None:
+        run_gates(model, make_wave("sine", 30, period=15), warmup=10)
+        train_forecaster(steps=2, batch_size=4)
+        events.append("lstm ran")
+
+    hook = torch.nn.modules.module.register_module_forward_pre_hook(record)
+    try:
+        with TRACING.exclusive():
+            runner = threading.Thread(target=lstm_runs)
+            runner.start()
+            # Until the run is queued (or, unguarded, has run through the trace).
+            while not TRACING._condition._waiters and runner.is_alive():
+                time.sleep(0.001)
+            events.append("trace ends")
+        runner.join(30)
+    finally:
+        hook.remove()
+
+    assert events == ["trace ends", "lstm ran"]
+    assert held_shared and all(held_shared)
 
 
 def test_the_committed_lstm_continues_a_sine_wave(model: Forecaster) -> None:
