@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import sys
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from portal.errors import BadInput
+from portal.errors import TranslatedBadInput, gettext_noop
 
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 # A 30:1 strip is no photo; it would also become a 1-pixel sliver after resizing.
@@ -39,33 +38,9 @@ _PALETTE = (
 )
 
 
-def gettext_noop(message: str) -> str:
-    """Mark a msgid for ``makemessages`` without importing Django (returns it as is)."""
-    return message
-
-
-class ImageRefused(BadInput):
-    """Base of the refusals below: an English msgid plus its %-format parameters.
-
-    ``str()`` translates the msgid with Django's ``gettext`` when Django is already
-    loaded in this process (the web layer: the active request language), and
-    formats the English text otherwise; this module itself never imports Django.
-    """
-
-    def __init__(self, template: str, **params: object) -> None:
-        self.template = template
-        self.params = params
-        super().__init__(template % params if params else template)
-
-    def __str__(self) -> str:
-        translation = sys.modules.get("django.utils.translation")
-        template = self.template
-        if translation is not None:
-            try:
-                template = translation.gettext(self.template)
-            except Exception:  # settings not configured: keep the English text
-                template = self.template
-        return template % self.params if self.params else template
+class ImageRefused(TranslatedBadInput):
+    """Base of the refusals below: an English msgid plus its %-format parameters,
+    translated by ``str()`` in the request's language (``portal.errors``)."""
 
 
 class InvalidImage(ImageRefused):
