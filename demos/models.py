@@ -236,6 +236,15 @@ class QuizScore(models.Model):
         return f"{self.user} {self.lesson.slug} {self.best_score}/{self.total}"
 
 
+class WorkState(models.TextChoices):
+    """Where a piece of background work stands: a detection job or a training run."""
+
+    QUEUED = "queued", _("queued")
+    RUNNING = "running", _("running")
+    DONE = "done", _("done")
+    FAILED = "failed", _("failed")
+
+
 class DetectionJob(models.Model):
     """One uploaded photo waiting for, or processed by, a worker (issue 6).
 
@@ -245,11 +254,7 @@ class DetectionJob(models.Model):
     never attach a second run to the same job.
     """
 
-    class State(models.TextChoices):
-        QUEUED = "queued", _("queued")
-        RUNNING = "running", _("running")
-        DONE = "done", _("done")
-        FAILED = "failed", _("failed")
+    State = WorkState
 
     public_id = models.UUIDField(
         _("public ID"), default=uuid.uuid4, unique=True, editable=False
@@ -321,11 +326,7 @@ class TrainingRun(models.Model):
     """One run of the training lesson's widget: a small MLP trained on a digits
     subset in a background thread; the curves grow while it runs."""
 
-    class State(models.TextChoices):
-        QUEUED = "queued", _("queued")
-        RUNNING = "running", _("running")
-        DONE = "done", _("done")
-        FAILED = "failed", _("failed")
+    State = WorkState
 
     public_id = models.UUIDField(
         _("public id"), default=uuid.uuid4, unique=True, editable=False
