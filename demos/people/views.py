@@ -94,8 +94,10 @@ def upload_context(request: HttpRequest, form: PeopleUploadForm) -> dict[str, An
     }
 
 
-def queue_upload_jobs(request: HttpRequest, form: PeopleUploadForm) -> HttpResponse:
-    """One job per photo of a valid upload form; the jobs page, or the form again."""
+def queue_upload_jobs(
+    request: HttpRequest, form: PeopleUploadForm
+) -> HttpResponse | None:
+    """One job per photo of a valid upload form; the jobs page, or None to re-show."""
     jobs.check_no_jobs_in_flight(request.user)  # UploadInProgress: the caller's 429
     try:
         outcome = jobs.enqueue_detection_jobs(
@@ -120,7 +122,7 @@ def queue_upload_jobs(request: HttpRequest, form: PeopleUploadForm) -> HttpRespo
                 % {"count": count},
             )
             return redirect("demos:people-jobs")
-    return render(request, "demos/people/upload.html", upload_context(request, form))
+    return None
 
 
 def run_uploads(request: HttpRequest, form: PeopleUploadForm) -> HttpResponse | None:
