@@ -12,31 +12,13 @@ HOG fallback notice.
 from __future__ import annotations
 
 import sys
-import uuid
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
+from take_screenshots import ARGS, BASE, OUT, sign_up  # same folder (run as a script)
 
-BASE = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000"
 FALLBACK = sys.argv[2] if len(sys.argv) > 2 else ""
-OUT = Path(__file__).resolve().parent / "screenshots"
 SAMPLE = Path(__file__).resolve().parents[2] / "shared/samples/people/apollo11_crew.jpg"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-]
-
-
-def sign_up(page, base: str) -> None:
-    page.goto(f"{base}/accounts/signup/")
-    name = f"shot-{uuid.uuid4().hex[:6]}"
-    page.fill("input[name=username]", name)
-    page.fill("input[name=display_name]", "김민지")
-    page.fill("input[name=password1]", "tensor-flow-42x")
-    page.fill("input[name=password2]", "tensor-flow-42x")
-    page.click("form.form button[type=submit]")
 
 
 def people_shots(page) -> None:
@@ -73,16 +55,6 @@ def main() -> None:
         page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="ko-KR")
         sign_up(page, BASE)
         people_shots(page)
-        for path, shot in [
-            ("/", "home"),
-            ("/accounts/profile/", "profile"),
-            ("/lessons/", "lessons"),
-            ("/lessons/feature-maps/", "feature-maps"),
-            ("/lessons/convolution/", "convolution"),
-        ]:
-            page.goto(f"{BASE}{path}")
-            page.wait_for_timeout(1500)
-            page.screenshot(path=str(OUT / f"{shot}.png"), full_page=True)
         browser.close()
 
 

@@ -65,14 +65,15 @@ def shoot(page: Page, name: str, language: str, viewport: str) -> None:
     print(path.relative_to(OUT.parent.parent))
 
 
-def sign_up(page: Page) -> None:
-    page.goto(f"{BASE}/accounts/signup/")
+def sign_up(page: Page, base: str = BASE) -> None:
+    """A throw-away student (also used by the person-demo and widget scripts)."""
+    page.goto(f"{base}/accounts/signup/")
     page.fill("input[name=username]", f"shot-{uuid.uuid4().hex[:6]}")
     page.fill("input[name=display_name]", "김민지")
     page.fill("input[name=password1]", PASSWORD)
     page.fill("input[name=password2]", PASSWORD)
     page.click("form.form button[type=submit]")
-    page.wait_for_url(f"{BASE}/")
+    page.wait_for_url(f"{base}/")
 
 
 def log_in(page: Page, username: str, password: str) -> None:

@@ -9,21 +9,12 @@ one picture of each new course widget in the state that shows what it does.
 
 from __future__ import annotations
 
-import sys
-import uuid
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
+from take_screenshots import ARGS, BASE, OUT, sign_up  # same folder (run as a script)
 
-BASE = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000"
-OUT = Path(__file__).resolve().parent / "screenshots"
 SAMPLE = Path(__file__).resolve().parents[2] / "shared/samples/people/apollo11_crew.jpg"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-]
 
 
 def main() -> None:
@@ -31,13 +22,7 @@ def main() -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="ko-KR")
-        page.goto(f"{BASE}/accounts/signup/")
-        name = f"shot-{uuid.uuid4().hex[:6]}"
-        page.fill("input[name=username]", name)
-        page.fill("input[name=display_name]", "김민지")
-        page.fill("input[name=password1]", "tensor-flow-42x")
-        page.fill("input[name=password2]", "tensor-flow-42x")
-        page.click("form.form button[type=submit]")
+        sign_up(page)
         page.goto(f"{BASE}/demos/people/")
         page.set_input_files("input[type=file]", str(SAMPLE))
         page.click("[data-testid=upload-submit]")
