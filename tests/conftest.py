@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.test import Client
 from rest_framework.test import APIClient
 
+from models_store.registry import REGISTRY, register, unregister
 from tests.factories import make_user
 
 REPO_DIR = Path(__file__).resolve().parent.parent
@@ -113,3 +114,22 @@ def models_ready(settings, imported_models_dir: Path) -> Path:
     """Point MODELS_DIR at the imported store: yolox-nano and fastestdet are ready."""
     settings.MODELS_DIR = imported_models_dir
     return imported_models_dir
+
+
+@pytest.fixture
+def empty_store(settings, tmp_path: Path) -> Path:
+    """A model store folder with nothing in it (not created: the store makes it)."""
+    settings.MODELS_DIR = tmp_path / "models"
+    return settings.MODELS_DIR
+
+
+@pytest.fixture
+def registered() -> Iterator[list[str]]:
+    """Keys registered by a test; removed (and the originals restored) afterwards."""
+    saved = dict(REGISTRY)
+    keys: list[str] = []
+    yield keys
+    for key in keys:
+        unregister(key)
+    for spec in saved.values():
+        register(spec)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from models_store import loading, store
-from models_store.registry import REGISTRY, ModelSpec, register, unregister
+from models_store.registry import REGISTRY, ModelSpec
 
 
 class QuietHandler(SimpleHTTPRequestHandler):
@@ -31,12 +31,6 @@ def fresh_caches() -> Iterator[None]:
 
 
 @pytest.fixture
-def empty_store(settings, tmp_path: Path) -> Path:
-    settings.MODELS_DIR = tmp_path / "models"
-    return settings.MODELS_DIR
-
-
-@pytest.fixture
 def http_root(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     """A folder served on 127.0.0.1 (the only "internet" the tests use) and its URL."""
     root = tmp_path / "served"
@@ -48,18 +42,6 @@ def http_root(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     yield root, f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
-
-
-@pytest.fixture
-def registered() -> Iterator[list[str]]:
-    """Keys registered by a test; removed (and the originals restored) afterwards."""
-    saved = dict(REGISTRY)
-    keys: list[str] = []
-    yield keys
-    for key in keys:
-        unregister(key)
-    for spec in saved.values():
-        register(spec)
 
 
 def served_spec(root: Path, base_url: str, data: bytes, key: str) -> ModelSpec:

@@ -21,7 +21,7 @@ from demos.people.detection import (
 )
 from models_store import store
 from models_store.download import ChecksumMismatch, sha256_of
-from models_store.registry import REGISTRY, UnknownModel, register, unregister
+from models_store.registry import REGISTRY, UnknownModel, register
 from portal.errors import BadInput, ServiceUnavailable
 from tests.conftest import WEIGHTS_DIR
 
@@ -35,24 +35,6 @@ def fresh_caches() -> Iterator[None]:
     store.clear_digest_cache()
     yield
     detectors.clear_cache()
-
-
-@pytest.fixture
-def empty_store(settings, tmp_path: Path) -> Path:
-    settings.MODELS_DIR = tmp_path / "models"
-    return settings.MODELS_DIR
-
-
-@pytest.fixture
-def registered() -> Iterator[list[str]]:
-    """Keys registered by a test; removed (and the originals restored) afterwards."""
-    saved = dict(REGISTRY)
-    keys: list[str] = []
-    yield keys
-    for key in keys:
-        unregister(key)
-    for spec in saved.values():
-        register(spec)
 
 
 def test_default_detector_is_the_fused_one_when_its_parts_are_ready(
