@@ -24,10 +24,8 @@ from demos.people.detection import (
 from models_store import store
 from portal.errors import ServiceUnavailable
 from tests.demos.people.test_detectors import (  # noqa: F401  (fixtures)
-    empty_store,
     fresh_caches,
     random_ssdlite_file,
-    registered,
     ssdlite_spec,
 )
 
