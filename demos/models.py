@@ -359,3 +359,74 @@ class TrainingRun(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state in (self.State.QUEUED, self.State.RUNNING)
+
+
+class QuizAnswer(models.Model):
+    """One answer to one quiz question in one attempt: what the instructor's item
+    analysis reads (which question a class fails, with which wrong choice)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="quiz_answers",
+        verbose_name=_("student"),
+    )
+    lesson = models.ForeignKey(
+        Lesson,
+        on_delete=models.CASCADE,
+        related_name="quiz_answers",
+        verbose_name=_("lesson"),
+    )
+    # The student's attempt number for this lesson's quiz (1 for the first).
+    attempt = models.PositiveIntegerField(_("attempt"))
+    question = models.CharField(_("question"), max_length=32)
+    # The stable id of the chosen choice (choice questions), else blank.
+    choice = models.CharField(_("chosen choice"), max_length=32, blank=True)
+    # What the student typed (number questions), as typed, else blank.
+    answer_text = models.CharField(_("typed answer"), max_length=64, blank=True)
+    is_correct = models.BooleanField(_("correct"))
+    created = models.DateTimeField(_("answered"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+        verbose_name = _("quiz answer")
+        verbose_name_plural = _("quiz answers")
+        indexes = [models.Index(fields=["lesson", "question"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "lesson", "attempt", "question"],
+                name="quiz_answer_once_per_attempt",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        mark = "✓" if self.is_correct else "✗"
+        return f"{self.user} {self.lesson.slug} #{self.attempt} {self.question} {mark}"
+
+
+class ExerciseAttempt(models.Model):
+    """One checked attempt at a guided exercise step ("people one by one"): passed
+    or not, and the bug the checker diagnosed, for the student and the instructor."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="exercise_attempts",
+        verbose_name=_("student"),
+    )
+    exercise = models.CharField(_("exercise"), max_length=64)
+    step = models.CharField(_("step"), max_length=32, blank=True)
+    passed = models.BooleanField(_("passed"))
+    # A stable code of the diagnosed mistake ("loop-index-zero"), blank when none.
+    diagnosis = models.CharField(_("diagnosed mistake"), max_length=64, blank=True)
+    created = models.DateTimeField(_("tried"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+        verbose_name = _("exercise attempt")
+        verbose_name_plural = _("exercise attempts")
+        indexes = [models.Index(fields=["exercise", "step"])]
+
+    def __str__(self) -> str:
+        mark = "✓" if self.passed else "✗"
+        return f"{self.user} {self.exercise}/{self.step} {mark}"
