@@ -115,7 +115,7 @@ def download_file(
         if isinstance(exc, urllib.error.HTTPError):
             reason = f"HTTP {exc.code} {exc.reason}"
         else:
-            reason = getattr(exc, "reason", None) or exc
+            reason = str(getattr(exc, "reason", None) or exc)
         raise WeightsUnavailable(
             f"Could not download {dest.name} from {url} ({reason}). "
             f"On a server without internet copy the file into a folder and run "

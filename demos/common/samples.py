@@ -88,6 +88,11 @@ def get_sample(key: str) -> Sample:
         ) from None
 
 
+def all_samples(*, with_people: bool = False) -> list[Sample]:
+    """Every sample, or only those with annotated people."""
+    return [s for s in SAMPLES.values() if s.people or not with_people]
+
+
 def title_of_file(name: str) -> str:
     """The localised title of a shipped file (by name or stem), else the stem."""
     stem = Path(name).stem

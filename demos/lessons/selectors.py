@@ -9,13 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.db.models import (
     Exists,
@@ -25,12 +22,10 @@ from django.db.models import (
     Subquery,
     Value,
 )
-from django.http import Http404, HttpRequest
+from django.http import Http404
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from django.utils.translation import get_language
 
-from demos.common.samples import SAMPLES, Sample
 from demos.lessons import quizzes
 from demos.lessons.loading import render_markdown, split_code_section, split_intro
 from demos.models import Lesson, LessonProgress, QuizScore
@@ -142,12 +137,6 @@ def rendered_body(lesson: Lesson) -> RenderedBody:
 
 
 # The shipped sample photos live in one catalogue (demos/common/samples.py).
-LessonSample = Sample
-LESSON_SAMPLES: dict[str, Sample] = SAMPLES
-
-
-def lesson_samples(*, with_people: bool = False) -> list[LessonSample]:
-    return [s for s in LESSON_SAMPLES.values() if s.people or not with_people]
 
 
 PROGRESS_CSV_HEADER = (
@@ -203,70 +192,3 @@ def progress_rows(user_ids: Iterable[int]) -> list[tuple[object, ...]]:
 
 
 # --- Lesson 15: the student's own session ------------------------------------------
-
-SESSION_MIDDLEWARE = "django.contrib.sessions.middleware.SessionMiddleware"
-AUTH_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
-KEY_PREVIEW = 8  # characters of the session key shown, as on the profile page
-
-
-def mask_session_key(key: str) -> str:
-    """The first ``KEY_PREVIEW`` characters and an ellipsis; never the whole key.
-
-    >>> mask_session_key("abcdefghijklmnopqrstuvwxyz012345")
-    'abcdefgh…'
-    """
-    return f"{key[:KEY_PREVIEW]}…" if key else ""
-
-
-def session_facts(request: HttpRequest) -> dict[str, Any]:
-    """What the server knows about this request's session, safe to show its owner.
-
-    The cookie's name, flags and masked value; the ``django_session`` row's expiry,
-    size and the *names* of the keys stored in it (never their values, never the
-    whole session key); the user id the row points to and the middlewares that
-    turned the cookie into ``request.user``.
-    """
-    cookie_name = settings.SESSION_COOKIE_NAME
-    sent = request.COOKIES.get(cookie_name, "")
-    key = request.session.session_key or ""
-    row = Session.objects.filter(session_key=key).first() if key else None
-    stored = dict(request.session.items()) if key else {}
-    middleware = list(settings.MIDDLEWARE)
-    now = timezone.now()
-    return {
-        "cookie": {
-            "name": cookie_name,
-            "sent": bool(sent),
-            "value_preview": mask_session_key(sent),
-            "length": len(sent),
-            "matches_session": bool(sent) and sent == key,
-            "http_only": settings.SESSION_COOKIE_HTTPONLY,
-            "secure": settings.SESSION_COOKIE_SECURE,
-            "same_site": settings.SESSION_COOKIE_SAMESITE or "",
-            "max_age_days": settings.SESSION_COOKIE_AGE // 86400,
-        },
-        "row": {
-            "table": Session._meta.db_table,
-            "engine": settings.SESSION_ENGINE,
-            "found": row is not None,
-            "key_preview": mask_session_key(key),
-            "expire_date": row.expire_date.isoformat() if row else None,
-            "seconds_left": (
-                max(0, int((row.expire_date - now).total_seconds())) if row else None
-            ),
-            "data_length": len(row.session_data) if row else 0,
-            "keys": sorted(stored),
-            "user_id": str(stored.get("_auth_user_id", "")),
-        },
-        "user": {
-            "id": request.user.pk,
-            "username": request.user.get_username(),
-            "is_authenticated": request.user.is_authenticated,
-            "matches_row": str(request.user.pk) == str(stored.get("_auth_user_id")),
-        },
-        "middleware": [
-            {"name": name, "position": middleware.index(name) + 1}
-            for name in (SESSION_MIDDLEWARE, AUTH_MIDDLEWARE)
-            if name in middleware
-        ],
-    }

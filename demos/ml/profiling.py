@@ -297,12 +297,13 @@ def recording_forward(model: nn.Module) -> Iterator[ForwardRecord]:
     A module called several times (ResNet's shared ``relu``) keeps its last output
     shape and the sum of its MACs.
     """
+    import torch
     from torch import nn
 
     record = ForwardRecord()
 
     def on_output(name: str, module: nn.Module, output: object) -> None:
-        if not hasattr(output, "shape"):
+        if not isinstance(output, torch.Tensor):
             return
         record.shapes[name] = tuple(output.shape[1:])
         if isinstance(module, (nn.Conv2d, nn.Linear)):

@@ -171,13 +171,15 @@ def run_gates(model: Forecaster, wave: np.ndarray, *, warmup: int) -> GateTrace:
     # Attribute reads too: the tracer patches nn.Module.__getattr__ as well.
     with TRACING, torch.inference_mode():
         lstm = model.lstm
-        w_ih, w_hh = lstm.weight_ih_l0.detach(), lstm.weight_hh_l0.detach()
-        bias = (lstm.bias_ih_l0 + lstm.bias_hh_l0).detach()
+        # nn.LSTM registers these by name: typed as Tensor | Module for mypy.
+        w_ih, w_hh = lstm.weight_ih_l0.detach(), lstm.weight_hh_l0.detach()  # type: ignore[operator]
+        bias = (lstm.bias_ih_l0 + lstm.bias_hh_l0).detach()  # type: ignore[operator]
         hidden_size = lstm.hidden_size
         h = torch.zeros(hidden_size)
         c = torch.zeros(hidden_size)
         rows: dict[str, list[torch.Tensor]] = {k: [] for k in "ifgoch"}
-        inputs, predictions = [], []
+        inputs: list[torch.Tensor] = []
+        predictions: list[torch.Tensor] = []
         x = torch.tensor(float(wave[0]))
         for t in range(len(wave)):
             if t > 0:

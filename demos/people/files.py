@@ -29,7 +29,7 @@ from demos.common.auth import login_or_token_required
 from demos.models import DemoRun
 from demos.people import services
 from demos.people.forms import requested_threshold
-from demos.people.selectors import get_demo_run_for_user
+from demos.people.selectors import get_demo_run_for_user, open_run_file
 
 # Bumped when the way crops are cut or encoded changes (old ETags then miss).
 CROP_VERSION = "1"
@@ -71,7 +71,7 @@ def run_file_response(
         return cached
     try:
         # Streamed from the media storage (a folder or a bucket), never a public URL.
-        handle = services.open_run_file(run, relative)
+        handle = open_run_file(run, relative)
     except OSError as exc:
         raise Http404("File not found.") from exc
     return immutable(FileResponse(handle, content_type="image/jpeg"), etag)

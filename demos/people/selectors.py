@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
+from django.core.files import File
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 
+from demos.common import media
 from demos.common.ownership import get_owned_or_404, visible_to
 from demos.ml.detection.detectors import ModelState, detector_choices, is_fallback
 from demos.models import DemoRun, Detection
@@ -115,3 +117,21 @@ def detector_description(key: str) -> DetectorDescription:
 def usable_detector_states() -> dict[str, ModelState]:
     """The detectors a student can pick now (ready or built in), by key."""
     return {key: s for key, s in detector_states().items() if is_available(s)}
+
+
+# Stored files of a run (a folder or a bucket), named relative to MEDIA_ROOT.
+RUNS_DIR = "runs"
+
+
+def run_file(run: DemoRun, relative: str) -> str:
+    """Storage name of a stored file of the run; refused if outside ``runs/``."""
+    return media.checked_name(relative, RUNS_DIR)
+
+
+def open_run_file(run: DemoRun, relative: str) -> File:
+    """A stored file of the run, open for reading (``FileNotFoundError`` if gone)."""
+    return media.open_file(run_file(run, relative))
+
+
+def read_run_file(run: DemoRun, relative: str) -> bytes:
+    return media.read_bytes(run_file(run, relative))

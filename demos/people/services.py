@@ -38,7 +38,6 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.core.files.base import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
@@ -59,7 +58,12 @@ from demos.ml.detection import warmup
 from demos.ml.detection.core import PersonBox
 from demos.ml.detection.detectors import default_detector_key, get_detector
 from demos.models import DemoRun, Detection
-from demos.people.selectors import persons_above
+from demos.people.selectors import (
+    RUNS_DIR,
+    persons_above,
+    read_run_file,
+    run_file,
+)
 from models_store.registry import PERSON_DETECTION, REGISTRY
 from portal.lib.errors import BadInput
 
@@ -136,23 +140,6 @@ def annotate(
     boxes = [(d.x1, d.y1, d.x2, d.y2) for d in shown]
     labels = [f"{index}: {d.score:.2f}" for index, d in enumerate(shown, start=1)]
     return encode_jpeg(draw_boxes(image_rgb, boxes, labels))
-
-
-RUNS_DIR = "runs"
-
-
-def run_file(run: DemoRun, relative: str) -> str:
-    """Storage name of a stored file of the run; refused if outside ``runs/``."""
-    return media.checked_name(relative, RUNS_DIR)
-
-
-def open_run_file(run: DemoRun, relative: str) -> File:
-    """A stored file of the run, open for reading (``FileNotFoundError`` if gone)."""
-    return media.open_file(run_file(run, relative))
-
-
-def read_run_file(run: DemoRun, relative: str) -> bytes:
-    return media.read_bytes(run_file(run, relative))
 
 
 # The last few stored photos, decoded: a result page asks for every crop at once.

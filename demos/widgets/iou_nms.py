@@ -19,13 +19,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from demos.lessons import services as services
-from demos.lessons.selectors import LessonSample
+from demos.common.samples import Sample, get_sample
 from demos.ml import playgrounds
 from demos.people.selectors import (
     list_demo_runs_for_user,
 )
-from demos.widgets.kit import SampleField, get_sample, lesson_samples, load_sample_rgb
+from demos.widgets.kit import SampleField, lesson_samples, load_sample_rgb
 from portal.lib.api import BoundedFloatField
 from portal.lib.errors import BadInput, ServiceUnavailable
 
@@ -85,7 +84,7 @@ def _detector_candidates(sample: str, rgb: np.ndarray) -> tuple[str, float, list
     return key, default, found
 
 
-def _fallback_candidates(sample: LessonSample) -> list[dict]:
+def _fallback_candidates(sample: Sample) -> list[dict]:
     """Made-up duplicates around the annotated people, so the lesson still works."""
     rng = np.random.default_rng(len(sample.key))
     found = []

@@ -20,8 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from demos.lessons import selectors
-from demos.lessons import services as services
+from demos.common.samples import SAMPLES
 from demos.ml import playgrounds
 from demos.ml.playgrounds import KERNELS
 from demos.widgets import kit as w_kit
@@ -86,7 +85,7 @@ class KernelPlaygroundApi(APIView):
 
         def validate(self, attrs: dict) -> dict:
             if not attrs.get("sample") and not attrs.get("image"):
-                attrs["sample"] = next(iter(selectors.LESSON_SAMPLES))
+                attrs["sample"] = next(iter(SAMPLES))
             if not attrs.get("kernel") and not attrs.get("preset"):
                 raise serializers.ValidationError(
                     {"kernel": "Type a kernel or choose a preset."}

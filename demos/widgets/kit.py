@@ -20,12 +20,9 @@ from rest_framework.response import Response
 
 from demos.common.imaging import decode_image, encode_png
 from demos.common.limits import image_limits
-from demos.lessons import selectors as selectors
-from demos.lessons import services as services
-from demos.lessons.selectors import LESSON_SAMPLES, LessonSample
-from demos.people.selectors import get_demo_run_for_user
-from demos.people.services import read_run_file
-from portal.lib.errors import BadInput, ServiceUnavailable
+from demos.common.samples import SAMPLES, all_samples, get_sample
+from demos.people.selectors import get_demo_run_for_user, read_run_file
+from portal.lib.errors import ServiceUnavailable
 
 
 def read_upload(upload: Any) -> bytes:
@@ -64,20 +61,6 @@ def gettext_label(mapping: dict[Any, Any], key: Any) -> str:
 WIDGET_IMAGE_SIDE = 512  # uploads are shrunk to this before any widget maths
 
 
-class UnknownSample(BadInput):
-    """The widget asked for a sample photo that does not exist."""
-
-
-def get_sample(key: str) -> LessonSample:
-    try:
-        return LESSON_SAMPLES[key]
-    except KeyError:
-        raise UnknownSample(
-            _("Unknown sample %(key)r; choose one of: %(keys)s.")
-            % {"key": key, "keys": ", ".join(LESSON_SAMPLES)}
-        ) from None
-
-
 def load_sample_rgb(key: str) -> np.ndarray:
     """The sample photo as an ``H x W x 3`` uint8 RGB array (files are <= 512 px)."""
     sample = get_sample(key)
@@ -111,7 +94,7 @@ def png_data_url(image: np.ndarray) -> str:
 
 class SampleField(serializers.ChoiceField):
     def __init__(self, **kwargs: object) -> None:
-        super().__init__(choices=list(selectors.LESSON_SAMPLES), **kwargs)
+        super().__init__(choices=list(SAMPLES), **kwargs)
 
 
 def lesson_samples(*, with_people: bool = False) -> list[dict[str, Any]]:
@@ -122,5 +105,5 @@ def lesson_samples(*, with_people: bool = False) -> list[dict[str, Any]]:
             "url": sample.url,
             "has_people": bool(sample.people),
         }
-        for sample in selectors.lesson_samples(with_people=with_people)
+        for sample in all_samples(with_people=with_people)
     ]

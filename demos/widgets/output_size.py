@@ -13,8 +13,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from demos.lessons import selectors as selectors
-from demos.lessons import services as services
 from demos.ml import playgrounds
 from portal.lib.api import BoundedIntegerField
 

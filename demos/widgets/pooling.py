@@ -15,7 +15,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from demos.lessons import services as services
 from demos.ml import playgrounds
 from demos.widgets.kit import SampleField, lesson_samples, load_sample_rgb
 from portal.lib.api import BoundedIntegerField

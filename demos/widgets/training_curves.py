@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from demos.lessons import training_runs
+from demos.widgets import training_runs
 from portal.lib.api import validated
 
 

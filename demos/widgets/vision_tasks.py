@@ -17,10 +17,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from demos.lessons import selectors
-from demos.lessons import services as services
+from demos.common.samples import all_samples, get_sample
 from demos.ml import playgrounds
-from demos.widgets.kit import get_sample, lesson_samples, load_sample_rgb
+from demos.widgets.kit import lesson_samples, load_sample_rgb
 
 
 def vision_tasks_demo(*, sample: str, yolo: dict) -> dict:
@@ -82,7 +81,7 @@ class VisionTasksApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         sample = serializers.ChoiceField(
-            choices=[s.key for s in selectors.lesson_samples(with_people=True)],
+            choices=[s.key for s in all_samples(with_people=True)],
             default="cyclists",
         )
         grid = serializers.IntegerField(min_value=1, max_value=32, default=7)

@@ -98,7 +98,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portal.middleware.SecurityHeadersMiddleware",
     "portal.middleware.TemporaryFailureMiddleware",
-    "portal.lib.sweeper.PeriodicSweepMiddleware",
+    "portal.sweeper.PeriodicSweepMiddleware",
     # Last: turns a locked-out login (any path) into accounts.ratelimit's 429.
     "axes.middleware.AxesMiddleware",
 ]
@@ -412,7 +412,7 @@ CELERY_BEAT_SCHEDULE = {
     "cleanup-media": {"task": "demos.tasks.cleanup_media", "schedule": 3600.0},
 }
 # Without Redis there is no beat: each web process runs the same two tasks in a
-# background thread, started on its first request (portal.lib.sweeper), every this
+# background thread, started on its first request (portal.sweeper), every this
 # many seconds; 0 turns it off (tests, or when cron runs the commands).
 PORTAL_INPROCESS_SWEEP_SECONDS = env_int(
     "PORTAL_INPROCESS_SWEEP_SECONDS", 0 if REDIS_URL else 900

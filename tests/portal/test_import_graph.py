@@ -1,8 +1,12 @@
 """Imports run one way: no module cycles, not even inside functions.
 
 The graph is built from the source (``ast``), so an import hidden in a function body
-counts like one at the top. Rules (STYLE.md): ``models_store`` never imports
-``demos``; ``accounts`` imports neither ``demos`` nor ``models_store``.
+counts like one at the top. Rules (STYLE.md, docs/architecture.md): ``models_store``
+never imports ``demos``; ``accounts`` imports neither ``demos`` nor ``models_store``;
+inside ``demos`` the areas stand side by side on one floor:
+``lessons.views → widgets.registry → widgets.<key> → {people.selectors, ml, common,
+models_store}`` and ``people → ml → models_store → portal.lib``; ``portal.lib`` (the
+floor) imports nothing of the project but itself.
 """
 
 from __future__ import annotations
@@ -129,3 +133,54 @@ def test_lower_layers_never_import_higher_ones(package: str) -> None:
         if target.split(".")[0] in FORBIDDEN[package]
     )
     assert wrong == []
+
+
+def area(module: str) -> str:
+    """The area a module belongs to: ``demos.<area>``, ``portal.lib`` or the package."""
+    parts = module.split(".")
+    if parts[0] in ("demos", "portal") and len(parts) > 2:
+        return ".".join(parts[:2])
+    return parts[0]
+
+
+# area -> (areas it must not import, single modules it may import anyway)
+AREA_RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "portal.lib": (("demos", "accounts", "models_store", "portal"), ()),
+    "demos.common": (
+        ("demos.ml", "demos.widgets", "demos.people", "demos.lessons"),
+        (),
+    ),
+    "demos.ml": (("demos.widgets", "demos.people", "demos.lessons"), ()),
+    "demos.people": (("demos.widgets", "demos.lessons"), ()),
+    "demos.lessons": (
+        ("demos.widgets", "demos.people"),
+        ("demos.widgets.registry", "demos.people.selectors"),
+    ),
+    "demos.widgets": (("demos.lessons", "demos.people"), ("demos.people.selectors",)),
+}
+
+
+def _is_in(module: str, area_name: str) -> bool:
+    return module == area_name or module.startswith(area_name + ".")
+
+
+@pytest.mark.parametrize("source", sorted(AREA_RULES))
+def test_areas_import_only_the_areas_below_them(source: str) -> None:
+    forbidden, allowed = AREA_RULES[source]
+    wrong = sorted(
+        f"{name} -> {target}"
+        for name, targets in import_graph().items()
+        if area(name) == source
+        for target in targets
+        if target not in allowed
+        and area(target) != source
+        and any(_is_in(target, other) for other in forbidden)
+    )
+    assert wrong == []
+
+
+def test_the_area_rule_sees_a_widget_reaching_into_people_services() -> None:
+    forbidden, allowed = AREA_RULES["demos.widgets"]
+    target = "demos.people.services"
+    assert target not in allowed
+    assert any(_is_in(target, other) for other in forbidden)

@@ -2,7 +2,8 @@
 
 Pure module: numpy, OpenCV, onnxruntime and (lazily) torch, never ``django``.
 ``demos/ml/detection/detectors.py`` builds the detectors from what
-``models_store/loading.py`` hands out; this module never touches the disk except to open a path it is given.
+``models_store/loading.py`` hands out; this module never touches the disk except to
+open a path it is given.
 
 Conventions: input images are ``H x W x 3`` ``uint8`` RGB arrays
 (``imaging.decode_image`` output). Boxes are ``(x1, y1, x2, y2)`` in pixels of that
@@ -367,7 +368,7 @@ class HogPersonDetector:
         hog = getattr(self._local, "hog", None)
         if hog is None:
             hog = cv2.HOGDescriptor()
-            hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+            hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())  # type: ignore[attr-defined]
             self._local.hog = hog
         return hog
 
@@ -383,7 +384,7 @@ class HogPersonDetector:
             if scale < 1
             else rgb
         )
-        if not fits_hog_window(small.shape, self._hog().winSize):
+        if not fits_hog_window(small.shape, tuple(self._hog().winSize)):  # type: ignore[arg-type]
             return []
         # groupThreshold=0: keep raw windows with their margins; we run NMS ourselves.
         rects, margins = self._hog().detectMultiScale(
@@ -396,8 +397,9 @@ class HogPersonDetector:
         )
         if len(rects) == 0:
             return []
-        rects = np.asarray(rects, dtype=np.float64).reshape(-1, 4)
-        boxes = np.concatenate([rects[:, :2], rects[:, :2] + rects[:, 2:]], 1) / scale
+        corners = np.asarray(rects, dtype=np.float64).reshape(-1, 4)
+        boxes = np.concatenate([corners[:, :2], corners[:, :2] + corners[:, 2:]], 1)
+        boxes /= scale
         scores = hog_margin_to_score(np.asarray(margins).reshape(-1))
         return to_person_boxes(
             boxes, scores, width, height, floor_score, self.iou_threshold
@@ -416,6 +418,7 @@ def _onnx_session(path: Path, threads: int) -> Any:
 
 
 class _OnnxDetector:
+    # Subclasses define ``detect`` (the PersonDetector protocol).
     """An onnxruntime session with one image input; subclasses pre/post-process.
 
     The portal passes the ``session`` that ``models_store.loading`` built; a
@@ -440,7 +443,10 @@ class _OnnxDetector:
         self.key = key or self.key
         self.input_size = input_size or self.input_size
         self.person_class = person_class
-        self.session = session if session is not None else _onnx_session(path, threads)
+        if session is None:
+            assert path is not None  # checked above: exactly one of the two
+            session = _onnx_session(path, threads)
+        self.session = session
         self.input_name = self.session.get_inputs()[0].name
 
 

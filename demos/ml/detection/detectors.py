@@ -93,7 +93,7 @@ def _build(spec: ModelSpec) -> PersonDetector:
         decoder = spec.meta.get("decoder")
         if decoder not in _ONNX_CLASSES:
             raise ValueError(f"{spec.key}: unknown ONNX decoder {decoder!r}")
-        return _ONNX_CLASSES[decoder](
+        return _ONNX_CLASSES[decoder](  # type: ignore[return-value]
             session=loading.onnx_session(spec.key),
             key=spec.key,
             input_size=spec.input_size,

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from models_store import store
+from models_store import licences, store
 from models_store.download import ChecksumMismatch, WeightsUnavailable
 from models_store.registry import FUSED_DETECTOR, UnknownModel, specs
 
@@ -45,6 +45,12 @@ class Command(BaseCommand):
         imp = sub.add_parser("import", help="Import model files from a file or folder.")
         imp.add_argument("path", type=Path, help="A model file or a folder of them.")
         sub.add_parser("verify", help="Re-check the SHA-256 of every file.")
+        licences = sub.add_parser(
+            "licences", help="Print THIRD_PARTY.md (model files and packages)."
+        )
+        licences.add_argument(
+            "--write", action="store_true", help="Rewrite THIRD_PARTY.md instead."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         self.verbosity = int(options["verbosity"])
@@ -57,10 +63,20 @@ class Command(BaseCommand):
                 self.pull(key, options["timeout"])
             elif action == "import":
                 self.import_models(options["path"])
+            elif action == "licences":
+                self.licences(write=options["write"])
             else:
                 self.verify()
         except (UnknownModel, WeightsUnavailable, ChecksumMismatch) as exc:
             raise CommandError(str(exc)) from exc
+
+    def licences(self, *, write: bool) -> None:
+        text = licences.third_party_markdown()
+        if not write:
+            self.stdout.write(text, ending="")
+            return
+        licences.THIRD_PARTY.write_text(text, encoding="utf-8")
+        self.stdout.write(self.style.SUCCESS(f"Wrote {licences.THIRD_PARTY.name}."))
 
     def _table(self, states: list[store.ModelState]) -> None:
         rows = [

@@ -8,7 +8,7 @@ import torch
 import torchvision
 from django.test import Client
 
-from demos.lessons.selectors import LESSON_SAMPLES
+from demos.common.samples import SAMPLES
 from demos.ml.playgrounds import InvalidLayerShape, yolo_report
 
 URL = "/api/v1/playgrounds/vision-tasks/"
@@ -60,7 +60,7 @@ def test_the_api_answers_for_a_sample_with_every_annotated_person(
         torch.tensor([yolo["true_box"]]), torch.tensor([yolo["predicted_box"]])
     ).item()
     assert yolo["confidence"] == pytest.approx(iou) and 0 < iou < 1
-    people = LESSON_SAMPLES["apollo-crew"].people
+    people = SAMPLES["apollo-crew"].people
     assert [p["box"] for p in body["people"]] == [list(b) for b in people]
     assert body["image_url"] == "/static/img/samples/apollo11_crew.jpg"
     first = body["people"][0]

@@ -10,8 +10,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from demos.lessons import training_runs
 from demos.models import TrainingRun
+from demos.widgets import training_runs
 
 URL = "/api/v1/training-runs/"
 
