@@ -13,7 +13,6 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from demos.lessons import lstm
 from demos.widgets import lstm_gates as w_lstm_gates
 
 MAX_TEST_MSE = 0.05
@@ -31,7 +30,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--out",
             type=Path,
-            default=lstm.WEIGHTS_DIR,
+            default=w_lstm_gates.WEIGHTS_DIR,
             help="Folder for the weights and metadata (default: demos/ml/weights).",
         )
 
