@@ -68,31 +68,40 @@ class LessonDoneApi(APIView):
         return self._answer(request, slug, False)
 
 
+class QuizChoiceSerializer(serializers.Serializer):
+    id = serializers.CharField()  # stable: what POST sends back
+    text = serializers.CharField()
+
+
+class QuizQuestionSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["choice", "number"])
+    prompt = serializers.CharField()
+    choices = QuizChoiceSerializer(many=True)
+
+
 def request_language() -> str:
     return "ko" if (get_language() or "").startswith("ko") else "en"
 
 
 class LessonQuizApi(APIView):
-    """GET → the lesson's questions in the request's language (no answers).
-    POST ``{"answers": {"<id>": <choice index or number>}}`` → the grade.
+    """GET → the lesson's questions in the request's language (no answers), each
+    choice question's ``choices`` as ``[{"id", "text"}]`` in a new order per GET.
+    POST ``{"answers": {"<id>": <choice id or number>}}`` → the grade.
 
-    Grading happens here; a logged-in student's best score is kept and passing
-    (``pass_mark`` right answers) marks the lesson done. Anonymous visitors are
-    graded too, but nothing is stored (``saved`` is false).
+    Grading happens here; a number may be typed as ``67,617``, ``６７６１７`` or
+    ``1/4``, and an unreadable answer is reported on its own question (``error``)
+    while the others are graded. A logged-in student's best score and every answer
+    are kept, and passing (``pass_mark`` right answers) marks the lesson done.
+    Anonymous visitors are graded too, but nothing is stored (``saved`` is false).
     """
 
     permission_classes = [AllowAny]
 
-    class QuestionSerializer(serializers.Serializer):
-        id = serializers.CharField()
-        kind = serializers.ChoiceField(choices=["choice", "number"])
-        prompt = serializers.CharField()
-        choices = serializers.ListField(child=serializers.CharField())
-
     class OutputSerializer(serializers.Serializer):
         slug = serializers.SlugField()
         pass_mark = serializers.IntegerField()
-        questions = serializers.ListField(child=serializers.DictField())
+        questions = QuizQuestionSerializer(many=True)
 
     class InputSerializer(serializers.Serializer):
         answers = serializers.DictField(child=serializers.JSONField(), allow_empty=True)
@@ -107,6 +116,9 @@ class LessonQuizApi(APIView):
         correct = serializers.BooleanField()
         explanation = serializers.CharField()
         choice_explanation = serializers.CharField(allow_blank=True)
+        error = serializers.CharField(allow_blank=True)
+        choice = serializers.CharField(allow_blank=True)
+        answer_text = serializers.CharField(allow_blank=True)
 
     class GradeSerializer(serializers.Serializer):
         score = serializers.IntegerField()
@@ -147,7 +159,9 @@ class LessonQuizApi(APIView):
             "pass_mark": quizzes.pass_mark(grade.total),
             "saved": outcome.saved,
             "best_score": outcome.best_score,
-            "feedback": [asdict(item) for item in grade.feedback],
+            "feedback": self.FeedbackSerializer(
+                [asdict(item) for item in grade.feedback], many=True
+            ).data,
         }
         return Response(self.GradeSerializer(body).data)
 

@@ -30,7 +30,7 @@ from demos.common.limits import image_limits
 from demos.lessons import exercise, playgrounds, quizzes
 from demos.lessons.loading import LessonFormatError, LessonSource, discover_lessons
 from demos.lessons.selectors import LESSON_SAMPLES, LessonSample
-from demos.models import DemoRun, Lesson, LessonProgress, QuizScore
+from demos.models import DemoRun, Lesson, LessonProgress, QuizAnswer, QuizScore
 from demos.people.selectors import persons_above
 from portal.errors import BadInput, ServiceUnavailable
 
@@ -187,9 +187,16 @@ class QuizOutcome:
 
 @transaction.atomic
 def record_quiz_score(
-    *, user: AbstractBaseUser, lesson: Lesson, score: int, total: int, passed: bool
+    *,
+    user: AbstractBaseUser,
+    lesson: Lesson,
+    score: int,
+    total: int,
+    passed: bool,
+    feedback: tuple[quizzes.Feedback, ...] = (),
 ) -> QuizScore:
-    """Keep the best score (and count the attempt); passing marks the lesson done."""
+    """Keep the best score (and count the attempt), store one ``QuizAnswer`` per
+    question of this attempt; passing marks the lesson done."""
     now = timezone.now()
     row = QuizScore.objects.select_for_update().filter(user=user, lesson=lesson).first()
     if row is None:
@@ -212,9 +219,29 @@ def record_quiz_score(
         row.passed = row.passed or passed
     row.full_clean()
     row.save()
+    answers = [_quiz_answer(user, lesson, row.attempts, item) for item in feedback]
+    for answer in answers:
+        answer.full_clean(validate_constraints=False)
+    QuizAnswer.objects.bulk_create(answers)
     if passed:
         mark_lesson_done(user=user, lesson=lesson)
     return row
+
+
+def _quiz_answer(
+    user: AbstractBaseUser, lesson: Lesson, attempt: int, item: quizzes.Feedback
+) -> QuizAnswer:
+    """One row per question: the choice id picked, or the text as sent (a number,
+    an unreadable answer); a skipped question keeps neither."""
+    return QuizAnswer(
+        user=user,
+        lesson=lesson,
+        attempt=attempt,
+        question=item.id,
+        choice=item.choice,
+        answer_text=item.answer_text,
+        is_correct=item.correct,
+    )
 
 
 def submit_quiz(
@@ -224,7 +251,8 @@ def submit_quiz(
     answers: object,
     lang: str,
 ) -> QuizOutcome:
-    """Grade ``answers`` against the lesson's quiz; store the score for a student."""
+    """Grade ``answers`` against the lesson's quiz; for a student, store the score
+    and every answer (one transaction)."""
     quiz = quizzes.read_quiz(quizzes.QUIZZES_DIR, lesson.slug)
     if quiz is None:
         raise quizzes.InvalidAnswers(_("This lesson has no quiz."))
@@ -237,6 +265,7 @@ def submit_quiz(
         score=grade.score,
         total=grade.total,
         passed=grade.passed,
+        feedback=grade.feedback,
     )
     return QuizOutcome(grade, saved=True, best_score=row.best_score)
 
