@@ -400,8 +400,9 @@ class ConvStepsApi(APIView):
 
 class PeopleExerciseApi(APIView):
     """POST ``{"run": <uuid>, "output": <what the loop printed>}`` → each printed
-    person held against the person demo's crop of the same photo, with the
-    classic bug named where they differ. The run must be the student's own."""
+    person matched by its box to the run's people, the loop or indexing bug named
+    where they differ (``diagnosis``: a stable code), in Korean for a Korean
+    printout. Every check is stored. The run must be the student's own."""
 
     permission_classes = [IsAuthenticated]
 
@@ -415,6 +416,6 @@ class PeopleExerciseApi(APIView):
         data.is_valid(raise_exception=True)
         run = get_demo_run_for_user(request.user, data.validated_data["run"])
         report = services.check_people_exercise(
-            run=run, output=data.validated_data["output"]
+            user=request.user, run=run, output=data.validated_data["output"]
         )
         return Response(report)

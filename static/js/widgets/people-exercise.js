@@ -1,6 +1,7 @@
-// Lesson 10, the guided exercise: POST the student's printout and run id to
-// data-api (api:exercise-people) and show, person by person, how it compares with
-// the person demo's crops and which classic bug explains a difference.
+// Lesson 10, the guided exercise: POST the student's printout (English or Korean)
+// and run id to data-api (api:exercise-people) and show the loop or indexing bug
+// the server diagnosed, then, person by person (matched by box), how the printout
+// compares with the person demo's crops.
 "use strict";
 
 (function () {
@@ -25,15 +26,19 @@
         return;
       }
       const matching = data.people.filter((person) => person.ok).length;
-      const lines = [data.passed
-        ? fill(label("Passed"), { count: data.expected_count })
-        : fill(label("Failed"), { ok: matching, count: data.expected_count })];
-      data.problems.forEach((problem) => lines.push(problem.text));
-      status.textContent = lines.join(" ");
+      status.replaceChildren(
+        el("strong", { text: data.passed
+          ? fill(label("Passed"), { count: data.expected_count })
+          : fill(label("Failed"), { ok: matching, count: data.expected_count }) }),
+        ...data.problems.map((problem) => el("span",
+          { className: "exercise-problem", dataset: { key: problem.key }, text: ` ${problem.text}` })));
       status.dataset.passed = data.passed ? "1" : "0";
+      status.dataset.diagnosis = data.diagnosis;
+      status.lang = data.language;
       part("rows").replaceChildren(...data.people.map((person) => el("tr",
         { className: person.ok ? "right" : "wrong" },
-        el("td", { text: String(person.number) }),
+        el("td", { text: person.printed_number && person.printed_number !== person.number
+          ? `${person.number} (${person.printed_number})` : String(person.number) }),
         el("td", { text: text(person.expected_box) }),
         el("td", { text: text(person.expected_crop) }),
         el("td", { text: text(person.printed_box) }),
