@@ -20,6 +20,7 @@ PURE_MODULES = [
     "demos.lessons.playgrounds",
     "demos.lessons.quizzes",
     "demos.lessons.exercise",
+    "demos.lessons.code_checks",
     "demos.cnn.feature_maps",
     "demos.cnn.digits",
     "demos.cnn.sequences",

@@ -27,7 +27,7 @@ from django.utils.translation import gettext_lazy
 
 from demos.common.imaging import decode_image, encode_png
 from demos.common.limits import image_limits
-from demos.lessons import exercise, playgrounds, quizzes
+from demos.lessons import code_checks, exercise, playgrounds, quizzes
 from demos.lessons.loading import LessonFormatError, LessonSource, discover_lessons
 from demos.lessons.selectors import LESSON_SAMPLES, LessonSample
 from demos.models import (
@@ -734,6 +734,45 @@ def _problem_text(code: str, params: dict | None = None) -> dict:
     return {"key": code, "text": text % params if params else text}
 
 
+# What ast sees in the code, where the wording differs from the output's.
+CODE_PROBLEMS = {
+    "loop-index-zero": gettext_lazy(
+        "Inside the loop you take a fixed element (boxes[0]) of the list you loop "
+        "over: use the loop variable."
+    ),
+    "loop-return": gettext_lazy(
+        "A `return` inside the loop ends the function after the first person: "
+        "return after the loop."
+    ),
+    "loop-print-after": gettext_lazy(
+        "The print (or the crop) comes after the loop: it runs once, with the last "
+        "person. Indent it into the loop."
+    ),
+    "loop-same-filename": gettext_lazy(
+        "The file name is the same on every turn, so each crop overwrites the one "
+        "before: put the number in the name."
+    ),
+    "threshold-strict": gettext_lazy(
+        "score > threshold drops a person scoring exactly the threshold: use >=."
+    ),
+}
+
+
+def _code_findings(code: str) -> dict:
+    found = code_checks.check_code(code)
+    return {
+        "parsed": found.parsed,
+        "problems": [
+            {
+                "key": key,
+                "text": str(CODE_PROBLEMS.get(key) or EXERCISE_PROBLEMS[key]),
+                "line": found.line[key],
+            }
+            for key in found.problems
+        ],
+    }
+
+
 @transaction.atomic
 def _record_exercise_attempt(
     *, user: AbstractBaseUser, passed: bool, diagnosis: str
@@ -750,10 +789,14 @@ def _record_exercise_attempt(
     return attempt
 
 
-def check_people_exercise(*, user: AbstractBaseUser, run: DemoRun, output: str) -> dict:
+def check_people_exercise(
+    *, user: AbstractBaseUser, run: DemoRun, output: str, code: str = ""
+) -> dict:
     """Hold a student's printout against the run's boxes (matched by box) at the
     run's threshold, and store the check as an ``ExerciseAttempt``.
 
+    ``code``, when given, is read with ``ast`` (never run) and its loop and
+    indexing bugs are listed under ``code`` with their line numbers.
     A Korean printout ("사람 1: …", "1번 사람: …") is answered in Korean. An
     unreadable paste is stored too (diagnosis "unreadable-output") and raised, so
     the attempt is written on its own, not in a transaction around the check.
@@ -789,6 +832,7 @@ def check_people_exercise(*, user: AbstractBaseUser, run: DemoRun, output: str) 
             "expected_count": report.expected_count,
             "printed_count": report.printed_count,
             "problems": [_problem_text(p.code, p.params) for p in report.problems],
+            "code": _code_findings(code) if code.strip() else None,
             "people": [
                 {
                     "number": check.number,

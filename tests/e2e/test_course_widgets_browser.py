@@ -129,6 +129,17 @@ def test_the_people_exercise_checks_a_pasted_printout(
     page.click("[data-testid=exercise-check]")
     expect(status).to_contain_text("같은 박스가 3번 출력되었습니다")
     expect(status).to_have_attribute("data-diagnosis", "loop-index-zero")
+    page.fill(
+        "[data-testid=exercise-code]",
+        "for box in boxes:\n    x1, y1, x2, y2 = boxes[0]\n    crop = img[y1:y2]\n",
+    )
+    page.click("[data-testid=exercise-check]")
+    findings = page.locator("[data-testid=exercise-code-findings]")
+    # The page is English, the printout Korean: the message follows the printout.
+    expect(findings.locator("[data-key=loop-index-zero]")).to_contain_text(
+        "line 2: 반복문 안에서"
+    )
+    page.fill("[data-testid=exercise-code]", "")
     page.fill("[data-testid=exercise-output]", printout("en"))
     page.click("[data-testid=exercise-check]")
     expect(status).to_contain_text("Right: your loop cut out the same 3 people")

@@ -13,6 +13,21 @@
     if (!form) return;
     const status = part("status");
     const text = (value) => (value ? `(${value.join(", ")})` : "–");
+    const findings = part("code");
+
+    // What ast found in the pasted code (null when no code was pasted).
+    function showCode(code) {
+      findings.hidden = !code;
+      if (!code) return;
+      let items;
+      if (!code.parsed) items = [el("li", { text: label("CodeUnparsed") })];
+      else if (!code.problems.length) items = [el("li", { text: label("CodeClean") })];
+      else {
+        items = code.problems.map((problem) => el("li", { dataset: { key: problem.key } },
+          el("strong", { text: `${fill(label("Line"), { line: problem.line })}: ` }), problem.text));
+      }
+      findings.replaceChildren(el("li", { className: "muted", text: label("Code") }), ...items);
+    }
 
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
@@ -23,6 +38,7 @@
       if (!ok) {
         status.textContent = errorText(label("Error"), data, code);
         part("table").hidden = true;
+        findings.hidden = true;
         return;
       }
       const matching = data.people.filter((person) => person.ok).length;
@@ -45,6 +61,7 @@
         el("td", { text: text(person.printed_crop) }),
         el("td", { text: person.ok ? label("Ok") : person.problems.map((p) => p.text).join(" ") }))));
       part("table").hidden = false;
+      showCode(data.code);
     });
   }
 

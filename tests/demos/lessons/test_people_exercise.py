@@ -334,3 +334,41 @@ def test_the_lesson_page_offers_the_students_runs(
     run = make_run(user, [(A, 0.9)])
     html = logged_in_client.get("/lessons/object-detection/").content.decode()
     assert f'value="{run.public_id}"' in html and "1 person" in html
+
+
+@pytest.mark.django_db
+def test_the_api_reads_the_pasted_code_for_bugs_without_running_it(
+    logged_in_client: Client, user
+) -> None:
+    run = make_run(user, [(r.box, r.score) for r in RUN])
+    code = (
+        "for box in boxes:\n"
+        "    x1, y1, x2, y2 = boxes[0]\n"
+        "    print(img[y1:y2, x1:x2].shape)\n"
+        "    return\n"
+    )
+    body = logged_in_client.post(
+        URL,
+        {
+            "run": str(run.public_id),
+            "output": LOOP_BUGS["loop-index-zero"]("ko"),
+            "code": code,
+        },
+    ).json()
+    assert body["diagnosis"] == "loop-index-zero"
+    found = body["code"]
+    assert found["parsed"] is True
+    keys = [(p["key"], p["line"]) for p in found["problems"]]
+    assert keys[:2] == [("loop-index-zero", 2), ("loop-return", 4)]
+    assert HANGUL.search(found["problems"][0]["text"])  # a Korean printout
+    plain = logged_in_client.post(
+        URL, {"run": str(run.public_id), "output": printout("en"), "code": "def f(:"}
+    ).json()
+    assert plain["passed"] is True and plain["code"] == {
+        "parsed": False,
+        "problems": [],
+    }
+    none = logged_in_client.post(
+        URL, {"run": str(run.public_id), "output": printout("en")}
+    ).json()
+    assert none["code"] is None
