@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from demos.lessons import playgrounds, quizzes
+from demos.lessons import exercise_checks, playgrounds, quizzes
 from demos.lessons import selectors as selectors
 from demos.lessons import services as services
 from demos.people.selectors import get_demo_run_for_user
@@ -419,7 +419,7 @@ class PeopleExerciseApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         run = get_demo_run_for_user(request.user, data.validated_data["run"])
-        report = services.check_people_exercise(
+        report = exercise_checks.check_people_exercise(
             user=request.user,
             run=run,
             output=data.validated_data["output"],
