@@ -32,6 +32,7 @@ PURE_MODULES = [
     "demos.lessons.quizzes",
     "demos.lessons.exercise",
     *(module for module in ML_MODULES if module not in ML_GLUE),
+    "demos.lessons.code_checks",
     "models_store.registry",
     "models_store.download",
     "models_store.tracing",

@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from demos.lessons import quizzes
+from demos.lessons import exercise_checks, quizzes
 from demos.lessons import selectors as selectors
 from demos.lessons import services as services
 from demos.people.selectors import get_demo_run_for_user
@@ -67,31 +67,40 @@ class LessonDoneApi(APIView):
         return self._answer(request, slug, False)
 
 
+class QuizChoiceSerializer(serializers.Serializer):
+    id = serializers.CharField()  # stable: what POST sends back
+    text = serializers.CharField()
+
+
+class QuizQuestionSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["choice", "number"])
+    prompt = serializers.CharField()
+    choices = QuizChoiceSerializer(many=True)
+
+
 def request_language() -> str:
     return "ko" if (get_language() or "").startswith("ko") else "en"
 
 
 class LessonQuizApi(APIView):
-    """GET → the lesson's questions in the request's language (no answers).
-    POST ``{"answers": {"<id>": <choice index or number>}}`` → the grade.
+    """GET → the lesson's questions in the request's language (no answers), each
+    choice question's ``choices`` as ``[{"id", "text"}]`` in a new order per GET.
+    POST ``{"answers": {"<id>": <choice id or number>}}`` → the grade.
 
-    Grading happens here; a logged-in student's best score is kept and passing
-    (``pass_mark`` right answers) marks the lesson done. Anonymous visitors are
-    graded too, but nothing is stored (``saved`` is false).
+    Grading happens here; a number may be typed as ``67,617``, ``６７６１７`` or
+    ``1/4``, and an unreadable answer is reported on its own question (``error``)
+    while the others are graded. A logged-in student's best score and every answer
+    are kept, and passing (``pass_mark`` right answers) marks the lesson done.
+    Anonymous visitors are graded too, but nothing is stored (``saved`` is false).
     """
 
     permission_classes = [AllowAny]
 
-    class QuestionSerializer(serializers.Serializer):
-        id = serializers.CharField()
-        kind = serializers.ChoiceField(choices=["choice", "number"])
-        prompt = serializers.CharField()
-        choices = serializers.ListField(child=serializers.CharField())
-
     class OutputSerializer(serializers.Serializer):
         slug = serializers.SlugField()
         pass_mark = serializers.IntegerField()
-        questions = serializers.ListField(child=serializers.DictField())
+        questions = QuizQuestionSerializer(many=True)
 
     class InputSerializer(serializers.Serializer):
         answers = serializers.DictField(child=serializers.JSONField(), allow_empty=True)
@@ -106,6 +115,9 @@ class LessonQuizApi(APIView):
         correct = serializers.BooleanField()
         explanation = serializers.CharField()
         choice_explanation = serializers.CharField(allow_blank=True)
+        error = serializers.CharField(allow_blank=True)
+        choice = serializers.CharField(allow_blank=True)
+        answer_text = serializers.CharField(allow_blank=True)
 
     class GradeSerializer(serializers.Serializer):
         score = serializers.IntegerField()
@@ -146,7 +158,9 @@ class LessonQuizApi(APIView):
             "pass_mark": quizzes.pass_mark(grade.total),
             "saved": outcome.saved,
             "best_score": outcome.best_score,
-            "feedback": [asdict(item) for item in grade.feedback],
+            "feedback": self.FeedbackSerializer(
+                [asdict(item) for item in grade.feedback], many=True
+            ).data,
         }
         return Response(self.GradeSerializer(body).data)
 
@@ -156,21 +170,29 @@ class LessonQuizApi(APIView):
 
 class PeopleExerciseApi(APIView):
     """POST ``{"run": <uuid>, "output": <what the loop printed>}`` → each printed
-    person held against the person demo's crop of the same photo, with the
-    classic bug named where they differ. The run must be the student's own."""
+    person matched by its box to the run's people, the loop or indexing bug named
+    where they differ (``diagnosis``: a stable code), in Korean for a Korean
+    printout. Every check is stored. The run must be the student's own."""
 
     permission_classes = [IsAuthenticated]
 
     class InputSerializer(serializers.Serializer):
         run = serializers.UUIDField()
         output = serializers.CharField(max_length=20_000, trim_whitespace=False)
+        # The loop's code, read with ast (never run) for the bugs it shows.
+        code = serializers.CharField(
+            max_length=8_000, trim_whitespace=False, required=False, allow_blank=True
+        )
 
     @extend_schema(request=InputSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         run = get_demo_run_for_user(request.user, data.validated_data["run"])
-        report = services.check_people_exercise(
-            run=run, output=data.validated_data["output"]
+        report = exercise_checks.check_people_exercise(
+            user=request.user,
+            run=run,
+            output=data.validated_data["output"],
+            code=data.validated_data.get("code", ""),
         )
         return Response(report)

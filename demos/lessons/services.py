@@ -17,12 +17,10 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
-from demos.lessons import exercise, quizzes
+from demos.lessons import quizzes
 from demos.lessons.loading import LessonFormatError, LessonSource, discover_lessons
-from demos.models import DemoRun, Lesson, LessonProgress, QuizScore
-from demos.people.selectors import persons_above
+from demos.models import Lesson, LessonProgress, QuizAnswer, QuizScore
 
 logger = logging.getLogger(__name__)
 
@@ -175,9 +173,16 @@ class QuizOutcome:
 
 @transaction.atomic
 def record_quiz_score(
-    *, user: AbstractBaseUser, lesson: Lesson, score: int, total: int, passed: bool
+    *,
+    user: AbstractBaseUser,
+    lesson: Lesson,
+    score: int,
+    total: int,
+    passed: bool,
+    feedback: tuple[quizzes.Feedback, ...] = (),
 ) -> QuizScore:
-    """Keep the best score (and count the attempt); passing marks the lesson done."""
+    """Keep the best score (and count the attempt), store one ``QuizAnswer`` per
+    question of this attempt; passing marks the lesson done."""
     now = timezone.now()
     row = QuizScore.objects.select_for_update().filter(user=user, lesson=lesson).first()
     if row is None:
@@ -200,9 +205,29 @@ def record_quiz_score(
         row.passed = row.passed or passed
     row.full_clean()
     row.save()
+    answers = [_quiz_answer(user, lesson, row.attempts, item) for item in feedback]
+    for answer in answers:
+        answer.full_clean(validate_constraints=False)
+    QuizAnswer.objects.bulk_create(answers)
     if passed:
         mark_lesson_done(user=user, lesson=lesson)
     return row
+
+
+def _quiz_answer(
+    user: AbstractBaseUser, lesson: Lesson, attempt: int, item: quizzes.Feedback
+) -> QuizAnswer:
+    """One row per question: the choice id picked, or the text as sent (a number,
+    an unreadable answer); a skipped question keeps neither."""
+    return QuizAnswer(
+        user=user,
+        lesson=lesson,
+        attempt=attempt,
+        question=item.id,
+        choice=item.choice,
+        answer_text=item.answer_text,
+        is_correct=item.correct,
+    )
 
 
 def submit_quiz(
@@ -212,7 +237,8 @@ def submit_quiz(
     answers: object,
     lang: str,
 ) -> QuizOutcome:
-    """Grade ``answers`` against the lesson's quiz; store the score for a student."""
+    """Grade ``answers`` against the lesson's quiz; for a student, store the score
+    and every answer (one transaction)."""
     quiz = quizzes.read_quiz(quizzes.QUIZZES_DIR, lesson.slug)
     if quiz is None:
         raise quizzes.InvalidAnswers(_("This lesson has no quiz."))
@@ -225,98 +251,6 @@ def submit_quiz(
         score=grade.score,
         total=grade.total,
         passed=grade.passed,
+        feedback=grade.feedback,
     )
     return QuizOutcome(grade, saved=True, best_score=row.best_score)
-
-
-# --- Widget inputs -----------------------------------------------------------------
-
-
-# --- Lesson 1: kernel playground -------------------------------------------------
-
-
-# --- Lesson 2: output size ----------------------------------------------------------
-
-
-# --- Lesson 3: pooling ---------------------------------------------------------
-
-
-# --- Lesson 10: NMS on real detector boxes -------------------------------------
-
-
-# --- Lesson 14: computer-vision tasks and YOLOv1 --------------------------------
-
-
-# --- Lesson 10: the "every person one by one" exercise -----------------------------
-
-EXERCISE_PROBLEMS = {
-    "missing": gettext_lazy("Not printed: this person is missing from your output."),
-    "extra": gettext_lazy("The demo has no person with this number."),
-    "no-box": gettext_lazy("No box (x1, y1, x2, y2) on this line."),
-    "no-crop": gettext_lazy("No crop shape on this line: print crop.shape."),
-    "xy-order": gettext_lazy(
-        "x and y are swapped: a numpy image is img[y1:y2, x1:x2] (rows first), "
-        "and its shape is (height, width, 3)."
-    ),
-    "int-casts": gettext_lazy(
-        "Not whole pixels: round with np.rint and cast with int() before slicing."
-    ),
-    "clipping": gettext_lazy(
-        "Outside the image: clip x to [0, width] and y to [0, height] first "
-        "(a negative index counts from the end)."
-    ),
-    "sort-order": gettext_lazy(
-        "This is another person's box: sort left to right by x1 (then y1), as the "
-        "demo numbers them."
-    ),
-    "wrong-box": gettext_lazy("This box is not the demo's box for this person."),
-    "crop-size": gettext_lazy(
-        "The crop's size is not the box's size (y2 - y1, x2 - x1)."
-    ),
-    "threshold-low-count": gettext_lazy(
-        "You printed fewer people than the demo shows: keep score >= the run's "
-        "threshold (at or above, not above)."
-    ),
-    "threshold-high-count": gettext_lazy(
-        "You printed more people than the demo shows: use the same threshold as "
-        "the run."
-    ),
-}
-
-
-def check_people_exercise(*, run: DemoRun, output: str) -> dict:
-    """Hold a student's printout against the run's persons at its threshold."""
-    expected = [(d.x1, d.y1, d.x2, d.y2) for d in persons_above(run)]
-    report = exercise.check_people(
-        exercise.parse_printed_people(output),
-        expected,
-        width=run.image_width,
-        height=run.image_height,
-    )
-    return {
-        "run": str(run.public_id),
-        "threshold": run.score_threshold,
-        "width": run.image_width,
-        "height": run.image_height,
-        "passed": report.passed,
-        "expected_count": report.expected_count,
-        "printed_count": report.printed_count,
-        "problems": [
-            {"key": key, "text": str(EXERCISE_PROBLEMS[key])} for key in report.problems
-        ],
-        "people": [
-            {
-                "number": check.number,
-                "ok": check.ok,
-                "expected_box": check.expected_box,
-                "expected_crop": check.expected_crop,
-                "printed_box": check.printed_box,
-                "printed_crop": check.printed_crop,
-                "problems": [
-                    {"key": key, "text": str(EXERCISE_PROBLEMS[key])}
-                    for key in check.problems
-                ],
-            }
-            for check in report.people
-        ],
-    }

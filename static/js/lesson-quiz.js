@@ -1,16 +1,21 @@
-// The self-check quiz under every lesson: GET the questions (no answers) from
-// data-api, POST {"answers": {...}} as JSON, show the grade and each explanation.
+// The self-check quiz under every lesson: GET the questions (no answers, choices
+// as [{id, text}] in a fresh order) from data-api, POST {"answers": {id: choice id
+// or the number as typed}} as JSON, show the grade and each explanation, or why
+// one answer could not be read.
 // Helpers come from widget-kit.js; texts from data-label-* attributes.
 "use strict";
 
 (function () {
   const { el, errorText, fetchJson, fill, mount, scope } = window.WidgetKit;
 
-  // `code` in a prompt becomes <code>, everything else stays text (no HTML).
+  // `code` in a prompt becomes <code> (a block when it spans lines), everything
+  // else stays text (no HTML).
   function richText(text) {
     const node = el("span");
     String(text).split("`").forEach((piece, index) => {
-      node.append(index % 2 ? el("code", { text: piece }) : document.createTextNode(piece));
+      if (index % 2 === 0) node.append(document.createTextNode(piece));
+      else if (piece.includes("\n")) node.append(el("pre", { className: "quiz-code" }, el("code", { text: piece })));
+      else node.append(el("code", { text: piece }));
     });
     return node;
   }
@@ -26,15 +31,16 @@
     function question(q, number) {
       const name = `quiz-${q.id}`;
       const item = el("li", { className: "quiz-question", dataset: { id: q.id } },
-        el("p", { className: "quiz-prompt" }, richText(q.prompt)));
+        el("div", { className: "quiz-prompt" }, richText(q.prompt)));
       if (q.kind === "choice") {
-        q.choices.forEach((choice, index) => {
-          const input = el("input", { type: "radio", name, value: String(index) });
-          item.append(el("label", { className: "quiz-choice" }, input, " ", richText(choice)));
+        q.choices.forEach((choice) => {
+          const input = el("input", { type: "radio", name, value: choice.id });
+          item.append(el("label", { className: "quiz-choice", dataset: { choice: choice.id } },
+            input, " ", richText(choice.text)));
         });
       } else {
         item.append(el("label", { className: "quiz-number" }, label("Number"), " ",
-          el("input", { type: "text", name, inputMode: "decimal", maxLength: 32, autocomplete: "off" })));
+          el("input", { type: "text", name, maxLength: 32, autocomplete: "off" })));
       }
       item.append(el("div", { className: "quiz-feedback", dataset: { role: `feedback-${number}` } }));
       return item;
@@ -46,7 +52,7 @@
         const inputs = form.querySelectorAll(`[name="quiz-${q.id}"]`);
         if (q.kind === "choice") {
           const picked = [...inputs].find((input) => input.checked);
-          if (picked) chosen[q.id] = Number(picked.value);
+          if (picked) chosen[q.id] = picked.value;
         } else if (inputs[0].value.trim()) {
           chosen[q.id] = inputs[0].value.trim();
         }
@@ -63,6 +69,7 @@
         item.classList.toggle("wrong", !feedback.correct);
         box.replaceChildren(
           el("strong", { text: feedback.correct ? label("Right") : label("Wrong") }), " ",
+          feedback.error ? el("span", { className: "quiz-error", text: `${feedback.error} ` }) : "",
           feedback.choice_explanation ? richText(`${feedback.choice_explanation} `) : "",
           richText(feedback.explanation));
       });

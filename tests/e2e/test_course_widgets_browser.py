@@ -104,21 +104,43 @@ def test_the_people_exercise_checks_a_pasted_printout(
 ) -> None:
     from django.contrib.auth import get_user_model
 
-    from tests.demos.lessons.test_people_exercise import BOXES, make_run, printout
+    from tests.demos.lessons.test_people_exercise import (
+        INDEXING_BUGS,
+        LOOP_BUGS,
+        RUN,
+        make_run,
+        printout,
+    )
 
     page = logged_in_page
     errors = watch_errors(page)
     make_run(
         get_user_model().objects.get(username=page.username),
-        [(BOXES[0], 0.92), (BOXES[1], 0.77)],
+        [(person.box, person.score) for person in RUN],
     )
     page.goto(f"{live_url}/lessons/object-detection/")
-    page.fill("[data-testid=exercise-output]", printout(BOXES, swap=True))
+    page.fill("[data-testid=exercise-output]", INDEXING_BUGS["xy-order"]("en"))
     page.click("[data-testid=exercise-check]")
     status = page.locator("[data-testid=exercise-status]")
-    expect(status).to_contain_text("Not yet: 0 of 2")
+    expect(status).to_contain_text("Not yet: 0 of 3")
     expect(page.locator("[data-testid=exercise-table]")).to_contain_text("swapped")
-    page.fill("[data-testid=exercise-output]", printout(BOXES))
+    # A Korean printout of the notes' loop bug: named, in Korean.
+    page.fill("[data-testid=exercise-output]", LOOP_BUGS["loop-index-zero"]("ko"))
     page.click("[data-testid=exercise-check]")
-    expect(status).to_contain_text("Right: your loop cut out the same 2 people")
+    expect(status).to_contain_text("같은 박스가 3번 출력되었습니다")
+    expect(status).to_have_attribute("data-diagnosis", "loop-index-zero")
+    page.fill(
+        "[data-testid=exercise-code]",
+        "for box in boxes:\n    x1, y1, x2, y2 = boxes[0]\n    crop = img[y1:y2]\n",
+    )
+    page.click("[data-testid=exercise-check]")
+    findings = page.locator("[data-testid=exercise-code-findings]")
+    # The page is English, the printout Korean: the message follows the printout.
+    expect(findings.locator("[data-key=loop-index-zero]")).to_contain_text(
+        "line 2: 반복문 안에서"
+    )
+    page.fill("[data-testid=exercise-code]", "")
+    page.fill("[data-testid=exercise-output]", printout("en"))
+    page.click("[data-testid=exercise-check]")
+    expect(status).to_contain_text("Right: your loop cut out the same 3 people")
     assert errors == []

@@ -1,5 +1,6 @@
 """A student answers a lesson quiz in a real browser: wrong first, then right; the
-best score is kept and passing marks the lesson done. No script or CSP error."""
+best score is kept, every answer is stored and passing marks the lesson done. A
+number typed with a thousands separator is graded. No script or CSP error."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from playwright.sync_api import expect
 
 from demos.lessons.quizzes import QUIZZES_DIR, read_quiz
 from demos.lessons.services import load_lessons
-from demos.models import LessonProgress, QuizScore
+from demos.models import LessonProgress, QuizAnswer, QuizScore
 
 pytestmark = pytest.mark.e2e
 
@@ -17,11 +18,12 @@ def answer(page, slug: str, *, right: bool) -> None:
     for question in read_quiz(QUIZZES_DIR, slug).questions:
         item = page.locator(f".quiz-question[data-id='{question.id}']")
         if question.kind == "choice":
-            index = question.answer if right else (question.answer + 1) % 2
-            item.locator("input[type=radio]").nth(index).check()
+            wrong = next(c.id for c in question.choices if c.id != question.answer)
+            picked = question.answer if right else wrong
+            item.locator(f".quiz-choice[data-choice='{picked}'] input").check()
         else:
             value = question.answer if right else question.answer + 100
-            item.locator("input[type=text]").fill(str(value))
+            item.locator("input[type=text]").fill(f"{value:,}")
     page.click("[data-testid=quiz-submit]")
 
 
@@ -33,16 +35,21 @@ def test_a_student_fails_then_passes_the_quiz(
     found: list[str] = []
     page.on("pageerror", lambda exc: found.append(str(exc)))
     page.on("console", lambda m: found.append(m.text) if m.type == "error" else None)
+    total = read_quiz(QUIZZES_DIR, "pooling").total
     page.goto(f"{live_url}/lessons/pooling/")
-    expect(page.locator(".quiz-question")).to_have_count(5)
+    expect(page.locator(".quiz-question")).to_have_count(total)
+    expect(page.locator(".quiz-prompt pre code").first).to_be_visible()
     answer(page, "pooling", right=False)
     status = page.locator("[data-testid=quiz-status]")
-    expect(status).to_contain_text("0 of 5 right.")
-    expect(page.locator(".quiz-question.wrong")).to_have_count(5)
+    expect(status).to_contain_text(f"0 of {total} right.")
+    expect(page.locator(".quiz-question.wrong")).to_have_count(total)
     answer(page, "pooling", right=True)
-    expect(status).to_contain_text("5 of 5 right. Passed")
-    expect(page.locator(".quiz-question.right")).to_have_count(5)
+    expect(status).to_contain_text(f"{total} of {total} right. Passed")
+    expect(page.locator(".quiz-question.right")).to_have_count(total)
     row = QuizScore.objects.get(user__username=page.username, lesson__slug="pooling")
-    assert (row.best_score, row.attempts) == (5, 2)
+    assert (row.best_score, row.attempts) == (total, 2)
+    answers = QuizAnswer.objects.filter(user__username=page.username)
+    assert answers.count() == 2 * total
+    assert answers.filter(attempt=2, is_correct=True).count() == total
     assert LessonProgress.objects.filter(user__username=page.username).count() == 1
     assert found == []
