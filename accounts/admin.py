@@ -9,6 +9,7 @@ from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin, AccessLogAdmin
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm, SetUnusablePasswordMixin
+from django.db.models import Count
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from knox.models import AuthToken
@@ -82,9 +83,12 @@ class CohortAdmin(admin.ModelAdmin):
     filter_horizontal = ("instructors",)
     inlines = (CohortMembershipInline,)
 
-    @admin.display(description=_("students"))
+    def get_queryset(self, request: Any) -> Any:
+        return super().get_queryset(request).annotate(members=Count("memberships"))
+
+    @admin.display(description=_("students"), ordering="members")
     def student_count(self, cohort: Cohort) -> int:
-        return cohort.memberships.count()
+        return cohort.members
 
 
 # Same tables as the libraries' own admin pages, under translated names.

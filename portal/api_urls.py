@@ -7,6 +7,7 @@ from demos.architectures.urls import api_urlpatterns as architectures_api
 from demos.cnn.urls import api_urlpatterns as cnn_api
 from demos.lessons.urls import api_urlpatterns as lessons_api
 from demos.people.urls import api_urlpatterns as people_api
+from demos.teach.urls import api_urlpatterns as teach_api
 from portal.api import ApiRootApi
 
 app_name = "api"
@@ -18,4 +19,5 @@ urlpatterns = [
     *cnn_api,
     *architectures_api,
     *lessons_api,
+    *teach_api,
 ]
