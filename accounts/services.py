@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 from knox.models import AuthToken
 
 from accounts.models import (
@@ -100,7 +101,9 @@ def create_cohort(
     """A new class taught by ``instructor``, with a fresh unused join code."""
     time_zone = time_zone.strip() or settings.TIME_ZONE
     if time_zone not in zoneinfo.available_timezones():
-        raise InvalidTimeZone("Unknown time zone: %(zone)s.", zone=time_zone[:64])
+        raise InvalidTimeZone(
+            gettext_noop("Unknown time zone: %(zone)s."), zone=time_zone[:64]
+        )
     code = new_join_code()
     while Cohort.objects.filter(join_code=code).exists():
         code = new_join_code()
@@ -130,7 +133,9 @@ def join_cohort_with_code(*, student: User, code: str) -> tuple[Cohort, bool]:
     normalised = normalise_join_code(code)
     cohort = Cohort.objects.filter(join_code=normalised).first() if normalised else None
     if cohort is None:
-        raise InvalidJoinCode("No class has the join code “%(code)s”.", code=code[:20])
+        raise InvalidJoinCode(
+            gettext_noop("No class has the join code “%(code)s”."), code=code[:20]
+        )
     _membership, created = add_student(cohort=cohort, student=student)
     return cohort, created
 
@@ -170,7 +175,7 @@ def add_students(
     that match no user, or several by e-mail, are reported, never guessed."""
     if len(identifiers) > MAX_CSV_ROWS:
         raise TranslatedBadInput(
-            "At most %(count)d students at once.", count=MAX_CSV_ROWS
+            gettext_noop("At most %(count)d students at once."), count=MAX_CSV_ROWS
         )
     report = AddStudentsReport()
     for row, value in identifiers:
