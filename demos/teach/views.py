@@ -38,6 +38,7 @@ STUCK_LABELS = {
     "exercise": gettext_lazy("Exercise not passed"),
 }
 MAX_IDLE_DAYS = 90
+HARDEST_SHOWN = 10  # questions shown before "show all"
 
 
 def teacher_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -87,6 +88,11 @@ def _class_context(request: HttpRequest, cohort: Cohort) -> dict[str, Any]:
     sort = request.GET.get("sort", "name")
     rows = selectors.sort_rows(grid.stuck_rows if only_stuck else grid.rows, sort)
     steps = selectors.exercise_summary(cohort)
+    # Hardest first: what to explain again tomorrow.
+    items = sorted(
+        selectors.quiz_items(cohort), key=lambda i: (i.correct_rate, -i.attempts)
+    )
+    all_items = request.GET.get("items") == "all"
     join_path = reverse("accounts:join-class") + f"?code={cohort.join_code}"
     return {
         "cohort": cohort,
@@ -97,7 +103,9 @@ def _class_context(request: HttpRequest, cohort: Cohort) -> dict[str, Any]:
         "days": days,
         "sort": sort,
         "stuck_labels": STUCK_LABELS,
-        "items": selectors.quiz_items(cohort),
+        "items": items if all_items else items[:HARDEST_SHOWN],
+        "item_count": len(items),
+        "all_items": all_items,
         "steps": steps,
         "top_diagnosis": selectors.most_common_diagnosis(steps),
         "problems": EXERCISE_PROBLEMS,
