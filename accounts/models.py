@@ -5,10 +5,12 @@ proxies of the axes/knox tables. Imports nothing from ``demos``: a class names i
 from __future__ import annotations
 
 import uuid
+import zoneinfo
 
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from knox.models import AuthToken
@@ -58,6 +60,19 @@ class ApiToken(AuthToken):
         verbose_name_plural = _("API tokens")
 
 
+def default_time_zone() -> str:
+    """The site's TIME_ZONE, read when a class is made (not frozen in a migration)."""
+    return settings.TIME_ZONE
+
+
+def validate_time_zone(value: str) -> None:
+    """An IANA time zone name such as Asia/Seoul (what zoneinfo can load)."""
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(
+            _("Unknown time zone: %(zone)s."), params={"zone": value[:64]}
+        )
+
+
 # Join codes avoid look-alikes (0/O, 1/I/L) so a code read aloud or off a slide works.
 JOIN_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 JOIN_CODE_LENGTH = 6
@@ -77,7 +92,8 @@ class Cohort(models.Model):
     time_zone = models.CharField(
         _("time zone"),
         max_length=64,
-        default=settings.TIME_ZONE,
+        default=default_time_zone,
+        validators=[validate_time_zone],
         help_text=_("Times in the class pages and exports are shown in this zone."),
     )
     instructors = models.ManyToManyField(

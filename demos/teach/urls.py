@@ -32,6 +32,11 @@ urlpatterns: list = [
         views.student_detail,
         name="student-detail",
     ),
+    path(
+        "classes/<uuid:public_id>/students/<str:username>/remove/",
+        views.class_remove_student,
+        name="student-remove",
+    ),
 ]
 
 api_urlpatterns: list = [

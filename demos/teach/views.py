@@ -195,6 +195,22 @@ def student_detail(
 
 
 @teacher_required
+@require_POST
+def class_remove_student(
+    request: HttpRequest, public_id: UUID, username: str
+) -> HttpResponse:
+    """Take a student out of the class (their own work is kept)."""
+    cohort = class_selectors.get_cohort_for_instructor(request.user, public_id)
+    student = selectors.get_class_student(cohort, username)
+    class_services.remove_student(cohort=cohort, student=student)
+    messages.success(
+        request,
+        _("%(name)s is no longer in this class.") % {"name": student.shown_name},
+    )
+    return redirect("teach:class-detail", public_id=cohort.public_id)
+
+
+@teacher_required
 @require_GET
 def class_export(request: HttpRequest, public_id: UUID) -> HttpResponse:
     cohort = class_selectors.get_cohort_for_instructor(request.user, public_id)

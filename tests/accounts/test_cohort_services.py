@@ -116,3 +116,17 @@ def test_this_week_lesson_is_kept_and_cleared(staff_user) -> None:
     services.set_this_week_lesson(cohort=cohort, slug="")
     cohort.refresh_from_db()
     assert cohort.this_week_lesson == ""
+
+
+def test_the_admin_cannot_save_an_unknown_time_zone(staff_user) -> None:
+    from django.core.exceptions import ValidationError
+
+    cohort = make_cohort(instructor=staff_user)
+    cohort.time_zone = "Asia/Nowhere"
+    with pytest.raises(ValidationError):
+        cohort.full_clean()
+
+
+def test_a_class_uses_the_sites_time_zone_by_default(settings, staff_user) -> None:
+    settings.TIME_ZONE = "Europe/Berlin"
+    assert make_cohort(instructor=staff_user).time_zone == "Europe/Berlin"

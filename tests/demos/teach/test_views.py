@@ -226,3 +226,23 @@ def test_the_csv_export_uses_the_class_time_zone(
     )
     assert row["done"] == "yes"
     assert row["done_at"] == "2026-03-03T00:30:00+09:00"  # Seoul, UTC+9
+
+
+def test_an_instructor_removes_a_student_and_keeps_their_work(
+    course, teacher_client, cohort, students
+) -> None:
+    minji = students[0]
+    make_quiz_answer(user=minji, lesson=Lesson.objects.get(slug="pooling"))
+    url = f"/teach/classes/{cohort.public_id}/students/minji/remove/"
+    assert teacher_client.get(url).status_code == 405
+    response = teacher_client.post(url, follow=True)
+    assert 'data-testid="row-minji"' not in response.content.decode()
+    assert minji.quiz_answers.count() == 1
+    assert not cohort.students.filter(pk=minji.pk).exists()
+
+
+def test_staff_see_the_classes_link_students_do_not(
+    teacher_client, logged_in_client
+) -> None:
+    assert 'href="/teach/"' in teacher_client.get("/lessons/").content.decode()
+    assert 'href="/teach/"' not in logged_in_client.get("/lessons/").content.decode()
