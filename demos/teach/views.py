@@ -37,6 +37,12 @@ STUCK_LABELS = {
     "quiz": gettext_lazy("Failed a quiz 3 times"),
     "exercise": gettext_lazy("Exercise not passed"),
 }
+# Names of the exercise and its steps (codes stored in ExerciseAttempt); unknown
+# codes are shown as they are.
+EXERCISE_LABELS = {
+    "people-one-by-one": gettext_lazy("Every person one by one (lesson 10)"),
+    "pasted-output": gettext_lazy("printed output checked"),
+}
 MAX_IDLE_DAYS = 90
 HARDEST_SHOWN = 10  # questions shown before "show all"
 
@@ -109,6 +115,7 @@ def _class_context(request: HttpRequest, cohort: Cohort) -> dict[str, Any]:
         "steps": steps,
         "top_diagnosis": selectors.most_common_diagnosis(steps),
         "problems": EXERCISE_PROBLEMS,
+        "exercise_labels": EXERCISE_LABELS,
         "join_link": request.build_absolute_uri(join_path),
         "add_form": AddStudentsForm(),
         "week_form": ThisWeekForm(
@@ -190,6 +197,7 @@ def student_detail(
         "attempts": selectors.student_exercise_attempts(student),
         "runs": selectors.student_runs(student),
         "problems": EXERCISE_PROBLEMS,
+        "exercise_labels": EXERCISE_LABELS,
     }
     return render(request, "demos/teach/student_detail.html", context)
 

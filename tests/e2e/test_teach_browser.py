@@ -21,7 +21,7 @@ from accounts.models import Cohort
 from demos.lessons.quizzes import QUIZZES_DIR, read_quiz
 from demos.lessons.services import load_lessons
 from demos.models import Lesson, QuizAnswer
-from demos.teach.questions import choice_id
+from demos.teach.questions import choice_id, find_choice_text
 from tests.factories import DEFAULT_PASSWORD, make_user
 
 pytestmark = pytest.mark.e2e
@@ -37,19 +37,43 @@ def log_in(page, live_url: str, username: str) -> None:
     page.wait_for_url(f"{live_url}/")
 
 
-def wrong_index(question) -> int:
-    return (question.answer + 1) % 2
+def choice_ids(question) -> list[str]:
+    return [choice_id(choice, index) for index, choice in enumerate(question.choices)]
+
+
+def right_choice(question) -> str:
+    """The right choice's id: the answer itself where quiz files give choices
+    ids, else the answer's index as text (the id ``QuizAnswer`` stores then)."""
+    if isinstance(question.answer, str):
+        return question.answer
+    return choice_ids(question)[question.answer]
+
+
+def wrong_choice(question) -> str:
+    return next(cid for cid in choice_ids(question) if cid != right_choice(question))
+
+
+def picked(question, right: bool) -> tuple[str, str]:
+    """``(choice id, typed text)`` of a right or wrong answer to ``question``."""
+    if question.kind == "choice":
+        return (right_choice(question) if right else wrong_choice(question)), ""
+    return "", str(question.answer if right else question.answer + 100)
 
 
 def answer_quiz(page, slug: str, *, right: bool) -> None:
     for question in read_quiz(QUIZZES_DIR, slug).questions:
         item = page.locator(f".quiz-question[data-id='{question.id}']")
-        if question.kind == "choice":
-            index = question.answer if right else wrong_index(question)
-            item.locator("input[type=radio]").nth(index).check()
+        choice, typed = picked(question, right)
+        if choice:
+            # Choices carry their id where the page shuffles them; else by position.
+            by_id = item.locator(f".quiz-choice[data-choice='{choice}'] input")
+            if by_id.count():
+                by_id.check()
+            else:
+                index = choice_ids(question).index(choice)
+                item.locator("input[type=radio]").nth(index).check()
         else:
-            value = question.answer if right else question.answer + 100
-            item.locator("input[type=text]").fill(str(value))
+            item.locator("input[type=text]").fill(typed)
     page.click("[data-testid=quiz-submit]")
     expect(page.locator("[data-testid=quiz-status]")).to_contain_text("right")
 
@@ -64,11 +88,7 @@ def record_answers_if_the_quiz_api_does_not(username: str, slug: str, right: boo
 
     user = User.objects.get(username=username)
     for question in read_quiz(QUIZZES_DIR, slug).questions:
-        if question.kind == "choice":
-            index = question.answer if right else wrong_index(question)
-            choice, typed = choice_id(question.choices[index], index), ""
-        else:
-            choice, typed = "", str(question.answer if right else question.answer + 100)
+        choice, typed = picked(question, right)
         QuizAnswer.objects.create(
             user=user,
             lesson=lesson,
@@ -127,15 +147,20 @@ def test_an_instructor_sees_three_students_join_and_take_a_quiz(
     grid = page.locator("[data-testid=class-grid]")
     for name in names:
         expect(grid.locator(f"[data-testid=row-{name}]")).to_be_visible()
-    expect(grid.locator(f"[data-testid=row-{names[2]}]")).to_contain_text("5/5")
-    expect(grid.locator(f"[data-testid=row-{names[0]}]")).to_contain_text("0/5")
-    items = page.locator("[data-testid=item-analysis]")
     quiz = read_quiz(QUIZZES_DIR, "pooling")
+    total = quiz.total
+    expect(grid.locator(f"[data-testid=row-{names[2]}]")).to_contain_text(
+        f"{total}/{total}"
+    )
+    expect(grid.locator(f"[data-testid=row-{names[0]}]")).to_contain_text(f"0/{total}")
+    items = page.locator("[data-testid=item-analysis]")
     choice_question = next(q for q in quiz.questions if q.kind == "choice")
     row = items.locator(f"[data-testid=item-pooling-{choice_question.id}]")
     expect(row).to_contain_text("33%")
-    wrong_text = choice_question.choices[wrong_index(choice_question)]["en"]
-    expect(row).to_contain_text(wrong_text[:30])
+    wrong = find_choice_text(
+        choice_question.choices, wrong_choice(choice_question), "en"
+    )
+    expect(row).to_contain_text(wrong[:30])
     teacher_context.close()
     assert errors == []
 
@@ -188,16 +213,11 @@ def test_screenshot_of_a_class_page_in_korean(
                 attempts=3 if failing else 1 + (index + number) % 2,
                 passed=not failing,
             )
-            for question in quiz.questions:
-                right = (index + number + int(question.id[1:])) % 4 != 0
-                if question.id == "q2" and lesson.slug == "stride-padding":
-                    right = number % 5 == 0
-                choice, typed = "", ""
-                if question.kind == "choice":
-                    pick = question.answer if right else wrong_index(question)
-                    choice = choice_id(question.choices[pick], pick)
-                else:
-                    typed = str(question.answer if right else question.answer * 2)
+            for place, question in enumerate(quiz.questions):
+                right = (index + number + place) % 4 != 0
+                if place == 1 and lesson.slug == "stride-padding":
+                    right = number % 5 == 0  # the question most get wrong
+                choice, typed = picked(question, right)
                 QuizAnswer.objects.create(
                     user=student,
                     lesson=lesson,

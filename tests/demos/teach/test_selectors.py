@@ -12,7 +12,7 @@ from django.utils.translation import override
 from demos.lessons import quizzes
 from demos.models import Lesson, LessonProgress
 from demos.teach import selectors
-from demos.teach.questions import choice_id
+from demos.teach.questions import choice_id, find_choice_text, prompt_text
 from tests.factories import (
     make_cohort,
     make_demo_run,
@@ -36,11 +36,21 @@ def cell(grid: selectors.ClassGrid, username: str, slug: str) -> selectors.Lesso
     return row.cells[index]
 
 
+def convolution_question(question_id: str):
+    quiz = quizzes.read_quiz(quizzes.QUIZZES_DIR, "convolution")
+    return next(q for q in quiz.questions if q.id == question_id)
+
+
 def convolution_choice(question_id: str, index: int) -> str:
     """The stored id of a choice of the convolution quiz, whatever its file shape."""
-    quiz = quizzes.read_quiz(quizzes.QUIZZES_DIR, "convolution")
-    question = next(q for q in quiz.questions if q.id == question_id)
+    question = convolution_question(question_id)
     return choice_id(question.choices[index], index)
+
+
+def choice_text_of(question_id: str, wanted: str, lang: str) -> str:
+    """The text of a choice, read from the quiz file (it is edited over time)."""
+    question = convolution_question(question_id)
+    return find_choice_text(question.choices, wanted, lang)
 
 
 def test_the_grid_shows_done_best_score_and_attempts(course, cohort, students) -> None:
@@ -166,9 +176,10 @@ def test_item_analysis_counts_answers_and_names_the_top_wrong_choice(
         33,
     )
     assert q2.top_wrong == selectors.WrongAnswer(
-        choice=wrong, text="세 채널을 따로 필터링해 맵 세 장을 돌려준다.", count=2
+        choice=wrong, text=choice_text_of("q2", wrong, "ko"), count=2
     )
-    assert q2.prompt.startswith("RGB 이미지에 적용한")
+    assert q2.prompt == prompt_text(convolution_question("q2"), "ko")
+    assert q2.prompt and q2.top_wrong.text
     assert q1.top_wrong == selectors.WrongAnswer(choice="", text="5", count=1)
     assert q1.correct_rate == 0.5
 
@@ -202,10 +213,8 @@ def test_a_student_page_reads_answers_with_their_texts(
     )
     with override("en"):
         [answer] = selectors.student_answers(minji)
-    assert (
-        answer.answer
-        == "It filters the three channels separately and returns three maps."
-    )
+    assert answer.answer == choice_text_of("q2", wrong, "en")
+    assert answer.answer != wrong  # the text, not the id
     assert answer.is_correct is False
 
 

@@ -10,11 +10,12 @@ from datetime import UTC, datetime
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils.html import escape
 from django.utils.translation import override
 
 from demos.lessons import quizzes
 from demos.models import Lesson, LessonProgress
-from demos.teach.questions import choice_id
+from demos.teach.questions import choice_id, find_choice_text
 from tests.factories import (
     make_demo_run,
     make_exercise_attempt,
@@ -86,7 +87,8 @@ def test_the_class_page_shows_grid_items_exercise_in_korean(
     body = response.content.decode()
     assert 'data-testid="row-minji"' in body
     assert "3/4" in body and "×2" in body
-    assert "첫 번째(빨강) 채널만 본다." in body  # the top wrong choice's text
+    wrong_text = find_choice_text(q2.choices, choice_id(q2.choices[2], 2), "ko")
+    assert escape(wrong_text)[:40] in body  # the top wrong choice's text
     assert "0%" in body
     assert "x and y are swapped" not in body  # the diagnosis is in Korean
     assert "학생 × 강의" in body
@@ -246,3 +248,14 @@ def test_staff_see_the_classes_link_students_do_not(
 ) -> None:
     assert 'href="/teach/"' in teacher_client.get("/lessons/").content.decode()
     assert 'href="/teach/"' not in logged_in_client.get("/lessons/").content.decode()
+
+
+def test_the_exercise_is_named_and_unknown_steps_shown_as_stored(
+    course, teacher_client, cohort, students
+) -> None:
+    make_exercise_attempt(user=students[0], step="pasted-output", diagnosis="xy-order")
+    make_exercise_attempt(user=students[1], exercise="new-exercise", step="s1")
+    body = korean(teacher_client).get(f"/teach/classes/{cohort.public_id}/").content
+    text = body.decode()
+    assert "사람 한 명씩 출력하기(10강) · 출력 결과 채점" in text
+    assert "new-exercise · s1" in text
