@@ -19,7 +19,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import get_language
 
-from accounts.models import Cohort, User
+from accounts.models import Cohort, CohortMembership, User
 from accounts.selectors import class_students
 from demos.lessons import quizzes
 from demos.models import (
@@ -142,14 +142,20 @@ def class_grid(
     """Students × lessons: done, best quiz score, attempts; per student the last
     activity, person-demo runs and why they look stuck. Four queries.
 
-    Stuck means: no activity for ``idle_days`` days (or none ever), a quiz tried
+    Stuck means: no activity for ``idle_days`` days (counted from joining the class
+    for a student who has done nothing since), a quiz tried
     ``STUCK_AFTER_FAILS`` times without passing, or the exercise tried but never
     passed.
     """
     now = now or timezone.now()
     students = class_students(cohort) if students is None else students
     lessons = list(Lesson.objects.order_by("order"))
-    people = list(students_with_activity(students))
+    joined = CohortMembership.objects.filter(cohort=cohort, student=OuterRef("pk"))
+    people = list(
+        students_with_activity(students).annotate(
+            joined=Subquery(joined.values("joined")[:1])
+        )
+    )
     ids = [person.pk for person in people]
     done = {
         (user_id, lesson_id): completed_at
@@ -196,7 +202,8 @@ def class_grid(
             for lesson, cell in zip(lessons, cells, strict=True)
             if cell.is_failing
         ]
-        if row.last_active is None or row.last_active < idle_since:
+        seen = max(filter(None, [row.last_active, person.joined]), default=now)
+        if seen < idle_since:
             row.stuck.append("idle")
         if row.failing_lessons:
             row.stuck.append("quiz")

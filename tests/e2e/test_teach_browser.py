@@ -238,6 +238,7 @@ def test_screenshot_of_a_class_page_in_korean(
             student.lesson_progress.update(completed_at=stale)
     cohort.this_week_lesson = lessons[5].slug
     cohort.save()
+    cohort.memberships.update(joined=now - timedelta(days=30))
 
     context = browser.new_context(
         locale="ko-KR", viewport={"width": 1280, "height": 900}

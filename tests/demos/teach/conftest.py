@@ -26,10 +26,21 @@ def cohort(instructor):
 
 @pytest.fixture
 def students(cohort) -> list:
-    return [
+    """Three students who joined a month ago (the class is under way)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts.models import CohortMembership
+
+    people = [
         make_student_in(cohort, username=name, email=f"{name}@example.com")
         for name in ("minji", "jisoo", "hyun")
     ]
+    CohortMembership.objects.filter(cohort=cohort).update(
+        joined=timezone.now() - timedelta(days=30)
+    )
+    return people
 
 
 @pytest.fixture

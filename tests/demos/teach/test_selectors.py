@@ -123,6 +123,13 @@ def test_a_student_who_never_did_anything_is_idle(course, cohort, students) -> N
     assert len(grid.stuck_rows) == 3
 
 
+def test_a_student_who_just_joined_is_not_idle_yet(course, cohort) -> None:
+    make_student_in(cohort, username="newcomer")
+    [row] = selectors.class_grid(cohort, idle_days=7).rows
+    assert row.last_active is None
+    assert row.stuck == []
+
+
 def test_rows_sort_by_done_score_and_last_activity(course, cohort, students) -> None:
     minji, jisoo, hyun = students
     for slug in ("convolution", "pooling"):
