@@ -23,7 +23,7 @@ from accounts.models import (
     CohortMembership,
     User,
 )
-from portal.errors import TranslatedBadInput
+from portal.lib.errors import TranslatedBadInput
 
 
 @transaction.atomic

@@ -20,8 +20,8 @@ from accounts.forms import (
     RateLimitedLoginForm,
     SignupForm,
 )
-from portal.clients import client_address
-from portal.counting import within_rate
+from portal.lib.clients import client_address
+from portal.lib.counting import within_rate
 
 
 @require_http_methods(["GET", "POST"])

@@ -30,7 +30,7 @@ from demos.lessons.services import EXERCISE_PROBLEMS
 from demos.models import Lesson
 from demos.teach import exports, selectors
 from demos.teach.forms import AddStudentsForm, ClassCreateForm, ThisWeekForm
-from portal.errors import BadInput
+from portal.lib.errors import BadInput
 
 STUCK_LABELS = {
     "idle": gettext_lazy("No recent activity"),
