@@ -9,12 +9,21 @@ from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin, AccessLogAdmin
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm, SetUnusablePasswordMixin
+from django.db.models import Count
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from knox.models import AuthToken
 
 from accounts.forms import AdminLoginForm
-from accounts.models import ApiToken, FailedLogin, LoginLockout, LoginRecord, User
+from accounts.models import (
+    ApiToken,
+    Cohort,
+    CohortMembership,
+    FailedLogin,
+    LoginLockout,
+    LoginRecord,
+    User,
+)
 
 # The admin's login goes through the same gate as the site's (axes counts both).
 admin.site.login_form = AdminLoginForm
@@ -54,6 +63,32 @@ class UserAdmin(BaseUserAdmin):
     list_filter = ("is_staff", "is_superuser", "is_active", "date_joined")
     search_fields = ("username", "display_name", "email")
     fieldsets = (*BaseUserAdmin.fieldsets, (_("Portal"), {"fields": ("display_name",)}))
+
+
+class CohortMembershipInline(admin.TabularInline):
+    model = CohortMembership
+    fk_name = "cohort"
+    extra = 0
+    autocomplete_fields = ("student",)
+    readonly_fields = ("joined", "added_by")
+
+
+@admin.register(Cohort)
+class CohortAdmin(admin.ModelAdmin):
+    """Classes; the class pages for instructors are at /teach/."""
+
+    list_display = ("name", "term", "join_code", "student_count", "created")
+    search_fields = ("name", "term", "join_code")
+    readonly_fields = ("join_code", "public_id", "created")
+    filter_horizontal = ("instructors",)
+    inlines = (CohortMembershipInline,)
+
+    def get_queryset(self, request: Any) -> Any:
+        return super().get_queryset(request).annotate(members=Count("memberships"))
+
+    @admin.display(description=_("students"), ordering="members")
+    def student_count(self, cohort: Cohort) -> int:
+        return cohort.members
 
 
 # Same tables as the libraries' own admin pages, under translated names.

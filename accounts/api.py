@@ -89,3 +89,27 @@ class LogoutEverywhereApi(APIView):
     def post(self, request: Request) -> Response:
         services.log_out_everywhere(user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ClassJoinApi(APIView):
+    """POST ``{"code"}`` → the student joins that class: 200 ``{"id", "name",
+    "joined"}`` (``joined`` false if already in it); a wrong code → 400."""
+
+    class InputSerializer(serializers.Serializer):
+        code = serializers.CharField(max_length=20)
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.UUIDField(source="public_id")
+        name = serializers.CharField()
+        term = serializers.CharField()
+        joined = serializers.BooleanField()
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        cohort, joined = services.join_cohort_with_code(
+            student=request.user, code=data.validated_data["code"]
+        )
+        cohort.joined = joined
+        return Response(self.OutputSerializer(cohort).data)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts.api import LogoutEverywhereApi, MeApi, TokenObtainApi
+from accounts.api import ClassJoinApi, LogoutEverywhereApi, MeApi, TokenObtainApi
 
 api_urlpatterns = [
     path("auth/token/", TokenObtainApi.as_view(), name="token"),
@@ -10,4 +10,5 @@ api_urlpatterns = [
         name="logout-everywhere",
     ),
     path("me/", MeApi.as_view(), name="me"),
+    path("classes/join/", ClassJoinApi.as_view(), name="class-join"),
 ]

@@ -53,3 +53,11 @@ class ProfileForm(forms.Form):
     display_name = forms.CharField(
         label=_("Display name"), max_length=60, required=False
     )
+
+
+class JoinClassForm(forms.Form):
+    code = forms.CharField(
+        label=_("Join code"),
+        max_length=20,
+        help_text=_("The code your instructor gave you, such as K7QM3P."),
+    )

@@ -13,6 +13,7 @@ urlpatterns = [
     path("logout-everywhere/", views.logout_everywhere, name="logout-everywhere"),
     path("profile/", views.profile, name="profile"),
     path("profile/edit/", views.profile_edit, name="profile-edit"),
+    path("classes/join/", views.join_class, name="join-class"),
     path(
         "password/change/", views.PasswordChangeView.as_view(), name="password-change"
     ),

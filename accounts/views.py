@@ -13,8 +13,13 @@ from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import services
-from accounts.forms import ProfileForm, RateLimitedLoginForm, SignupForm
+from accounts import selectors, services
+from accounts.forms import (
+    JoinClassForm,
+    ProfileForm,
+    RateLimitedLoginForm,
+    SignupForm,
+)
 from portal.lib.clients import client_address
 from portal.lib.counting import within_rate
 
@@ -71,6 +76,7 @@ def profile(request: HttpRequest) -> HttpResponse:
             "samesite": settings.SESSION_COOKIE_SAMESITE,
             "age_days": settings.SESSION_COOKIE_AGE // 86400,
         },
+        "cohorts": selectors.cohorts_for_student(request.user),
     }
     return render(request, "accounts/profile.html", context)
 
@@ -119,3 +125,27 @@ def logout_everywhere(request: HttpRequest) -> HttpResponse:
         request, _("You were logged out everywhere; your API tokens were revoked.")
     )
     return redirect("accounts:login")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def join_class(request: HttpRequest) -> HttpResponse:
+    """Join a class with its code; ``?code=`` (the class's join link) fills it in."""
+    initial = {"code": request.GET.get("code", "")[:20]}
+    form = JoinClassForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            cohort, joined = services.join_cohort_with_code(
+                student=request.user, code=form.cleaned_data["code"]
+            )
+        except services.InvalidJoinCode as exc:
+            form.add_error("code", str(exc))
+        else:
+            text = (
+                _("You joined the class “%(name)s”.")
+                if joined
+                else _("You are already in the class “%(name)s”.")
+            )
+            messages.success(request, text % {"name": cohort.name})
+            return redirect("accounts:profile")
+    return render(request, "accounts/join_class.html", {"form": form})

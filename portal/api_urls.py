@@ -5,6 +5,7 @@ from django.urls import path
 from accounts.api_urls import api_urlpatterns as accounts_api
 from demos.lessons.urls import api_urlpatterns as lessons_api
 from demos.people.urls import api_urlpatterns as people_api
+from demos.teach.urls import api_urlpatterns as teach_api
 from demos.widgets.urls import api_urlpatterns as widgets_api
 from portal.lib.api import ApiRootApi
 
@@ -16,4 +17,5 @@ urlpatterns = [
     *people_api,
     *widgets_api,
     *lessons_api,
+    *teach_api,
 ]

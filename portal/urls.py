@@ -18,6 +18,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("demos/", include("demos.urls")),
     path("lessons/", include("demos.lessons.urls")),
+    path("teach/", include("demos.teach.urls")),
     path("api/v1/", include("portal.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(

@@ -21,6 +21,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.selectors import cohorts_for_student
 from demos.lessons import selectors as selectors
 from demos.lessons import services as services
 from demos.models import Lesson
@@ -45,9 +46,15 @@ def _widget_parts(request: HttpRequest, lesson: Lesson) -> dict[str, Any]:
 def lesson_list(request: HttpRequest) -> HttpResponse:
     lessons = list(selectors.lessons_with_progress(request.user))
     summary = selectors.progress_summary(request.user)
-    return render(
-        request, "demos/lessons/list.html", {"lessons": lessons, "summary": summary}
-    )
+    cohorts = cohorts_for_student(request.user)  # their classes and this week's lesson
+    this_week = {cohort.this_week_lesson for cohort in cohorts}
+    context = {
+        "lessons": lessons,
+        "summary": summary,
+        "cohorts": cohorts,
+        "this_week": this_week,
+    }
+    return render(request, "demos/lessons/list.html", context)
 
 
 @require_GET

@@ -157,6 +157,11 @@ AREA_RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("demos.widgets.registry", "demos.people.selectors"),
     ),
     "demos.widgets": (("demos.lessons", "demos.people"), ("demos.people.selectors",)),
+    # The instructor's pages only read: the course's quiz texts and mistake names.
+    "demos.teach": (
+        ("demos.widgets", "demos.people", "demos.lessons", "demos.ml"),
+        ("demos.lessons.quizzes", "demos.lessons.exercise_checks"),
+    ),
 }
 
 
