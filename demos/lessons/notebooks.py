@@ -1,11 +1,12 @@
 """A lesson's code as a Jupyter notebook (``/lessons/<slug>/notebook.ipynb``).
 
-Pure module (nbformat and the standard library; never Django). The lesson's Markdown
-is the one home of its code: every ```` ```python ```` fence becomes a code cell, in
-order, under the heading of the section it appears in, after a Markdown introduction.
-A ```` ```text ```` fence that shows Keras becomes a Markdown cell (the notes' Keras
-version, to read beside the PyTorch one). An HTML comment on the line just before a
-fence changes what happens to it (the lesson page never shows these comments):
+Pure module (nbformat, imported when a notebook is built, and the standard library;
+never Django). The lesson's Markdown is the one home of its code: every
+```` ```python ```` fence becomes a code cell, in order, under the heading of the
+section it appears in, after a Markdown introduction. A ```` ```text ```` fence
+that shows Keras becomes a Markdown cell (the notes' Keras version, to read beside
+the PyTorch one). An HTML comment on the line just before a fence changes what
+happens to it (the lesson page never shows these comments):
 
 - ``<!-- notebook: skip -->``: an excerpt whose full version comes later; left out;
 - ``<!-- notebook: needs internet -->`` (or ``needs data``, ``needs <anything>``):
@@ -23,9 +24,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import nbformat
-from nbformat import v4
+if TYPE_CHECKING:
+    import nbformat
 
 FENCE_OPEN = re.compile(r"^```(?P<lang>[\w+-]*)\s*$")
 MARKER = re.compile(
@@ -127,6 +129,10 @@ def build_notebook(
     *, title: str, summary: str, body: str, url: str, lang: str = "en"
 ) -> nbformat.NotebookNode:
     """The lesson's notebook (nbformat 4), validated; ``lang`` is "en" or "ko"."""
+    # Imported here: loading the URLconf should not pay for nbformat and jsonschema.
+    import nbformat
+    from nbformat import v4
+
     lang = lang if lang in INTRO else "en"
     intro = f"# {title}\n\n"
     if summary:
@@ -167,4 +173,6 @@ def build_notebook(
 
 def notebook_json(**kwargs: str) -> str:
     """``build_notebook(**kwargs)`` as the text of an ``.ipynb`` file."""
+    import nbformat
+
     return nbformat.writes(build_notebook(**kwargs))
