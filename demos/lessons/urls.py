@@ -20,6 +20,7 @@ urlpatterns: list = [
     path("", lesson_views.lesson_list, name="list"),
     path("<slug:slug>/", lesson_views.lesson_detail, name="detail"),
     path("<slug:slug>/done/", lesson_views.lesson_done, name="done"),
+    path("<slug:slug>/notebook.ipynb", lesson_views.lesson_notebook, name="notebook"),
 ]
 
 api_urlpatterns: list = [

@@ -18,10 +18,12 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import select_template
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.selectors import cohorts_for_student
+from demos.lessons import notebooks
 from demos.lessons import selectors as selectors
 from demos.lessons import services as services
 from demos.models import Lesson
@@ -72,6 +74,25 @@ def lesson_detail(request: HttpRequest, slug: str) -> HttpResponse:
         **_widget_parts(request, lesson),
     }
     return render(request, "demos/lessons/detail.html", context)
+
+
+@require_GET
+def lesson_notebook(request: HttpRequest, slug: str) -> HttpResponse:
+    """The lesson's code as a Jupyter notebook, in the page's language (a download)."""
+    lesson = selectors.get_lesson(slug)
+    lang = "ko" if (get_language() or "").startswith("ko") else "en"
+    url = request.build_absolute_uri(reverse("lessons:detail", args=[lesson.slug]))
+    content = notebooks.notebook_json(
+        title=lesson.title,
+        summary=lesson.summary,
+        body=getattr(lesson, f"body_{lang}"),
+        url=url,
+        lang=lang,
+    )
+    response = HttpResponse(content, content_type="application/x-ipynb+json")
+    name = f"{lesson.order:02d}-{lesson.slug}.{lang}.ipynb"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 @require_POST

@@ -24,7 +24,7 @@ def test_korean_is_chosen_for_korean_browsers(client: Client) -> None:
     body = response.content.decode()
     assert '<html lang="ko">' in body
     assert "📚 강의</h2>" in body  # the "Lessons" card, translated
-    assert "사람 찾기 데모" in body
+    assert "사람 검출 데모" in body
 
 
 def test_english_for_other_browsers(client: Client) -> None:
