@@ -130,6 +130,8 @@ class _Finder:
         }
         after = siblings[siblings.index(loop) + 1 :]
         for statement in after:
+            if isinstance(statement, ast.For):
+                continue  # collect, then a second loop over the kept boxes: fine
             uses_loop = _names(statement) & set_in_loop
             prints = any(
                 isinstance(n, ast.Call)
@@ -161,9 +163,13 @@ class _Finder:
                 continue
             left, right, op = node.left, node.comparators[0], node.ops[0]
             left_names, right_names = _names(left), _names(right)
-            if isinstance(op, ast.Lt):  # threshold < score
+            # Keeping "score > threshold", or skipping "score <= threshold", drops
+            # the boxes exactly at the threshold.
+            if isinstance(
+                op, ast.Lt | ast.GtE
+            ):  # threshold < score, threshold >= score
                 left_names, right_names = right_names, left_names
-            elif not isinstance(op, ast.Gt):
+            elif not isinstance(op, ast.Gt | ast.LtE):
                 continue
             if any(SCORE_NAME.search(n) for n in left_names) and any(
                 THRESHOLD_NAME.search(n) for n in right_names

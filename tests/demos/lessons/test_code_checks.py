@@ -23,7 +23,7 @@ def lesson_function(lang: str) -> str:
 
 PRINT = '        print(\n            f"person {number}: score {score:.2f}, box {(x1, y1, x2, y2)}, crop {crop.shape}"\n        )\n'  # noqa: E501
 BUGS = {
-    "loop-index-zero": [("np.clip(box, 0,", "np.clip(people[0][0], 0,")],
+    "loop-index-zero": [("np.clip(box, 0,", "np.clip(boxes[0], 0,")],
     "loop-return": [
         (
             "        crops.append(crop)\n",
@@ -44,14 +44,12 @@ BUGS = {
         ),  # noqa: E501
     ],
     "xy-order": [("img[y1:y2, x1:x2]", "img[x1:x2, y1:y2]")],
-    "int-casts": [
-        ("np.rint(np.clip(", "(np.clip("),
-        ("        x1, y1, x2, y2 = int(x1), int(y1), int(x2), int(y2)\n", ""),
-    ],
+    "int-casts": [("int(v) for v in np.rint(", "v for v in (")],
     "clipping": [
         ("np.rint(np.clip(box, 0, [width, height, width, height]))", "np.rint(box)")
     ],  # noqa: E501
-    "threshold-strict": [("score >= threshold", "score > threshold")],
+    # The lesson skips what is below the threshold: skipping "<=" keeps only ">".
+    "threshold-strict": [("score < threshold", "score <= threshold")],
 }
 
 
