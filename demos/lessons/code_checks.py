@@ -164,10 +164,8 @@ class _Finder:
             left, right, op = node.left, node.comparators[0], node.ops[0]
             left_names, right_names = _names(left), _names(right)
             # Keeping "score > threshold", or skipping "score <= threshold", drops
-            # the boxes exactly at the threshold.
-            if isinstance(
-                op, ast.Lt | ast.GtE
-            ):  # threshold < score, threshold >= score
+            # the boxes exactly at the threshold (threshold < / >= score: swapped).
+            if isinstance(op, ast.Lt | ast.GtE):
                 left_names, right_names = right_names, left_names
             elif not isinstance(op, ast.Gt | ast.LtE):
                 continue
