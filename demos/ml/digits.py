@@ -30,9 +30,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from demos.ml.bundled import WEIGHTS_DIR
 from portal.lib.errors import BadInput
 
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 CNN_WEIGHTS = WEIGHTS_DIR / "digits_cnn.pth"
 CNN_META = WEIGHTS_DIR / "digits_cnn.json"
 AUTOENCODER_WEIGHTS = WEIGHTS_DIR / "digits_autoencoder.pth"

@@ -22,7 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from demos.ml import networks as cnn_models
-from demos.ml.digits import WEIGHTS_DIR
+from demos.ml.bundled import WEIGHTS_DIR
 from demos.ml.digits_training import save_model
 from demos.widgets.kit import public_for_an_hour
 from portal.lib.api import validated
