@@ -387,9 +387,12 @@ class ConvStepsApi(APIView):
 class PeopleExerciseApi(APIView):
     """POST ``{"run": <uuid>, "output": <what the loop printed>}`` → each printed
     person held against the person demo's crop of the same photo, with the
-    classic bug named where they differ. The run must be the student's own."""
+    classic bug named where they differ. The run must be the student's own.
+    Throttled per student ("checks"): pasting in a loop cannot hog a worker."""
 
     permission_classes = [IsAuthenticated]
+    throttle_classes = [UploadRateThrottle]
+    throttle_scope = "checks"
 
     class InputSerializer(serializers.Serializer):
         run = serializers.UUIDField()

@@ -247,6 +247,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "portal.api.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "uploads": env_str("PORTAL_UPLOAD_THROTTLE", "120/min"),
+        # Pasted exercise printouts checked, per student: ten times what one
+        # student clicking "check" needs, far below what a script sends.
+        "checks": env_str("PORTAL_CHECK_THROTTLE", "30/min"),
     },
 }
 # API tokens (django-rest-knox): stored as SHA-512 digests, expiring, revoked on a
