@@ -284,8 +284,11 @@ AXES_RESET_ON_SUCCESS = True
 # accounts/admin.py shows axes' tables under the portal's own (translated) names.
 AXES_ENABLE_ADMIN = False
 # Failures per address per cool-off window across all usernames (password
-# spraying); large, because a whole class reaches us through one NAT address.
+# spraying) after which each password check from that address waits
+# LOGIN_ADDRESS_DELAY_SECONDS first: a slow-down, never a refusal, because a whole
+# class reaches us through one NAT address (ASVS 2.2.1).
 LOGIN_ADDRESS_FAILURE_LIMIT = env_int("PORTAL_LOGIN_ADDRESS_BURST", 60)
+LOGIN_ADDRESS_DELAY_SECONDS = env_int("PORTAL_LOGIN_ADDRESS_DELAY_SECONDS", 1)
 # Sign-ups per client address (a whole class may share one NAT address).
 SIGNUP_THROTTLE = env_str("PORTAL_SIGNUP_THROTTLE", "50/hour")
 AXES_LOCKOUT_CALLABLE = "accounts.ratelimit.lockout_response"
