@@ -30,7 +30,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from portal.clients import client_address
 from portal.counting import count_hit
-from portal.errors import BadInput, ServiceUnavailable, TryLater
+from portal.errors import BadInput, InsufficientStorage, ServiceUnavailable, TryLater
 from portal.faults import (
     RETRY_AFTER_SECONDS,
     configuration_error_message,
@@ -165,6 +165,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             {"detail": str(exc)},
             status=status.HTTP_429_TOO_MANY_REQUESTS,
             headers={"Retry-After": str(exc.retry_after)},
+        )
+    if isinstance(exc, InsufficientStorage):
+        return Response(
+            {"detail": str(exc)},
+            status=status.HTTP_507_INSUFFICIENT_STORAGE,
+            headers={"Retry-After": "300"},
         )
     if isinstance(exc, ServiceUnavailable):
         return Response(

@@ -54,6 +54,7 @@ from demos.cnn.feature_maps import (
     strongest_channels,
     tile_grid,
 )
+from demos.common import disk_cache
 from demos.common.imaging import DecodedImage, decode_image
 from demos.common.limits import image_limits
 from demos.common.samples import title_of_file
@@ -276,6 +277,8 @@ def _write_run(
         **extra,
     }
     _write_bytes(folder / "run.json", json.dumps(summary).encode())
+    # The cache has a size cap (issue 21): the oldest runs make room for this one.
+    disk_cache.trim(_maps_root(), settings.FEATURE_MAP_CACHE_MAX_BYTES, keep=folder)
     return summary
 
 
