@@ -181,6 +181,9 @@ STATIC_ROOT = env_path("PORTAL_STATIC_ROOT", VAR_DIR / "staticfiles")
 MEDIA_ROOT = env_path("PORTAL_MEDIA_ROOT", VAR_DIR / "media")
 MODELS_DIR = env_path("PORTAL_MODELS_DIR", VAR_DIR / "models")
 FEATURE_MAP_CACHE_DIR = env_path("PORTAL_FEATURE_MAP_CACHE_DIR", VAR_DIR / "cache")
+# The feature-map cache's size cap: past it the oldest cached runs are removed
+# (one run of a large model is ~1-5 MB; a busy class writes ~240 MB a minute).
+FEATURE_MAP_CACHE_MAX_BYTES = env_int("PORTAL_FEATURE_MAP_CACHE_MB", 2048) * 2**20
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -291,6 +294,10 @@ LOGIN_ADDRESS_FAILURE_LIMIT = env_int("PORTAL_LOGIN_ADDRESS_BURST", 60)
 LOGIN_ADDRESS_DELAY_SECONDS = env_int("PORTAL_LOGIN_ADDRESS_DELAY_SECONDS", 1)
 # Sign-ups per client address (a whole class may share one NAT address).
 SIGNUP_THROTTLE = env_str("PORTAL_SIGNUP_THROTTLE", "50/hour")
+# Password-reset requests per client address (a class shares one) and mails per
+# target address: past the second, nothing more is sent and the page looks the same.
+PASSWORD_RESET_ADDRESS_THROTTLE = env_str("PORTAL_RESET_THROTTLE", "30/hour")
+PASSWORD_RESET_TARGET_THROTTLE = env_str("PORTAL_RESET_TARGET_THROTTLE", "3/hour")
 AXES_LOCKOUT_CALLABLE = "accounts.ratelimit.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "portal.clients.client_address"
 
@@ -369,6 +376,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 RETENTION_DAYS = env_int("PORTAL_RETENTION_DAYS", 30)
 # /healthz answers 503 "degraded" when the media disk has less free space than this.
 HEALTHZ_MIN_FREE_BYTES = env_int("PORTAL_MIN_FREE_DISK_MB", 1024) * 1024 * 1024
+# Uploads are refused (507) below the same free space; each student's stored photos
+# may take at most this much (a stored photo is ~0.2-1 MB: see demos/people/services).
+STORAGE_QUOTA_BYTES = env_int("PORTAL_STORAGE_QUOTA_MB", 300) * 2**20
 
 LOGGING = {
     "version": 1,
