@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.utils import timezone
@@ -27,6 +28,22 @@ def update_profile(*, user: User, display_name: str) -> User:
     user.full_clean()
     user.save(update_fields=["display_name"])
     return user
+
+
+class TooManyTokens(Exception):
+    """The user already holds ``REST_KNOX["TOKEN_LIMIT_PER_USER"]`` live tokens."""
+
+
+@transaction.atomic
+def create_api_token(*, user: User) -> tuple[AuthToken, str]:
+    """A new API token for ``user`` (its row and the secret shown once), or
+    ``TooManyTokens`` at the README's limit of live (unexpired) tokens."""
+    User.objects.select_for_update().filter(pk=user.pk).first()  # one at a time
+    limit = settings.REST_KNOX["TOKEN_LIMIT_PER_USER"]
+    live = AuthToken.objects.filter(user=user, expiry__gt=timezone.now())
+    if limit is not None and live.count() >= limit:
+        raise TooManyTokens(limit)
+    return AuthToken.objects.create(user=user)
 
 
 @transaction.atomic

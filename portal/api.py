@@ -80,6 +80,19 @@ class BoundedIntegerField(serializers.IntegerField):
             raise serializers.ValidationError(str(exc)) from exc
 
 
+class StrictSerializer(serializers.Serializer):
+    """A serializer that refuses fields it does not know (→ 400): a body of other
+    keys is a mistake, not a request for every default."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(getattr(self, "initial_data", {})) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError(
+                _("Unknown field(s): %(names)s.") % {"names": ", ".join(unknown)}
+            )
+        return attrs
+
+
 class UploadRateThrottle(ScopedRateThrottle):
     """The per-user (or per-address) "uploads" rate, counted atomically.
 

@@ -32,7 +32,12 @@ from demos.cnn import networks as cnn_models
 from demos.cnn import services as cnn_services
 from demos.people.selectors import get_demo_run_for_user
 from demos.people.services import read_run_file
-from portal.api import BoundedIntegerField, UploadRateThrottle, validated
+from portal.api import (
+    BoundedIntegerField,
+    StrictSerializer,
+    UploadRateThrottle,
+    validated,
+)
 
 
 def read_upload(upload: Any) -> bytes:
@@ -362,7 +367,7 @@ class TrainingRunCreateApi(APIView):
     ``TRAINING_RUN_SECONDS``. Poll the URL for the curves as they grow.
     """
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         subset = serializers.IntegerField(min_value=20, max_value=1437, default=100)
         epochs = serializers.IntegerField(min_value=1, max_value=60, default=30)
         dropout = serializers.FloatField(min_value=0, max_value=0.9, default=0.0)

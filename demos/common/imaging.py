@@ -294,8 +294,9 @@ def decode_image(data: bytes, limits: ImageLimits) -> DecodedImage:
     refused). Images above ``limits.max_working_pixels`` come back reduced by an
     integer factor (JPEG decoded at that scale directly). EXIF orientation is
     applied; CMYK, 16-bit, palette, greyscale and alpha images become RGB; a GIF
-    contributes its first frame only. Trailing bytes after the image (polyglots)
-    are ignored because only decoded pixels survive.
+    or an MPO (a phone's JPEG with a second image) contributes its first frame.
+    Trailing bytes after the image (polyglots) are ignored because only decoded
+    pixels survive.
 
     Any other failure inside Pillow on a hostile file (a ``TypeError`` from a
     malformed tag, say) is that file's fault too: ``InvalidImage``, never a 500.
@@ -324,6 +325,8 @@ def _decode(data: bytes, limits: ImageLimits) -> DecodedImage:
         )
     image = _open(data)
     fmt = (image.format or "").upper()
+    if fmt == "MPO":  # a phone's JPEG with a depth map or second image: frame 1
+        fmt = "JPEG"
     if fmt not in ALLOWED_FORMATS:
         raise UnsupportedFormat(
             gettext_noop(

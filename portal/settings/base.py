@@ -248,6 +248,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "EXCEPTION_HANDLER": "portal.api.exception_handler",
+    # JSON nested past 32 levels is a 400 (a 4 KB body of brackets was a 500).
+    "DEFAULT_PARSER_CLASSES": [
+        "portal.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_THROTTLE_RATES": {
         "uploads": env_str("PORTAL_UPLOAD_THROTTLE", "120/min"),
         # Pasted exercise printouts checked, per student: ten times what one

@@ -11,7 +11,7 @@ from django.utils import timezone
 from knox.models import AuthToken
 
 from accounts.models import User
-from tests.factories import DEFAULT_PASSWORD
+from tests.factories import DEFAULT_PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -91,3 +91,20 @@ def test_log_out_everywhere_api_revokes_every_token(user: User, other_user) -> N
     )
     assert response.status_code == 204
     assert [me(token), me(spare)] == [401, 401]
+
+
+def test_at_most_twenty_live_tokens_per_user(db) -> None:
+    # README: "At most 20 live tokens per user" (issue 21, finding 8).
+    user = make_user(username="scripted")
+    client = Client()
+    body = {"username": "scripted", "password": DEFAULT_PASSWORD}
+    statuses = [client.post("/api/v1/auth/token/", body).status_code for _ in range(21)]
+    assert statuses == [200] * 20 + [403]
+    refused = client.post("/api/v1/auth/token/", body).json()["detail"]
+    assert "20 API tokens" in refused
+    assert AuthToken.objects.filter(user=user).count() == 20
+    # An expired token no longer counts.
+    AuthToken.objects.filter(pk=AuthToken.objects.filter(user=user).first().pk).update(
+        expiry=timezone.now() - timedelta(seconds=1)
+    )
+    assert client.post("/api/v1/auth/token/", body).status_code == 200

@@ -21,7 +21,8 @@ ELSEWHERE = "10.9.9.9"
 
 
 @pytest.fixture
-def waits(monkeypatch) -> list[float]:
+def waits(monkeypatch, settings) -> list[float]:
+    settings.LOGIN_ADDRESS_DELAY_SECONDS = 1  # recorded below, never slept
     recorded: list[float] = []
     monkeypatch.setattr(ratelimit, "_sleep", recorded.append)
     return recorded

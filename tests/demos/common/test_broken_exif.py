@@ -170,3 +170,32 @@ def test_a_batch_reports_each_files_fate(logged_in_client: Client, monkeypatch) 
     assert "broken.jpg" in page and "not an image we can read" in page
     names = sorted(DemoRun.objects.values_list("original_name", flat=True))
     assert names == ["first.jpg", "third.jpg"]
+
+
+def mpo(first: Image.Image, second: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    first.save(buffer, "MPO", save_all=True, append_images=[second])
+    return buffer.getvalue()
+
+
+def test_an_mpo_photo_is_read_as_its_first_frame() -> None:
+    # Phones with a depth camera save MPO: a JPEG followed by a second image.
+    red = Image.new("RGB", (120, 80), (220, 30, 30))
+    blue = Image.new("RGB", (60, 90), (30, 30, 220))
+    data = mpo(red, blue)
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.format == "MPO" and image.n_frames == 2
+    decoded = decode_image(data, LIMITS)
+    assert decoded.format == "JPEG"
+    assert (decoded.width, decoded.height) == (120, 80)
+    assert decoded.rgb[40, 60, 0] > 150
+
+
+@pytest.mark.django_db
+def test_an_mpo_photo_is_accepted_by_the_person_demo(logged_in_client: Client) -> None:
+    data = mpo(Image.new("RGB", (320, 240), (90, 140, 200)), Image.new("RGB", (8, 8)))
+    response = logged_in_client.post(
+        "/api/v1/detections/",
+        {"image": SimpleUploadedFile("depth.jpg", data), "detector": "opencv-hog"},
+    )
+    assert response.status_code == 201

@@ -220,6 +220,7 @@ def test_one_address_guessing_many_usernames_is_slowed_down(
     # Password spraying: one wrong guess per account, from one address. The
     # address is slowed down (each check waits), never refused: a class shares it
     # (issue 21, finding 5; tests/accounts/test_login_address_slowdown.py).
+    settings.LOGIN_ADDRESS_DELAY_SECONDS = 1
     waits: list[float] = []
     monkeypatch.setattr(ratelimit, "_sleep", waits.append)
     for number in range(80):
