@@ -33,6 +33,7 @@ from demos.architectures.payloads import (
     transfer_payload,
 )
 from demos.architectures.profiles import UnknownArchitecture, all_architecture_summaries
+from demos.common.limits import own_image_slot
 from portal.api import (
     BoundedIntegerField,
     UploadRateThrottle,
@@ -181,12 +182,13 @@ class AugmentationCreateApi(APIView):
         if not data.get("image") and not data.get("sample"):
             raise BadInput(_("Choose a sample or upload a photo."))
         seed, count = data.get("seed", 0), data.get("count", DEFAULT_TILES)
-        png = augment_png(
-            sample=data.get("sample", ""),
-            image=data.get("image"),
-            seed=seed,
-            count=count,
-        )
+        with own_image_slot(request.user, has_upload=bool(data.get("image"))):
+            png = augment_png(
+                sample=data.get("sample", ""),
+                image=data.get("image"),
+                seed=seed,
+                count=count,
+            )
         payload = augmentation_plan_payload(seed=seed, count=count)
         payload["grid_png"] = "data:image/png;base64," + base64.b64encode(png).decode()
         return Response(self.OutputSerializer(payload).data)

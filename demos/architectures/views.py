@@ -25,7 +25,8 @@ from demos.architectures.payloads import (
     sample_grid_png,
     sample_paths,
 )
-from portal.errors import BadInput
+from demos.common.limits import own_image_slot
+from portal.errors import BadInput, TryLater
 from portal.forms import BoundedIntegerField
 
 
@@ -88,12 +89,17 @@ def augment(request: HttpRequest) -> HttpResponse:
         )
     data = form.cleaned_data
     try:
-        png = augment_png(
-            sample=data["sample"],
-            image=data.get("image"),
-            seed=data["seed"],
-            count=data["count"],
-        )
+        with own_image_slot(request.user, has_upload=bool(data.get("image"))):
+            png = augment_png(
+                sample=data["sample"],
+                image=data.get("image"),
+                seed=data["seed"],
+                count=data["count"],
+            )
     except BadInput as exc:
         return _json_error(str(exc))
+    except TryLater as exc:  # the student's previous photo is still being processed
+        response = _json_error(str(exc), status=429)
+        response["Retry-After"] = str(exc.retry_after)
+        return response
     return _png_response(png, public=False)

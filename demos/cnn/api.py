@@ -30,6 +30,7 @@ from rest_framework.views import APIView
 from demos.cnn import lstm, training_runs
 from demos.cnn import networks as cnn_models
 from demos.cnn import services as cnn_services
+from demos.common.limits import own_image_slot
 from demos.people.selectors import get_demo_run_for_user
 from demos.people.services import read_run_file
 from portal.api import (
@@ -148,14 +149,15 @@ class FeatureMapCreateApi(APIView):
             image_bytes = read_upload(data["image"])
         elif "run" in data:
             image_bytes = _run_image_bytes(request, data["run"])
-        result = cnn_services.render_feature_maps(
-            model_key=data["model"],
-            layer=data["layer"],
-            image_bytes=image_bytes,
-            sample=data.get("sample"),
-            owner_id=request.user.pk,
-            top_k=data.get("top_k"),
-        )
+        with own_image_slot(request.user, has_upload=image_bytes is not None):
+            result = cnn_services.render_feature_maps(
+                model_key=data["model"],
+                layer=data["layer"],
+                image_bytes=image_bytes,
+                sample=data.get("sample"),
+                owner_id=request.user.pk,
+                top_k=data.get("top_k"),
+            )
 
         def url(filename: str) -> str:
             return file_url(request, result.scope, result.digest, filename)
@@ -215,9 +217,10 @@ class DigitPredictApi(APIView):
     @extend_schema(request=InputSerializer, responses=OutputSerializer)
     def post(self, request: Request) -> Response:
         data = validated(self.InputSerializer(data=request.data))
-        prediction = cnn_services.predict_digit(
-            image_bytes=read_upload(data["image"]), owner_id=request.user.pk
-        )
+        with own_image_slot(request.user, has_upload=True):
+            prediction = cnn_services.predict_digit(
+                image_bytes=read_upload(data["image"]), owner_id=request.user.pk
+            )
         maps_url = request.build_absolute_uri(
             reverse("api:cnn-digit-maps", kwargs={"digest": prediction.digest})
         )

@@ -46,6 +46,18 @@ def upload_slot(user: AbstractBaseUser) -> Iterator[None]:
         raise UploadInProgress(previous_upload_message(), retry_after=10) from None
 
 
+@contextmanager
+def own_image_slot(user: object, *, has_upload: bool) -> Iterator[None]:
+    """``upload_slot`` around a widget's work on a signed-in student's own image;
+    nothing otherwise (samples are cached and cheap; anonymous uploads are
+    throttled per address, which a whole class may share)."""
+    if has_upload and getattr(user, "is_authenticated", False):
+        with upload_slot(user):  # type: ignore[arg-type]
+            yield
+    else:
+        yield
+
+
 def image_limits() -> ImageLimits:
     """Byte, pixel and side limits of every uploaded or drawn image."""
     return ImageLimits(

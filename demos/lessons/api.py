@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from demos.common.limits import own_image_slot
 from demos.lessons import playgrounds, quizzes
 from demos.lessons import selectors as selectors
 from demos.lessons import services as services
@@ -212,14 +213,15 @@ class KernelPlaygroundApi(APIView):
         else:
             kernel = playgrounds.KERNELS[values["preset"]]
         upload = values.get("image")
-        if upload is not None:
-            upload.seek(0)
-            rgb = services.decode_upload(upload.read())
-        else:
-            rgb = services.load_sample_rgb(values["sample"])
-        result = services.run_kernel(
-            rgb=rgb, kernel=kernel, mode=values["mode"], grey=values["grey"]
-        )
+        with own_image_slot(request.user, has_upload=upload is not None):
+            if upload is not None:
+                upload.seek(0)
+                rgb = services.decode_upload(upload.read())
+            else:
+                rgb = services.load_sample_rgb(values["sample"])
+            result = services.run_kernel(
+                rgb=rgb, kernel=kernel, mode=values["mode"], grey=values["grey"]
+            )
         return Response(self.OutputSerializer(asdict(result)).data)
 
 
