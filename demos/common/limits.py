@@ -42,8 +42,14 @@ def upload_slot(user: AbstractBaseUser) -> Iterator[None]:
     try:
         with exclusive(key, settings.UPLOAD_LOCK_SECONDS):
             yield
-    except LockHeld:
-        raise UploadInProgress(previous_upload_message(), retry_after=10) from None
+    except LockHeld as held:
+        # Usually the previous upload ends within seconds: ask again in 10 (or
+        # when the lock expires, if sooner; a dead process's lock lasts at most
+        # UPLOAD_LOCK_SECONDS, just over gunicorn's request timeout).
+        left = held.args[1] if len(held.args) > 1 else 10
+        raise UploadInProgress(
+            previous_upload_message(), retry_after=min(10, left)
+        ) from None
 
 
 @contextmanager

@@ -335,7 +335,9 @@ MAX_FILES_PER_UPLOAD = env_int("PORTAL_MAX_FILES_PER_UPLOAD", 10)
 MAX_DECODE_BYTES = env_int("PORTAL_MAX_DECODE_BYTES", 256 * 1024 * 1024)
 MAX_WORKING_PIXELS = env_int("PORTAL_MAX_WORKING_PIXELS", 16_000_000)
 # One upload in flight per student; the lock expires after this if a process dies.
-UPLOAD_LOCK_SECONDS = env_int("PORTAL_UPLOAD_LOCK_SECONDS", 300)
+# gunicorn kills a request after its timeout (120 s, gunicorn.conf.py), so no live
+# upload holds it longer: a crashed worker's lock no longer blocks for 300 s.
+UPLOAD_LOCK_SECONDS = env_int("PORTAL_UPLOAD_LOCK_SECONDS", 130)
 # Non-file fields in memory; files above 2 MB spool to disk; and the app's own cap
 # on a whole request body (portal.middleware.RequestBodyLimitMiddleware → 413):
 # a full upload form plus room for the form fields and multipart framing.
