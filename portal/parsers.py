@@ -7,13 +7,23 @@ nothing that imports the views.
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from django.utils.translation import gettext as _
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import JSONParser
 
 MAX_JSON_DEPTH = 32  # no endpoint reads more than a few levels
+# The largest JSON any endpoint needs is a pasted exercise printout: 20,000
+# characters, at most ~120 KB escaped. A 16 MB body cost a worker ~120 MB that
+# Python's allocator never gave back.
+MAX_JSON_BYTES = 256 * 1024
+
+
+class JsonTooLarge(APIException):
+    status_code = 413
+    default_code = "json_too_large"
 
 
 def json_depth(value: Any) -> int:
@@ -31,15 +41,22 @@ def json_depth(value: Any) -> int:
 
 
 class BoundedJSONParser(JSONParser):
-    """DRF's JSON parser, answering 400 for JSON nested past ``MAX_JSON_DEPTH``.
+    """DRF's JSON parser, answering 400 for JSON nested past ``MAX_JSON_DEPTH`` and
+    413 for a body over ``MAX_JSON_BYTES`` (read no further than that).
 
     ``json.loads`` raises ``RecursionError`` (not ``ValueError``) on a 4 KB body of
     brackets, which DRF let through as a 500 on every JSON endpoint.
     """
 
     def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None):
+        body = stream.read(MAX_JSON_BYTES + 1)
+        if len(body) > MAX_JSON_BYTES:
+            raise JsonTooLarge(
+                _("A JSON body may hold at most %(size)d KB.")
+                % {"size": MAX_JSON_BYTES // 1024}
+            )
         try:
-            data = super().parse(stream, media_type, parser_context)
+            data = super().parse(io.BytesIO(body), media_type, parser_context)
         except RecursionError:
             too_deep = True
         else:

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from demos.models import TrainingRun
-from portal.parsers import MAX_JSON_DEPTH, json_depth
+from portal.parsers import MAX_JSON_BYTES, MAX_JSON_DEPTH, json_depth
 
 pytestmark = pytest.mark.django_db
 
@@ -61,3 +61,22 @@ def test_garbage_bodies_do_not_start_a_default_training_run(
     )
     assert response.status_code == 400, response.content[:200]
     assert not TrainingRun.objects.exists()
+
+
+def test_a_json_body_over_the_cap_is_a_413_read_no_further(client: Client) -> None:
+    # 16 MB bodies cost a worker ~120 MB that was never returned (finding 8).
+    padding = "x" * (MAX_JSON_BYTES + 10)
+    body = json.dumps({"username": "a", "password": padding})
+    response = client.post("/api/v1/auth/token/", body, content_type="application/json")
+    assert response.status_code == 413
+    assert "at most 256 KB" in response.json()["detail"]
+
+
+def test_a_long_exercise_printout_still_fits(logged_in_client: Client) -> None:
+    text = "사람 1: box (0, 10, 110, 240)\\n" * 600  # ~20,000 characters of Korean
+    body = json.dumps({"run": "00000000-0000-0000-0000-000000000000", "output": text})
+    assert len(body.encode()) < MAX_JSON_BYTES
+    response = logged_in_client.post(
+        "/api/v1/exercises/people-one-by-one/", body, content_type="application/json"
+    )
+    assert response.status_code in (400, 404)  # read and judged, not refused unread
