@@ -15,6 +15,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 PURE_MODULES = [
     "demos.common.imaging",
+    "demos.common.disk_cache",
     "demos.people.detection",
     "demos.lessons.loading",
     "demos.lessons.playgrounds",
