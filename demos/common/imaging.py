@@ -198,7 +198,7 @@ def _draft_to_working_size(image: Image.Image, limits: ImageLimits) -> None:
     the working size (DCT scaling: the full-size pixels are never allocated)."""
     width, height = image.size
     factor = _reduction_factor(width * height, limits.max_working_pixels)
-    if image.format == "JPEG" and factor > 1:
+    if image.format in ("JPEG", "MPO") and factor > 1:
         image.draft(image.mode, (-(-width // factor), -(-height // factor)))
 
 

@@ -333,7 +333,9 @@ MAX_FILES_PER_UPLOAD = env_int("PORTAL_MAX_FILES_PER_UPLOAD", 10)
 # What one decode may allocate (Pillow's buffer + the RGB copy), and the size
 # larger photos are decoded *to* (JPEG at 1/2..1/8 scale, others reduced).
 MAX_DECODE_BYTES = env_int("PORTAL_MAX_DECODE_BYTES", 256 * 1024 * 1024)
-MAX_WORKING_PIXELS = env_int("PORTAL_MAX_WORKING_PIXELS", 16_000_000)
+# Photos are stored at most 2048 px wide (demos/people/services.py), so decoding
+# more is wasted: a 39-megapixel JPEG now peaks at ~60 MB instead of ~135 MB.
+MAX_WORKING_PIXELS = env_int("PORTAL_MAX_WORKING_PIXELS", 6_000_000)
 # One upload in flight per student; the lock expires after this if a process dies.
 # gunicorn kills a request after its timeout (120 s, gunicorn.conf.py), so no live
 # upload holds it longer: a crashed worker's lock no longer blocks for 300 s.

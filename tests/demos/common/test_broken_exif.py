@@ -199,3 +199,17 @@ def test_an_mpo_photo_is_accepted_by_the_person_demo(logged_in_client: Client) -
         {"image": SimpleUploadedFile("depth.jpg", data), "detector": "opencv-hog"},
     )
     assert response.status_code == 201
+
+
+def test_a_39_megapixel_mpo_is_decoded_at_a_reduced_scale() -> None:
+    # MPO is a JPEG: DCT scaling applies to it too (finding 8: 39 MP photos).
+    big = Image.new("RGB", (7200, 5400), (90, 140, 200))
+    limits = ImageLimits(
+        max_bytes=10 * 2**20,
+        max_pixels=40_000_000,
+        max_side=10_000,
+        min_side=16,
+        max_working_pixels=6_000_000,
+    )
+    decoded = decode_image(mpo(big, Image.new("RGB", (8, 8))), limits)
+    assert decoded.width * decoded.height <= 6_000_000
