@@ -55,10 +55,12 @@ def test_a_large_detailed_png_is_stored_capped_and_no_larger_than_uploaded(
     response = post(logged_in_client, SimpleUploadedFile("pattern.png", data))
     assert response.status_code == 201
     run = DemoRun.objects.get()
-    assert (run.image_width, run.image_height) == (2048, 1536)
+    # Decoded at half size (MAX_WORKING_PIXELS), then capped at PHOTO_MAX_SIDE.
+    assert (run.image_width, run.image_height) == (2000, 1500)
+    assert max(run.image_width, run.image_height) <= services.PHOTO_MAX_SIDE
     stored = media.read_bytes(run.image_path)
     with Image.open(io.BytesIO(stored)) as image:
-        assert image.size == (2048, 1536) and image.format == "JPEG"
+        assert image.size == (2000, 1500) and image.format == "JPEG"
     thumbnail = media.read_bytes(run.thumbnail_path)
     assert run.stored_bytes == len(stored) + len(thumbnail)
     # Was 11.6 MB for this 0.85 MB upload; now at most what was uploaded (or 1 MB).
@@ -132,3 +134,10 @@ def test_uploads_get_507_while_the_disk_is_low(
     assert queued.status_code == 507
     assert not DemoRun.objects.exists()
     assert media_files(Path(settings.MEDIA_ROOT)) == []
+
+
+def test_the_long_side_is_capped_at_2048(logged_in_client: Client, settings) -> None:
+    settings.MAX_WORKING_PIXELS = 40_000_000  # decoded at full size: the cap acts
+    assert post(logged_in_client, photo(side=3000)).status_code == 201
+    run = DemoRun.objects.get()
+    assert (run.image_width, run.image_height) == (2048, 1536)
