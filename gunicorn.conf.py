@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
+from pathlib import Path
 
 cores = multiprocessing.cpu_count()
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
@@ -21,6 +23,20 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", 120))
 graceful_timeout = 30
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 2000))
 max_requests_jitter = 200
+# gunicorn 27 opens a control socket, by default ~/.gunicorn/gunicorn.ctl: one path
+# for every gunicorn of the user, so a second portal (or a benchmark) takes it over
+# and deletes it on exit. Each portal gets its own under var/run/, named by its bind
+# address; GUNICORN_CONTROL_SOCKET names another path, or "off" turns it off.
+_var_dir = Path(os.environ.get("PORTAL_VAR_DIR") or Path(__file__).parent / "var")
+_control = os.environ.get("GUNICORN_CONTROL_SOCKET", "").strip()
+_bind_name = re.sub(r"[^\w.-]", "_", bind)
+_own_socket = _var_dir.resolve() / "run" / f"gunicorn-{_bind_name}.ctl"
+control_socket = _control or str(_own_socket)
+# A Unix socket's path holds at most 107 bytes; a longer one could not be bound.
+control_socket_disable = (
+    _control.lower() in {"off", "0", "false", "no"}
+    or len(control_socket.encode()) > 100
+)
 accesslog = "-"
 errorlog = "-"
 raw_env = [f"PORTAL_TORCH_THREADS={os.environ.get('PORTAL_TORCH_THREADS', '1')}"]
@@ -37,3 +53,13 @@ def post_worker_init(worker: object) -> None:
         from demos.ml.detection.warmup import start_warming
 
         start_warming()
+
+
+def worker_exit(server: object, worker: object) -> None:
+    """Training runs this worker queued but never started fail with a reason, so
+    the worker exits (and is replaced) at once instead of training them first."""
+    try:
+        from demos.lessons.training_runs import abandon_queued_runs
+    except Exception:  # Django not set up in this process: nothing was queued
+        return
+    abandon_queued_runs()

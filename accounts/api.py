@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
-from knox.models import AuthToken
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -65,7 +64,19 @@ class TokenObtainApi(APIView):
                 {"detail": _("Invalid username or password.")},
                 status=status.HTTP_400_BAD_REQUEST,
             )
-        instance, token = AuthToken.objects.create(user=user)
+        try:
+            instance, token = services.create_api_token(user=user)
+        except services.TooManyTokens as exc:
+            return Response(
+                {
+                    "detail": _(
+                        "You already have %(limit)d API tokens; the oldest expire "
+                        "on their own, or log out everywhere to revoke them all."
+                    )
+                    % {"limit": exc.args[0]}
+                },
+                status=status.HTTP_403_FORBIDDEN,
+            )
         payload = {"token": token, "expiry": instance.expiry}
         return Response(self.OutputSerializer(payload).data)
 

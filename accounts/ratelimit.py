@@ -12,9 +12,14 @@ What axes leaves open, done here:
   written; 40 parallel guesses all read "0 failures". The gate lets one password
   check at a time through per (username, address) (``cache.add`` is atomic on
   every cache backend), so at most the limit is ever checked.
-- the address is ``portal.lib.clients.client_address``
-  (axes' ``AXES_CLIENT_IP_CALLABLE`` and the throttles): ``X-Forwarded-For`` only
-  counts from ``PORTAL_TRUSTED_PROXIES``.
+- per address, only a slow-down, never a refusal (ASVS 2.2.1: anti-automation
+  without lockout): once an address has failed ``LOGIN_ADDRESS_FAILURE_LIMIT``
+  times in a cool-off window, across all usernames (password spraying), each
+  password check from it waits ``LOGIN_ADDRESS_DELAY_SECONDS`` first. A whole
+  class shares one NAT address: a classmate's right password still logs in.
+- the address is ``portal.lib.clients.client_address`` (axes'
+  ``AXES_CLIENT_IP_CALLABLE`` and the throttles): ``X-Forwarded-For`` only counts
+  from ``PORTAL_TRUSTED_PROXIES``.
 - ``lockout_response`` (``AXES_LOCKOUT_CALLABLE``): 429 with ``Retry-After``,
   JSON under ``/api/``, the login page with a readable error elsewhere.
 """
@@ -40,6 +45,8 @@ from portal.lib.counting import count_hit
 
 # A password check never takes this long; a crashed worker's gate expires.
 GATE_SECONDS = 30
+# The slow-down's clock (a seam: tests record the waits instead of sleeping).
+_sleep = time.sleep
 
 
 class LoginRateLimited(Exception):
@@ -84,12 +91,13 @@ def login_gate(
     """One password check at a time for a (username, address) pair.
 
     Raises ``LoginRateLimited`` while another check for the same pair is running
-    (so axes' read-hash-write cycle cannot be overtaken), and while the address
-    has failed ``LOGIN_ADDRESS_FAILURE_LIMIT`` times this cool-off window across
-    all usernames (password spraying; large, because a class shares one NAT).
+    (so axes' read-hash-write cycle cannot be overtaken). An address that failed
+    ``LOGIN_ADDRESS_FAILURE_LIMIT`` times this cool-off window across all
+    usernames (password spraying) is slowed down, never refused: a class shares
+    one NAT address, and a classmate's right password must still log in.
     """
     if cache.get(_address_key(address), 0) >= settings.LOGIN_ADDRESS_FAILURE_LIMIT:
-        raise LoginRateLimited(retry_after=retry_after_seconds())
+        _sleep(settings.LOGIN_ADDRESS_DELAY_SECONDS)
     key, token = _gate_key(username, address), secrets.token_hex(8)
     if not cache.add(key, token, timeout=GATE_SECONDS):
         raise LoginRateLimited(

@@ -10,8 +10,8 @@ import zoneinfo
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.contrib.sessions.models import Session
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 from knox.models import AuthToken
@@ -45,6 +45,22 @@ def update_profile(*, user: User, display_name: str) -> User:
     return user
 
 
+class TooManyTokens(Exception):
+    """The user already holds ``REST_KNOX["TOKEN_LIMIT_PER_USER"]`` live tokens."""
+
+
+@transaction.atomic
+def create_api_token(*, user: User) -> tuple[AuthToken, str]:
+    """A new API token for ``user`` (its row and the secret shown once), or
+    ``TooManyTokens`` at the README's limit of live (unexpired) tokens."""
+    User.objects.select_for_update().filter(pk=user.pk).first()  # one at a time
+    limit = settings.REST_KNOX["TOKEN_LIMIT_PER_USER"]
+    live = AuthToken.objects.filter(user=user, expiry__gt=timezone.now())
+    if limit is not None and live.count() >= limit:
+        raise TooManyTokens(limit)
+    return AuthToken.objects.create(user=user)
+
+
 @transaction.atomic
 def revoke_api_tokens(*, user: User) -> int:
     """Delete every API token of ``user`` (after a password change, a log-out-all)."""
@@ -54,17 +70,15 @@ def revoke_api_tokens(*, user: User) -> int:
 
 @transaction.atomic
 def log_out_everywhere(*, user: User) -> None:
-    """End every session and revoke every API token of ``user``."""
+    """End every session and revoke every API token of ``user``.
+
+    Raising ``session_epoch`` changes the hash every session of the user was signed
+    with, so each stops verifying on its next request: one row written, however
+    many sessions the table holds (the dead rows go with ``clearsessions``).
+    """
     revoke_api_tokens(user=user)
-    # Sessions store the user id only inside their signed data: decode to find them
-    # (a class-sized table; expired ones are skipped).
-    live = Session.objects.filter(expire_date__gt=timezone.now())
-    mine = [
-        session.pk
-        for session in live.iterator()
-        if str(session.get_decoded().get("_auth_user_id")) == str(user.pk)
-    ]
-    Session.objects.filter(pk__in=mine).delete()
+    User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
+    user.refresh_from_db(fields=["session_epoch"])
 
 
 # --- Classes (cohorts) ---------------------------------------------------------------

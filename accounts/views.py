@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
@@ -15,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import selectors, services
 from accounts.forms import (
+    BackgroundPasswordResetForm,
     JoinClassForm,
     ProfileForm,
     RateLimitedLoginForm,
@@ -104,6 +107,45 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         # Django ends the other sessions itself; API tokens must go too.
         services.revoke_api_tokens(user=self.request.user)
         messages.success(self.request, _("Your password was changed."))
+        return super().form_valid(form)
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Ask for a reset link: mail sent off the request path, throttled per client
+    address (an anonymous flood is refused with 429) and per target address (past
+    its limit nothing more is sent, with the very same answer, so the page never
+    tells whether an address has an account)."""
+
+    form_class = BackgroundPasswordResetForm
+    email_template_name = "registration/password_reset_email.txt"
+    success_url = reverse_lazy("accounts:password-reset-done")
+
+    def form_valid(self, form):
+        allowed, wait = within_rate(
+            f"reset-from:{client_address(self.request)}",
+            settings.PASSWORD_RESET_ADDRESS_THROTTLE,
+        )
+        if not allowed:
+            form.add_error(
+                None,
+                _(
+                    "Too many reset requests from your network; try again in "
+                    "%(minutes)d min."
+                )
+                % {"minutes": max(1, wait // 60)},
+            )
+            response = self.form_invalid(form)
+            response.status_code = 429
+            response["Retry-After"] = str(wait)
+            return response
+        target = hashlib.sha256(
+            form.cleaned_data["email"].strip().lower().encode()
+        ).hexdigest()
+        allowed, _wait = within_rate(
+            f"reset-to:{target}", settings.PASSWORD_RESET_TARGET_THROTTLE
+        )
+        if not allowed:
+            return redirect(self.get_success_url())  # the same answer, no mail
         return super().form_valid(form)
 
 

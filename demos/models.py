@@ -38,6 +38,8 @@ class DemoRun(models.Model):
     image_width = models.PositiveIntegerField(_("width (px)"))
     image_height = models.PositiveIntegerField(_("height (px)"))
     elapsed_ms = models.FloatField(_("detector time (ms)"))
+    # Bytes of the stored photo and thumbnail: counted against the owner's quota.
+    stored_bytes = models.PositiveBigIntegerField(_("stored bytes"), default=0)
     compared_with = models.ForeignKey(
         "self",
         null=True,

@@ -28,6 +28,7 @@ ML_MODULES = sorted(
 PURE_MODULES = [
     "demos.common.imaging",
     "demos.common.atomic",
+    "demos.common.disk_cache",
     "demos.lessons.loading",
     "demos.lessons.quizzes",
     "demos.lessons.exercise",

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from portal.lib.errors import TranslatedBadInput, gettext_noop
 
@@ -198,7 +198,7 @@ def _draft_to_working_size(image: Image.Image, limits: ImageLimits) -> None:
     the working size (DCT scaling: the full-size pixels are never allocated)."""
     width, height = image.size
     factor = _reduction_factor(width * height, limits.max_working_pixels)
-    if image.format == "JPEG" and factor > 1:
+    if image.format in ("JPEG", "MPO") and factor > 1:
         image.draft(image.mode, (-(-width // factor), -(-height // factor)))
 
 
@@ -258,6 +258,33 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
+# EXIF orientation → the transpose that makes the photo upright (as Pillow's
+# ``ImageOps.exif_transpose``, which also rewrites the EXIF block and so fails on
+# a malformed tag such as an XResolution stored as text).
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    """The image turned as its EXIF orientation says; as stored if EXIF is unreadable.
+
+    Only the pixels are kept, so the rest of the EXIF block is never parsed again.
+    """
+    try:
+        orientation = image.getexif().get(0x0112)
+    except Exception:  # noqa: BLE001 - broken EXIF must not cost the photo
+        return image
+    method = _UPRIGHT.get(orientation) if isinstance(orientation, int) else None
+    return image.transpose(method) if method is not None else image
+
+
 def decode_image(data: bytes, limits: ImageLimits) -> DecodedImage:
     """Decode uploaded bytes to an upright ``H x W x 3`` ``uint8`` RGB array.
 
@@ -267,9 +294,27 @@ def decode_image(data: bytes, limits: ImageLimits) -> DecodedImage:
     refused). Images above ``limits.max_working_pixels`` come back reduced by an
     integer factor (JPEG decoded at that scale directly). EXIF orientation is
     applied; CMYK, 16-bit, palette, greyscale and alpha images become RGB; a GIF
-    contributes its first frame only. Trailing bytes after the image (polyglots)
-    are ignored because only decoded pixels survive.
+    or an MPO (a phone's JPEG with a second image) contributes its first frame.
+    Trailing bytes after the image (polyglots) are ignored because only decoded
+    pixels survive.
+
+    Any other failure inside Pillow on a hostile file (a ``TypeError`` from a
+    malformed tag, say) is that file's fault too: ``InvalidImage``, never a 500.
     """
+    try:
+        return _decode(data, limits)
+    except (ImageRefused, MemoryError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - every decoder bug is a refused file
+        raise InvalidImage(
+            gettext_noop(
+                "This file is not an image we can read; "
+                "upload a JPEG, PNG, WEBP or GIF photo."
+            )
+        ) from exc
+
+
+def _decode(data: bytes, limits: ImageLimits) -> DecodedImage:
     if not data:
         raise InvalidImage(gettext_noop("The file is empty."))
     if len(data) > limits.max_bytes:
@@ -280,6 +325,8 @@ def decode_image(data: bytes, limits: ImageLimits) -> DecodedImage:
         )
     image = _open(data)
     fmt = (image.format or "").upper()
+    if fmt == "MPO":  # a phone's JPEG with a depth map or second image: frame 1
+        fmt = "JPEG"
     if fmt not in ALLOWED_FORMATS:
         raise UnsupportedFormat(
             gettext_noop(
@@ -297,7 +344,7 @@ def decode_image(data: bytes, limits: ImageLimits) -> DecodedImage:
         working = _reduce_to_working_size(image, limits)
         if working is not image:
             image.close()  # the full-size buffer goes before the RGB copy is made
-        upright = ImageOps.exif_transpose(working)
+        upright = _upright(working)
         rgb = _to_rgb(upright)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise InvalidImage(

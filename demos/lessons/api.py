@@ -23,6 +23,7 @@ from demos.lessons import exercise_checks, quizzes
 from demos.lessons import selectors as selectors
 from demos.lessons import services as services
 from demos.people.selectors import get_demo_run_for_user
+from portal.lib.api import UploadRateThrottle
 
 # --- Lessons -----------------------------------------------------------------------
 
@@ -175,6 +176,8 @@ class PeopleExerciseApi(APIView):
     printout. Every check is stored. The run must be the student's own."""
 
     permission_classes = [IsAuthenticated]
+    throttle_classes = [UploadRateThrottle]
+    throttle_scope = "checks"
 
     class InputSerializer(serializers.Serializer):
         run = serializers.UUIDField()

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from portal.lib.errors import TranslatedBadInput, gettext_noop
 
 MAX_TEXT = 20_000
+MAX_LINE = 400  # a printed person is ~70 characters; the rest of a line is ignored
 MAX_PEOPLE = 200
 LESSON_THRESHOLD = 0.5  # the default of the lesson's people_one_by_one()
 _NUM = r"(-?\d{1,6}(?:\.\d{1,8})?)"

@@ -40,6 +40,7 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -53,7 +54,7 @@ from demos.common.imaging import (
     encode_jpeg,
     make_thumbnail,
 )
-from demos.common.limits import image_limits
+from demos.common.limits import check_free_disk, image_limits
 from demos.ml.detection import warmup
 from demos.ml.detection.core import PersonBox
 from demos.ml.detection.detectors import default_detector_key, get_detector
@@ -72,7 +73,15 @@ logger = logging.getLogger(__name__)
 IMAGE_NAME = "image.jpg"
 THUMBNAIL_NAME = "thumb.jpg"
 THUMBNAIL_SIDE = 320
-PHOTO_QUALITY = 95
+# Stored photos (issue 21: a 1 MB PNG became a 15 MB JPEG at quality 95, full
+# size). Every detector reads at most 640 px, and a person in a class photo stays
+# sharp in a 2048 px one; at quality 85 JPEG artefacts are not visible in photos
+# and files are about half as large as at 95.
+PHOTO_MAX_SIDE = 2048
+PHOTO_QUALITY = 85
+# A photo stored larger than its upload (or 1 MB) is encoded again at these.
+FALLBACK_QUALITIES = (75, 60)
+PHOTO_BYTES_FLOOR = 2**20
 CROP_QUALITY = 95
 ORIGINAL_NAME_MAX = 120
 ORPHAN_GRACE_SECONDS = 3600
@@ -187,10 +196,22 @@ class RunFiles:
     thumbnail: bytes
 
 
-def encode_run_files(rgb: np.ndarray) -> RunFiles:
-    """JPEGs without EXIF: the photo at full size and its thumbnail."""
+def encode_photo(rgb: np.ndarray, budget: int | None = None) -> bytes:
+    """The photo as a JPEG at ``PHOTO_QUALITY``, or at a lower quality where that
+    passes ``budget`` bytes (fine detail such as screenshots and patterns, which a
+    small PNG holds but JPEG does not)."""
+    photo = encode_jpeg(rgb, quality=PHOTO_QUALITY)
+    for quality in FALLBACK_QUALITIES:
+        if budget is None or len(photo) <= budget:
+            break
+        photo = encode_jpeg(rgb, quality=quality)
+    return photo
+
+
+def encode_run_files(rgb: np.ndarray, budget: int | None = None) -> RunFiles:
+    """JPEGs without EXIF: the photo (see ``encode_photo``) and its thumbnail."""
     return RunFiles(
-        encode_jpeg(rgb, quality=PHOTO_QUALITY),
+        encode_photo(rgb, budget),
         encode_jpeg(make_thumbnail(rgb, THUMBNAIL_SIDE), quality=85),
     )
 
@@ -247,6 +268,7 @@ def _store_run(
     ]
     if files is None:
         files = encode_run_files(image.rgb)
+    run.stored_bytes = len(files.photo) + len(files.thumbnail)
     try:
         _write(PurePosixPath(run.image_path), files.photo)
         _write(PurePosixPath(run.thumbnail_path), files.thumbnail)
@@ -270,6 +292,34 @@ def _store_run(
     return run
 
 
+class StorageQuotaExceeded(BadInput):
+    """The student's stored photos would pass ``STORAGE_QUOTA_BYTES``."""
+
+
+def check_storage_quota(owner: AbstractBaseUser, adding: int = 0) -> None:
+    """``StorageQuotaExceeded`` (→ 400, by file) if ``adding`` more bytes would take
+    ``owner``'s stored photos past their quota."""
+    runs = DemoRun.objects.filter(owner=owner)
+    used = runs.aggregate(total=Sum("stored_bytes"))["total"] or 0
+    quota = settings.STORAGE_QUOTA_BYTES
+    if used + adding > quota or (adding == 0 and used >= quota):
+        raise StorageQuotaExceeded(
+            _(
+                "Your photos already take %(used).1f MB of your %(quota).0f MB. "
+                "Delete some runs on your history page to upload more."
+            )
+            % {"used": used / 2**20, "quota": quota / 2**20}
+        )
+
+
+def fit_for_storage(image: DecodedImage) -> DecodedImage:
+    """The photo as it is analysed and stored: its long side at most
+    ``PHOTO_MAX_SIDE`` (boxes and sizes are in these pixels)."""
+    if max(image.width, image.height) <= PHOTO_MAX_SIDE:
+        return image
+    return replace(image, rgb=make_thumbnail(image.rgb, PHOTO_MAX_SIDE))
+
+
 def create_demo_run(
     *,
     owner: AbstractBaseUser,
@@ -287,12 +337,16 @@ def create_demo_run(
     """
     key = resolve_detector_key(detector_key)
     threshold = resolve_threshold(key, score_threshold)
-    image = decode_image(data, image_limits())
-    encoding = _encoder.submit(encode_run_files, image.rgb)  # beside the detector
+    check_free_disk()
+    check_storage_quota(owner)
+    image = fit_for_storage(decode_image(data, image_limits()))
+    budget = max(len(data), PHOTO_BYTES_FLOOR)
+    encoding = _encoder.submit(encode_run_files, image.rgb, budget)  # beside detection
     try:
         boxes, elapsed_ms = detect_persons(image=image, detector_key=key)
     finally:
         files = encoding.result()
+    check_storage_quota(owner, adding=len(files.photo) + len(files.thumbnail))
     return _store_run(
         owner=owner,
         image=image,

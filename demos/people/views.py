@@ -31,7 +31,7 @@ from django.views.decorators.http import (
     require_safe,
 )
 
-from demos.common.limits import upload_slot
+from demos.common.limits import check_free_disk, upload_slot
 from demos.common.samples import SAMPLES, sample_upload
 from demos.ml.detection.core import how_it_works
 from demos.ml.detection.detectors import default_detector_key, is_fallback
@@ -48,7 +48,12 @@ from demos.people.selectors import (
     persons_above,
 )
 from portal.lib.api import check_upload_rate
-from portal.lib.errors import BadInput, ServiceUnavailable, TryLater
+from portal.lib.errors import (
+    BadInput,
+    InsufficientStorage,
+    ServiceUnavailable,
+    TryLater,
+)
 
 HISTORY_PAGE_SIZE = 24
 
@@ -182,6 +187,7 @@ def people_upload(request: HttpRequest) -> HttpResponse:
         try:
             # The API's upload allowance, and one upload in flight per student.
             check_upload_rate(request)
+            check_free_disk()
             with upload_slot(request.user):
                 if settings.PORTAL_ASYNC_UPLOADS:
                     response = queue_upload_jobs(request, form)  # a job per photo
@@ -190,6 +196,9 @@ def people_upload(request: HttpRequest) -> HttpResponse:
         except TryLater as exc:
             form.add_error(None, str(exc))
             status = 429
+        except InsufficientStorage as exc:
+            form.add_error(None, str(exc))
+            status = 507
         finally:
             if key is not None:
                 if response is not None and response.status_code == 302:

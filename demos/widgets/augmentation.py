@@ -27,7 +27,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from demos.common.imaging import decode_image, encode_png
-from demos.common.limits import image_limits
+from demos.common.limits import image_limits, own_image_slot
 from demos.common.samples import title_of_file
 from demos.ml.augmentation import (
     MAX_TILES,
@@ -45,7 +45,7 @@ from portal.lib.api import (
     UploadRateThrottle,
     validated,
 )
-from portal.lib.errors import BadInput
+from portal.lib.errors import BadInput, TryLater
 from portal.lib.forms import BoundedIntegerField as BoundedIntegerFormField
 
 DIGIT_SAMPLE = "digit-6"
@@ -255,12 +255,13 @@ class AugmentationCreateApi(APIView):
         if not data.get("image") and not data.get("sample"):
             raise BadInput(_("Choose a sample or upload a photo."))
         seed, count = data.get("seed", 0), data.get("count", DEFAULT_TILES)
-        png = augment_png(
-            sample=data.get("sample", ""),
-            image=data.get("image"),
-            seed=seed,
-            count=count,
-        )
+        with own_image_slot(request.user, has_upload=bool(data.get("image"))):
+            png = augment_png(
+                sample=data.get("sample", ""),
+                image=data.get("image"),
+                seed=seed,
+                count=count,
+            )
         payload = augmentation_plan_payload(seed=seed, count=count)
         payload["grid_png"] = "data:image/png;base64," + base64.b64encode(png).decode()
         return Response(self.OutputSerializer(payload).data)
@@ -325,14 +326,19 @@ def augment(request: HttpRequest) -> HttpResponse:
         )
     data = form.cleaned_data
     try:
-        png = augment_png(
-            sample=data["sample"],
-            image=data.get("image"),
-            seed=data["seed"],
-            count=data["count"],
-        )
+        with own_image_slot(request.user, has_upload=bool(data.get("image"))):
+            png = augment_png(
+                sample=data["sample"],
+                image=data.get("image"),
+                seed=data["seed"],
+                count=data["count"],
+            )
     except BadInput as exc:
         return _json_error(str(exc))
+    except TryLater as exc:  # the student's previous photo is still being processed
+        response = _json_error(str(exc), status=429)
+        response["Retry-After"] = str(exc.retry_after)
+        return response
     return _png_response(png, public=False)
 
 

@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from demos.common.limits import own_image_slot
 from demos.ml import networks as cnn_models
 from demos.ml.feature_maps import (
     TRACING,
@@ -69,9 +70,10 @@ class DigitPredictApi(APIView):
     @extend_schema(request=InputSerializer, responses=OutputSerializer)
     def post(self, request: Request) -> Response:
         data = validated(self.InputSerializer(data=request.data))
-        prediction = predict_digit(
-            image_bytes=read_upload(data["image"]), owner_id=request.user.pk
-        )
+        with own_image_slot(request.user, has_upload=True):
+            prediction = predict_digit(
+                image_bytes=read_upload(data["image"]), owner_id=request.user.pk
+            )
         maps_url = request.build_absolute_uri(
             reverse("api:cnn-digit-maps", kwargs={"digest": prediction.digest})
         )

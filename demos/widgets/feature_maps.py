@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from demos.common.auth import requesting_user
+from demos.common.limits import own_image_slot
 from demos.ml import networks as cnn_models
 from demos.people.selectors import get_demo_run_for_user
 from demos.widgets import maps as w_maps
@@ -112,14 +113,15 @@ class FeatureMapCreateApi(APIView):
             image_bytes = read_upload(data["image"])
         elif "run" in data:
             image_bytes = run_image_bytes(request, data["run"])
-        result = w_maps.render_feature_maps(
-            model_key=data["model"],
-            layer=data["layer"],
-            image_bytes=image_bytes,
-            sample=data.get("sample"),
-            owner_id=request.user.pk,
-            top_k=data.get("top_k"),
-        )
+        with own_image_slot(request.user, has_upload=image_bytes is not None):
+            result = w_maps.render_feature_maps(
+                model_key=data["model"],
+                layer=data["layer"],
+                image_bytes=image_bytes,
+                sample=data.get("sample"),
+                owner_id=request.user.pk,
+                top_k=data.get("top_k"),
+            )
 
         def url(filename: str) -> str:
             return file_url(request, result.scope, result.digest, filename)

@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from demos.common.limits import own_image_slot
 from demos.common.samples import SAMPLES
 from demos.ml import playgrounds
 from demos.ml.playgrounds import KERNELS
@@ -113,14 +114,15 @@ class KernelPlaygroundApi(APIView):
         else:
             kernel = playgrounds.KERNELS[values["preset"]]
         upload = values.get("image")
-        if upload is not None:
-            upload.seek(0)
-            rgb = w_kit.decode_upload(upload.read())
-        else:
-            rgb = w_kit.load_sample_rgb(values["sample"])
-        result = run_kernel(
-            rgb=rgb, kernel=kernel, mode=values["mode"], grey=values["grey"]
-        )
+        with own_image_slot(request.user, has_upload=upload is not None):
+            if upload is not None:
+                upload.seek(0)
+                rgb = w_kit.decode_upload(upload.read())
+            else:
+                rgb = w_kit.load_sample_rgb(values["sample"])
+            result = run_kernel(
+                rgb=rgb, kernel=kernel, mode=values["mode"], grey=values["grey"]
+            )
         return Response(self.OutputSerializer(asdict(result)).data)
 
 

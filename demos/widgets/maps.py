@@ -38,6 +38,7 @@ from django.http import HttpRequest
 from django.templatetags.static import static
 from django.utils.translation import gettext
 
+from demos.common import disk_cache
 from demos.common.atomic import write_bytes
 from demos.common.imaging import DecodedImage, decode_image
 from demos.common.limits import image_limits
@@ -260,6 +261,8 @@ def write_run(
         **extra,
     }
     write_bytes(folder / "run.json", json.dumps(summary).encode())
+    # The cache has a size cap (issue 21): the oldest runs make room for this one.
+    disk_cache.trim(_maps_root(), settings.FEATURE_MAP_CACHE_MAX_BYTES, keep=folder)
     return summary
 
 

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from demos.widgets import training_runs
-from portal.lib.api import validated
+from portal.lib.api import StrictSerializer, validated
 
 
 def _training_run_body(request: Request, run: Any) -> dict[str, Any]:
@@ -40,7 +40,7 @@ class TrainingRunCreateApi(APIView):
     ``TRAINING_RUN_SECONDS``. Poll the URL for the curves as they grow.
     """
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         subset = serializers.IntegerField(min_value=20, max_value=1437, default=100)
         epochs = serializers.IntegerField(min_value=1, max_value=60, default=30)
         dropout = serializers.FloatField(min_value=0, max_value=0.9, default=0.0)

@@ -41,6 +41,7 @@ STALE_MARGIN = timedelta(seconds=60)
 
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
+_queued_here: set[int] = set()  # ids this process queued and has not started
 
 
 class TrainingRunBusy(BadInput):
@@ -97,11 +98,42 @@ def start_training_run(*, owner: AbstractBaseUser, options: Any) -> TrainingRun:
         if settings.TRAINING_RUN_INLINE:
             transaction.on_commit(lambda: run_training(run_id))
         else:
-            transaction.on_commit(lambda: _pool().submit(_in_thread, run_id))
+            transaction.on_commit(lambda: _submit(run_id))
     return run
 
 
+def _submit(run_id: int) -> None:
+    with _executor_lock:
+        _queued_here.add(run_id)
+    _pool().submit(_in_thread, run_id)
+
+
+def abandon_queued_runs() -> int:
+    """When this web worker exits (gunicorn's ``worker_exit``): the runs it queued
+    but never started are cancelled and failed with a reason, so the worker leaves
+    at once instead of training its whole queue first (which kept it from being
+    replaced). Returns how many were failed."""
+    global _executor
+    with _executor_lock:
+        pool, _executor = _executor, None
+        abandoned = list(_queued_here)
+        _queued_here.clear()
+    if pool is not None:
+        pool.shutdown(wait=False, cancel_futures=True)
+    if not abandoned:
+        return 0
+    return TrainingRun.objects.filter(
+        pk__in=abandoned, state=TrainingRun.State.QUEUED
+    ).update(
+        state=TrainingRun.State.FAILED,
+        detail="The server restarted before this run started; start it again.",
+        finished=timezone.now(),
+    )
+
+
 def _in_thread(run_id: int) -> None:
+    with _executor_lock:
+        _queued_here.discard(run_id)  # started: no longer abandoned at exit
     try:
         run_training(run_id)
     finally:
@@ -170,7 +202,12 @@ def get_training_run_for_user(user: AbstractBaseUser, public_id: Any) -> Trainin
     runs = TrainingRun.objects.all()
     if not user.is_staff:
         runs = runs.filter(owner=user)
-    return get_object_or_404(runs, public_id=public_id)
+    run = get_object_or_404(runs, public_id=public_id)
+    if run.state in (TrainingRun.State.QUEUED, TrainingRun.State.RUNNING):
+        # A run whose process died ends here, with a reason, not "running" forever.
+        _fail_stale_runs(run.owner)
+        run.refresh_from_db()
+    return run
 
 
 def wait_for_pool() -> None:

@@ -28,7 +28,12 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from portal.lib.clients import client_address
 from portal.lib.counting import count_hit
-from portal.lib.errors import BadInput, ServiceUnavailable, TryLater
+from portal.lib.errors import (
+    BadInput,
+    InsufficientStorage,
+    ServiceUnavailable,
+    TryLater,
+)
 from portal.lib.faults import (
     RETRY_AFTER_SECONDS,
     configuration_error_message,
@@ -76,6 +81,19 @@ class BoundedIntegerField(serializers.IntegerField):
             return parse_number(data, integer=True)
         except InvalidNumber as exc:
             raise serializers.ValidationError(str(exc)) from exc
+
+
+class StrictSerializer(serializers.Serializer):
+    """A serializer that refuses fields it does not know (→ 400): a body of other
+    keys is a mistake, not a request for every default."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(getattr(self, "initial_data", {})) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError(
+                _("Unknown field(s): %(names)s.") % {"names": ", ".join(unknown)}
+            )
+        return attrs
 
 
 class UploadRateThrottle(ScopedRateThrottle):
@@ -152,6 +170,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             {"detail": str(exc)},
             status=status.HTTP_429_TOO_MANY_REQUESTS,
             headers={"Retry-After": str(exc.retry_after)},
+        )
+    if isinstance(exc, InsufficientStorage):
+        return Response(
+            {"detail": str(exc)},
+            status=status.HTTP_507_INSUFFICIENT_STORAGE,
+            headers={"Retry-After": "300"},
         )
     if isinstance(exc, ServiceUnavailable):
         return Response(

@@ -72,7 +72,16 @@ def within_rate(key: str, rate: str) -> tuple[bool, int]:
 
 
 class LockHeld(Exception):
-    """Another request holds the lock ``exclusive`` was asked for."""
+    """Another request holds the lock ``exclusive`` was asked for; ``args[1]`` is
+    how many seconds it can still be held at most (its expiry)."""
+
+
+def seconds_left(key: str) -> int:
+    """Seconds until the lock ``key`` expires on its own (1 if unknown)."""
+    expires = cache.get(key)
+    if not isinstance(expires, int | float):
+        return 1
+    return max(1, int(expires - time.time()) + 1)
 
 
 @contextmanager
@@ -82,8 +91,8 @@ def exclusive(key: str, timeout: int) -> Iterator[None]:
     ``cache.add`` is atomic on every backend; the lock is released in ``finally``,
     and ``timeout`` frees it anyway if the process dies while holding it.
     """
-    if not cache.add(key, 1, timeout):
-        raise LockHeld(key)
+    if not cache.add(key, time.time() + timeout, timeout):
+        raise LockHeld(key, seconds_left(key))
     try:
         yield
     finally:

@@ -19,6 +19,10 @@ class ServiceUnavailable(RuntimeError):
     """A needed resource (a model file, the database) is not ready (→ 503)."""
 
 
+class InsufficientStorage(ServiceUnavailable):
+    """The server's disk is below its minimum free space: uploads wait (→ 507)."""
+
+
 class TryLater(RuntimeError):
     """This client must wait: too many requests or one still running (→ 429).
 

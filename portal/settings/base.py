@@ -181,6 +181,9 @@ STATIC_ROOT = env_path("PORTAL_STATIC_ROOT", VAR_DIR / "staticfiles")
 MEDIA_ROOT = env_path("PORTAL_MEDIA_ROOT", VAR_DIR / "media")
 MODELS_DIR = env_path("PORTAL_MODELS_DIR", VAR_DIR / "models")
 FEATURE_MAP_CACHE_DIR = env_path("PORTAL_FEATURE_MAP_CACHE_DIR", VAR_DIR / "cache")
+# The feature-map cache's size cap: past it the oldest cached runs are removed
+# (one run of a large model is ~1-5 MB; a busy class writes ~240 MB a minute).
+FEATURE_MAP_CACHE_MAX_BYTES = env_int("PORTAL_FEATURE_MAP_CACHE_MB", 2048) * 2**20
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -245,8 +248,17 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "EXCEPTION_HANDLER": "portal.lib.api.exception_handler",
+    # JSON nested past 32 levels is a 400 (a 4 KB body of brackets was a 500).
+    "DEFAULT_PARSER_CLASSES": [
+        "portal.lib.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_THROTTLE_RATES": {
         "uploads": env_str("PORTAL_UPLOAD_THROTTLE", "120/min"),
+        # Pasted exercise printouts checked, per student: ten times what one
+        # student clicking "check" needs, far below what a script sends.
+        "checks": env_str("PORTAL_CHECK_THROTTLE", "30/min"),
     },
 }
 # API tokens (django-rest-knox): stored as SHA-512 digests, expiring, revoked on a
@@ -281,10 +293,17 @@ AXES_RESET_ON_SUCCESS = True
 # accounts/admin.py shows axes' tables under the portal's own (translated) names.
 AXES_ENABLE_ADMIN = False
 # Failures per address per cool-off window across all usernames (password
-# spraying); large, because a whole class reaches us through one NAT address.
+# spraying) after which each password check from that address waits
+# LOGIN_ADDRESS_DELAY_SECONDS first: a slow-down, never a refusal, because a whole
+# class reaches us through one NAT address (ASVS 2.2.1).
 LOGIN_ADDRESS_FAILURE_LIMIT = env_int("PORTAL_LOGIN_ADDRESS_BURST", 60)
+LOGIN_ADDRESS_DELAY_SECONDS = env_int("PORTAL_LOGIN_ADDRESS_DELAY_SECONDS", 1)
 # Sign-ups per client address (a whole class may share one NAT address).
 SIGNUP_THROTTLE = env_str("PORTAL_SIGNUP_THROTTLE", "50/hour")
+# Password-reset requests per client address (a class shares one) and mails per
+# target address: past the second, nothing more is sent and the page looks the same.
+PASSWORD_RESET_ADDRESS_THROTTLE = env_str("PORTAL_RESET_THROTTLE", "30/hour")
+PASSWORD_RESET_TARGET_THROTTLE = env_str("PORTAL_RESET_TARGET_THROTTLE", "3/hour")
 AXES_LOCKOUT_CALLABLE = "accounts.ratelimit.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "portal.lib.clients.client_address"
 
@@ -314,9 +333,13 @@ MAX_FILES_PER_UPLOAD = env_int("PORTAL_MAX_FILES_PER_UPLOAD", 10)
 # What one decode may allocate (Pillow's buffer + the RGB copy), and the size
 # larger photos are decoded *to* (JPEG at 1/2..1/8 scale, others reduced).
 MAX_DECODE_BYTES = env_int("PORTAL_MAX_DECODE_BYTES", 256 * 1024 * 1024)
-MAX_WORKING_PIXELS = env_int("PORTAL_MAX_WORKING_PIXELS", 16_000_000)
+# Photos are stored at most 2048 px wide (demos/people/services.py), so decoding
+# more is wasted: a 39-megapixel JPEG now peaks at ~60 MB instead of ~135 MB.
+MAX_WORKING_PIXELS = env_int("PORTAL_MAX_WORKING_PIXELS", 6_000_000)
 # One upload in flight per student; the lock expires after this if a process dies.
-UPLOAD_LOCK_SECONDS = env_int("PORTAL_UPLOAD_LOCK_SECONDS", 300)
+# gunicorn kills a request after its timeout (120 s, gunicorn.conf.py), so no live
+# upload holds it longer: a crashed worker's lock no longer blocks for 300 s.
+UPLOAD_LOCK_SECONDS = env_int("PORTAL_UPLOAD_LOCK_SECONDS", 130)
 # Non-file fields in memory; files above 2 MB spool to disk; and the app's own cap
 # on a whole request body (portal.middleware.RequestBodyLimitMiddleware → 413):
 # a full upload form plus room for the form fields and multipart framing.
@@ -363,6 +386,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 RETENTION_DAYS = env_int("PORTAL_RETENTION_DAYS", 30)
 # /healthz answers 503 "degraded" when the media disk has less free space than this.
 HEALTHZ_MIN_FREE_BYTES = env_int("PORTAL_MIN_FREE_DISK_MB", 1024) * 1024 * 1024
+# Uploads are refused (507) below the same free space; each student's stored photos
+# may take at most this much (a stored photo is ~0.2-1 MB: see demos/people/services).
+STORAGE_QUOTA_BYTES = env_int("PORTAL_STORAGE_QUOTA_MB", 300) * 2**20
 
 LOGGING = {
     "version": 1,

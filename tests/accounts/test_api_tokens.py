@@ -11,7 +11,7 @@ from django.utils import timezone
 from knox.models import AuthToken
 
 from accounts.models import User
-from tests.factories import DEFAULT_PASSWORD
+from tests.factories import DEFAULT_PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -91,3 +91,44 @@ def test_log_out_everywhere_api_revokes_every_token(user: User, other_user) -> N
     )
     assert response.status_code == 204
     assert [me(token), me(spare)] == [401, 401]
+
+
+def test_at_most_twenty_live_tokens_per_user(db) -> None:
+    # README: "At most 20 live tokens per user" (issue 21, finding 8).
+    user = make_user(username="scripted")
+    client = Client()
+    body = {"username": "scripted", "password": DEFAULT_PASSWORD}
+    statuses = [client.post("/api/v1/auth/token/", body).status_code for _ in range(21)]
+    assert statuses == [200] * 20 + [403]
+    refused = client.post("/api/v1/auth/token/", body).json()["detail"]
+    assert "20 API tokens" in refused
+    assert AuthToken.objects.filter(user=user).count() == 20
+    # An expired token no longer counts.
+    AuthToken.objects.filter(pk=AuthToken.objects.filter(user=user).first().pk).update(
+        expiry=timezone.now() - timedelta(seconds=1)
+    )
+    assert client.post("/api/v1/auth/token/", body).status_code == 200
+
+
+def test_log_out_everywhere_reads_no_session_table(
+    user: User, other_user, monkeypatch, django_assert_max_num_queries
+) -> None:
+    # issue 21, finding 8: it decoded every live session under the write lock
+    # (1.2 s at 50,000 sessions). Now one row is written, whatever the table holds.
+    from django.contrib.sessions.models import Session
+
+    from accounts import services
+
+    classmate, laptop = Client(), Client()
+    classmate.force_login(other_user)
+    laptop.force_login(user)
+
+    def refuse(self):  # any decoding means the table is being scanned
+        raise AssertionError("session decoded")
+
+    monkeypatch.setattr(Session, "get_decoded", refuse)
+    with django_assert_max_num_queries(10):
+        services.log_out_everywhere(user=user)
+    monkeypatch.undo()
+    assert laptop.get("/accounts/profile/").status_code == 302
+    assert classmate.get("/accounts/profile/").status_code == 200

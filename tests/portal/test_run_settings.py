@@ -98,3 +98,42 @@ def test_make_run_serves_with_gunicorn_and_no_debug() -> None:
 def test_make_dev_is_runserver_with_debug() -> None:
     dev = recipe("dev")
     assert "PORTAL_DEBUG=1" in dev and "runserver" in dev
+
+
+SEND_RESET = """
+from django.core import mail
+mail.send_mail("Password reset", "https://portal/accounts/password/reset/Mg/tok-123/",
+               "portal@localhost", ["minji@example.org"])
+from django.conf import settings
+print(settings.EMAIL_BACKEND)
+"""
+
+
+def test_make_run_never_prints_a_reset_link_to_the_log(tmp_path) -> None:
+    # issue 21, finding 8: the console backend printed working reset links.
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DJANGO_SETTINGS_MODULE", "PORTAL_DEBUG", "PORTAL_EMAIL_HOST")
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", SEND_RESET],
+        cwd=REPO,
+        env=clean | {"PORTAL_VAR_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=True,
+    )
+    assert result.stdout.strip().splitlines()[-1] == "portal.lib.mail.UnsentMailBackend"
+    assert "tok-123" not in result.stdout + result.stderr
+    assert "not sent" in result.stderr
+
+
+def test_make_dev_still_prints_mail_to_the_console(tmp_path) -> None:
+    printed = default_settings(
+        tmp_path,
+        "from django.conf import settings; print(settings.EMAIL_BACKEND)",
+        PORTAL_DEBUG="1",
+    )
+    assert printed == "django.core.mail.backends.console.EmailBackend"

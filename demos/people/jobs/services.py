@@ -36,7 +36,11 @@ from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from demos.common import media
-from demos.common.limits import UploadInProgress, previous_upload_message
+from demos.common.limits import (
+    UploadInProgress,
+    check_free_disk,
+    previous_upload_message,
+)
 from demos.ml.detection.detectors import DetectorUnavailable
 from demos.models import DemoRun, DetectionJob
 from demos.people import services
@@ -197,6 +201,8 @@ def enqueue_detection_jobs(
     key = services.resolve_detector_key(detector_key)
     threshold = services.resolve_threshold(key, score_threshold)
     _check_detector(key)
+    check_free_disk()  # InsufficientStorage → 507
+    services.check_storage_quota(owner)
     outcome = JobsOutcome()
     for upload in uploads:
         name = upload.name or ""

@@ -372,3 +372,41 @@ def test_the_api_reads_the_pasted_code_for_bugs_without_running_it(
         URL, {"run": str(run.public_id), "output": printout("en")}
     ).json()
     assert none["code"] is None
+
+
+def test_a_long_run_of_spaces_is_answered_at_once_as_no_box(
+    logged_in_client: Client, user
+) -> None:
+    # "person 1 box" + 20,000 spaces used to hold a worker for ~6 s (issue 21).
+    run = make_run(user, [(A, 0.92)])
+    text = "person 1 box" + " " * (20_000 - 12)
+    response = logged_in_client.post(URL, {"run": str(run.public_id), "output": text})
+    assert response.status_code == 200
+    assert response.json()["people"][0]["problems"][0]["key"] == "no-box"
+
+
+@pytest.mark.django_db
+def test_checks_are_throttled_per_student(
+    logged_in_client: Client, user, other_user, settings
+) -> None:
+    settings.REST_FRAMEWORK = settings.REST_FRAMEWORK | {
+        "DEFAULT_THROTTLE_RATES": {"checks": "3/min"}
+    }
+    run = make_run(user, [(A, 0.92)])
+    body = {"run": str(run.public_id), "output": printout("en", people=[(A, 0.92)])}
+    answers = [logged_in_client.post(URL, body).status_code for _ in range(4)]
+    assert answers == [200, 200, 200, 429]
+    # A classmate behind the same address still has their own allowance.
+    classmate = Client()
+    classmate.force_login(other_user)
+    theirs = make_run(other_user, [(A, 0.92)])
+    body = {"run": str(theirs.public_id), "output": printout("en", people=[(A, 0.92)])}
+    assert classmate.post(URL, body).status_code == 200
+
+
+def test_the_default_check_rate_is_generous_for_one_student() -> None:
+    from django.conf import settings
+
+    rate = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["checks"]
+    count, period = rate.split("/")
+    assert int(count) >= 10 and period.startswith("m")

@@ -8,6 +8,8 @@ and nothing is stored. Requests use literal paths.
 
 from __future__ import annotations
 
+import runpy
+import time
 from pathlib import Path
 
 import pytest
@@ -124,3 +126,19 @@ def test_page_and_api_share_one_upload_allowance(
     assert api.post("/api/v1/detections/", api_upload(samples_dir)).status_code == 429
     again = logged_in_client.post("/demos/people/", page_upload(samples_dir))
     assert again.status_code == 429
+
+
+def test_a_crashed_workers_lock_lasts_just_past_gunicorns_timeout(settings) -> None:
+    # issue 21, finding 8: a worker killed mid-upload left the lock for 300 s.
+    repo = Path(__file__).resolve().parents[3]
+    gunicorn_timeout = runpy.run_path(str(repo / "gunicorn.conf.py"))["timeout"]
+    lock = settings.UPLOAD_LOCK_SECONDS
+    assert gunicorn_timeout < lock <= gunicorn_timeout + 15
+
+
+def test_retry_after_never_outlasts_the_lock(api, user, samples_dir) -> None:
+    # A dead process's lock with 4 s left (as ``exclusive`` stores its expiry).
+    assert cache.add(f"upload-in-flight:{user.pk}", time.time() + 4, 4)
+    response = api.post("/api/v1/detections/", api_upload(samples_dir))
+    assert response.status_code == 429
+    assert 1 <= int(response["Retry-After"]) <= 4
