@@ -168,7 +168,7 @@ def people_folder() -> transfer.ImageFolder:
 
 @pytest.fixture(scope="module")
 def head_run(people_folder) -> transfer.TransferResult:
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)
     epochs: list[transfer.EpochResult] = []
     result = transfer.train(
         people_folder, transfer.TransferSettings(epochs=10), on_epoch=epochs.append
