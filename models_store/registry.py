@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from portal.errors import BadInput
+from portal.lib.errors import BadInput
 
 Task = Literal[
     "person-detection", "classification", "digits", "autoencoder", "sequence"
@@ -497,7 +497,7 @@ _BUILTIN: list[ModelSpec] = [
     ),
 ]
 
-_DIGITS_WEIGHTS = "demos/cnn/weights"
+_DIGITS_WEIGHTS = "demos/ml/weights"
 _DIGITS_FIX = "python manage.py train_digits"
 _BUNDLED: list[ModelSpec] = [
     ModelSpec(
@@ -505,7 +505,7 @@ _BUNDLED: list[ModelSpec] = [
         name="Digits CNN (LeNet-5 with batch norm and dropout)",
         task=DIGITS,
         family="torch",
-        builder=None,  # DigitsCNN in demos/cnn/digits.py, passed by the caller
+        builder=None,  # DigitsCNN in demos/ml/digits.py, passed by the caller
         filename="digits_cnn.pth",
         url=None,
         sha256=None,
@@ -526,7 +526,7 @@ _BUNDLED: list[ModelSpec] = [
         name="Digits autoencoder (64-32-8-32-64, fully connected)",
         task=AUTOENCODER,
         family="torch",
-        builder=None,  # DigitsAutoencoder in demos/cnn/digits.py
+        builder=None,  # DigitsAutoencoder in demos/ml/digits.py
         filename="digits_autoencoder.pth",
         url=None,
         sha256=None,
@@ -547,7 +547,7 @@ _BUNDLED: list[ModelSpec] = [
         name="Wave forecaster (LSTM with 8 units and a linear head)",
         task=SEQUENCE,
         family="torch",
-        builder=None,  # Forecaster in demos/cnn/sequences.py
+        builder=None,  # Forecaster in demos/ml/sequences.py
         filename="sequence_lstm.pth",
         url=None,
         sha256=None,

@@ -1,7 +1,7 @@
 """``python manage.py train_digits``: train the embedded digits CNN and autoencoder.
 
 Trains on scikit-learn's bundled digits (no download) with a fixed seed in well under
-a minute on 2 cores, then writes ``demos/cnn/weights/digits_cnn.pth`` + ``.json`` (test
+a minute on 2 cores, then writes ``demos/ml/weights/digits_cnn.pth`` + ``.json`` (test
 accuracy, epochs, seed, date, command, SHA-256), ``digits_autoencoder.pth`` + ``.json``
 and ``digits_tsne.json`` (the t-SNE maps of lesson 11). The files are committed.
 """
@@ -11,10 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext
 
-from demos.cnn import digits as digits_model
-from demos.cnn import services as cnn_services
+from demos.ml import digits as digits_model
+from demos.ml import digits_training, networks
+from demos.widgets.autoencoder_tsne import autoencoder_demo
 
 MIN_ACCURACY = 0.95
 
@@ -33,7 +36,7 @@ class Command(BaseCommand):
             "--out",
             type=Path,
             default=digits_model.WEIGHTS_DIR,
-            help="Folder for the weights and metadata (default: demos/cnn/weights).",
+            help="Folder for the weights and metadata (default: demos/ml/weights).",
         )
         parser.add_argument(
             "--no-tsne", action="store_true", help="Skip the t-SNE maps (faster)."
@@ -46,16 +49,20 @@ class Command(BaseCommand):
 
         def progress(message: str) -> None:
             if verbose:
-                self.stdout.write(message)
+                self.stdout.write(gettext(message))
 
-        meta = cnn_services.train_digits_models(
+        meta = digits_training.train_digits_models(
             out_dir=options["out"],
             epochs=options["epochs"],
             autoencoder_epochs=options["autoencoder_epochs"],
             seed=options["seed"],
             with_tsne=not options["no_tsne"],
             progress=progress,
+            threads=settings.TORCH_THREADS,
         )
+        # Models built from the old files are dropped: the next request loads these.
+        networks.clear_cache()
+        autoencoder_demo.cache_clear()
         summary = (
             f"Digits CNN: test accuracy {meta['accuracy']:.2%} on {meta['test_size']} "
             f"digits, {meta['params']:,} parameters, written to {options['out']}."

@@ -2,7 +2,7 @@
 
 Trains ``Forecaster`` (``nn.LSTM(1, 8)`` and a linear head, 361 parameters) on
 sine and sawtooth waves made on the fly, with a fixed seed, and writes
-``demos/cnn/weights/sequence_lstm.pth`` + ``.json`` (test MSE, steps, seed, date,
+``demos/ml/weights/sequence_lstm.pth`` + ``.json`` (test MSE, steps, seed, date,
 command, SHA-256). The files are committed (a few kilobytes).
 """
 
@@ -13,7 +13,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from demos.cnn import lstm
+from demos.lessons import lstm
+from demos.widgets import lstm_gates as w_lstm_gates
 
 MAX_TEST_MSE = 0.05
 
@@ -31,7 +32,7 @@ class Command(BaseCommand):
             "--out",
             type=Path,
             default=lstm.WEIGHTS_DIR,
-            help="Folder for the weights and metadata (default: demos/cnn/weights).",
+            help="Folder for the weights and metadata (default: demos/ml/weights).",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -39,7 +40,7 @@ class Command(BaseCommand):
             raise CommandError("--steps must be at least 1.")
         if options["verbosity"] >= 1:
             self.stdout.write("Training the LSTM on sine and sawtooth waves…")
-        meta = lstm.train_sequence_model(
+        meta = w_lstm_gates.train_sequence_model(
             out_dir=options["out"], steps=options["steps"], seed=options["seed"]
         )
         summary = (

@@ -1,0 +1,214 @@
+"""The training-curves demo of the training lesson (pure: no Django).
+
+A small MLP (64 → 128 → 64 → 10, optional dropout) learns scikit-learn's 8x8
+digits from a chosen subset of the fixed training split and is measured on the
+fixed test split after every epoch. The switches are the ones the lesson uses to
+cause and cure overfitting: subset size, dropout, weight decay, augmentation
+(random one-pixel shifts and a little noise) and the learning rate.
+
+``train_curves`` reports every epoch through a callback and stops at a deadline,
+so the caller bounds the time; memory is bounded by the limits in
+``TrainingSettings.check`` (at most ``MAX_SUBSET`` images of 64 pixels, a fixed
+model of about 17 k parameters, at most ``MAX_EPOCHS`` epochs).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from demos.ml.digits import DATA_MAX, DigitsData
+from portal.lib.errors import BadInput
+
+MIN_SUBSET, MAX_SUBSET = 20, 1437  # 1437 = the whole training split
+MAX_EPOCHS = 60
+BATCH_SIZE = 32
+LEARNING_RATES = (0.0001, 0.001, 0.01, 0.1, 1.0)
+
+
+class InvalidTrainingSettings(BadInput):
+    """A training switch is outside what the demo allows."""
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    subset: int = 100
+    epochs: int = 30
+    dropout: float = 0.0
+    weight_decay: float = 0.0
+    augment: bool = False
+    learning_rate: float = 0.01
+    seed: int = 0
+
+    def check(self) -> TrainingSettings:
+        if not MIN_SUBSET <= self.subset <= MAX_SUBSET:
+            raise InvalidTrainingSettings(
+                f"subset must be {MIN_SUBSET}..{MAX_SUBSET} images."
+            )
+        if not 1 <= self.epochs <= MAX_EPOCHS:
+            raise InvalidTrainingSettings(f"epochs must be 1..{MAX_EPOCHS}.")
+        if not 0 <= self.dropout < 1 or not 0 <= self.weight_decay <= 0.1:
+            raise InvalidTrainingSettings("dropout 0..0.9, weight decay 0..0.1.")
+        if not 1e-5 <= self.learning_rate <= 2:
+            raise InvalidTrainingSettings("learning rate must be 0.00001..2.")
+        return self
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+class DigitsMLP(nn.Module):
+    """64 pixels (0..1) → 128 → 64 → 10 logits; ReLU and dropout after each
+    hidden layer."""
+
+    def __init__(self, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.layers = nn.Sequential(
+            nn.Linear(64, 128),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(128, 64),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(64, 10),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x)
+
+
+@dataclass(frozen=True)
+class EpochResult:
+    epoch: int  # 1-based
+    train_loss: float  # on the (un-augmented) training subset, eval mode
+    val_loss: float  # on the fixed test split (360 digits)
+    train_accuracy: float
+    val_accuracy: float
+
+
+def pick_subset(
+    data: DigitsData, size: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``size`` training images, as balanced over the 10 digits as possible."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(data.train_labels))
+    # Round-robin over the classes so even 20 images hold every digit twice.
+    by_class = [order[data.train_labels[order] == d] for d in range(10)]
+    picked: list[int] = []
+    rank = 0
+    while len(picked) < size:
+        for members in by_class:
+            if rank < len(members) and len(picked) < size:
+                picked.append(int(members[rank]))
+        rank += 1
+    index = np.array(sorted(picked))
+    return data.train_images[index], data.train_labels[index]
+
+
+def augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Shift half of the N x 8 x 8 images by one pixel in x and/or y (zeros come
+    in) and add a little noise; the label stays true (no flips: digits are not
+    symmetric). One pixel is an eighth of a digit, so only half are moved."""
+    count = images.shape[0]
+    padded = F.pad(images, (1, 1, 1, 1))
+    moved = torch.rand(count, generator=generator) < 0.5
+    dx = torch.where(moved, torch.randint(0, 3, (count,), generator=generator), 1)
+    dy = torch.where(moved, torch.randint(0, 3, (count,), generator=generator), 1)
+    shifted = torch.stack(
+        [padded[n, dy[n] : dy[n] + 8, dx[n] : dx[n] + 8] for n in range(count)]
+    )
+    noise = torch.randn(shifted.shape, generator=generator) * 0.05
+    return (shifted + noise).clamp(0, 1)
+
+
+def _measure(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    model.eval()
+    with torch.inference_mode():
+        logits = model(x.flatten(1))
+        loss = F.cross_entropy(logits, y).item()
+        accuracy = (logits.argmax(1) == y).float().mean().item()
+    return loss, accuracy
+
+
+def _train_epoch(
+    model: nn.Module,
+    optimiser: torch.optim.Optimizer,
+    train_x: torch.Tensor,
+    train_y: torch.Tensor,
+    options: TrainingSettings,
+    generator: torch.Generator,
+) -> None:
+    model.train()
+    order = torch.randperm(len(train_x), generator=generator)
+    for start in range(0, len(order), BATCH_SIZE):
+        index = order[start : start + BATCH_SIZE]
+        batch = train_x[index]
+        if options.augment:
+            batch = augment(batch, generator)
+        loss = F.cross_entropy(model(batch.flatten(1)), train_y[index])
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+
+
+def train_curves(
+    data: DigitsData,
+    options: TrainingSettings,
+    *,
+    on_epoch: Callable[[EpochResult], None] | None = None,
+    deadline: float | None = None,
+    guard: AbstractContextManager[Any] | None = None,
+) -> list[EpochResult]:
+    """Train ``DigitsMLP`` with Adam and report both curves after every epoch.
+
+    Stops early (returning the epochs done) when ``time.monotonic()`` passes
+    ``deadline``, or when the loss becomes NaN or infinite (a learning rate far
+    too high); a NaN loss is reported as ``math.inf``. Each epoch runs inside
+    ``guard`` (a lock shared with work that must not overlap it).
+    """
+    guard = guard if guard is not None else contextlib.nullcontext()
+    options.check()
+    torch.manual_seed(options.seed)
+    generator = torch.Generator().manual_seed(options.seed)
+    images, labels = pick_subset(data, options.subset, options.seed)
+    train_x = torch.from_numpy(images / DATA_MAX).float()
+    train_y = torch.from_numpy(labels)
+    val_x = torch.from_numpy(data.test_images / DATA_MAX).float()
+    val_y = torch.from_numpy(data.test_labels)
+    model = DigitsMLP(options.dropout)
+    optimiser = torch.optim.Adam(
+        model.parameters(),
+        lr=options.learning_rate,
+        weight_decay=options.weight_decay,
+    )
+    results: list[EpochResult] = []
+    for epoch in range(1, options.epochs + 1):
+        with guard:
+            _train_epoch(model, optimiser, train_x, train_y, options, generator)
+            train_loss, train_accuracy = _measure(model, train_x, train_y)
+            val_loss, val_accuracy = _measure(model, val_x, val_y)
+        result = EpochResult(
+            epoch,
+            train_loss if math.isfinite(train_loss) else math.inf,
+            val_loss if math.isfinite(val_loss) else math.inf,
+            train_accuracy,
+            val_accuracy,
+        )
+        results.append(result)
+        if on_epoch is not None:
+            on_epoch(result)
+        if not math.isfinite(result.train_loss):
+            break  # diverged: the lesson's "loss becomes nan"
+        if deadline is not None and time.monotonic() > deadline:
+            break
+    return results
