@@ -42,7 +42,7 @@ from PIL import Image
 from torch import nn
 
 from demos.common.imaging import ImageLimits, ImageRefused, decode_image
-from portal.errors import TranslatedBadInput, gettext_noop
+from portal.lib.errors import TranslatedBadInput, gettext_noop
 
 MODELS = ("efficientnet_lite0", "mobilenet_v2")
 DEFAULT_MODEL = "efficientnet_lite0"
