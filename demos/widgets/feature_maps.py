@@ -8,6 +8,7 @@ from typing import Any
 
 from django.http import FileResponse, Http404, HttpRequest
 from django.urls import path
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -36,6 +37,9 @@ class CnnModelSerializer(serializers.Serializer):
     key = serializers.CharField()
     name = serializers.CharField()
     family = serializers.CharField()
+    dataset = serializers.CharField(
+        help_text='What it learnt from: "ImageNet-1k", "COCO", "digits", ...'
+    )
     available = serializers.BooleanField()
     reason = serializers.CharField(allow_blank=True)
     fix = serializers.CharField(allow_blank=True)
@@ -53,6 +57,9 @@ class ChannelMapSerializer(serializers.Serializer):
 class TopClassSerializer(serializers.Serializer):
     label = serializers.CharField()
     probability = serializers.FloatField()
+    index = serializers.IntegerField(
+        allow_null=True, required=False, help_text="class index (cam_class)"
+    )
 
 
 class CnnModelListApi(APIView):
@@ -64,6 +71,12 @@ class CnnModelListApi(APIView):
     @extend_schema(responses=OutputSerializer(many=True))
     def get(self, request: Request) -> Response:
         rows = cnn_models.list_models()
+        if not request.user.is_staff:
+            # Students learn who can fix it, never the administrator's command.
+            for row in rows:
+                if not row["available"]:
+                    row["fix"] = ""
+                    row["reason"] = _NOT_INSTALLED()
         return Response(self.OutputSerializer(rows, many=True).data)
 
 
@@ -81,6 +94,12 @@ class FeatureMapCreateApi(APIView):
         model = serializers.CharField(max_length=64)
         layer = serializers.CharField(max_length=64)
         top_k = BoundedIntegerField(required=False, min_value=1, max_value=4096)
+        cam_class = BoundedIntegerField(
+            required=False,
+            min_value=0,
+            max_value=999,
+            help_text="Grad-CAM of this class index (one of top5[].index)",
+        )
 
         def validate(self, data: dict[str, Any]) -> dict[str, Any]:
             sources = [key for key in ("image", "sample", "run") if key in data]
@@ -119,6 +138,7 @@ class FeatureMapCreateApi(APIView):
             sample=data.get("sample"),
             owner_id=request.user.pk,
             top_k=data.get("top_k"),
+            cam_class=data.get("cam_class"),
         )
 
         def url(filename: str) -> str:
@@ -181,6 +201,12 @@ def _requester_id(request: HttpRequest) -> int | None:
     return user.pk if user is not None else None
 
 
+def _NOT_INSTALLED() -> str:  # noqa: N802 (a message, like a constant)
+    return gettext(
+        "Not installed on this server: your instructor or the administrator can add it."
+    )
+
+
 RUN_MODEL = "yolox-nano"  # "what the detector saw" opens on the detector itself
 
 
@@ -199,6 +225,7 @@ def _owned_run_id(request: HttpRequest) -> tuple[str, bool]:
 def feature_maps_context(request: HttpRequest) -> dict[str, Any]:
     """Samples, every model with its availability (and fix), and the preset choices."""
     samples, sample = cnn_samples(request)
+    is_staff = bool(getattr(request.user, "is_staff", False))
     models = []
     for spec in cnn_models.CNN_MODELS.values():
         status = cnn_models.availability(spec.key)
@@ -207,8 +234,8 @@ def feature_maps_context(request: HttpRequest) -> dict[str, Any]:
                 "key": spec.key,
                 "name": str(spec.name),
                 "available": status.available,
-                "reason": status.reason,
-                "fix": status.fix,
+                "reason": status.reason if is_staff else _NOT_INSTALLED(),
+                "fix": status.fix if is_staff else "",
             }
         )
     available = {row["key"] for row in models if row["available"]}

@@ -80,6 +80,7 @@ def test_model_list_shows_every_model_with_layers_and_availability(
     rows = {row["key"]: row for row in response.json()}
     assert set(rows) == {
         "digits-cnn",
+        "efficientnet-lite0",
         "resnet18",
         "vgg16",
         "alexnet",
@@ -95,14 +96,24 @@ def test_model_list_shows_every_model_with_layers_and_availability(
     assert [layer["shape"] for layer in digits["layers"]][-1] == [16, 6, 6]
     resnet = rows["resnet18"]
     assert resnet["available"] is False
-    assert "resnet18" in resnet["reason"]
-    assert resnet["fix"] == "python manage.py models pull resnet18"
+    # A student learns who can fix it, never the administrator's command.
+    assert "instructor" in resnet["reason"] and resnet["fix"] == ""
     assert resnet["layers"][-1] == {
         "name": "layer4",
         "label": resnet["layers"][-1]["label"],
         "shape": [512, 7, 7],
         "has_filters": False,
     }
+
+
+def test_staff_see_why_a_model_is_missing_and_the_command(
+    staff_user, empty_store: Path
+) -> None:
+    client = Client()
+    client.force_login(staff_user)
+    rows = {row["key"]: row for row in client.get(MODELS).json()}
+    assert "resnet18" in rows["resnet18"]["reason"]
+    assert rows["resnet18"]["fix"] == "python manage.py models pull resnet18"
 
 
 def test_feature_maps_of_a_sample_for_the_digits_cnn(
