@@ -228,6 +228,8 @@ def feature_maps_context(request: HttpRequest) -> dict[str, Any]:
     is_staff = bool(getattr(request.user, "is_staff", False))
     models = []
     for spec in cnn_models.CNN_MODELS.values():
+        if cnn_models.dataset(spec.key) == "digits":
+            continue  # drawn digits only (the draw-digit widget): never a photo
         status = cnn_models.availability(spec.key)
         models.append(
             {
