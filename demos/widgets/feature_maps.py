@@ -131,15 +131,21 @@ class FeatureMapCreateApi(APIView):
             image_bytes = read_upload(data["image"])
         elif "run" in data:
             image_bytes = run_image_bytes(request, data["run"])
-        result = w_maps.render_feature_maps(
-            model_key=data["model"],
-            layer=data["layer"],
-            image_bytes=image_bytes,
-            sample=data.get("sample"),
-            owner_id=request.user.pk,
-            top_k=data.get("top_k"),
-            cam_class=data.get("cam_class"),
-        )
+        try:
+            result = w_maps.render_feature_maps(
+                model_key=data["model"],
+                layer=data["layer"],
+                image_bytes=image_bytes,
+                sample=data.get("sample"),
+                owner_id=request.user.pk,
+                top_k=data.get("top_k"),
+                cam_class=data.get("cam_class"),
+            )
+        except cnn_models.CnnModelUnavailable as exc:
+            if request.user.is_staff:
+                raise
+            # Students learn who can fix it, never the administrator's command.
+            raise cnn_models.CnnModelUnavailable(_NOT_INSTALLED()) from exc
 
         def url(filename: str) -> str:
             return file_url(request, result.scope, result.digest, filename)

@@ -218,12 +218,17 @@ def test_an_upload_that_is_not_an_image_gets_400(logged_in_client: Client) -> No
     assert response.json()["detail"]
 
 
-def test_an_imagenet_model_without_weights_gets_503_with_the_fix(
-    logged_in_client: Client, empty_store: Path
+def test_an_imagenet_model_without_weights_gets_503_with_the_fix_for_staff(
+    logged_in_client: Client, staff_user, empty_store: Path
 ) -> None:
-    response = logged_in_client.post(
-        MAPS, {"sample": "astronaut", "model": "resnet18", "layer": "layer1"}
-    )
+    data = {"sample": "astronaut", "model": "resnet18", "layer": "layer1"}
+    response = logged_in_client.post(MAPS, data)
+    assert response.status_code == 503
+    assert "instructor" in response.json()["detail"]
+    assert "manage.py" not in response.json()["detail"]
+    staff = Client()
+    staff.force_login(staff_user)
+    response = staff.post(MAPS, data)
     assert response.status_code == 503
     assert "models pull resnet18" in response.json()["detail"]
 
