@@ -59,7 +59,7 @@ def worker_exit(server: object, worker: object) -> None:
     """Training runs this worker queued but never started fail with a reason, so
     the worker exits (and is replaced) at once instead of training them first."""
     try:
-        from demos.lessons.training_runs import abandon_queued_runs
+        from demos.widgets.training_runs import abandon_queued_runs
     except Exception:  # Django not set up in this process: nothing was queued
         return
     abandon_queued_runs()

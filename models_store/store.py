@@ -203,7 +203,7 @@ def _bundled_state(spec: ModelSpec) -> ModelState:
             _("%(file)s is missing from the code checkout.") % {"file": path.name},
             fix,
         )
-    expected = _recorded_sha256(spec)
+    expected = _recorded_sha256(spec) or spec.sha256
     if expected:
         digest = _digest(path, stat)
         if digest != expected.lower():
@@ -216,8 +216,9 @@ def _bundled_state(spec: ModelSpec) -> ModelState:
                 % {"file": path.name, "digest": digest[:12]},
                 fix,
             )
+    where = _("Installed with its Python package.") if spec.packaged else None
     return ModelState(
-        spec, "ready", path, stat.st_size, _("Committed with the code."), ""
+        spec, "ready", path, stat.st_size, where or _("Committed with the code."), ""
     )
 
 

@@ -112,7 +112,11 @@ class CnnModelSpec:
     def family(self) -> Family:
         """How the lessons run it (the API's ``family``): digits, torchvision, onnx."""
         family = self.model.family
-        return "digits" if family == "torch" else family  # type: ignore[return-value]
+        if family == "torch":
+            # Project-defined torch models: the digits CNN, or an ImageNet CNN
+            # whose architecture lives in demos/ml (EfficientNet-Lite0).
+            return "digits" if self.model.task == registry.DIGITS else "torchvision"
+        return family  # type: ignore[return-value]
 
     def layer(self, name: str) -> LayerSpec:
         for layer in self.layers:
@@ -160,6 +164,36 @@ CNN_MODELS: dict[str, CnnModelSpec] = {
                 LayerSpec("bn2", _("bn2: batch norm"), shape=(16, 12, 12)),
                 LayerSpec("relu2", _("relu2: ReLU"), shape=(16, 12, 12)),
                 LayerSpec("pool2", _("pool2: 2x2 max pooling"), shape=(16, 6, 6)),
+            ),
+        ),
+        CnnModelSpec(
+            key="efficientnet-lite0",
+            cam_layer="features.8",
+            name="EfficientNet-Lite0 (ImageNet)",
+            input_shape=(3, 224, 224),
+            input_note=_(
+                "RGB 224x224: the whole photo resized to a square, (x - 127) / 128."
+            ),
+            layers=_imagenet_layers(
+                (
+                    "features.0",
+                    _("stem: 32 filters 3x3, stride 2 + ReLU6"),
+                    "features.0.0.weight",
+                    (32, 112, 112),
+                ),
+                ("features.1", _("stage 1: depthwise 3x3"), "", (16, 112, 112)),
+                ("features.2", _("stage 2: MBConv 3x3, stride 4"), "", (24, 56, 56)),
+                ("features.3", _("stage 3: MBConv 5x5, stride 8"), "", (40, 28, 28)),
+                ("features.4", _("stage 4: MBConv 3x3, stride 16"), "", (80, 14, 14)),
+                ("features.5", _("stage 5: MBConv 5x5"), "", (112, 14, 14)),
+                ("features.6", _("stage 6: MBConv 5x5, stride 32"), "", (192, 7, 7)),
+                ("features.7", _("stage 7: MBConv 3x3"), "", (320, 7, 7)),
+                (
+                    "features.8",
+                    _("head: 1x1 conv to 1280 channels, last feature map"),
+                    "",
+                    (1280, 7, 7),
+                ),
             ),
         ),
         CnnModelSpec(
@@ -374,7 +408,24 @@ CNN_MODELS: dict[str, CnnModelSpec] = {
         ),
     )
 }
-DEFAULT_MODEL = "digits-cnn"
+# Photos get the ImageNet CNN; the digits CNN is for drawn digits only.
+DEFAULT_MODEL = "efficientnet-lite0"
+DIGITS_MODEL = "digits-cnn"
+DATASETS = {"ImageNet-1k": registry.IMAGENET_1K, "COCO": registry.COCO_80}
+
+
+def dataset(key: str) -> str:
+    """What the model learnt from: "ImageNet-1k", "COCO", "digits", ..."""
+    model = registry.get_spec(key)
+    if model.meta.get("dataset"):
+        return str(model.meta["dataset"])
+    if model.task == registry.DIGITS:
+        return "digits"
+    if model.categories in (registry.COCO_80, registry.COCO_91):
+        return "COCO"
+    if model.categories == registry.IMAGENET_1K:
+        return "ImageNet-1k"
+    return ""
 
 
 def get_spec(key: str) -> CnnModelSpec:
@@ -443,6 +494,16 @@ def imagenet_input(rgb: np.ndarray) -> tuple[torch.Tensor, np.ndarray]:
     return tensor, crop
 
 
+def efficientnet_input(rgb: np.ndarray) -> tuple[torch.Tensor, np.ndarray]:
+    """RGB uint8 → (1 x 3 x 224 x 224 tensor, the 224x224 RGB the network sees):
+    the whole photo squashed to the square, so maps cover the photo as shown."""
+    from demos.ml import imagenet
+
+    tensor = imagenet.preprocess(rgb)
+    preview = np.clip(np.rint(tensor[0].numpy().transpose(1, 2, 0) * 128 + 127), 0, 255)
+    return tensor, preview.astype(np.uint8)
+
+
 def digits_photo_input(rgb: np.ndarray) -> tuple[torch.Tensor, np.ndarray]:
     from demos.ml import digits as digits_model
 
@@ -479,6 +540,7 @@ class CnnRun:
     input_preview: np.ndarray
     maps: dict[str, np.ndarray]
     top5: list[tuple[str, float]] | None = None
+    top5_index: list[int] | None = None  # class indices of ``top5``
 
 
 @dataclass(frozen=True)
@@ -489,6 +551,10 @@ class CamResult:
     label: str
     cam: np.ndarray
     overlay: np.ndarray  # uint8 RGB
+    # The map over the whole photo as shown (rows from the top, 0..1); zeros where
+    # the network did not see the photo (outside a centre crop).
+    grid: list[list[float]] | None = None
+    index: int | None = None  # the class's index in the model's outputs
 
 
 class LoadedCnn(Protocol):
@@ -539,6 +605,7 @@ class TorchCnn:
                 (self.categories[int(i)], float(v))
                 for v, i in zip(values, indices, strict=True)
             ]
+            return CnnRun(preview, maps, top5, [int(i) for i in indices])
         return CnnRun(preview, maps, top5)
 
     def filters(self, layer: str) -> np.ndarray | None:
@@ -562,6 +629,55 @@ class TorchCnn:
             index = int(self.model(tensor)[0].argmax())
         cam = class_activation_map(self.model, tensor, self.spec.cam_layer, index)
         return CamResult(categories[index], cam, cam_overlay(preview, cam))
+
+
+class EfficientNetCnn(TorchCnn):
+    """EfficientNet-Lite0: Grad-CAM of any class without hooks or a model copy."""
+
+    def explain(self, rgb: np.ndarray, class_index: int | None = None) -> CamResult:
+        """Grad-CAM of ``class_index`` (default: the top class) at the head's 1280
+        channels, as a grid over the whole photo (the network sees all of it)."""
+        import torch
+
+        from demos.ml import imagenet
+
+        tensor, preview = self.prepare(rgb)
+        if class_index is None:
+            with TRACING, torch.inference_mode():
+                class_index = int(self.model(tensor)[0].argmax())
+        with TRACING:
+            cam = imagenet.grad_cam(self.model, tensor, class_index)  # type: ignore[arg-type]
+        return CamResult(
+            imagenet.IMAGENET_1K[class_index],
+            cam,
+            jet_overlay(preview, cam),
+            photo_grid(cam, rgb.shape[0], rgb.shape[1]),
+            class_index,
+        )
+
+
+def photo_grid(cam: np.ndarray, height: int, width: int, side: int = 28) -> list:
+    """``cam`` (covering the whole photo) scaled to at most ``side`` cells on the
+    photo's longer side, keeping its aspect ratio; floats 0..1, rounded to 3."""
+    scale = side / max(height, width)
+    rows, columns = max(1, round(height * scale)), max(1, round(width * scale))
+    grid = cv2.resize(
+        cam.astype(np.float32), (columns, rows), interpolation=cv2.INTER_LINEAR
+    )
+    return np.round(np.clip(grid, 0.0, 1.0), 3).tolist()
+
+
+def jet_overlay(rgb: np.ndarray, cam: np.ndarray, side: int = 160) -> np.ndarray:
+    """``cam`` in the JET colour map blended 50/50 over ``rgb`` (OpenCV only: no
+    matplotlib on a request path), ``side`` pixels on the longer side."""
+    height, width = rgb.shape[:2]
+    scale = side / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    picture = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    mask = cv2.resize(cam.astype(np.float32), size, interpolation=cv2.INTER_LINEAR)
+    heat = cv2.applyColorMap(np.uint8(np.clip(mask, 0, 1) * 255), cv2.COLORMAP_JET)
+    heat = cv2.cvtColor(heat, cv2.COLOR_BGR2RGB)
+    return cv2.addWeighted(picture, 0.5, heat, 0.5, 0)
 
 
 class OnnxCnn:
@@ -601,6 +717,15 @@ def _build(spec: CnnModelSpec) -> LoadedCnn:
 
     if spec.family == "digits":
         return TorchCnn(spec, _get_digits("digits-cnn", DigitsCNN), digits_photo_input)
+    if spec.key == "efficientnet-lite0":
+        from demos.ml.imagenet import EfficientNetLite0
+
+        return EfficientNetCnn(
+            spec,
+            loading.torch_module(spec.key, build=EfficientNetLite0),
+            efficientnet_input,
+            spec.model.categories,
+        )
     if spec.family == "torchvision":
         return TorchCnn(
             spec,
@@ -700,6 +825,7 @@ def list_models() -> list[dict[str, Any]]:
                 "key": spec.key,
                 "name": str(spec.name),
                 "family": spec.family,
+                "dataset": dataset(spec.key),
                 "available": status.available,
                 "reason": status.reason,
                 "fix": status.fix,

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.http import FileResponse, Http404, HttpRequest
 from django.urls import path
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -37,6 +38,9 @@ class CnnModelSerializer(serializers.Serializer):
     key = serializers.CharField()
     name = serializers.CharField()
     family = serializers.CharField()
+    dataset = serializers.CharField(
+        help_text='What it learnt from: "ImageNet-1k", "COCO", "digits", ...'
+    )
     available = serializers.BooleanField()
     reason = serializers.CharField(allow_blank=True)
     fix = serializers.CharField(allow_blank=True)
@@ -54,6 +58,9 @@ class ChannelMapSerializer(serializers.Serializer):
 class TopClassSerializer(serializers.Serializer):
     label = serializers.CharField()
     probability = serializers.FloatField()
+    index = serializers.IntegerField(
+        allow_null=True, required=False, help_text="class index (cam_class)"
+    )
 
 
 class CnnModelListApi(APIView):
@@ -65,6 +72,12 @@ class CnnModelListApi(APIView):
     @extend_schema(responses=OutputSerializer(many=True))
     def get(self, request: Request) -> Response:
         rows = cnn_models.list_models()
+        if not request.user.is_staff:
+            # Students learn who can fix it, never the administrator's command.
+            for row in rows:
+                if not row["available"]:
+                    row["fix"] = ""
+                    row["reason"] = _NOT_INSTALLED()
         return Response(self.OutputSerializer(rows, many=True).data)
 
 
@@ -82,6 +95,12 @@ class FeatureMapCreateApi(APIView):
         model = serializers.CharField(max_length=64)
         layer = serializers.CharField(max_length=64)
         top_k = BoundedIntegerField(required=False, min_value=1, max_value=4096)
+        cam_class = BoundedIntegerField(
+            required=False,
+            min_value=0,
+            max_value=999,
+            help_text="Grad-CAM of this class index (one of top5[].index)",
+        )
 
         def validate(self, data: dict[str, Any]) -> dict[str, Any]:
             sources = [key for key in ("image", "sample", "run") if key in data]
@@ -113,15 +132,22 @@ class FeatureMapCreateApi(APIView):
             image_bytes = read_upload(data["image"])
         elif "run" in data:
             image_bytes = run_image_bytes(request, data["run"])
-        with own_image_slot(request.user, has_upload=image_bytes is not None):
-            result = w_maps.render_feature_maps(
-                model_key=data["model"],
-                layer=data["layer"],
-                image_bytes=image_bytes,
-                sample=data.get("sample"),
-                owner_id=request.user.pk,
-                top_k=data.get("top_k"),
-            )
+        try:
+            with own_image_slot(request.user, has_upload=image_bytes is not None):
+                result = w_maps.render_feature_maps(
+                    model_key=data["model"],
+                    layer=data["layer"],
+                    image_bytes=image_bytes,
+                    sample=data.get("sample"),
+                    owner_id=request.user.pk,
+                    top_k=data.get("top_k"),
+                    cam_class=data.get("cam_class"),
+                )
+        except cnn_models.CnnModelUnavailable as exc:
+            if request.user.is_staff:
+                raise
+            # Students learn who can fix it, never the administrator's command.
+            raise cnn_models.CnnModelUnavailable(_NOT_INSTALLED()) from exc
 
         def url(filename: str) -> str:
             return file_url(request, result.scope, result.digest, filename)
@@ -183,6 +209,12 @@ def _requester_id(request: HttpRequest) -> int | None:
     return user.pk if user is not None else None
 
 
+def _NOT_INSTALLED() -> str:  # noqa: N802 (a message, like a constant)
+    return gettext(
+        "Not installed on this server: your instructor or the administrator can add it."
+    )
+
+
 RUN_MODEL = "yolox-nano"  # "what the detector saw" opens on the detector itself
 
 
@@ -201,16 +233,19 @@ def _owned_run_id(request: HttpRequest) -> tuple[str, bool]:
 def feature_maps_context(request: HttpRequest) -> dict[str, Any]:
     """Samples, every model with its availability (and fix), and the preset choices."""
     samples, sample = cnn_samples(request)
+    is_staff = bool(getattr(request.user, "is_staff", False))
     models = []
     for spec in cnn_models.CNN_MODELS.values():
+        if cnn_models.dataset(spec.key) == "digits":
+            continue  # drawn digits only (the draw-digit widget): never a photo
         status = cnn_models.availability(spec.key)
         models.append(
             {
                 "key": spec.key,
                 "name": str(spec.name),
                 "available": status.available,
-                "reason": status.reason,
-                "fix": status.fix,
+                "reason": status.reason if is_staff else _NOT_INSTALLED(),
+                "fix": status.fix if is_staff else "",
             }
         )
     available = {row["key"] for row in models if row["available"]}

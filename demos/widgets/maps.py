@@ -36,7 +36,7 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.http import HttpRequest
 from django.templatetags.static import static
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 
 from demos.common import disk_cache
 from demos.common.atomic import write_bytes
@@ -254,7 +254,12 @@ def write_run(
     summary = {
         "model": spec.key,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "top5": [{"label": label, "probability": round(p, 5)} for label, p in run.top5]
+        "top5": [
+            {"label": label, "probability": round(p, 5), "index": index}
+            for (label, p), index in zip(
+                run.top5, run.top5_index or [None] * len(run.top5), strict=True
+            )
+        ]
         if run.top5
         else None,
         "layers": layers,
@@ -279,6 +284,7 @@ def render_feature_maps(
     sample: str | None = None,
     owner_id: int | None = None,
     top_k: int | None = None,
+    cam_class: int | None = None,
 ) -> FeatureMapResult:
     """Feature maps of one layer for a photo (upload bytes or a sample name).
 
@@ -286,6 +292,7 @@ def render_feature_maps(
     public one. ``top_k`` limits ``maps`` to the strongest channels. Raises
     ``BadInput`` subclasses for bad images, names and layers, and
     ``CnnModelUnavailable`` when the model's weights are not in the store.
+    ``cam_class``: Grad-CAM of this class (one of the top 5) instead of the top one.
     """
     spec = cnn_models.get_spec(model_key)
     layer_spec = spec.layer(layer)
@@ -310,6 +317,9 @@ def render_feature_maps(
         )
     info = summary["layers"][layer_spec.name]
     maps = info["maps"][:top_k] if top_k else info["maps"]
+    cam = summary.get("cam")
+    if cam_class is not None:
+        cam = _chosen_cam(spec.key, folder, summary, decoded.rgb, cam_class)
     return FeatureMapResult(
         model=spec.key,
         layer=layer_spec.name,
@@ -318,11 +328,69 @@ def render_feature_maps(
         scope=scope,
         digest=digest,
         maps=maps,
-        top5=summary["top5"],
+        top5=_named_top5(spec.key, summary["top5"]),
         has_filters=info["has_filters"],
         input_note=str(spec.input_note),
-        cam=summary.get("cam"),
+        cam=_named_cam(spec.key, cam),
     )
+
+
+def _is_imagenet(model_key: str) -> bool:
+    return cnn_models.dataset(model_key) == "ImageNet-1k"
+
+
+def _named_top5(model_key: str, top5: list[dict] | None) -> list[dict] | None:
+    """ImageNet class names in the request's language (Korean where curated)."""
+    if not top5 or not _is_imagenet(model_key):
+        return top5
+    from demos.ml.imagenet_names import class_name
+
+    language = get_language() or "en"
+    return [
+        {**row, "label": class_name(row["index"], language)}
+        if row.get("index") is not None
+        else row
+        for row in top5
+    ]
+
+
+def _named_cam(model_key: str, cam: dict | None) -> dict | None:
+    if not cam or cam.get("index") is None or not _is_imagenet(model_key):
+        return cam
+    from demos.ml.imagenet_names import class_name
+
+    return {**cam, "label": class_name(cam["index"], get_language() or "en")}
+
+
+def _chosen_cam(
+    model_key: str, folder: Path, summary: dict, rgb: np.ndarray, class_index: int
+) -> dict[str, Any]:
+    """Grad-CAM of one of the top-5 classes, computed once and kept beside the run."""
+    allowed = [row.get("index") for row in summary.get("top5") or []]
+    if class_index not in allowed:
+        raise BadInput(
+            gettext("Grad-CAM can explain one of the top 5 classes: %(classes)s.")
+            % {"classes": ", ".join(str(i) for i in allowed if i is not None)}
+        )
+    path = folder / f"cam-{class_index}.json"
+    try:
+        return json.loads(path.read_bytes())
+    except FileNotFoundError:
+        pass
+    model = cnn_models.get_cnn_model(model_key)
+    result = model.explain(rgb, class_index)  # type: ignore[attr-defined]
+    cam = _cam_payload(result, class_index)
+    write_bytes(path, json.dumps(cam).encode())
+    return cam
+
+
+def _cam_payload(result: cnn_models.CamResult, index: int | None) -> dict[str, Any]:
+    return {
+        "label": result.label,
+        "index": index,
+        "overlay_url": png_data_url(result.overlay),
+        "grid": result.grid,
+    }
 
 
 def _cam(model: cnn_models.LoadedCnn, rgb: np.ndarray) -> dict[str, Any] | None:
@@ -332,7 +400,7 @@ def _cam(model: cnn_models.LoadedCnn, rgb: np.ndarray) -> dict[str, Any] | None:
     result = explain(rgb) if explain else None
     if result is None:
         return None
-    return {"label": result.label, "overlay_url": png_data_url(result.overlay)}
+    return _cam_payload(result, result.index)
 
 
 def map_file(scope: str, digest: str, filename: str, owner_id: int | None) -> Path:

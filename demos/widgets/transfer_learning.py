@@ -1,11 +1,17 @@
-"""Widget ``transfer-learning`` (lesson 8): what each strategy freezes and trains."""
+"""Widget ``transfer-learning`` (lesson 8): what each strategy freezes and trains,
+and real transfer-learning runs on an ImageFolder ZIP (``/api/v1/transfer-runs/``)."""
 
 from __future__ import annotations
 
-from django.urls import path
-from django.utils.translation import gettext_lazy
+from typing import Any
+
+from django.conf import settings
+from django.urls import path, reverse
+from django.utils.translation import gettext, gettext_lazy
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,7 +23,10 @@ from demos.ml.profiling import (
     TRANSFER_STRATEGIES,
     transfer_learning_counts,
 )
-from demos.widgets.kit import gettext_label
+from demos.widgets import transfer_runs
+from demos.widgets.kit import gettext_label, read_upload
+from portal.lib.api import UploadRateThrottle, validated
+from portal.lib.errors import BadInput
 
 STRATEGY_LABELS = {
     "feature-extractor": gettext_lazy("Feature extractor"),
@@ -130,9 +139,126 @@ class TransferLearningApi(APIView):
         return Response(self.OutputSerializer(transfer_payload()).data)
 
 
+def _transfer_run_body(request: Request, run: Any) -> dict[str, Any]:
+    curves = run.curves or []
+    return {
+        "id": str(run.public_id),
+        "url": request.build_absolute_uri(
+            reverse("api:transfer-run-detail", kwargs={"public_id": run.public_id})
+        ),
+        "state": run.state,
+        "detail": run.detail,
+        "settings": run.options,
+        "classes": run.classes,
+        "epochs": [
+            {
+                key: row.get(key)
+                for key in ("epoch", "lr", "train_loss", "val_loss", "val_accuracy")
+            }
+            for row in curves
+        ],
+        "train_loss": [row.get("train_loss") for row in curves],
+        "val_loss": [row.get("val_loss") for row in curves],
+        "val_accuracy": run.result.get("val_accuracy") if run.result else None,
+        "result": run.result or None,
+        "created": run.created.isoformat(),
+        "finished": run.finished.isoformat() if run.finished else None,
+    }
+
+
+class TransferRunCreateApi(APIView):
+    """POST an ImageFolder ZIP (``dataset``) and the settings → 202 and the run's
+    URL; the network trains off the request (one run per student, 409 while one is
+    active; every run stops at ``TRANSFER_RUN_SECONDS``). A ZIP that cannot be
+    used → 400 with the reason, and nothing is kept."""
+
+    parser_classes = [MultiPartParser, FormParser]
+    throttle_classes = [UploadRateThrottle]
+    throttle_scope = "uploads"
+
+    class InputSerializer(serializers.Serializer):
+        dataset = serializers.FileField()
+        model = serializers.ChoiceField(
+            choices=["efficientnet_lite0", "mobilenet_v2"], default="efficientnet_lite0"
+        )
+        freeze = serializers.IntegerField(
+            min_value=0, max_value=19, required=False, allow_null=True, default=None
+        )
+        optimizer = serializers.ChoiceField(choices=["adam", "sgd"], default="adam")
+        epochs = serializers.IntegerField(min_value=1, max_value=30, default=10)
+        lr = serializers.FloatField(min_value=0.000001, max_value=1, default=0.001)
+        step_size = serializers.IntegerField(min_value=1, max_value=100, default=7)
+        gamma = serializers.FloatField(min_value=0.001, max_value=1, default=0.1)
+        augment = serializers.BooleanField(default=True)
+        pretrained = serializers.BooleanField(default=True)
+
+    @extend_schema(request=InputSerializer, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request) -> Response:
+        data = validated(self.InputSerializer(data=request.data))
+        upload = data.pop("dataset")
+        if upload.size > settings.TRANSFER_MAX_ZIP_BYTES:
+            raise BadInput(
+                gettext("The ZIP is larger than %(limit)d MB.")
+                % {"limit": settings.TRANSFER_MAX_ZIP_BYTES // 2**20}
+            )
+        try:
+            run = transfer_runs.start_transfer_run(
+                owner=request.user,
+                dataset=upload.read(settings.TRANSFER_MAX_ZIP_BYTES + 1),
+                options=data,
+            )
+        except transfer_runs.TransferRunBusy as exc:
+            return Response({"detail": str(exc)}, status=409)
+        return Response(_transfer_run_body(request, run), status=202)
+
+
+class TransferRunDetailApi(APIView):
+    """GET → state, classes, per-epoch losses and accuracy, the final accuracy,
+    confusion matrix, wrong validation images and the PyTorch code (owner or
+    staff, else 404)."""
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, public_id: Any) -> Response:
+        run = transfer_runs.get_transfer_run_for_user(request.user, public_id)
+        response = Response(_transfer_run_body(request, run))
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+class TransferRunPredictApi(APIView):
+    """POST ``image`` → ``{"label", "probability", "top"}`` with the run's network."""
+
+    parser_classes = [MultiPartParser, FormParser]
+    throttle_classes = [UploadRateThrottle]
+    throttle_scope = "uploads"
+
+    class InputSerializer(serializers.Serializer):
+        image = serializers.FileField()
+
+    @extend_schema(request=InputSerializer, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request, public_id: Any) -> Response:
+        from demos.widgets.maps import decode_full_upload
+
+        run = transfer_runs.get_transfer_run_for_user(request.user, public_id)
+        data = validated(self.InputSerializer(data=request.data))
+        decoded = decode_full_upload(read_upload(data["image"]))
+        return Response(transfer_runs.predict_with_run(run, decoded.rgb))
+
+
 # Routes: pages under /lessons/ (namespace "lessons"), API under /api/v1/ ("api").
 page_urls: list = []
 api_urls = [
+    path("transfer-runs/", TransferRunCreateApi.as_view(), name="transfer-run-create"),
+    path(
+        "transfer-runs/<uuid:public_id>/",
+        TransferRunDetailApi.as_view(),
+        name="transfer-run-detail",
+    ),
+    path(
+        "transfer-runs/<uuid:public_id>/predict/",
+        TransferRunPredictApi.as_view(),
+        name="transfer-run-predict",
+    ),
     path(
         "transfer-learning/",
         TransferLearningApi.as_view(),

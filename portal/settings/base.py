@@ -363,6 +363,9 @@ TORCH_THREADS = env_int("PORTAL_TORCH_THREADS", max(1, (os.cpu_count() or 2) // 
 TRAINING_RUN_WORKERS = env_int("PORTAL_TRAINING_WORKERS", 2)
 TRAINING_RUN_SECONDS = env_int("PORTAL_TRAINING_SECONDS", 30)
 TRAINING_RUN_INLINE = False  # tests: run in the committing thread
+# Transfer-learning runs (one at a time per process): time cap and dataset ZIP size.
+TRANSFER_RUN_SECONDS = env_int("PORTAL_TRANSFER_SECONDS", 300)
+TRANSFER_MAX_ZIP_BYTES = env_int("PORTAL_TRANSFER_MAX_ZIP_BYTES", 50 * 2**20)
 # Device of the torchvision detectors: auto (cuda when available, else cpu), cpu,
 # cuda or cuda:N. GPU workers (the "gpu" queue) set cuda so a missing GPU fails loudly.
 TORCH_DEVICE = env_str("PORTAL_TORCH_DEVICE", "auto").strip().lower() or "auto"

@@ -121,6 +121,7 @@ def test_person_detectors_cover_four_families_with_thresholds() -> None:
     assert len(detectors) == 11
     assert all(0 < s.default_threshold < 1 for s in detectors)
     assert {s.key for s in specs("classification")} == {
+        "efficientnet-lite0",
         "resnet18",
         "vgg16",
         "alexnet",

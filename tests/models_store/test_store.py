@@ -41,7 +41,13 @@ def test_imported_store_has_both_onnx_detectors_ready(models_ready) -> None:
 
 def test_all_states_filters_by_task(empty_store) -> None:
     keys = [s.key for s in store.all_states("classification")]
-    assert keys == ["resnet18", "vgg16", "alexnet", "mobilenet_v3_large"]
+    assert keys == [
+        "resnet18",
+        "vgg16",
+        "alexnet",
+        "mobilenet_v3_large",
+        "efficientnet-lite0",
+    ]
 
 
 @pytest.mark.django_db

@@ -21,6 +21,7 @@
     let models = {};
     let last = null;
     let pending = 0;
+    let camClass = null; // Grad-CAM of this top-5 class (null: the top one)
 
     function fillLayers() {
       const model = models[modelSelect.value];
@@ -62,7 +63,14 @@
       (data.top5 || []).forEach((item) => {
         const bar = el("progress", { max: 1 });
         bar.value = item.probability;
-        top5.append(el("li", {}, `${item.label} `, bar, ` ${(item.probability * 100).toFixed(1)}%`));
+        const row = el("li", {}, `${item.label} `, bar, ` ${(item.probability * 100).toFixed(1)}%`);
+        if (item.index !== null && item.index !== undefined && data.cam) {
+          const explain = el("button", { type: "button", className: "link-button", text: "Grad-CAM" });
+          explain.setAttribute("aria-pressed", String(data.cam.index === item.index));
+          explain.addEventListener("click", () => { camClass = item.index; submit(); });
+          row.append(" ", explain);
+        }
+        top5.append(row);
       });
 
       const camBox = part("cam-box");
@@ -115,6 +123,8 @@
       body.append("model", modelSelect.value);
       body.append("layer", layerSelect.value);
       body.append("top_k", topk.value || "12");
+      if (camClass !== null) body.append("cam_class", String(camClass));
+      camClass = null; // the next map request explains the top class again
       const chosen = source();
       if (chosen === "run") body.append("run", root.dataset.run);
       else if (chosen.startsWith("sample:")) body.append("sample", chosen.slice(7));

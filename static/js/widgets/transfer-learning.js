@@ -64,3 +64,81 @@
     })
     .catch(() => { part("status").textContent = label("Error"); });
 })();
+
+// Second part: a real transfer-learning run on the student's ZIP. POST data-runs-url
+// (api:transfer-run-create), poll the run's URL, then POST <run url>predict/ with a photo.
+(() => {
+  const { el, fetchJson, errorText, fill, formatNumber: fmt } = window.WidgetKit;
+  const box = document.querySelector('[data-widget="transfer-learning"] [data-role="run"]');
+  if (!box) return;
+  const part = (role) => box.querySelector(`[data-role="${role}"]`);
+  const label = (name) => box.dataset[`label${name}`] || "";
+  const form = part("run-form");
+  const status = part("run-status");
+  let runUrl = null;
+
+  function showEpochs(rows) {
+    const table = part("run-epochs");
+    table.hidden = rows.length === 0;
+    table.tBodies[0].replaceChildren(...rows.map((row) => el("tr", {},
+      el("td", { text: String(row.epoch) }),
+      el("td", { text: String(row.lr) }),
+      el("td", { text: fmt(row.train_loss, 4) }),
+      el("td", { text: fmt(row.val_loss, 4) }),
+      el("td", { text: fmt(row.val_accuracy, 3) }))));
+  }
+
+  function showResult(run) {
+    const result = run.result || {};
+    const table = part("confusion");
+    const head = el("tr", {}, el("td"), ...run.classes.map((c) => el("th", { scope: "col", text: c })));
+    const rows = (result.confusion || []).map((counts, i) => el("tr", {},
+      el("th", { scope: "row", text: run.classes[i] }),
+      ...counts.map((n) => el("td", { text: String(n) }))));
+    table.replaceChildren(el("thead", {}, head), el("tbody", {}, ...rows));
+    part("wrong").replaceChildren(...(result.wrong || []).map((w) =>
+      el("li", { text: `${w.name}: ${w.true} → ${w.predicted} (${fmt(w.probability, 2)})` })));
+    part("run-code").textContent = result.code || "";
+    part("run-result").hidden = false;
+  }
+
+  async function poll() {
+    const { ok, status: code, data } = await fetchJson(runUrl);
+    if (!ok) { status.textContent = errorText(label("Failed"), data, code); return; }
+    showEpochs(data.epochs || []);
+    if (data.state === "done") {
+      status.textContent = fill(label("Done"), { accuracy: fmt(data.val_accuracy, 3) });
+      showResult(data);
+    } else if (data.state === "failed") {
+      status.textContent = `${label("Failed")} ${data.detail}`;
+    } else {
+      status.textContent = data.state === "running" ? label("Running") : label("Queued");
+      setTimeout(poll, 1500);
+    }
+  }
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = new FormData(form);
+    if (!body.get("freeze")) body.delete("freeze");
+    if (!form.elements.augment.checked) body.set("augment", "false");
+    part("run-result").hidden = true;
+    const { ok, status: code, data } = await fetchJson(box.dataset.runsUrl, {
+      method: "POST", body, csrfFrom: form,
+    });
+    if (!ok) { status.textContent = errorText(label("RunError"), data, code); return; }
+    runUrl = data.url;
+    poll();
+  });
+
+  part("predict-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const predictForm = event.target;
+    const { ok, status: code, data } = await fetchJson(`${runUrl}predict/`, {
+      method: "POST", body: new FormData(predictForm), csrfFrom: predictForm,
+    });
+    part("prediction").textContent = ok
+      ? data.top.map((t) => `${t.label} ${fmt(100 * t.probability, 1)} %`).join(" · ")
+      : errorText(label("PredictError"), data, code);
+  });
+})();

@@ -33,6 +33,7 @@ def photo() -> np.ndarray:
 def test_every_lesson_model_is_a_registry_model_with_one_family() -> None:
     assert list(cnn_models.CNN_MODELS) == [
         "digits-cnn",
+        "efficientnet-lite0",
         "resnet18",
         "vgg16",
         "alexnet",
@@ -42,9 +43,11 @@ def test_every_lesson_model_is_a_registry_model_with_one_family() -> None:
     ]
     for key, spec in cnn_models.CNN_MODELS.items():
         assert spec.model is get_spec(key)
-    assert {k: cnn_models.CNN_MODELS[k].family for k in ("digits-cnn", "vgg16")} == {
+    families = ("digits-cnn", "vgg16", "efficientnet-lite0")
+    assert {k: cnn_models.CNN_MODELS[k].family for k in families} == {
         "digits-cnn": "digits",
         "vgg16": "torchvision",
+        "efficientnet-lite0": "torchvision",
     }
     assert [cnn_models.CNN_MODELS[k].family for k in ONNX_KEYS] == ["onnx", "onnx"]
 
@@ -65,7 +68,12 @@ def test_the_committed_digits_cnn_gives_the_catalogue_shapes(photo) -> None:
 def test_imagenet_catalogue_shapes_match_a_forward_pass(key: str) -> None:
     spec = cnn_models.CNN_MODELS[key]
     with torch.device("meta"):
-        model = loading.torchvision_architecture(spec.model).eval()
+        if spec.model.family == "torch":  # defined in this project (demos/ml)
+            from demos.ml.imagenet import EfficientNetLite0
+
+            model = EfficientNetLite0().eval()
+        else:
+            model = loading.torchvision_architecture(spec.model).eval()
     names = [layer.name for layer in spec.layers]
     real = layer_shapes(model, spec.input_shape, names)
     assert cnn_models.layer_shapes(key) == real

