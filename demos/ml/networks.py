@@ -675,7 +675,8 @@ def jet_overlay(rgb: np.ndarray, cam: np.ndarray, side: int = 160) -> np.ndarray
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     picture = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
     mask = cv2.resize(cam.astype(np.float32), size, interpolation=cv2.INTER_LINEAR)
-    heat = cv2.applyColorMap(np.uint8(np.clip(mask, 0, 1) * 255), cv2.COLORMAP_JET)
+    grey = (np.clip(mask, 0, 1) * 255).astype(np.uint8)
+    heat = cv2.applyColorMap(grey, cv2.COLORMAP_JET)
     heat = cv2.cvtColor(heat, cv2.COLOR_BGR2RGB)
     return cv2.addWeighted(picture, 0.5, heat, 0.5, 0)
 

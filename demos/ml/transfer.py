@@ -34,7 +34,7 @@ import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import numpy as np
 import torch
@@ -381,8 +381,9 @@ def base_network(model: str, num_classes: int, *, pretrained: bool = True) -> nn
             network = mobilenet_v2(weights=None)
     else:
         raise ValueError(f"unknown model {model!r}")
-    linear = network.classifier[1]
-    network.classifier[1] = nn.Linear(linear.in_features, num_classes)
+    classifier = cast(nn.Sequential, network.classifier)
+    linear = cast(nn.Linear, classifier[1])
+    classifier[1] = nn.Linear(linear.in_features, num_classes)
     return network
 
 
@@ -390,11 +391,12 @@ def pipeline(network: nn.Module) -> nn.Sequential:
     """``features`` child by child, then global average pooling, flatten and the
     classifier: the same computation as the network's ``forward`` for both models,
     cut where freezing and caching can use it."""
+    features = cast(nn.Module, network.features)
     return nn.Sequential(
-        *network.features.children(),
+        *features.children(),
         nn.AdaptiveAvgPool2d(1),
         nn.Flatten(1),
-        network.classifier,
+        cast(nn.Module, network.classifier),
     )
 
 
@@ -453,9 +455,9 @@ def lr_timeline(lr: float, step_size: int, gamma: float, epochs: int) -> list[fl
 def _to_tensor(image: Image.Image, model: str, size: int) -> torch.Tensor:
     mean, std = _NORMALISATION[model]
     picture = image.convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
-    array = np.asarray(picture, dtype=np.float32) / 255.0
-    array = (array - np.array(mean, np.float32)) / np.array(std, np.float32)
-    return torch.from_numpy(array).permute(2, 0, 1).contiguous()
+    scaled = np.asarray(picture, dtype=np.float32) / 255.0
+    array = (scaled - np.array(mean, np.float32)) / np.array(std, np.float32)
+    return torch.from_numpy(array.astype(np.float32)).permute(2, 0, 1).contiguous()
 
 
 def augment_image(image: Image.Image, rng: random.Random) -> Image.Image:
