@@ -177,7 +177,7 @@ def parse_printed_people(text: str) -> list[PrintedPerson]:
         )
     people = []
     for line in text.splitlines():
-        match = LINE.search(line[:1000])
+        match = LINE.search(line[:MAX_LINE])
         if not match:
             continue
         people.append(_parse_line(match))
@@ -198,7 +198,7 @@ def parse_printed_people(text: str) -> list[PrintedPerson]:
 def is_korean(text: str) -> bool:
     """Whether the printout speaks Korean (its people lines hold Hangul)."""
     return any(
-        HANGUL.search(line) and LINE.search(line[:1000])
+        HANGUL.search(line) and LINE.search(line[:MAX_LINE])
         for line in text[:MAX_TEXT].splitlines()
     )
 

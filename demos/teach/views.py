@@ -90,9 +90,9 @@ def _idle_days(request: HttpRequest) -> int:
 def _class_context(request: HttpRequest, cohort: Cohort) -> dict[str, Any]:
     days = _idle_days(request)
     grid = selectors.class_grid(cohort, idle_days=days)
-    only_stuck = request.GET.get("stuck") == "1"
+    stuck_only = request.GET.get("stuck") == "1"
     sort = request.GET.get("sort", "name")
-    rows = selectors.sort_rows(grid.stuck_rows if only_stuck else grid.rows, sort)
+    rows = selectors.sort_rows(grid.stuck_rows if stuck_only else grid.rows, sort)
     steps = selectors.exercise_summary(cohort)
     # Hardest first: what to explain again tomorrow.
     items = sorted(
@@ -105,7 +105,7 @@ def _class_context(request: HttpRequest, cohort: Cohort) -> dict[str, Any]:
         "grid": grid,
         "rows": rows,
         "stuck_count": len(grid.stuck_rows),
-        "only_stuck": only_stuck,
+        "stuck_only": stuck_only,
         "days": days,
         "sort": sort,
         "stuck_labels": STUCK_LABELS,

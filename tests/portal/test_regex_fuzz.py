@@ -22,11 +22,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from demos.cnn import services as feature_maps
 from django.db import OperationalError
 
-from demos.lessons import exercise, quizzes
+from accounts import services as account_services
+from demos.lessons import code_checks, exercise, quizzes
 from demos.ml import playgrounds
+from demos.widgets import maps as feature_maps
 from portal.lib import faults, numbers
 from portal.lib.errors import BadInput
 
@@ -47,15 +48,18 @@ BUDGET_SECONDS = 0.25  # CPU time per call; the old exercise patterns took ~6 s
 
 # Module → number of regex call sites in it. Those in FUZZED read user text.
 FUZZED = {
-    "demos/lessons/exercise.py": 3,  # pasted printouts
-    "demos/lessons/quizzes.py": 1,  # typed answers
-    "demos/lessons/playgrounds.py": 2,  # typed kernels
-    "demos/cnn/services.py": 2,  # digests and file names from URLs
-    "portal/numbers.py": 2,  # every typed number
-    "portal/faults.py": 1,  # database error text, which may quote user values
+    "demos/lessons/exercise.py": 8,  # pasted printouts
+    "demos/lessons/code_checks.py": 2,  # names in pasted code
+    "demos/lessons/quizzes.py": 5,  # typed answers
+    "demos/ml/playgrounds.py": 2,  # typed kernels
+    "demos/widgets/maps.py": 2,  # digests and file names from URLs
+    "accounts/services.py": 1,  # typed join codes
+    "portal/lib/numbers.py": 2,  # every typed number
+    "portal/lib/faults.py": 1,  # database error text, which may quote user values
 }
 NOT_USER_TEXT = {
     "demos/lessons/loading.py": 3,  # the course's own Markdown files
+    "demos/lessons/notebooks.py": 4,  # the course's own Markdown files
 }
 
 
@@ -138,6 +142,8 @@ def _feature_map_file(text: str) -> object:
 
 READERS: dict[str, Callable[[str], object]] = {
     "exercise printout": _exercise,
+    "pasted code": code_checks.check_code,
+    "join code": account_services.normalise_join_code,
     "quiz answer": _quiz_answer,
     "kernel": playgrounds.parse_kernel,
     "number": numbers.parse_number,
@@ -150,7 +156,7 @@ READERS: dict[str, Callable[[str], object]] = {
     ),
 }
 
-PATTERN_MODULES = [exercise, quizzes, feature_maps, numbers, faults]
+PATTERN_MODULES = [exercise, code_checks, quizzes, feature_maps, numbers, faults]
 
 
 def module_patterns() -> list[tuple[str, re.Pattern[str]]]:
