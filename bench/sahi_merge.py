@@ -14,7 +14,9 @@ For each dev set it takes the whole-photo PicoDet-S pass and the 2x2 tiled pass
 from ``var/detcache/`` and merges them the way ``sahi.predict.get_sliced_prediction``
 does by default (standard prediction + slices, ``GREEDYNMM`` matched by IoS 0.5,
 tile-edge boxes kept), writing a cached pass named ``sahi:pico416+2x2`` that
-``choose_default.py`` scores like any other.
+``choose_default.py`` scores like any other. Boxes under ``CONFIDENCE`` are left
+out first, as sahi's detection models do: merging every box down to 0.05 by IoS
+chains neighbouring people into one union box.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import numpy as np
 from sahi.postprocess.combine import GreedyNMMPostprocess
 from sahi.prediction import ObjectPrediction
 
+CONFIDENCE = 0.25
 CACHE = Path(__file__).resolve().parent.parent / "var" / "detcache"
 
 
@@ -58,7 +61,7 @@ def main() -> None:
                     np.concatenate([ws[i], ts[i]]),
                     strict=True,
                 )
-                if box[2] > box[0] and box[3] > box[1]
+                if box[2] > box[0] and box[3] > box[1] and score >= CONFIDENCE
             ]
             merged = merge(predictions)
             rows.append(
