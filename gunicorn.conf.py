@@ -34,6 +34,6 @@ def post_worker_init(worker: object) -> None:
     from django.conf import settings
 
     if getattr(settings, "WARM_DETECTOR", True):
-        from demos.people.warmup import start_warming
+        from demos.ml.detection.warmup import start_warming
 
         start_warming()

@@ -12,8 +12,9 @@ What axes leaves open, done here:
   written; 40 parallel guesses all read "0 failures". The gate lets one password
   check at a time through per (username, address) (``cache.add`` is atomic on
   every cache backend), so at most the limit is ever checked.
-- the address is ``portal.clients.client_address`` (axes' ``AXES_CLIENT_IP_CALLABLE``
-  and the throttles): ``X-Forwarded-For`` only counts from ``PORTAL_TRUSTED_PROXIES``.
+- the address is ``portal.lib.clients.client_address``
+  (axes' ``AXES_CLIENT_IP_CALLABLE`` and the throttles): ``X-Forwarded-For`` only
+  counts from ``PORTAL_TRUSTED_PROXIES``.
 - ``lockout_response`` (``AXES_LOCKOUT_CALLABLE``): 429 with ``Retry-After``,
   JSON under ``/api/``, the login page with a readable error elsewhere.
 """
@@ -34,8 +35,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from portal.clients import client_address  # noqa: F401  (the one address rule)
-from portal.counting import count_hit
+from portal.lib.clients import client_address  # noqa: F401  (the one address rule)
+from portal.lib.counting import count_hit
 
 # A password check never takes this long; a crashed worker's gate expires.
 GATE_SECONDS = 30

@@ -15,8 +15,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import services
 from accounts.forms import ProfileForm, RateLimitedLoginForm, SignupForm
-from portal.clients import client_address
-from portal.counting import within_rate
+from portal.lib.clients import client_address
+from portal.lib.counting import within_rate
 
 
 @require_http_methods(["GET", "POST"])

@@ -78,7 +78,7 @@ def bare_medians(detector_key: str, photos: list[Path], repeats: int) -> list[fl
 
     django.setup()
     from demos.common.imaging import decode_image
-    from demos.people.detectors import get_detector
+    from demos.ml.detection.detectors import get_detector
     from demos.people.services import image_limits
 
     detector = get_detector(detector_key)

@@ -55,7 +55,7 @@ sys.path.insert(0, str(REPO_DIR))
 import numpy as np  # noqa: E402
 
 from demos.common.imaging import ImageLimits, decode_image  # noqa: E402
-from demos.people.detection import (  # noqa: E402
+from demos.ml.detection.core import (  # noqa: E402
     FusedPersonDetector,
     HogPersonDetector,
     OnnxFastestDetDetector,

@@ -17,7 +17,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from portal.errors import ServiceUnavailable
+from portal.lib.errors import ServiceUnavailable
 
 CHUNK_BYTES = 1024 * 1024
 USER_AGENT = "dl-teaching-portal/1.0 (+models_store)"

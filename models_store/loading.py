@@ -30,7 +30,7 @@ from django.conf import settings
 
 from models_store import store
 from models_store.registry import PERSON_DETECTION, ModelSpec, get_spec
-from portal.errors import ServiceUnavailable
+from portal.lib.errors import ServiceUnavailable
 
 if TYPE_CHECKING:
     import numpy as np

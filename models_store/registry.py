@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from portal.errors import BadInput
+from portal.lib.errors import BadInput
 
 Task = Literal[
     "person-detection", "classification", "digits", "autoencoder", "sequence"
@@ -497,7 +497,7 @@ _BUILTIN: list[ModelSpec] = [
     ),
 ]
 
-_DIGITS_WEIGHTS = "demos/cnn/weights"
+_DIGITS_WEIGHTS = "demos/ml/weights"
 _DIGITS_FIX = "python manage.py train_digits"
 _BUNDLED: list[ModelSpec] = [
     ModelSpec(

@@ -1,9 +1,10 @@
 """The portal project package.
 
 ``celery_app`` is Celery's usual ``from .celery import app as celery_app``, made lazy:
-pure modules import ``portal.errors``, and loading Celery here would pull Django into
-every one of them (Celery's Django fix-up imports it). Tasks bind to the app by
-importing ``portal.celery`` themselves, and ``celery -A portal`` finds it there.
+pure modules import ``portal.lib.errors``, and loading Celery here would pull
+Django into every one of them (Celery's Django fix-up imports it). Tasks bind to
+the app by importing ``portal.celery`` themselves, and ``celery -A portal`` finds
+it there.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from demos.architectures.urls import api_urlpatterns as architectures_api
 from demos.cnn.urls import api_urlpatterns as cnn_api
 from demos.lessons.urls import api_urlpatterns as lessons_api
 from demos.people.urls import api_urlpatterns as people_api
-from portal.api import ApiRootApi
+from portal.lib.api import ApiRootApi
 
 app_name = "api"
 

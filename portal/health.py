@@ -56,7 +56,7 @@ def check_media() -> dict:
 
 
 def check_warm_detector() -> dict:
-    from demos.people.warmup import warmth
+    from demos.ml.detection.warmup import warmth
 
     return warmth()
 
@@ -78,7 +78,7 @@ def check_disk() -> dict:
 
 
 def check_detectors() -> list[dict]:
-    from demos.people.detectors import detector_choices
+    from demos.ml.detection.detectors import detector_choices
 
     return [
         {"key": s.spec.key, "state": s.state, "reason": s.reason}

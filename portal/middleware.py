@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
-from portal.faults import (
+from portal.lib.faults import (
     RETRY_AFTER_SECONDS,
     configuration_error_message,
     is_configuration_error,

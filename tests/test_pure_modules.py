@@ -15,21 +15,21 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 PURE_MODULES = [
     "demos.common.imaging",
-    "demos.people.detection",
+    "demos.ml.detection.core",
     "demos.lessons.loading",
-    "demos.lessons.playgrounds",
+    "demos.ml.playgrounds",
     "demos.lessons.quizzes",
     "demos.lessons.exercise",
-    "demos.cnn.feature_maps",
-    "demos.cnn.digits",
-    "demos.cnn.sequences",
-    "demos.cnn.training",
-    "demos.architectures.profiles",
-    "demos.architectures.augmentation",
+    "demos.ml.feature_maps",
+    "demos.ml.digits",
+    "demos.ml.sequences",
+    "demos.ml.training",
+    "demos.ml.profiling",
+    "demos.ml.augmentation",
     "models_store.registry",
     "models_store.download",
     "models_store.tracing",
-    "portal.numbers",
+    "portal.lib.numbers",
 ]
 
 

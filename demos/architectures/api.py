@@ -21,7 +21,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from demos.architectures.augmentation import MAX_TILES
 from demos.architectures.payloads import (
     DEFAULT_TILES,
     MAX_SEED,
@@ -32,13 +31,14 @@ from demos.architectures.payloads import (
     samples_payload,
     transfer_payload,
 )
-from demos.architectures.profiles import UnknownArchitecture, all_architecture_summaries
-from portal.api import (
+from demos.ml.augmentation import MAX_TILES
+from demos.ml.profiling import UnknownArchitecture, all_architecture_summaries
+from portal.lib.api import (
     BoundedIntegerField,
     UploadRateThrottle,
     validated,
 )
-from portal.errors import BadInput
+from portal.lib.errors import BadInput
 
 
 class PlanSerializer(serializers.Serializer):

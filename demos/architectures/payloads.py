@@ -2,8 +2,8 @@
 transfer learning, augmentation plans and grids.
 
 Shared by the lesson file views (``views.py``) and the API (``api.py``), so neither
-imports the other. Every number comes from ``demos.architectures.profiles`` /
-``demos.architectures.augmentation`` (computed once per process); this module only
+imports the other. Every number comes from ``demos.ml.profiling`` /
+``demos.ml.augmentation`` (computed once per process); this module only
 translates labels, picks the sample photos and encodes PNGs. Imports nothing from
 the web layer.
 """
@@ -21,7 +21,10 @@ from django.templatetags.static import static
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from demos.architectures.augmentation import (
+from demos.common.imaging import decode_image, encode_png
+from demos.common.limits import image_limits
+from demos.common.samples import title_of_file
+from demos.ml.augmentation import (
     MAX_TILES,
     TilePlan,
     augmentation_grid,
@@ -30,7 +33,7 @@ from demos.architectures.augmentation import (
     grid_size,
     tile_box,
 )
-from demos.architectures.profiles import (
+from demos.ml.profiling import (
     TRANSFER_CASES,
     TRANSFER_NUM_CLASSES,
     TRANSFER_STRATEGIES,
@@ -39,10 +42,7 @@ from demos.architectures.profiles import (
     compare_residual_blocks,
     transfer_learning_counts,
 )
-from demos.common.imaging import decode_image, encode_png
-from demos.common.limits import image_limits
-from demos.common.samples import title_of_file
-from portal.errors import BadInput
+from portal.lib.errors import BadInput
 
 DIGIT_SAMPLE = "digit-6"
 DEFAULT_TILES = 8

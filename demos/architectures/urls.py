@@ -12,7 +12,7 @@ from django.urls import path
 
 from demos.architectures import api as arch_api
 from demos.architectures import views as arch_views
-from portal.api import json_alias
+from portal.lib.api import json_alias
 
 urlpatterns = [
     path(

@@ -16,7 +16,6 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from demos.architectures.augmentation import MAX_TILES
 from demos.architectures.payloads import (
     DEFAULT_TILES,
     DIGIT_SAMPLE,
@@ -25,8 +24,9 @@ from demos.architectures.payloads import (
     sample_grid_png,
     sample_paths,
 )
-from portal.errors import BadInput
-from portal.forms import BoundedIntegerField
+from demos.ml.augmentation import MAX_TILES
+from portal.lib.errors import BadInput
+from portal.lib.forms import BoundedIntegerField
 
 
 class AugmentForm(forms.Form):

@@ -27,12 +27,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from demos.cnn import lstm, training_runs
-from demos.cnn import networks as cnn_models
 from demos.cnn import services as cnn_services
+from demos.lessons import lstm, training_runs
+from demos.ml import networks as cnn_models
 from demos.people.selectors import get_demo_run_for_user
 from demos.people.services import read_run_file
-from portal.api import BoundedIntegerField, UploadRateThrottle, validated
+from portal.lib.api import BoundedIntegerField, UploadRateThrottle, validated
 
 
 def read_upload(upload: Any) -> bytes:
@@ -374,7 +374,7 @@ class TrainingRunCreateApi(APIView):
 
     @extend_schema(request=InputSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
-        from demos.cnn.training import TrainingSettings
+        from demos.ml.training import TrainingSettings
 
         data = validated(self.InputSerializer(data=request.data))
         try:

@@ -41,8 +41,11 @@ from django.contrib.staticfiles import finders
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from demos.cnn import networks as cnn_models
-from demos.cnn.feature_maps import (
+from demos.common.imaging import DecodedImage, decode_image
+from demos.common.limits import image_limits
+from demos.common.samples import title_of_file
+from demos.ml import networks as cnn_models
+from demos.ml.feature_maps import (
     TRACING,
     channel_stats,
     colorize,
@@ -54,10 +57,7 @@ from demos.cnn.feature_maps import (
     strongest_channels,
     tile_grid,
 )
-from demos.common.imaging import DecodedImage, decode_image
-from demos.common.limits import image_limits
-from demos.common.samples import title_of_file
-from portal.errors import BadInput
+from portal.lib.errors import BadInput
 
 if TYPE_CHECKING:
     import torch
@@ -424,8 +424,8 @@ def predict_digit(*, image_bytes: bytes, owner_id: int) -> DigitPrediction:
     """
     import torch
 
-    from demos.cnn import digits as digits_model
-    from demos.cnn.gradcam import cam_overlay, class_activation_map
+    from demos.ml import digits as digits_model
+    from demos.ml.gradcam import cam_overlay, class_activation_map
 
     decoded = decode_upload(image_bytes)
     try:
@@ -616,7 +616,7 @@ def autoencoder_demo() -> dict[str, Any]:
     ``errors``: per-digit mean squared error (pixels scaled to 0..1); ``tsne``:
     ``{view: N x 2 points in -1..1}`` for views "pixels", "autoencoder" and "cnn".
     """
-    from demos.cnn import digits as digits_model
+    from demos.ml import digits as digits_model
 
     data = digits_model.load_digits_split()
     autoencoder = cnn_models.get_digits_autoencoder()
@@ -664,7 +664,7 @@ def train_digits_models(
     """
     import torch
 
-    from demos.cnn import digits as digits_model
+    from demos.ml import digits as digits_model
 
     say = progress or (lambda message: None)
     # More threads than free cores slows these tiny models down many times over.
@@ -747,7 +747,7 @@ def save_model(model: torch.nn.Module, path: Path, meta: dict[str, Any]) -> dict
     """``torch.save(state_dict)`` plus a JSON of ``meta`` and the file's SHA-256."""
     import torch
 
-    from demos.cnn import digits as digits_model
+    from demos.ml import digits as digits_model
 
     buffer = io.BytesIO()
     torch.save(model.state_dict(), buffer)

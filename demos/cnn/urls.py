@@ -11,7 +11,7 @@ from django.urls import path
 
 from demos.cnn import api as cnn_api
 from demos.cnn import views as cnn_views
-from portal.api import json_alias
+from portal.lib.api import json_alias
 
 urlpatterns: list = [
     path(

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from portal.errors import TranslatedBadInput, gettext_noop
+from portal.lib.errors import TranslatedBadInput, gettext_noop
 
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 # A 30:1 strip is no photo; it would also become a 1-pixel sliver after resizing.
@@ -40,7 +40,7 @@ _PALETTE = (
 
 class ImageRefused(TranslatedBadInput):
     """Base of the refusals below: an English msgid plus its %-format parameters,
-    translated by ``str()`` in the request's language (``portal.errors``)."""
+    translated by ``str()`` in the request's language (``portal.lib.errors``)."""
 
 
 class InvalidImage(ImageRefused):

@@ -16,8 +16,8 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils.translation import gettext as _
 
 from demos.common.imaging import ImageLimits
-from portal.counting import LockHeld, exclusive
-from portal.errors import TryLater
+from portal.lib.counting import LockHeld, exclusive
+from portal.lib.errors import TryLater
 
 
 class UploadInProgress(TryLater):

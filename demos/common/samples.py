@@ -20,7 +20,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from portal.errors import BadInput
+from portal.lib.errors import BadInput
 
 SAMPLES_DIR = "img/samples"
 

@@ -19,11 +19,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from demos.lessons import playgrounds, quizzes
+from demos.lessons import quizzes
 from demos.lessons import selectors as selectors
 from demos.lessons import services as services
+from demos.ml import playgrounds
 from demos.people.selectors import get_demo_run_for_user
-from portal.api import BoundedFloatField, BoundedIntegerField, UploadRateThrottle
+from portal.lib.api import BoundedFloatField, BoundedIntegerField, UploadRateThrottle
 
 # --- Lessons -----------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from portal.errors import BadInput
+from portal.lib.errors import BadInput
 
 MAX_TEXT = 20_000
 MAX_PEOPLE = 200

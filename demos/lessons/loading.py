@@ -16,7 +16,7 @@ from pathlib import Path
 import markdown
 import nh3
 
-from portal.errors import BadInput
+from portal.lib.errors import BadInput
 
 LANGUAGES = ("en", "ko")
 REQUIRED_KEYS = ("title", "order")

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from portal.errors import BadInput
+from portal.lib.errors import BadInput
 
 QUIZZES_DIR = Path(__file__).resolve().parent / "content" / "quizzes"
 LANGUAGES = ("en", "ko")

@@ -3,7 +3,7 @@ server-side computations of the lesson widgets (kernel playground, output size,
 pooling, NMS).
 
 The widget functions only read sample photos or an upload and return plain
-dataclasses; the arithmetic itself lives in the pure ``demos.lessons.playgrounds``.
+dataclasses; the arithmetic itself lives in the pure ``demos.ml.playgrounds``.
 """
 
 from __future__ import annotations
@@ -27,12 +27,13 @@ from django.utils.translation import gettext_lazy
 
 from demos.common.imaging import decode_image, encode_png
 from demos.common.limits import image_limits
-from demos.lessons import exercise, playgrounds, quizzes
+from demos.lessons import exercise, quizzes
 from demos.lessons.loading import LessonFormatError, LessonSource, discover_lessons
 from demos.lessons.selectors import LESSON_SAMPLES, LessonSample
+from demos.ml import playgrounds
 from demos.models import DemoRun, Lesson, LessonProgress, QuizScore
 from demos.people.selectors import persons_above
-from portal.errors import BadInput, ServiceUnavailable
+from portal.lib.errors import BadInput, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -452,7 +453,7 @@ def _detector_candidates(sample: str, rgb: np.ndarray) -> tuple[str, float, list
     Raises ``ServiceUnavailable`` when no detector can be loaded.
     """
     try:
-        from demos.people.detectors import default_detector_key, get_detector
+        from demos.ml.detection.detectors import default_detector_key, get_detector
         from models_store.registry import get_spec
     except ImportError as exc:  # the model store is not installed
         raise ServiceUnavailable(str(exc)) from exc

@@ -1,7 +1,7 @@
 """Lesson pages: the course list, one lesson with its live widget, and "done".
 
 Anyone may read the lessons; marking one done needs a login. A lesson's widget
-comes from the registry in ``demos.lessons.widgets`` (template and context); an
+comes from the registry in ``demos.widgets.registry`` (template and context); an
 unknown widget, or one whose template is not written yet, shows ``_missing.html``
 instead of failing.
 """
@@ -23,8 +23,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from demos.lessons import selectors as selectors
 from demos.lessons import services as services
-from demos.lessons.widgets import MISSING_TEMPLATE, get_widget
 from demos.models import Lesson
+from demos.widgets.registry import MISSING_TEMPLATE, get_widget
 
 
 def _widget_parts(request: HttpRequest, lesson: Lesson) -> dict[str, Any]:

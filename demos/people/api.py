@@ -34,7 +34,7 @@ from demos.people.selectors import (
     list_demo_runs_for_user,
     with_detections,
 )
-from portal.api import BoundedFloatField, UploadRateThrottle, validated
+from portal.lib.api import BoundedFloatField, UploadRateThrottle, validated
 
 THRESHOLD_PARAMETER = OpenApiParameter(
     "score_threshold",

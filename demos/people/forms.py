@@ -18,10 +18,10 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from demos.common.samples import SAMPLES
+from demos.ml.detection.detectors import ModelState
 from demos.models import DemoRun
-from demos.people.detectors import ModelState
 from demos.people.selectors import default_threshold, detector_states, is_available
-from portal.forms import BoundedFloatField
+from portal.lib.forms import BoundedFloatField
 
 
 class MultipleFileInput(forms.ClearableFileInput):

@@ -16,8 +16,8 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 
 from demos.common.ownership import get_owned_or_404, visible_to
+from demos.ml.detection.detectors import ModelState, detector_choices, is_fallback
 from demos.models import DemoRun, Detection
-from demos.people.detectors import ModelState, detector_choices, is_fallback
 from models_store.registry import REGISTRY
 
 

@@ -55,13 +55,13 @@ from demos.common.imaging import (
     make_thumbnail,
 )
 from demos.common.limits import image_limits
+from demos.ml.detection import warmup
+from demos.ml.detection.core import PersonBox
+from demos.ml.detection.detectors import default_detector_key, get_detector
 from demos.models import DemoRun, Detection
-from demos.people import warmup
-from demos.people.detection import PersonBox
-from demos.people.detectors import default_detector_key, get_detector
 from demos.people.selectors import persons_above
 from models_store.registry import PERSON_DETECTION, REGISTRY
-from portal.errors import BadInput
+from portal.lib.errors import BadInput
 
 logger = logging.getLogger(__name__)
 

@@ -33,10 +33,10 @@ from django.views.decorators.http import (
 
 from demos.common.limits import upload_slot
 from demos.common.samples import SAMPLES, sample_upload
+from demos.ml.detection.core import how_it_works
+from demos.ml.detection.detectors import default_detector_key, is_fallback
 from demos.models import DemoRun
 from demos.people import services
-from demos.people.detection import how_it_works
-from demos.people.detectors import default_detector_key, is_fallback
 from demos.people.forms import CompareForm, PeopleUploadForm, requested_threshold
 from demos.people.jobs import services as jobs
 from demos.people.jobs.selectors import list_current_jobs_for_user
@@ -47,8 +47,8 @@ from demos.people.selectors import (
     list_demo_runs_for_user,
     persons_above,
 )
-from portal.api import check_upload_rate
-from portal.errors import BadInput, ServiceUnavailable, TryLater
+from portal.lib.api import check_upload_rate
+from portal.lib.errors import BadInput, ServiceUnavailable, TryLater
 
 HISTORY_PAGE_SIZE = 24
 

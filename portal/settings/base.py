@@ -98,7 +98,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portal.middleware.SecurityHeadersMiddleware",
     "portal.middleware.TemporaryFailureMiddleware",
-    "portal.sweeper.PeriodicSweepMiddleware",
+    "portal.lib.sweeper.PeriodicSweepMiddleware",
     # Last: turns a locked-out login (any path) into accounts.ratelimit's 429.
     "axes.middleware.AxesMiddleware",
 ]
@@ -241,10 +241,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "portal.api.PortalAutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "portal.lib.api.PortalAutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
-    "EXCEPTION_HANDLER": "portal.api.exception_handler",
+    "EXCEPTION_HANDLER": "portal.lib.api.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "uploads": env_str("PORTAL_UPLOAD_THROTTLE", "120/min"),
     },
@@ -286,7 +286,7 @@ LOGIN_ADDRESS_FAILURE_LIMIT = env_int("PORTAL_LOGIN_ADDRESS_BURST", 60)
 # Sign-ups per client address (a whole class may share one NAT address).
 SIGNUP_THROTTLE = env_str("PORTAL_SIGNUP_THROTTLE", "50/hour")
 AXES_LOCKOUT_CALLABLE = "accounts.ratelimit.lockout_response"
-AXES_CLIENT_IP_CALLABLE = "portal.clients.client_address"
+AXES_CLIENT_IP_CALLABLE = "portal.lib.clients.client_address"
 
 
 def _networks(name: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
@@ -412,7 +412,7 @@ CELERY_BEAT_SCHEDULE = {
     "cleanup-media": {"task": "demos.tasks.cleanup_media", "schedule": 3600.0},
 }
 # Without Redis there is no beat: each web process runs the same two tasks in a
-# background thread, started on its first request (portal.sweeper), every this
+# background thread, started on its first request (portal.lib.sweeper), every this
 # many seconds; 0 turns it off (tests, or when cron runs the commands).
 PORTAL_INPROCESS_SWEEP_SECONDS = env_int(
     "PORTAL_INPROCESS_SWEEP_SECONDS", 0 if REDIS_URL else 900

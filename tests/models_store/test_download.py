@@ -14,7 +14,7 @@ from models_store.download import (
     download_file,
     sha256_of,
 )
-from portal.errors import ServiceUnavailable
+from portal.lib.errors import ServiceUnavailable
 
 DATA = bytes(range(256)) * 9000  # about 2.2 MB: several 1 MiB chunks
 

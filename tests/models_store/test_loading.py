@@ -15,7 +15,7 @@ import pytest
 from models_store import loading, store
 from models_store.download import WeightsUnavailable, sha256_of
 from models_store.registry import REGISTRY, REPO_DIR, register
-from portal.errors import ServiceUnavailable
+from portal.lib.errors import ServiceUnavailable
 
 YOLOX_DARK3 = "781"  # an intermediate tensor of yolox_nano.onnx (64 x 52 x 52)
 
@@ -154,7 +154,7 @@ def test_the_bundled_digits_cnn_loads_from_the_committed_file(empty_store) -> No
     with pytest.raises(RuntimeError, match="Unexpected key"):
         loading.torch_module("digits-cnn", build=build)
 
-    from demos.cnn.digits import DigitsCNN
+    from demos.ml.digits import DigitsCNN
 
     model = loading.torch_module("digits-cnn", build=DigitsCNN)
     assert isinstance(model, DigitsCNN) and not model.training

@@ -17,7 +17,7 @@ from models_store.registry import (
     get_spec,
     specs,
 )
-from portal.errors import BadInput
+from portal.lib.errors import BadInput
 from tests.conftest import REPO_DIR, WEIGHTS_DIR
 
 TORCHVISION_WEIGHTS = {
@@ -160,7 +160,7 @@ def test_the_digits_models_are_bundled_specs_of_their_committed_files(
     assert spec.task == task and spec.family == "torch"
     assert spec.is_bundled and not spec.is_builtin and not spec.is_downloadable
     assert spec.url is None and spec.bundled_path.is_file()
-    assert spec.bundled_path == REPO_DIR / "demos" / "cnn" / "weights" / spec.filename
+    assert spec.bundled_path == REPO_DIR / "demos" / "ml" / "weights" / spec.filename
     recorded = json.loads((REPO_DIR / spec.meta["sha256_sidecar"]).read_text())
     assert recorded["file"] == spec.filename and recorded["params"] == params
     assert spec.params == params

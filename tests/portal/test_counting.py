@@ -12,7 +12,7 @@ import pytest
 from django.core.cache import caches
 from django.test import override_settings
 
-from portal.counting import count_hit
+from portal.lib.counting import count_hit
 
 DATABASE_CACHE = {
     "default": {

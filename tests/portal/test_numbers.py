@@ -1,11 +1,11 @@
-"""portal.numbers.parse_number: the one bounded parser for typed numbers (pure)."""
+"""portal.lib.numbers.parse_number: the one bounded parser for typed numbers (pure)."""
 
 from __future__ import annotations
 
 import pytest
 
-from portal.errors import BadInput
-from portal.numbers import InvalidNumber, parse_number
+from portal.lib.errors import BadInput
+from portal.lib.numbers import InvalidNumber, parse_number
 
 
 @pytest.mark.parametrize(

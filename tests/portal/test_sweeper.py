@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 
-from portal import sweeper
+from portal.lib import sweeper
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

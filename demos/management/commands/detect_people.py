@@ -12,7 +12,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from demos.people import services
-from portal.errors import BadInput, ServiceUnavailable
+from portal.lib.errors import BadInput, ServiceUnavailable
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 """``python manage.py train_digits``: train the embedded digits CNN and autoencoder.
 
 Trains on scikit-learn's bundled digits (no download) with a fixed seed in well under
-a minute on 2 cores, then writes ``demos/cnn/weights/digits_cnn.pth`` + ``.json`` (test
+a minute on 2 cores, then writes ``demos/ml/weights/digits_cnn.pth`` + ``.json`` (test
 accuracy, epochs, seed, date, command, SHA-256), ``digits_autoencoder.pth`` + ``.json``
 and ``digits_tsne.json`` (the t-SNE maps of lesson 11). The files are committed.
 """
@@ -13,8 +13,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from demos.cnn import digits as digits_model
 from demos.cnn import services as cnn_services
+from demos.ml import digits as digits_model
 
 MIN_ACCURACY = 0.95
 
@@ -33,7 +33,7 @@ class Command(BaseCommand):
             "--out",
             type=Path,
             default=digits_model.WEIGHTS_DIR,
-            help="Folder for the weights and metadata (default: demos/cnn/weights).",
+            help="Folder for the weights and metadata (default: demos/ml/weights).",
         )
         parser.add_argument(
             "--no-tsne", action="store_true", help="Skip the t-SNE maps (faster)."

@@ -2,7 +2,7 @@
 
 Trains ``Forecaster`` (``nn.LSTM(1, 8)`` and a linear head, 361 parameters) on
 sine and sawtooth waves made on the fly, with a fixed seed, and writes
-``demos/cnn/weights/sequence_lstm.pth`` + ``.json`` (test MSE, steps, seed, date,
+``demos/ml/weights/sequence_lstm.pth`` + ``.json`` (test MSE, steps, seed, date,
 command, SHA-256). The files are committed (a few kilobytes).
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from demos.cnn import lstm
+from demos.lessons import lstm
 
 MAX_TEST_MSE = 0.05
 
@@ -31,7 +31,7 @@ class Command(BaseCommand):
             "--out",
             type=Path,
             default=lstm.WEIGHTS_DIR,
-            help="Folder for the weights and metadata (default: demos/cnn/weights).",
+            help="Folder for the weights and metadata (default: demos/ml/weights).",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:

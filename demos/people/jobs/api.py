@@ -27,7 +27,7 @@ from demos.people.jobs.selectors import (
     list_detection_jobs_for_user,
 )
 from demos.people.payloads import DemoRunOutputSerializer, run_payload
-from portal.errors import BadInput
+from portal.lib.errors import BadInput
 
 ASYNC_VALUES = ("1", "true", "yes")
 

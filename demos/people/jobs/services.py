@@ -37,13 +37,13 @@ from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from demos.common import media
 from demos.common.limits import UploadInProgress, previous_upload_message
+from demos.ml.detection.detectors import DetectorUnavailable
 from demos.models import DemoRun, DetectionJob
 from demos.people import services
-from demos.people.detectors import DetectorUnavailable
 from demos.people.selectors import detector_states, is_available
 from models_store.registry import UnknownModel, get_spec
 from portal.celery import app as celery_app
-from portal.errors import BadInput, ServiceUnavailable
+from portal.lib.errors import BadInput, ServiceUnavailable
 
 RUN_DETECTION_JOB_TASK = "demos.tasks.run_detection_job"
 

@@ -9,7 +9,8 @@ import pytest
 import torch
 from torchvision.transforms import v2
 
-from demos.architectures.augmentation import (
+from demos.common.imaging import ImageLimits, decode_image
+from demos.ml.augmentation import (
     MAX_TILES,
     AppliedOp,
     InvalidAugmentationRequest,
@@ -21,8 +22,7 @@ from demos.architectures.augmentation import (
     grid_size,
     square_base,
 )
-from demos.common.imaging import ImageLimits, decode_image
-from portal.errors import BadInput
+from portal.lib.errors import BadInput
 
 LIMITS = ImageLimits(
     max_bytes=15 * 1024 * 1024, max_pixels=40_000_000, max_side=10_000, min_side=16

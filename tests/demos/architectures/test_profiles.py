@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from demos.architectures.profiles import (
+from demos.ml.profiling import (
     ARCHITECTURES,
     TRANSFER_CASES,
     TRANSFER_STRATEGIES,
@@ -21,7 +21,7 @@ from demos.architectures.profiles import (
     published_stats,
     transfer_learning_counts,
 )
-from portal.errors import BadInput
+from portal.lib.errors import BadInput
 
 # torchvision's published num_params (weights metadata), copied from its docs.
 PUBLISHED_PARAMS = {

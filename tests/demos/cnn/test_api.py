@@ -14,7 +14,7 @@ from django.core.cache import cache
 from django.test import Client
 from PIL import Image
 
-from demos.cnn import networks as cnn_models
+from demos.ml import networks as cnn_models
 from demos.models import DemoRun
 
 pytestmark = pytest.mark.django_db

@@ -11,8 +11,8 @@ import pytest
 import torch
 from django.core.management import CommandError, call_command
 
-from demos.cnn import digits as digits_model
-from demos.cnn.digits import (
+from demos.ml import digits as digits_model
+from demos.ml.digits import (
     CNN_META,
     CNN_WEIGHTS,
     DigitsCNN,

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from demos.cnn.digits import DigitsCNN
-from demos.cnn.feature_maps import (
+from demos.ml.digits import DigitsCNN
+from demos.ml.feature_maps import (
     GAP_COLOUR,
     channel_stats,
     colorize,

@@ -15,8 +15,8 @@ from django.test import Client
 from PIL import Image
 from torch.nn import functional as F
 
-from demos.cnn import digits, networks
-from demos.cnn.gradcam import cam_overlay, class_activation_map
+from demos.ml import digits, networks
+from demos.ml.gradcam import cam_overlay, class_activation_map
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ import pytest
 import torch
 import torchvision
 
-from demos.cnn import networks as cnn_models
-from demos.cnn.feature_maps import layer_shapes
+from demos.ml import networks as cnn_models
+from demos.ml.feature_maps import layer_shapes
 from models_store import loading
 from models_store.registry import REGISTRY, get_spec
 

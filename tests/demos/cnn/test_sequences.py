@@ -15,13 +15,13 @@ import torch
 from django.core.management import call_command
 from django.test import Client
 
-from demos.cnn import networks
-from demos.cnn.sequences import Forecaster, make_wave, run_gates, train_forecaster
+from demos.ml import networks
+from demos.ml.sequences import Forecaster, make_wave, run_gates, train_forecaster
 from models_store.registry import REGISTRY
 from models_store.tracing import TRACING
 from tests.conftest import REPO_DIR
 
-WEIGHTS = REPO_DIR / "demos" / "cnn" / "weights" / "sequence_lstm.pth"
+WEIGHTS = REPO_DIR / "demos" / "ml" / "weights" / "sequence_lstm.pth"
 URL = "/api/v1/cnn/lstm-gates/"
 
 
@@ -110,7 +110,7 @@ def test_the_weights_are_small_recorded_and_in_the_catalogue() -> None:
     meta = json.loads(WEIGHTS.with_suffix(".json").read_text())
     assert meta["params"] == 361 == REGISTRY["sequence-lstm"].params
     assert meta["test_mse"] < 0.05
-    assert REGISTRY["sequence-lstm"].bundled == "demos/cnn/weights/sequence_lstm.pth"
+    assert REGISTRY["sequence-lstm"].bundled == "demos/ml/weights/sequence_lstm.pth"
 
 
 def test_the_loader_hands_out_the_committed_model(model: Forecaster) -> None:

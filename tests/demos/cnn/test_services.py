@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from demos.cnn import networks as cnn_models
 from demos.cnn import services as cnn_services
-from portal.errors import BadInput
+from demos.ml import networks as cnn_models
+from portal.lib.errors import BadInput
 
 
 @pytest.fixture(autouse=True)

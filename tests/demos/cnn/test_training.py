@@ -11,8 +11,8 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from demos.cnn import digits, training
-from demos.cnn.training import (
+from demos.ml import digits, training
+from demos.ml.training import (
     InvalidTrainingSettings,
     TrainingSettings,
     augment,
@@ -111,7 +111,7 @@ def test_settings_outside_the_bounds_are_refused(options: TrainingSettings) -> N
 def test_training_survives_feature_extractors_traced_in_another_thread(data) -> None:
     import threading
 
-    from demos.cnn.feature_maps import TRACING, TorchActivations
+    from demos.ml.feature_maps import TRACING, TorchActivations
 
     stop = threading.Event()
 

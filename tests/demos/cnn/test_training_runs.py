@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from demos.cnn import training_runs
+from demos.lessons import training_runs
 from demos.models import TrainingRun
 
 URL = "/api/v1/training-runs/"

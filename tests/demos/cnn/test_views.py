@@ -10,8 +10,8 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
-from demos.cnn import networks as cnn_models
 from demos.lessons.services import load_lessons
+from demos.ml import networks as cnn_models
 from demos.models import DemoRun
 
 pytestmark = pytest.mark.django_db

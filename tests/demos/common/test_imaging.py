@@ -20,7 +20,7 @@ from demos.common.imaging import (
     encode_png,
     make_thumbnail,
 )
-from portal.errors import BadInput
+from portal.lib.errors import BadInput
 from tests.conftest import SAMPLES_DIR
 
 LIMITS = ImageLimits(

@@ -15,8 +15,8 @@ import torchvision
 from django.test import Client
 from PIL import Image
 
-from demos.lessons.playgrounds import KERNELS, edge_feature_map
 from demos.lessons.services import load_lessons, load_sample_rgb
+from demos.ml.playgrounds import KERNELS, edge_feature_map
 from demos.models import LessonProgress
 from tests.factories import make_api_token
 

@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 from django.test import Client
 
-from demos.lessons import playgrounds
-from demos.lessons.playgrounds import InvalidKernel, conv_steps
+from demos.ml import playgrounds
+from demos.ml.playgrounds import InvalidKernel, conv_steps
 
 URL = "/api/v1/playgrounds/conv-steps/"
 

@@ -12,8 +12,8 @@ import torch.nn.functional as F
 import torchvision
 from PIL import Image
 
-from demos.lessons import playgrounds
-from demos.lessons.playgrounds import (
+from demos.ml import playgrounds
+from demos.ml.playgrounds import (
     KERNELS,
     InvalidKernel,
     InvalidLayerShape,

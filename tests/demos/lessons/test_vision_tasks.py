@@ -8,8 +8,8 @@ import torch
 import torchvision
 from django.test import Client
 
-from demos.lessons.playgrounds import InvalidLayerShape, yolo_report
 from demos.lessons.selectors import LESSON_SAMPLES
+from demos.ml.playgrounds import InvalidLayerShape, yolo_report
 
 URL = "/api/v1/playgrounds/vision-tasks/"
 

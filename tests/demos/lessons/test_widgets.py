@@ -16,8 +16,8 @@ from PIL import Image
 
 from demos.lessons.loading import discover_lessons
 from demos.lessons.services import LESSONS_DIR, load_lessons
-from demos.lessons.widgets import WIDGETS, get_widget
 from demos.models import Lesson
+from demos.widgets.registry import WIDGETS, get_widget
 
 COURSE_WIDGETS = sorted(
     {source.widget for source in discover_lessons(LESSONS_DIR) if source.widget}

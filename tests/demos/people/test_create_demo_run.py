@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from demos.ml.detection.detectors import DetectorUnavailable
 from demos.models import DemoRun, Detection
 from demos.people import services
-from demos.people.detectors import DetectorUnavailable
-from portal.errors import BadInput
+from portal.lib.errors import BadInput
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from demos.common.imaging import ImageLimits, crop_box, decode_image
-from demos.people.detection import (
+from demos.ml.detection.core import (
     HOW_IT_WORKS,
     PICODET_MEAN,
     PICODET_STD,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from demos.people.detectors import detector_choices
+from demos.ml.detection.detectors import detector_choices
 from demos.people.selectors import is_available
 
 pytestmark = pytest.mark.django_db
@@ -37,7 +37,7 @@ SWEEP = """
 import sys, django
 django.setup()
 import numpy as np
-from demos.people.detectors import get_detector
+from demos.ml.detection.detectors import get_detector
 
 detector = get_detector(sys.argv[1])
 rng = np.random.default_rng(0)

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from demos.common.imaging import ImageLimits, decode_image
-from demos.people import detectors
-from demos.people.detection import (
+from demos.ml.detection import detectors
+from demos.ml.detection.core import (
     FusedPersonDetector,
     HogPersonDetector,
     OnnxFastestDetDetector,
@@ -22,7 +22,7 @@ from demos.people.detection import (
 from models_store import store
 from models_store.download import ChecksumMismatch, sha256_of
 from models_store.registry import REGISTRY, UnknownModel, register
-from portal.errors import BadInput, ServiceUnavailable
+from portal.lib.errors import BadInput, ServiceUnavailable
 from tests.conftest import WEIGHTS_DIR
 
 LIMITS = ImageLimits(15 * 1024 * 1024, 40_000_000, 10_000, 16)

@@ -24,9 +24,9 @@ from django.core.management import call_command
 from django.db import OperationalError
 from django.test import Client
 
+from demos.ml.detection.core import PersonBox
 from demos.models import DemoRun, Detection
 from demos.people import services
-from demos.people.detection import PersonBox
 from tests.support import media_files, upload
 
 pytestmark = pytest.mark.django_db

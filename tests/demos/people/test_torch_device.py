@@ -15,14 +15,14 @@ import pytest
 import torch
 
 from demos.common.imaging import ImageLimits, decode_image
-from demos.people import detectors
-from demos.people.detection import (
+from demos.ml.detection import detectors
+from demos.ml.detection.core import (
     TorchDeviceUnavailable,
     TorchvisionPersonDetector,
     choose_torch_device,
 )
 from models_store import store
-from portal.errors import ServiceUnavailable
+from portal.lib.errors import ServiceUnavailable
 from tests.demos.people.test_detectors import (  # noqa: F401  (fixtures)
     fresh_caches,
     random_ssdlite_file,

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from demos.people import detectors, warmup
+from demos.ml.detection import detectors, warmup
 from tests.conftest import REPO_DIR
 
 pytestmark = pytest.mark.django_db

@@ -101,7 +101,7 @@ def test_celery_finds_the_portal_app_and_its_tasks() -> None:
 
 def test_portal_package_loads_neither_celery_nor_django_for_pure_modules() -> None:
     code = (
-        "import sys, portal.errors; "
+        "import sys, portal.lib.errors; "
         "print(sorted(m for m in ('django', 'celery') if m in sys.modules))"
     )
 

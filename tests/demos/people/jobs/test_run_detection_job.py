@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 from django.utils import translation
 
+from demos.ml.detection.detectors import DetectorUnavailable
 from demos.models import DemoRun, DetectionJob
 from demos.people import services
-from demos.people.detectors import DetectorUnavailable
 from demos.people.jobs import services as jobs
 from demos.tasks import run_detection_job_task
-from portal.errors import BadInput
+from portal.lib.errors import BadInput
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ to a small per-process thread pool (``TRAINING_RUN_WORKERS`` threads), so the we
 worker answers at once and the page polls ``get_training_run_for_user``. Bounds:
 one active run per student (a second start is refused), ``TRAINING_RUN_SECONDS``
 per run (training stops at the deadline and says so), and the data and model
-limits of ``demos.cnn.training`` (memory). A run left "running" by a process that
+limits of ``demos.ml.training`` (memory). A run left "running" by a process that
 died is failed once it is older than its time cap. ``TRAINING_RUN_INLINE`` (tests)
 runs the job in the committing thread instead.
 
@@ -34,7 +34,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from demos.models import TrainingRun
-from portal.errors import BadInput
+from portal.lib.errors import BadInput
 
 logger = logging.getLogger(__name__)
 STALE_MARGIN = timedelta(seconds=60)
@@ -110,7 +110,7 @@ def _in_thread(run_id: int) -> None:
 
 @cache
 def _digits_data() -> Any:
-    from demos.cnn import digits
+    from demos.ml import digits
 
     return digits.load_digits_split()
 
@@ -121,8 +121,8 @@ def _json_number(value: float) -> float | None:
 
 def run_training(run_id: int) -> None:
     """Train one queued run, saving the curves after every epoch; never raises."""
-    from demos.cnn import training
-    from demos.cnn.feature_maps import TRACING
+    from demos.ml import training
+    from demos.ml.feature_maps import TRACING
 
     run = TrainingRun.objects.filter(pk=run_id, state=TrainingRun.State.QUEUED).first()
     if run is None:

@@ -21,10 +21,10 @@ from django.templatetags.static import static
 from django.utils.translation import gettext_lazy
 
 from demos.architectures import payloads as arch_payloads
-from demos.cnn import networks as cnn_models
 from demos.cnn import services as cnn_services
 from demos.lessons import selectors
-from demos.lessons.playgrounds import KERNELS
+from demos.ml import networks as cnn_models
+from demos.ml.playgrounds import KERNELS
 from demos.people.selectors import get_demo_run_for_user, list_demo_runs_for_user
 
 WidgetContext = Callable[[HttpRequest], dict[str, Any]]

@@ -5,7 +5,7 @@ torchvision definitions with ``weights=None`` on PyTorch's ``meta`` device: ever
 tensor has a shape but no storage, so VGG16's 138 M parameters cost no memory and a
 "forward pass" only propagates shapes. These are architecture tables, not loaded
 models: no weights, nothing from ``models_store``. Forward hooks (the site's one hook
-manager, ``demos.cnn.feature_maps.forward_hooks``, which always removes them) record
+manager, ``demos.ml.feature_maps.forward_hooks``, which always removes them) record
 each module's output shape and, for ``Conv2d``/``Linear``, the multiply-accumulate
 count.
 
@@ -37,8 +37,8 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
-from demos.cnn.feature_maps import TRACING, forward_hooks
-from portal.errors import BadInput
+from demos.ml.feature_maps import TRACING, forward_hooks
+from portal.lib.errors import BadInput
 
 if TYPE_CHECKING:
     import torch
@@ -102,7 +102,7 @@ def _lenet5_class() -> type:
 
 
 def __getattr__(name: str) -> Any:
-    # ``from demos.architectures.profiles import LeNet5`` builds the class (and
+    # ``from demos.ml.profiling import LeNet5`` builds the class (and
     # imports torch) only when asked for.
     if name == "LeNet5":
         return _lenet5_class()

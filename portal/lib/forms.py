@@ -1,7 +1,7 @@
 """Form fields shared by every app: numbers through the one bounded parser.
 
 Django's own ``FloatField``/``IntegerField`` already refuse NaN and infinities;
-these add the length and exponent bounds of ``portal.numbers.parse_number`` so
+these add the length and exponent bounds of ``portal.lib.numbers.parse_number`` so
 a page form reads a typed number exactly as the API does.
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 
 from django import forms
 
-from portal.numbers import InvalidNumber, parse_number
+from portal.lib.numbers import InvalidNumber, parse_number
 
 
 class BoundedFloatField(forms.FloatField):

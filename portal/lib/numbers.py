@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 
-from portal.errors import TranslatedBadInput, gettext_noop
+from portal.lib.errors import TranslatedBadInput, gettext_noop
 
 MAX_NUMBER_LENGTH = 32
 MAX_EXPONENT = 300

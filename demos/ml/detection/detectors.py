@@ -1,7 +1,7 @@
 """Person detectors by registry key, built once per process through the one loader.
 
 ``get_detector(key)`` wraps what ``models_store.loading`` hands out (an ONNX session,
-a torchvision module) in the detector classes of ``demos.people.detection`` and keeps
+a torchvision module) in the detector classes of ``demos.ml.detection.core`` and keeps
 the wrapper in the loader's cache, so two threads never build the same detector twice
 and a file imported later is picked up (the cache key includes the file's path).
 torch and onnxruntime are imported only when a detector is first built.
@@ -14,7 +14,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from demos.people.detection import (
+from demos.ml.detection.core import (
     FusedPersonDetector,
     HogPersonDetector,
     OnnxFastestDetDetector,
@@ -35,7 +35,7 @@ from models_store.registry import (
     get_spec,
 )
 from models_store.store import ModelState
-from portal.errors import ServiceUnavailable
+from portal.lib.errors import ServiceUnavailable
 
 __all__ = [
     "DetectorUnavailable",

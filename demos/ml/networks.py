@@ -7,7 +7,7 @@ prepared. The model itself (its file, its architecture, how it is loaded and cac
 belongs to the registry and ``models_store.loading``:
 
 * ``digits-cnn``: the LeNet-style network this project trains itself
-  (``manage.py train_digits``; weights committed under ``demos/cnn/weights/``, a
+  (``manage.py train_digits``; weights committed under ``demos/ml/weights/``, a
   bundled registry entry, always ready).
 * ImageNet classifiers ``resnet18``, ``vgg16``, ``alexnet``, ``mobilenet_v3_large``:
   torchvision definitions filled from files in the store. Without their file they
@@ -17,7 +17,7 @@ belongs to the registry and ``models_store.loading``:
   ``onnx.shape_inference``; the file is pinned by its SHA-256, so the names are
   stable) become extra graph outputs of the loader's session.
 
-Activations come from one path, ``demos.cnn.feature_maps`` (``TorchActivations`` /
+Activations come from one path, ``demos.ml.feature_maps`` (``TorchActivations`` /
 ``OnnxActivations``); each runner is built once per process in the loader's cache.
 This module imports no torch, torchvision or onnx at import time: listing the models
 (declared shapes, checked against real forward passes by the tests) needs none.
@@ -35,7 +35,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from demos.cnn.feature_maps import (
+from demos.ml.feature_maps import (
     TRACING,
     OnnxActivations,
     TorchActivations,
@@ -43,7 +43,7 @@ from demos.cnn.feature_maps import (
 )
 from models_store import loading, registry, store
 from models_store.download import WeightsUnavailable
-from portal.errors import BadInput, ServiceUnavailable
+from portal.lib.errors import BadInput, ServiceUnavailable
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
-    from demos.cnn import digits as digits_model
+    from demos.ml import digits as digits_model
 
 Family = Literal["digits", "torchvision", "onnx"]
 
@@ -444,7 +444,7 @@ def imagenet_input(rgb: np.ndarray) -> tuple[torch.Tensor, np.ndarray]:
 
 
 def digits_photo_input(rgb: np.ndarray) -> tuple[torch.Tensor, np.ndarray]:
-    from demos.cnn import digits as digits_model
+    from demos.ml import digits as digits_model
 
     tensor = digits_model.photo_to_digits_input(rgb)
     grey = np.rint(tensor[0, 0].numpy() * 255).astype(np.uint8)
@@ -452,8 +452,8 @@ def digits_photo_input(rgb: np.ndarray) -> tuple[torch.Tensor, np.ndarray]:
 
 
 def _onnx_input(spec: CnnModelSpec, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The person demo's own preprocessing (demos.people.detection) + a preview."""
-    from demos.people.detection import letterbox, resize_plain
+    """The person demo's own preprocessing (demos.ml.detection.core) + a preview."""
+    from demos.ml.detection.core import letterbox, resize_plain
 
     if spec.key == "yolox-nano":
         tensor, _ratio = letterbox(rgb, spec.input_shape[1])
@@ -552,7 +552,7 @@ class TorchCnn:
         None for a model without a classifier or a CAM layer."""
         import torch
 
-        from demos.cnn.gradcam import cam_overlay, class_activation_map
+        from demos.ml.gradcam import cam_overlay, class_activation_map
 
         categories = self.categories or list(self.spec.model.categories)
         if not (self.spec.cam_layer and categories):
@@ -597,7 +597,7 @@ class OnnxCnn:
 
 
 def _build(spec: CnnModelSpec) -> LoadedCnn:
-    from demos.cnn.digits import DigitsCNN
+    from demos.ml.digits import DigitsCNN
 
     if spec.family == "digits":
         return TorchCnn(spec, _get_digits("digits-cnn", DigitsCNN), digits_photo_input)
@@ -638,14 +638,14 @@ def get_digits_cnn() -> digits_model.DigitsCNN:
 
 def get_digits_autoencoder() -> digits_model.DigitsAutoencoder:
     """The committed digits autoencoder (eval mode), loaded once per process."""
-    from demos.cnn.digits import DigitsAutoencoder
+    from demos.ml.digits import DigitsAutoencoder
 
     return _get_digits("digits-autoencoder", DigitsAutoencoder)  # type: ignore[return-value]
 
 
 def get_sequence_lstm() -> nn.Module:
     """The committed wave forecaster of the recurrent-networks lesson (eval mode)."""
-    from demos.cnn.sequences import Forecaster
+    from demos.ml.sequences import Forecaster
 
     try:
         return loading.torch_module("sequence-lstm", build=Forecaster)

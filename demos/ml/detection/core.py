@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 
 from models_store.tracing import TRACING
-from portal.errors import ServiceUnavailable
+from portal.lib.errors import ServiceUnavailable
 
 if TYPE_CHECKING:  # torch is imported lazily: importing it costs about a second.
     import torch

@@ -28,16 +28,16 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from portal.clients import client_address
-from portal.counting import count_hit
-from portal.errors import BadInput, ServiceUnavailable, TryLater
-from portal.faults import (
+from portal.lib.clients import client_address
+from portal.lib.counting import count_hit
+from portal.lib.errors import BadInput, ServiceUnavailable, TryLater
+from portal.lib.faults import (
     RETRY_AFTER_SECONDS,
     configuration_error_message,
     is_configuration_error,
     temporary_failure_message,
 )
-from portal.numbers import InvalidNumber, parse_number
+from portal.lib.numbers import InvalidNumber, parse_number
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class PortalAutoSchema(AutoSchema):
 
 
 class BoundedFloatField(serializers.FloatField):
-    """A float read by ``portal.numbers.parse_number`` (finite, bounded text)."""
+    """A float read by ``portal.lib.numbers.parse_number`` (finite, bounded text)."""
 
     def to_internal_value(self, data: Any) -> float:
         try:
@@ -71,7 +71,7 @@ class BoundedFloatField(serializers.FloatField):
 
 
 class BoundedIntegerField(serializers.IntegerField):
-    """A whole number read by ``portal.numbers.parse_number`` (at most 2**53)."""
+    """A whole number read by ``portal.lib.numbers.parse_number`` (at most 2**53)."""
 
     def to_internal_value(self, data: Any) -> int:
         try:
@@ -85,8 +85,8 @@ class UploadRateThrottle(ScopedRateThrottle):
 
     DRF's throttles keep a list of timestamps: read, append, write back, so parallel
     requests overwrite each other. This one counts hits in a fixed window with
-    ``portal.counting.count_hit`` (Redis ``INCR`` when ``REDIS_URL`` is set), and
-    keys anonymous clients on ``portal.clients.client_address``. The rate is read
+    ``portal.lib.counting.count_hit`` (Redis ``INCR`` when ``REDIS_URL`` is set), and
+    keys anonymous clients on ``portal.lib.clients.client_address``. The rate is read
     at request time so settings changes apply.
     """
 

@@ -27,8 +27,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from demos.cnn.digits import DATA_MAX, DigitsData
-from portal.errors import BadInput
+from demos.ml.digits import DATA_MAX, DigitsData
+from portal.lib.errors import BadInput
 
 MIN_SUBSET, MAX_SUBSET = 20, 1437  # 1437 = the whole training split
 MAX_EPOCHS = 60

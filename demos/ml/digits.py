@@ -30,7 +30,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from portal.errors import BadInput
+from portal.lib.errors import BadInput
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 CNN_WEIGHTS = WEIGHTS_DIR / "digits_cnn.pth"

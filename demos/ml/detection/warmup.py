@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from demos.people.detectors import default_detector_key, get_detector
+from demos.ml.detection.detectors import default_detector_key, get_detector
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ A database that is locked or restarting (``django.db.OperationalError``) and a
 full disk (``OSError`` with ``ENOSPC``/``EDQUOT``) are not mistakes in the request,
 and the services already undo their partial work (files first, rows in one
 transaction). Instead of a bare 500 the page (``portal.middleware``) and the API
-(``portal.api.exception_handler``) both say "try again" with ``Retry-After``, and
+(``portal.lib.api.exception_handler``) both say "try again" with ``Retry-After``, and
 the failure is logged with its traceback so the operator sees it. A media
 folder that cannot be written (read-only mount, wrong owner) is answered the
 same way: nothing was saved and the student can only wait for the operator.

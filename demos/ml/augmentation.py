@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from portal.errors import BadInput
+from portal.lib.errors import BadInput
 
 if TYPE_CHECKING:
     import torch

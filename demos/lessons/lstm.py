@@ -1,7 +1,7 @@
 """The LSTM widget of the recurrent-networks lesson: train and save the wave
 forecaster (``manage.py train_lstm``) and trace its gates for the page.
 
-torch is imported inside the functions (through ``demos.cnn.sequences``), so
+torch is imported inside the functions (through ``demos.ml.sequences``), so
 importing this module (the URLconf does) loads nothing heavy.
 """
 
@@ -15,10 +15,10 @@ import numpy as np
 from django.conf import settings
 from django.core.cache import cache
 
-from demos.cnn import networks as cnn_models
 from demos.cnn.services import save_model
+from demos.ml import networks as cnn_models
+from demos.ml.digits import WEIGHTS_DIR
 
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 WEIGHTS_FILE = "sequence_lstm.pth"
 TRACE_LENGTH = 72  # steps shown: the warm-up read from the wave, then its own
 
@@ -30,7 +30,7 @@ def train_sequence_model(
     ``.json`` record."""
     import torch
 
-    from demos.cnn import sequences
+    from demos.ml import sequences
 
     torch.set_num_threads(settings.TORCH_THREADS)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -65,7 +65,7 @@ def gate_trace(*, kind: str, period: int, warmup: int) -> dict[str, Any]:
     found = cache.get(key)
     if found is not None:
         return found
-    from demos.cnn import sequences
+    from demos.ml import sequences
 
     model = cnn_models.get_sequence_lstm()
     wave = sequences.make_wave(kind, TRACE_LENGTH + 1, period=period)

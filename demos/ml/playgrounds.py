@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from portal.errors import BadInput
-from portal.numbers import InvalidNumber, parse_number
+from portal.lib.errors import BadInput
+from portal.lib.numbers import InvalidNumber, parse_number
 
 Box = tuple[float, float, float, float]
 
