@@ -16,6 +16,9 @@ REPO = Path(__file__).resolve().parents[1]
 PURE_MODULES = [
     "demos.common.imaging",
     "demos.ml.detection.core",
+    "demos.ml.detection.counting",
+    "demos.ml.detection.tiling",
+    "demos.ml.detection.resize",
     "demos.lessons.loading",
     "demos.ml.playgrounds",
     "demos.lessons.quizzes",

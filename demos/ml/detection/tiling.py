@@ -14,8 +14,8 @@ Stages, each testable on its own: ``tile_grid`` (where the tiles go),
 neighbouring tile or the whole photo sees all of them), ``merge_passes`` (the whole
 photo's boxes plus every tile's, fused by weighted boxes over agreeing passes so
 that a person found twice counts once), and ``needs_tiles`` (the adaptive rule:
-tile only when the photo is big enough for it to matter or the whole-photo pass
-saw small people).
+tile only photos big enough for it to matter in which the whole-photo pass saw
+small people).
 """
 
 from __future__ import annotations
@@ -178,17 +178,19 @@ def needs_tiles(
     input_size: int,
     small_side: float,
     min_score: float,
+    min_photo_side: int,
 ) -> bool:
     """The adaptive rule: is a tiled pass worth its cost on this photo?
 
-    Yes when the photo is at least twice the detector's input on its long side (a
-    person 60 px tall in a 4000 px photo is 6 px at the input: only tiles see them),
-    or when the whole-photo pass found someone scoring ``min_score`` or more whose
-    box's shorter side is under ``small_side`` photo pixels per ``input_size``
-    input pixels — where one small person stands, more usually do.
+    Only when the photo's long side is at least ``min_photo_side`` (smaller photos
+    gain no pixels from tiles that the whole-photo pass did not see) **and** the
+    whole-photo pass found someone scoring ``min_score`` or more whose box's
+    shorter side is under ``small_side`` pixels at the network's ``input_size``
+    — where one small person stands, more usually do. A photo without small
+    people costs one pass, as before.
     """
-    if max(width, height) >= 2 * input_size:
-        return True
+    if max(width, height) < min_photo_side:
+        return False
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     scores = np.asarray(scores, dtype=np.float64).reshape(-1)
     scale = input_size / max(width, height)

@@ -99,7 +99,7 @@ def test_posting_a_photo_returns_201_with_the_documented_shape(
     assert response.status_code == 201
     assert set(body) == RUN_KEYS
     assert uuid.UUID(body["id"])
-    assert body["detector"] == "yolox-picodet-wbf"  # the default: both parts ready
+    assert body["detector"] == "picodet-s-counter"  # the default: its part ready
     assert body["detector_name"] == "YOLOX-Nano + PicoDet-S (weighted boxes fusion)"
     assert body["detector_parts"] == ["YOLOX-Nano", "PicoDet-S 416"]
     assert body["score_threshold"] == 0.28

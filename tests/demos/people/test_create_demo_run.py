@@ -90,7 +90,7 @@ def test_default_detector_is_the_fused_one_when_its_parts_are_ready(
 ) -> None:
     run = create(user, samples_dir, "people/grace_hopper.jpg", detector_key=None)
 
-    assert run.detector == "yolox-picodet-wbf"
+    assert run.detector == "picodet-s-counter"
     assert run.score_threshold == 0.28
     assert [d.score >= 0.28 for d in run.detections.all()].count(True) == 1
 

@@ -95,7 +95,7 @@ def test_upload_page_offers_students_only_the_detectors_they_can_use(
 
     html = response.content.decode()
     assert response.status_code == 200
-    assert re.search(r'<option value="yolox-picodet-wbf" selected[^>]*>', html)
+    assert re.search(r'<option value="picodet-s-counter" selected[^>]*>', html)
     assert 'data-default-threshold="0.28"' in html
     for key in ("opencv-hog", "yolox-nano", "fastestdet", "picodet-s-416"):
         assert re.search(rf'<option value="{key}"[^>]*>', html)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from demos.common.imaging import ImageLimits, decode_image
+from demos.ml.detection.core import OnnxPicoDetDetector
 from demos.ml.detection.resize import picodet_session, resized_picodet_graph
-from demos.people.detection import OnnxPicoDetDetector
 from tests.conftest import SAMPLES_DIR, WEIGHTS_DIR
 
 PICODET = WEIGHTS_DIR / "picodet-s" / "picodet_s_416_coco.onnx"

@@ -74,12 +74,14 @@ def test_a_child_inside_an_adults_box_stays_a_person() -> None:
     assert len(merged.scores) == 2
 
 
-def test_tiles_are_needed_for_big_photos_and_small_people_only() -> None:
+def test_tiles_are_needed_only_for_big_photos_with_small_people() -> None:
     big = np.array([[100, 100, 400, 900]], float)
-    small = np.array([[100, 100, 110, 130]], float)
+    small = np.array([[100, 100, 160, 250]], float)  # 6 x 15 px at a 640 input
     score = np.array([0.9])
-    kwargs = {"input_size": 416, "small_side": 24, "min_score": 0.3}
-    assert needs_tiles(big, score, 4000, 3000, **kwargs)
-    assert not needs_tiles(big, score, 640, 480, **kwargs)
-    assert needs_tiles(small, score, 640, 480, **kwargs)
-    assert not needs_tiles(small, np.array([0.1]), 640, 480, **kwargs)
+    rule = {"input_size": 640, "small_side": 24, "min_score": 0.3}
+    assert needs_tiles(small, score, 4000, 3000, min_photo_side=1280, **rule)
+    assert not needs_tiles(big, score, 4000, 3000, min_photo_side=1280, **rule)
+    assert not needs_tiles(small, score, 1000, 750, min_photo_side=1280, **rule)
+    assert not needs_tiles(
+        small, np.array([0.1]), 4000, 3000, min_photo_side=1280, **rule
+    )
