@@ -322,12 +322,32 @@ def build_detectors(
             )
         return built[key]
 
+    def counter(spec) -> PersonDetector:
+        from demos.ml.detection.counting import TiledPersonDetector
+        from demos.ml.detection.resize import picodet_session
+
+        path = weights_dir / ONNX_FILES[spec.parts[0]]
+        whole = OnnxPicoDetDetector(
+            key=spec.key,
+            input_size=spec.input_size,
+            session=picodet_session(path, spec.input_size),
+        )
+        return TiledPersonDetector(
+            whole,
+            spec.key,
+            input_size=spec.input_size,
+            small_bonus=float(spec.meta["small_bonus"]),
+            min_photo_side=int(spec.meta["tile_min_photo_side"]),
+        )
+
     makers: dict[str, Callable[[], PersonDetector]] = {
         "opencv-hog": HogPersonDetector,
         **{key: (lambda key=key: onnx(key)) for key in ONNX_FILES},
     }
     for spec in specs("person-detection"):
-        if spec.is_fusion:
+        if spec.meta.get("pipeline") == "tiled":
+            makers[spec.key] = lambda spec=spec: counter(spec)
+        elif spec.is_fusion:
             makers[spec.key] = lambda spec=spec: FusedPersonDetector(
                 [onnx(part) for part in spec.parts],
                 spec.key,

@@ -129,6 +129,13 @@ class ModelSpec:
         return float(self.meta.get("default_threshold", 0.5))
 
     @property
+    def doubt_range(self) -> tuple[float, float] | None:
+        """(sure, maybe) score cut-offs of a detector calibrated for them, else None."""
+        if "sure_threshold" not in self.meta:
+            return None
+        return float(self.meta["sure_threshold"]), float(self.meta["maybe_threshold"])
+
+    @property
     def person_label(self) -> int | None:
         """Index of "person" in the model's outputs (None for classifiers)."""
         return self.meta.get("person_label")

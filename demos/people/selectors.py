@@ -63,7 +63,8 @@ def with_detections(runs: QuerySet[DemoRun]) -> QuerySet[DemoRun]:
 def persons_above(run: DemoRun, threshold: float | None = None) -> list[Detection]:
     """The run's detections scoring at least ``threshold`` (default: the run's own).
 
-    Left to right; the person's shown number is its 1-based place in this list.
+    Left to right; the person's shown number is the box's ``rank`` (stable when
+    the threshold moves).
     """
     limit = run.score_threshold if threshold is None else threshold
     return [d for d in run.detections.all() if d.score >= limit]

@@ -57,6 +57,7 @@ from demos.common.imaging import (
 from demos.common.limits import image_limits
 from demos.ml.detection import warmup
 from demos.ml.detection.core import PersonBox
+from demos.ml.detection.counting import count_range
 from demos.ml.detection.detectors import default_detector_key, get_detector
 from demos.models import DemoRun, Detection
 from demos.people.selectors import persons_above
@@ -131,11 +132,18 @@ def detect_persons(
 def annotate(
     image_rgb: np.ndarray, detections: Iterable[Detection | PersonBox]
 ) -> bytes:
-    """JPEG of the photo with the boxes outlined, labelled "1: 0.87", "2: 0.64", ..."""
+    """JPEG of the photo with the boxes outlined, labelled "1: 0.87", "4: 0.64", ...
+
+    A stored detection is labelled and coloured by its rank (the number the page
+    shows) and dashed when unsure; plain boxes are numbered in order.
+    """
     shown = list(detections)
     boxes = [(d.x1, d.y1, d.x2, d.y2) for d in shown]
-    labels = [f"{index}: {d.score:.2f}" for index, d in enumerate(shown, start=1)]
-    return encode_jpeg(draw_boxes(image_rgb, boxes, labels))
+    numbers = [getattr(d, "rank", index) for index, d in enumerate(shown, start=1)]
+    labels = [f"{n}: {d.score:.2f}" for n, d in zip(numbers, shown, strict=True)]
+    dashed = [bool(getattr(d, "is_unsure", False)) for d in shown]
+    colours = [n - 1 for n in numbers]
+    return encode_jpeg(draw_boxes(image_rgb, boxes, labels, dashed, colours))
 
 
 RUNS_DIR = "runs"
@@ -244,6 +252,12 @@ def _store_run(
         elapsed_ms=round(elapsed_ms, 3),
         compared_with=compared_with,
     )
+    unsure: set[int] = set()
+    spec = REGISTRY.get(detector_key)
+    if spec is not None and spec.doubt_range is not None:
+        doubt = count_range(boxes, *spec.doubt_range)
+        run.count_low, run.count_high = doubt.low, doubt.high
+        unsure = {id(box) for box in doubt.unsure}
     run.image_path = f"{run.folder}/{IMAGE_NAME}"
     run.thumbnail_path = f"{run.folder}/{THUMBNAIL_NAME}"
     detections = [
@@ -255,6 +269,7 @@ def _store_run(
             x2=box.x2,
             y2=box.y2,
             score=round(float(box.score), 4),
+            is_unsure=id(box) in unsure,
         )
         for rank, box in enumerate(boxes, start=1)
     ]
@@ -463,7 +478,8 @@ def crops_zip_chunks(run: DemoRun, threshold: float | None = None) -> Iterator[b
 def build_crops_zip(run: DemoRun, threshold: float | None = None) -> bytes:
     """ZIP of the crops shown at ``threshold`` plus manifest.json and manifest.csv.
 
-    Crops are numbered as shown (``person_01.jpg`` is the leftmost); the
+    Crops keep the number the page shows, whatever the threshold (``person_01.jpg``
+    is the leftmost stored box; the ZIP at a high threshold may skip numbers); the
     manifests list index, box ``[x1, y1, x2, y2]`` in original pixels, score
     and file name.
     """
@@ -476,14 +492,14 @@ def _zip_chunks(
     rows = []
     sink = _ZipChunks()
     with zipfile.ZipFile(sink, "w", zipfile.ZIP_STORED) as archive:
-        for index, detection in enumerate(persons, start=1):
-            name = f"person_{index:02d}.jpg"
+        for detection in persons:
+            name = detection.crop_name
             crop = encode_jpeg(crop_box(photo, detection.box), CROP_QUALITY)
             archive.writestr(name, crop)
             yield sink.take()
             rows.append(
                 {
-                    "index": index,
+                    "index": detection.rank,
                     "box": detection.box,
                     "score": detection.score,
                     "file": name,

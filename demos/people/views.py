@@ -206,7 +206,14 @@ def overlay_sizes(run: DemoRun) -> dict[str, int]:
     """Line width and label size in photo pixels: readable at any photo size."""
     short = min(run.image_width, run.image_height)
     font = max(12, round(short / 28))
-    return {"line": max(2, round(short / 250)), "font": font, "tag": font + 8}
+    line = max(2, round(short / 250))
+    # Unsure boxes are dashed; dashes scale with the line so they read at any size.
+    return {
+        "line": line,
+        "font": font,
+        "tag": font + 8,
+        "dash": f"{4 * line} {3 * line}",
+    }
 
 
 def _run_context(
@@ -218,7 +225,9 @@ def _run_context(
     state = detector_states().get(run.detector)
     described = detector_description(run.detector)
     persons = persons_above(run, threshold)
-    index = {d.pk: number for number, d in enumerate(persons, start=1)}
+    # A person's number is its box's rank: the same on the page, in the file name
+    # and in the ZIP's manifest, whatever the slider shows.
+    index = {d.pk: d.rank for d in persons}
     return {
         "run": run,
         "threshold": threshold,

@@ -180,9 +180,10 @@
         shown += 1;
         g.removeAttribute("display");
         for (let c = 0; c < COLOURS; c += 1) g.classList.remove(`box-c${c}`);
-        g.classList.add(`box-c${(shown - 1) % COLOURS}`);
+        // Colour and number follow the box's rank: the same whatever the slider shows.
+        g.classList.add(`box-c${(Number(g.dataset.rank) - 1) % COLOURS}`);
         const label = g.querySelector("[data-overlay-label]");
-        label.textContent = `${shown} \u00b7 ${Number(g.dataset.score).toFixed(2)}`;
+        label.textContent = `${g.dataset.rank} \u00b7 ${Number(g.dataset.score).toFixed(2)}`;
         placeTag(g);
       });
       return shown;
@@ -222,11 +223,7 @@
         crops.forEach((item) => {
           const visible = Number(item.dataset.score) >= t;
           item.hidden = !visible;
-          if (visible) {
-            shown += 1;
-            const index = item.querySelector("[data-crop-index]");
-            if (index) index.textContent = String(shown);
-          }
+          if (visible) shown += 1;
         });
       }
       if (count) count.textContent = String(shown);

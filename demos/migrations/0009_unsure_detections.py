@@ -1,0 +1,33 @@
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("demos", "0008_quiz_answers_and_exercise_attempts"),
+    ]
+
+    operations = [
+        migrations.AddField(
+            model_name="demorun",
+            name="count_low",
+            field=models.PositiveIntegerField(
+                blank=True, null=True, verbose_name="sure count"
+            ),
+        ),
+        migrations.AddField(
+            model_name="demorun",
+            name="count_high",
+            field=models.PositiveIntegerField(
+                blank=True, null=True, verbose_name="count with the unsure"
+            ),
+        ),
+        migrations.AddField(
+            model_name="detection",
+            name="is_unsure",
+            field=models.BooleanField(
+                default=False,
+                help_text="Scored between the detector's maybe and sure cut-offs.",
+                verbose_name="unsure",
+            ),
+        ),
+    ]
