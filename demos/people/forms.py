@@ -205,8 +205,13 @@ class ThresholdForm(forms.Form):
     score_threshold = _threshold_field()
 
 
-def requested_threshold(query: QueryDict, run: DemoRun) -> float:
-    """``?score_threshold=`` when valid (0-1), else the threshold the run used."""
+def requested_threshold(
+    query: QueryDict, run: DemoRun, name: str = "score_threshold"
+) -> float:
+    """``?<name>=`` (``score_threshold``) when valid (0-1), else the run's threshold."""
+    if name != "score_threshold":
+        query = query.copy()
+        query.setlist("score_threshold", query.getlist(name))
     form = ThresholdForm(query)
     value = form.cleaned_data["score_threshold"] if form.is_valid() else None
     return run.score_threshold if value is None else value

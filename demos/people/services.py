@@ -381,8 +381,9 @@ def create_demo_runs(
 def compare_demo_run(*, run: DemoRun, detector_key: str) -> DemoRun:
     """Run the stored photo of ``run`` through another detector; a new run, linked.
 
-    The new run belongs to the same owner and keeps ``run``'s threshold: the compare
-    page shows both detectors at one threshold, moved by one slider.
+    The new run belongs to the same owner and starts at the other detector's own
+    default threshold (HOG's scores mean something else than a CNN's): the compare
+    page gives each side its own slider.
     """
     key = resolve_detector_key(detector_key)
     data = read_run_file(run, run.image_path)
@@ -394,7 +395,7 @@ def compare_demo_run(*, run: DemoRun, detector_key: str) -> DemoRun:
         image=image,
         original_name=run.original_name,
         detector_key=key,
-        score_threshold=run.score_threshold,
+        score_threshold=resolve_threshold(key, None),
         boxes=boxes,
         elapsed_ms=elapsed_ms,
         compared_with=run,

@@ -51,6 +51,8 @@ from portal.lib.api import check_upload_rate
 from portal.lib.errors import BadInput, ServiceUnavailable, TryLater
 
 HISTORY_PAGE_SIZE = 24
+# The compare page's query parameters: one threshold per side.
+COMPARE_THRESHOLDS = ("score_threshold", "other_threshold")
 
 
 def report_failures(
@@ -289,10 +291,13 @@ def people_compare_result(
     runs = [
         get_demo_run_for_user(request.user, run_id) for run_id in (public_id, other_id)
     ]
-    # One threshold for both sides, so one slider filters both.
-    threshold = requested_threshold(request.GET, runs[0])
-    sides = [_run_context(request, run, threshold) for run in runs]
-    context = {"sides": sides, "threshold": threshold, "run": runs[0]}
+    # Each side at its own detector's threshold, moved by its own slider.
+    sides = []
+    for run, name in zip(runs, COMPARE_THRESHOLDS, strict=True):
+        side = _run_context(request, run, requested_threshold(request.GET, run, name))
+        side["threshold_name"] = name
+        sides.append(side)
+    context = {"sides": sides, "run": runs[0]}
     return render(request, "demos/people/compare.html", context)
 
 

@@ -251,7 +251,7 @@
       if (output) output.textContent = t.toFixed(2);
       sides.forEach((side) => side.update(t));
       const page = new URL(window.location.href);
-      page.searchParams.set("score_threshold", String(t));
+      page.searchParams.set(slider.name || "score_threshold", String(t));
       window.history.replaceState(null, "", page.pathname + page.search);
     };
     slider.addEventListener("input", update);
@@ -268,7 +268,8 @@
   }
 
   function initCompare(root) {
-    initSlider(root, Array.from(root.querySelectorAll("[data-people-side]")).map(sideOf));
+    // One slider per side: each detector's scores mean something of their own.
+    root.querySelectorAll("[data-people-side]").forEach((side) => initSlider(side, [sideOf(side)]));
   }
 
   function init() {
