@@ -20,7 +20,12 @@ from django.utils.translation import ngettext
 from demos.common.samples import SAMPLES
 from demos.ml.detection.detectors import ModelState
 from demos.models import DemoRun
-from demos.people.selectors import default_threshold, detector_states, is_available
+from demos.people.selectors import (
+    default_threshold,
+    detector_name,
+    detector_states,
+    is_available,
+)
 from portal.lib.forms import BoundedFloatField
 
 
@@ -104,7 +109,7 @@ class DetectorChoiceField(forms.ChoiceField):
         }
         choices = []
         for key, state in self.states.items():
-            label = str(state.spec.name)
+            label = detector_name(state.spec.key)
             if not is_available(state):
                 # The reason is long; the page lists it next to the select.
                 label = _("%(name)s — unavailable (fix: %(fix)s)") % {

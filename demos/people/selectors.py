@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.utils.translation import gettext, gettext_noop
 
 from demos.common.ownership import get_owned_or_404, visible_to
 from demos.ml.detection.detectors import ModelState, detector_choices, is_fallback
@@ -85,6 +86,21 @@ def default_threshold(state: ModelState | None) -> float:
     return float(meta.get("default_threshold", settings.DEFAULT_SCORE_THRESHOLD))
 
 
+# The registry's detector names that are words, not model names, marked so that
+# ``make messages`` keeps their Korean; ``detector_name`` translates at run time.
+TRANSLATED_NAMES = (
+    gettext_noop("OpenCV HOG people detector"),
+    gettext_noop("YOLOX-Nano + PicoDet-S (weighted boxes fusion)"),
+    gettext_noop("PicoDet-S 640 person counter (adaptive tiles, doubt range)"),
+)
+
+
+def detector_name(key: str) -> str:
+    """A detector's name in the user's language (model names stay as they are)."""
+    spec = REGISTRY.get(key)
+    return gettext(spec.name) if spec is not None else key
+
+
 @dataclass(frozen=True)
 class DetectorDescription:
     """What a result page says about the detector that made it."""
@@ -95,6 +111,7 @@ class DetectorDescription:
     family: str
     decoder: str | None
     is_fallback: bool
+    pipeline: str | None = None  # "tiled": the person counter
 
 
 def detector_description(key: str) -> DetectorDescription:
@@ -102,14 +119,15 @@ def detector_description(key: str) -> DetectorDescription:
     spec = REGISTRY.get(key)
     if spec is None:
         return DetectorDescription(key, key, [], "", None, is_fallback(key))
-    parts = [str(REGISTRY[p].name) if p in REGISTRY else p for p in spec.parts]
+    parts = [detector_name(p) for p in spec.parts]
     return DetectorDescription(
         key,
-        str(spec.name),
+        detector_name(key),
         parts,
         spec.family,
         spec.meta.get("decoder"),
         is_fallback(key),
+        spec.meta.get("pipeline"),
     )
 
 

@@ -33,6 +33,7 @@ from django.views.decorators.http import (
 
 from demos.common.limits import upload_slot
 from demos.common.samples import SAMPLES, sample_upload
+from demos.ml.detection import counting
 from demos.ml.detection.core import how_it_works
 from demos.ml.detection.detectors import default_detector_key, is_fallback
 from demos.models import DemoRun
@@ -42,6 +43,7 @@ from demos.people.jobs import services as jobs
 from demos.people.jobs.selectors import list_current_jobs_for_user
 from demos.people.selectors import (
     detector_description,
+    detector_name,
     detector_states,
     get_demo_run_for_user,
     list_demo_runs_for_user,
@@ -242,7 +244,9 @@ def _run_context(
         "detector": described,
         "serving_fallback": described.is_fallback
         and is_fallback(default_detector_key()),
-        "how_it_works": how_it_works(described.family, described.decoder),
+        "how_it_works": counting.HOW_IT_WORKS
+        if described.pipeline == "tiled"
+        else how_it_works(described.family, described.decoder),
     }
 
 
@@ -336,7 +340,7 @@ def people_history(request: HttpRequest) -> HttpResponse:
     new_ids = new_run_ids(request.GET.get("new", ""))
     for run in page.object_list:
         state = states.get(run.detector)
-        run.detector_name = state.spec.name if state else run.detector
+        run.detector_name = detector_name(run.detector) if state else run.detector
         run.is_new = run.public_id in new_ids
     context = {
         "page": page,

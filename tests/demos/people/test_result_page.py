@@ -169,7 +169,7 @@ def test_no_fallback_notice_in_the_admin_when_a_detector_is_ready(
     assert 'data-testid="fallback-notice"' not in admin
 
 
-def test_compare_runs_the_second_detector_at_the_same_threshold(
+def test_compare_runs_each_detector_at_its_own_threshold_with_its_own_slider(
     logged_in_client, user, samples_dir, models_ready
 ) -> None:
     run = make_run(user, samples_dir, score_threshold=0.45)
@@ -180,16 +180,16 @@ def test_compare_runs_the_second_detector_at_the_same_threshold(
     other = DemoRun.objects.get(compared_with=run)
     page = logged_in_client.get(response["Location"]).content.decode()
     strict = logged_in_client.get(
-        response["Location"] + "?score_threshold=0.8"
+        response["Location"] + "?score_threshold=0.45&other_threshold=0.8"
     ).content.decode()
 
-    assert other.score_threshold == run.score_threshold == 0.45
-    assert page.count("data-threshold ") == 1  # one slider for both sides
-    assert page.count('data-testid="threshold-shown">0.45<') == 2
+    assert run.score_threshold == 0.45 and other.score_threshold == 0.34
+    assert page.count("data-threshold ") == 2  # one slider per side
     assert page.count('data-testid="box-overlay"') == 2
-    assert strict.count('data-testid="threshold-shown">0.80<') == 2
-    for side in strict.split('data-testid="compare-side"')[1:]:
-        assert all(b["score"] >= 0.8 for b in overlay(side) if b["shown"])
+    first, second = strict.split('data-testid="compare-side"')[1:]
+    assert 'data-testid="threshold-shown">0.45<' in first
+    assert 'data-testid="threshold-shown">0.80<' in second
+    assert all(b["score"] >= 0.8 for b in overlay(second) if b["shown"])
 
 
 def test_counter_result_says_how_many_are_sure_and_dashes_the_unsure_boxes(
@@ -220,3 +220,18 @@ def test_result_of_a_detector_without_a_doubt_range_shows_no_range(
 
     assert 'data-testid="count-range"' not in html
     assert not any(b["dashed"] for b in overlay(html))
+
+
+def test_counter_result_names_the_detector_in_korean_and_shows_its_own_code(
+    logged_in_client, user, samples_dir, models_ready
+) -> None:
+    run = make_run(user, samples_dir, detector="picodet-s-counter")
+
+    html = logged_in_client.get(
+        f"/demos/people/{run.public_id}/", HTTP_ACCEPT_LANGUAGE="ko"
+    ).content.decode()
+
+    assert "PicoDet-S 640 사람 세기 (적응형 타일, 불확실 범위)" in html
+    assert "타일 네 장" in html
+    assert "needs_tiles(" in html and "small_bonus" in html
+    assert "weighted_boxes_fusion" not in html
