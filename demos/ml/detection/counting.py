@@ -91,8 +91,9 @@ class TiledPersonDetector:
 
     def detect(self, rgb: np.ndarray, floor_score: float) -> list[PersonBox]:
         height, width = rgb.shape[:2]
-        # The bonus can lift a small box over the floor: ask for it below.
-        floor = max(0.0, floor_score - self.small_bonus)
+        # Asked at the floor itself (as calibrated): asking below it for boxes the
+        # bonus could lift would decode thousands of near-zero cells for nothing.
+        floor = floor_score
         boxes, scores = _arrays(self.whole.detect(rgb, floor))
         if needs_tiles(
             boxes,

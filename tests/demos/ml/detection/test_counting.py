@@ -46,7 +46,7 @@ def test_small_people_get_the_bonus_and_large_ones_keep_their_score() -> None:
         [PersonBox(0, 0, 100, 200, 0.5), PersonBox(300, 10, 310, 30, 0.35)]
     )
     counter = TiledPersonDetector(whole, "counter", input_size=640, small_bonus=0.06)
-    found = counter.detect(np.zeros((480, 640, 3), np.uint8), 0.39)
+    found = counter.detect(np.zeros((480, 640, 3), np.uint8), 0.3)
     assert [(b.box, b.score) for b in found] == [
         ((0, 0, 100, 200), 0.5),
         ((300, 10, 310, 30), pytest.approx(0.41)),
