@@ -44,6 +44,9 @@ class DemoRun(models.Model):
     count_high = models.PositiveIntegerField(
         _("count with the unsure"), null=True, blank=True
     )
+    # The student's own boxes ([[x1, y1, x2, y2], ...], photo pixels): the people
+    # really there. Null until corrected; the detections themselves stay.
+    truth_boxes = models.JSONField(_("corrected boxes"), null=True, blank=True)
     compared_with = models.ForeignKey(
         "self",
         null=True,

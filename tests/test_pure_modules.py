@@ -17,6 +17,7 @@ PURE_MODULES = [
     "demos.common.imaging",
     "demos.ml.detection.core",
     "demos.ml.detection.counting",
+    "demos.ml.detection.agreement",
     "demos.ml.detection.tiling",
     "demos.ml.detection.resize",
     "demos.lessons.loading",

@@ -22,6 +22,13 @@ class Migration(migrations.Migration):
             ),
         ),
         migrations.AddField(
+            model_name="demorun",
+            name="truth_boxes",
+            field=models.JSONField(
+                blank=True, null=True, verbose_name="corrected boxes"
+            ),
+        ),
+        migrations.AddField(
             model_name="detection",
             name="is_unsure",
             field=models.BooleanField(

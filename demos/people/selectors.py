@@ -17,6 +17,7 @@ from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.utils.translation import gettext, gettext_noop
 
 from demos.common.ownership import get_owned_or_404, visible_to
+from demos.ml.detection.agreement import Agreement, agreement
 from demos.ml.detection.detectors import ModelState, detector_choices, is_fallback
 from demos.models import DemoRun, Detection
 from models_store.registry import REGISTRY
@@ -69,6 +70,14 @@ def persons_above(run: DemoRun, threshold: float | None = None) -> list[Detectio
     """
     limit = run.score_threshold if threshold is None else threshold
     return [d for d in run.detections.all() if d.score >= limit]
+
+
+def truth_agreement(run: DemoRun, threshold: float | None = None) -> Agreement | None:
+    """Precision, recall and IoU of the run's boxes at ``threshold`` against the
+    student's own boxes; None until the student has corrected the run."""
+    if run.truth_boxes is None:
+        return None
+    return agreement([d.box for d in persons_above(run, threshold)], run.truth_boxes)
 
 
 def detector_states() -> dict[str, ModelState]:

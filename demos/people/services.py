@@ -524,6 +524,37 @@ def _zip_chunks(
     yield sink.take()  # the central directory, written when the archive closes
 
 
+MAX_TRUTH_BOXES = 500
+
+
+class InvalidTruth(BadInput):
+    """Corrected boxes that cannot be stored (outside the photo, empty, too many)."""
+
+
+def set_run_truth(*, run: DemoRun, boxes: list[list[int]]) -> DemoRun:
+    """Store the student's own boxes for ``run`` (its detections stay as they were).
+
+    Each box is ``[x1, y1, x2, y2]`` in photo pixels with ``x1 < x2``, ``y1 < y2``,
+    inside the photo. Raises ``InvalidTruth`` (→ 400) and stores nothing otherwise.
+    """
+    if len(boxes) > MAX_TRUTH_BOXES:
+        raise InvalidTruth(
+            _("At most %(n)d boxes can be stored.") % {"n": MAX_TRUTH_BOXES}
+        )
+    for number, box in enumerate(boxes, start=1):
+        x1, y1, x2, y2 = box
+        if not (0 <= x1 < x2 <= run.image_width and 0 <= y1 < y2 <= run.image_height):
+            raise InvalidTruth(
+                _("Box %(n)d is empty or outside the %(w)d x %(h)d photo: %(box)s.")
+                % {"n": number, "w": run.image_width, "h": run.image_height, "box": box}
+            )
+    with transaction.atomic():
+        run.truth_boxes = [[int(v) for v in box] for box in boxes]
+        run.full_clean()
+        run.save(update_fields=["truth_boxes"])
+    return run
+
+
 def delete_demo_run(*, run: DemoRun) -> None:
     """Delete the run's rows, then its folder (rows first: a row never lacks files)."""
     folder = run.folder
