@@ -48,6 +48,7 @@ from demos.people.selectors import (
     get_demo_run_for_user,
     list_demo_runs_for_user,
     persons_above,
+    truth_agreement,
 )
 from portal.lib.api import check_upload_rate
 from portal.lib.errors import BadInput, ServiceUnavailable, TryLater
@@ -240,6 +241,7 @@ def _run_context(
             {"detection": d, "index": index.get(d.pk)} for d in run.detections.all()
         ],
         "overlay": overlay_sizes(run),
+        "agreement": truth_agreement(run, threshold),
         "detector_state": state,
         "detector": described,
         "serving_fallback": described.is_fallback

@@ -105,3 +105,24 @@ def test_other_user_cannot_correct_someone_elses_run(
     assert response.status_code == 404
     run.refresh_from_db()
     assert run.truth_boxes is None
+
+
+def test_result_page_shows_precision_recall_and_iou_once_corrected(
+    api, logged_in_client, user, samples_dir, models_ready
+) -> None:
+    run = make_run(user, samples_dir)
+    page = f"/demos/people/{run.public_id}/"
+    assert (
+        'data-testid="truth-agreement"'
+        not in logged_in_client.get(page).content.decode()
+    )
+    truth = [*shown_boxes(run), [0, 0, 40, 90]]
+    api.put(
+        f"/api/v1/detections/{run.public_id}/truth/", {"boxes": truth}, format="json"
+    )
+
+    html = logged_in_client.get(page, HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+
+    assert 'data-testid="truth-precision">1.00<' in html
+    assert 'data-testid="truth-recall">0.75<' in html
+    assert "내 박스 기준 재현율" in html
