@@ -246,13 +246,16 @@ def outputs(name: str, devset: str, truth: Truth) -> list[Output]:
     for i in range(len(truth.people)):
         boxes, scores, votes, ms = run(cache, i)
         area = np.prod(boxes[:, 2:] - boxes[:, :2], axis=1)
+        # As eval_detectors.py: a box is ignored when it matches nobody (any
+        # score) and lies mostly inside a crowd region.
+        unmatched = match(boxes, scores, truth.people[i]) < 0
         result.append(
             Output(
                 boxes,
                 scores,
                 votes,
                 area < SMALL_AREA,
-                inside_crowd(boxes, truth.crowds[i]),
+                unmatched & inside_crowd(boxes, truth.crowds[i]),
                 ms,
             )
         )
