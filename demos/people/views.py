@@ -242,6 +242,10 @@ def _run_context(
         ],
         "overlay": overlay_sizes(run),
         "agreement": truth_agreement(run, threshold),
+        # The editor starts from the student's saved boxes, else the shown ones.
+        "truth_boxes": run.truth_boxes
+        if run.truth_boxes is not None
+        else [d.box for d in persons],
         "detector_state": state,
         "detector": described,
         "serving_fallback": described.is_fallback

@@ -272,10 +272,104 @@
     root.querySelectorAll("[data-people-side]").forEach((side) => initSlider(side, [sideOf(side)]));
   }
 
+  // The correction editor: drag to add a box, click a box to remove it, save as JSON.
+  function initTruthEditor(root) {
+    const svg = root.querySelector("[data-truth-svg]");
+    const form = root.querySelector("[data-truth-form]");
+    const count = root.querySelector("[data-truth-count]");
+    const status = root.querySelector("[data-truth-status]");
+    const data = document.getElementById("truth-boxes");
+    if (!svg || !form || !data) return;
+    const NS = "http://www.w3.org/2000/svg";
+    const line = svg.dataset.line || "2";
+    let boxes = JSON.parse(data.textContent);
+
+    const render = () => {
+      svg.replaceChildren();
+      boxes.forEach(([x1, y1, x2, y2], i) => {
+        const rect = document.createElementNS(NS, "rect");
+        rect.setAttribute("class", "truth-box");
+        rect.setAttribute("x", String(x1));
+        rect.setAttribute("y", String(y1));
+        rect.setAttribute("width", String(x2 - x1));
+        rect.setAttribute("height", String(y2 - y1));
+        rect.setAttribute("stroke-width", line);
+        rect.dataset.truthBox = String(i);
+        rect.addEventListener("click", (e) => {
+          e.stopPropagation();
+          boxes = boxes.filter((_, j) => j !== i);
+          render();
+        });
+        svg.appendChild(rect);
+      });
+      count.textContent = String(boxes.length);
+    };
+
+    // Screen point -> photo pixels (the SVG's viewBox is the photo).
+    const toPhoto = (event) => {
+      const r = svg.getBoundingClientRect();
+      const [, , w, h] = svg.getAttribute("viewBox").split(" ").map(Number);
+      const x = Math.min(Math.max(0, (event.clientX - r.left) * (w / r.width)), w);
+      const y = Math.min(Math.max(0, (event.clientY - r.top) * (h / r.height)), h);
+      return [Math.round(x), Math.round(y)];
+    };
+    let start = null;
+    let ghost = null;
+    svg.addEventListener("pointerdown", (e) => {
+      if (e.target !== svg) return; // a click on a box removes it
+      start = toPhoto(e);
+      ghost = document.createElementNS(NS, "rect");
+      ghost.setAttribute("class", "truth-box");
+      ghost.setAttribute("stroke-width", line);
+      svg.appendChild(ghost);
+      svg.setPointerCapture(e.pointerId);
+    });
+    svg.addEventListener("pointermove", (e) => {
+      if (!start) return;
+      const [x, y] = toPhoto(e);
+      ghost.setAttribute("x", String(Math.min(x, start[0])));
+      ghost.setAttribute("y", String(Math.min(y, start[1])));
+      ghost.setAttribute("width", String(Math.abs(x - start[0])));
+      ghost.setAttribute("height", String(Math.abs(y - start[1])));
+    });
+    svg.addEventListener("pointerup", (e) => {
+      if (!start) return;
+      const [x, y] = toPhoto(e);
+      const box = [Math.min(x, start[0]), Math.min(y, start[1]), Math.max(x, start[0]), Math.max(y, start[1])];
+      start = null;
+      if (box[2] - box[0] >= 4 && box[3] - box[1] >= 4) boxes.push(box);
+      render();
+    });
+
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      status.textContent = "";
+      const token = form.querySelector("input[name=csrfmiddlewaretoken]").value;
+      try {
+        const response = await fetch(root.dataset.truthUrl, {
+          method: "PUT",
+          credentials: "same-origin",
+          headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": token },
+          body: JSON.stringify({ boxes }),
+        });
+        if (response.ok) {
+          window.location.reload();
+          return;
+        }
+        const body = await response.json().catch(() => ({}));
+        status.textContent = `${root.dataset.msgError} ${body.detail || response.status}`;
+      } catch (error) {
+        status.textContent = `${root.dataset.msgError} ${error}`;
+      }
+    });
+    render();
+  }
+
   function init() {
     document.querySelectorAll("form[data-upload]").forEach(initUpload);
     document.querySelectorAll("[data-people-result]").forEach(initResult);
     document.querySelectorAll("[data-people-compare]").forEach(initCompare);
+    document.querySelectorAll("[data-truth-editor]").forEach(initTruthEditor);
   }
 
   document.addEventListener("DOMContentLoaded", init);

@@ -136,3 +136,47 @@ def test_counter_draws_unsure_people_dashed_and_says_how_many(
     for i in range(unsure.count()):
         outline = unsure.nth(i).locator(".box-outline")
         assert outline.get_attribute("stroke-dasharray")
+
+
+def test_student_deletes_a_box_draws_a_missed_person_and_sees_the_scores(
+    logged_in_page, live_url, samples_dir, models_ready
+) -> None:
+    page = logged_in_page
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    page.goto(f"{live_url}/demos/people/")
+    page.set_input_files(
+        "input[name=images]", str(samples_dir / "people" / "apollo11_crew.jpg")
+    )
+    page.select_option("select[name=detector]", "yolox-nano")
+    page.click("[data-testid=upload-submit]")
+    page.wait_for_url(re.compile(r"/demos/people/[0-9a-f-]{36}/$"))
+    labels_before = page.locator(
+        "[data-overlay-box]:not([display=none]) [data-overlay-label]"
+    ).all_text_contents()
+    assert page.text_content("[data-testid=truth-count]") == "3"
+
+    # Delete one box: it is not a person (say).
+    page.locator("[data-truth-box]").first.click()
+    assert page.text_content("[data-testid=truth-count]") == "2"
+    # Draw a person the detector missed, in the photo's top-left corner.
+    frame = page.locator("[data-testid=truth-overlay]").bounding_box()
+    page.mouse.move(frame["x"] + 5, frame["y"] + 5)
+    page.mouse.down()
+    page.mouse.move(frame["x"] + 40, frame["y"] + 60, steps=4)
+    page.mouse.up()
+    assert page.text_content("[data-testid=truth-count]") == "3"
+    assert page.locator("[data-truth-box]").count() == 3
+
+    page.click("[data-testid=truth-save]")
+    page.wait_for_selector("[data-testid=truth-agreement]")
+
+    assert page.text_content("[data-testid=truth-precision]") == "0.67"
+    assert page.text_content("[data-testid=truth-recall]") == "0.67"
+    assert page.text_content("[data-testid=truth-count]") == "3"  # saved boxes
+    # The detections themselves and their numbers are unchanged.
+    labels_after = page.locator(
+        "[data-overlay-box]:not([display=none]) [data-overlay-label]"
+    ).all_text_contents()
+    assert labels_after == labels_before
+    assert problems == []
