@@ -169,8 +169,30 @@
       label.setAttribute("y", String(tagY + pad + font * 0.85));
     };
 
+    // Tags already placed in this pass: a new tag moves down until it overlaps none.
+    let placed = [];
+    const overlapsPlaced = (x, y, w, h) =>
+      placed.some((p) => x < p.x + p.w && p.x < x + w && y < p.y + p.h && p.y < y + h);
+    const avoid = (g) => {
+      const tag = g.querySelector(".box-tag");
+      const label = g.querySelector("[data-overlay-label]");
+      const x = Number(tag.getAttribute("x"));
+      const w = Number(tag.getAttribute("width"));
+      const h = Number(tag.getAttribute("height"));
+      const [, , , height] = svg.getAttribute("viewBox").split(" ").map(Number);
+      let y = Number(tag.getAttribute("y"));
+      const shift = y;
+      for (let tries = 0; tries < 20 && overlapsPlaced(x, y, w, h) && y + h < height; tries += 1) y += h;
+      if (y !== shift) {
+        tag.setAttribute("y", String(y));
+        label.setAttribute("y", String(Number(label.getAttribute("y")) + (y - shift)));
+      }
+      placed.push({ x, y, w, h });
+    };
+
     const draw = (threshold) => {
       let shown = 0;
+      placed = [];
       boxes.forEach((g) => {
         const visible = Number(g.dataset.score) >= threshold;
         if (!visible) {
@@ -185,6 +207,7 @@
         const label = g.querySelector("[data-overlay-label]");
         label.textContent = `${g.dataset.rank} \u00b7 ${Number(g.dataset.score).toFixed(2)}`;
         placeTag(g);
+        avoid(g);
       });
       return shown;
     };

@@ -180,3 +180,35 @@ def test_student_deletes_a_box_draws_a_missed_person_and_sees_the_scores(
     ).all_text_contents()
     assert labels_after == labels_before
     assert problems == []
+
+
+def test_on_a_phone_the_photo_comes_first_and_labels_never_cover_each_other(
+    browser, logged_in_page, live_url, samples_dir, models_ready
+) -> None:
+    page = logged_in_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_url}/demos/people/")
+    page.set_input_files(
+        "input[name=images]", str(samples_dir / "people" / "composite_1.png")
+    )
+    page.select_option("select[name=detector]", "picodet-s-counter")
+    page.click("[data-testid=upload-submit]")
+    page.wait_for_url(re.compile(r"/demos/people/[0-9a-f-]{36}/$"))
+    page.fill("[data-threshold]", "0.2")  # many boxes: a crowd of labels
+
+    photo = page.locator("[data-testid=box-overlay]").bounding_box()
+    count = page.locator("[data-testid=person-count]").bounding_box()
+    assert photo["y"] < count["y"]
+    columns = page.eval_on_selector(
+        "[data-crop-grid]", "el => getComputedStyle(el).gridTemplateColumns"
+    )
+    assert len(columns.split()) == 3
+    tags = page.eval_on_selector_all(
+        "[data-overlay-box]:not([display=none]) .box-tag",
+        "els => els.map(e => ['x','y','width','height']"
+        ".map(a => Number(e.getAttribute(a))))",
+    )
+    assert len(tags) >= 2
+    for i, (ax, ay, aw, ah) in enumerate(tags):
+        for bx, by, bw, bh in tags[i + 1 :]:
+            assert not (ax < bx + bw and bx < ax + aw and ay < by + bh and by < ay + ah)
