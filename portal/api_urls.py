@@ -3,10 +3,9 @@
 from django.urls import path
 
 from accounts.api_urls import api_urlpatterns as accounts_api
-from demos.architectures.urls import api_urlpatterns as architectures_api
-from demos.cnn.urls import api_urlpatterns as cnn_api
 from demos.lessons.urls import api_urlpatterns as lessons_api
 from demos.people.urls import api_urlpatterns as people_api
+from demos.widgets.urls import api_urlpatterns as widgets_api
 from portal.lib.api import ApiRootApi
 
 app_name = "api"
@@ -15,7 +14,6 @@ urlpatterns = [
     path("", ApiRootApi.as_view(), name="root"),
     *accounts_api,
     *people_api,
-    *cnn_api,
-    *architectures_api,
+    *widgets_api,
     *lessons_api,
 ]

@@ -1,6 +1,6 @@
 """Retention of students' photos outside the person demo: the feature-map cache.
 
-``demos/cnn/services.py`` caches the feature maps of each uploaded photo or drawing
+``demos/widgets/maps.py`` caches the feature maps of each uploaded photo or drawing
 under ``FEATURE_MAP_CACHE_DIR/maps/users/<user id>/<digest>/``, including
 ``input.png``, the photo as the network saw it. Those are students' photos too,
 so ``manage.py cleanup_media`` removes them after ``RETENTION_DAYS`` like runs.

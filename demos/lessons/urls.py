@@ -1,9 +1,9 @@
 """Lesson pages under /lessons/ (namespace "lessons") and the lessons API.
 
-The CNN and architecture lessons serve their files under /lessons/ too, so their
-URLconfs are included here, in this namespace, before the ``<slug>/`` catch-all of
-the lesson pages. ``api_urlpatterns`` is mounted under /api/v1/ by portal/api_urls.py,
-next to the other areas' own API patterns.
+The widgets serve their files under /lessons/ too, so their routes
+(``demos.widgets.urls``) are included here, in this namespace, before the
+``<slug>/`` catch-all of the lesson pages. ``api_urlpatterns`` is mounted under
+/api/v1/ by portal/api_urls.py, next to the other areas' own API patterns.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ from demos.lessons import views as lesson_views
 app_name = "lessons"
 
 urlpatterns: list = [
-    path("", include("demos.cnn.urls")),
-    path("", include("demos.architectures.urls")),
+    path("", include("demos.widgets.urls")),
     path("", lesson_views.lesson_list, name="list"),
     path("<slug:slug>/", lesson_views.lesson_detail, name="detail"),
     path("<slug:slug>/done/", lesson_views.lesson_done, name="done"),
@@ -36,37 +35,8 @@ api_urlpatterns: list = [
         name="lesson-quiz",
     ),
     path(
-        "playgrounds/kernel/",
-        lessons_api.KernelPlaygroundApi.as_view(),
-        name="playground-kernel",
-    ),
-    path(
-        "playgrounds/output-size/",
-        lessons_api.OutputSizeApi.as_view(),
-        name="playground-output-size",
-    ),
-    path(
-        "playgrounds/pooling/",
-        lessons_api.PoolingApi.as_view(),
-        name="playground-pooling",
-    ),
-    path("playgrounds/nms/", lessons_api.NmsApi.as_view(), name="playground-nms"),
-    path(
-        "playgrounds/conv-steps/",
-        lessons_api.ConvStepsApi.as_view(),
-        name="playground-conv-steps",
-    ),
-    path(
-        "session/", lessons_api.SessionInspectorApi.as_view(), name="session-inspector"
-    ),
-    path(
         "exercises/people-one-by-one/",
         lessons_api.PeopleExerciseApi.as_view(),
         name="exercise-people",
-    ),
-    path(
-        "playgrounds/vision-tasks/",
-        lessons_api.VisionTasksApi.as_view(),
-        name="playground-vision-tasks",
     ),
 ]

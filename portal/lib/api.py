@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured, TooManyFilesSent
@@ -20,7 +19,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -135,17 +133,6 @@ class _UploadsScope:
 
 
 _UPLOADS_SCOPE = _UploadsScope()
-
-
-def json_alias(view: type[APIView]) -> Callable[..., Any]:
-    """``view`` at an older, pre-API path: the same code, answering plain JSON only
-    (never the browsable API) and left out of the schema, which lists the API path."""
-    alias = type(
-        f"{view.__name__}Alias",
-        (view,),
-        {"renderer_classes": [JSONRenderer], "schema": None, "__doc__": view.__doc__},
-    )
-    return alias.as_view()
 
 
 def validated(serializer: serializers.Serializer) -> dict[str, Any]:

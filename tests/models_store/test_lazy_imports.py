@@ -40,11 +40,9 @@ paths = [
     "/",
     "/lessons/",
     "/lessons/feature-maps/",
-    "/lessons/arch/models.json",
     "/api/v1/cnn-models/",
     "/api/v1/feature-maps/",
     "/api/v1/architectures/",
-    reverse("lessons:arch-models"),
     reverse("api:arch-model-list"),
 ]
 for path in paths:

@@ -122,7 +122,6 @@ def _endpoints(run, sample_photo: bytes) -> list[tuple[str, str, dict, list[str]
         ("get", "/lessons/arch/augment/chelsea.png", {}, ["seed", "count"]),
         ("post", "/lessons/arch/augment/", {"sample": "chelsea"}, ["seed", "count"]),
         ("get", "/api/v1/cnn/activations/", {}, ["channel", "seed"]),
-        ("get", "/lessons/cnn/activations.json", {}, ["channel", "seed"]),
         (
             "post",
             "/api/v1/feature-maps/",

@@ -11,10 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext
 
-from demos.cnn import services as cnn_services
 from demos.ml import digits as digits_model
+from demos.ml import digits_training, networks
+from demos.widgets.autoencoder_tsne import autoencoder_demo
 
 MIN_ACCURACY = 0.95
 
@@ -46,16 +49,20 @@ class Command(BaseCommand):
 
         def progress(message: str) -> None:
             if verbose:
-                self.stdout.write(message)
+                self.stdout.write(gettext(message))
 
-        meta = cnn_services.train_digits_models(
+        meta = digits_training.train_digits_models(
             out_dir=options["out"],
             epochs=options["epochs"],
             autoencoder_epochs=options["autoencoder_epochs"],
             seed=options["seed"],
             with_tsne=not options["no_tsne"],
             progress=progress,
+            threads=settings.TORCH_THREADS,
         )
+        # Models built from the old files are dropped: the next request loads these.
+        networks.clear_cache()
+        autoencoder_demo.cache_clear()
         summary = (
             f"Digits CNN: test accuracy {meta['accuracy']:.2%} on {meta['test_size']} "
             f"digits, {meta['params']:,} parameters, written to {options['out']}."

@@ -14,6 +14,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from demos.lessons import lstm
+from demos.widgets import lstm_gates as w_lstm_gates
 
 MAX_TEST_MSE = 0.05
 
@@ -39,7 +40,7 @@ class Command(BaseCommand):
             raise CommandError("--steps must be at least 1.")
         if options["verbosity"] >= 1:
             self.stdout.write("Training the LSTM on sine and sawtooth waves…")
-        meta = lstm.train_sequence_model(
+        meta = w_lstm_gates.train_sequence_model(
             out_dir=options["out"], steps=options["steps"], seed=options["seed"]
         )
         summary = (

@@ -1,8 +1,8 @@
 """Person detectors behind one interface, with each pipeline stage a plain function.
 
 Pure module: numpy, OpenCV, onnxruntime and (lazily) torch, never ``django``.
-``demos/people/detectors.py`` builds the detectors from what ``models_store/loading.py``
-hands out; this module never touches the disk except to open a path it is given.
+``demos/ml/detection/detectors.py`` builds the detectors from what
+``models_store/loading.py`` hands out; this module never touches the disk except to open a path it is given.
 
 Conventions: input images are ``H x W x 3`` ``uint8`` RGB arrays
 (``imaging.decode_image`` output). Boxes are ``(x1, y1, x2, y2)`` in pixels of that

@@ -1,5 +1,5 @@
 // Lesson 13 widget: the lesson's LSTM over a sine or sawtooth wave (data-api,
-// api:cnn-lstm-gates, computed by demos/cnn/sequences.run_gates, which the tests
+// api:cnn-lstm-gates, computed by demos/ml/sequences.run_gates, which the tests
 // hold against nn.LSTM). Draws the wave and prediction, and one heat map per gate
 // (rows = units, columns = time steps). Helpers come from widget-kit.js.
 "use strict";

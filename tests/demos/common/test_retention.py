@@ -18,9 +18,9 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from demos.cnn import services as cnn_services
 from demos.models import DemoRun
 from demos.people import services
+from demos.widgets import maps as w_maps
 from tests.support import media_files
 
 pytestmark = pytest.mark.django_db
@@ -94,10 +94,10 @@ def feature_map_caches(user, other_user, settings) -> dict[str, Path]:
     """Cache folders as cnn_services lays them out, some past the retention."""
     digests = {name: f"{index:040x}" for index, name in enumerate("abcd", start=1)}
     folders = {
-        "old upload": cnn_services.run_dir("mine", digests["a"], user.pk),
-        "new upload": cnn_services.run_dir("mine", digests["b"], user.pk),
-        "old drawing": cnn_services.run_dir("mine", digests["c"], other_user.pk),
-        "old sample": cnn_services.run_dir("sample", digests["d"], None),
+        "old upload": w_maps.run_dir("mine", digests["a"], user.pk),
+        "new upload": w_maps.run_dir("mine", digests["b"], user.pk),
+        "old drawing": w_maps.run_dir("mine", digests["c"], other_user.pk),
+        "old sample": w_maps.run_dir("sample", digests["d"], None),
     }
     for folder in folders.values():
         folder.mkdir(parents=True)

@@ -15,9 +15,10 @@ import torchvision
 from django.test import Client
 from PIL import Image
 
-from demos.lessons.services import load_lessons, load_sample_rgb
+from demos.lessons.services import load_lessons
 from demos.ml.playgrounds import KERNELS, edge_feature_map
 from demos.models import LessonProgress
+from demos.widgets.kit import load_sample_rgb
 from tests.factories import make_api_token
 
 pytestmark = pytest.mark.django_db

@@ -1,0 +1,85 @@
+"""Widget ``autoencoder-tsne`` (lesson 11): reconstructions and three t-SNE maps."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import numpy as np
+from django.urls import path
+from django.utils.translation import gettext
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from demos.ml import networks as cnn_models
+from demos.ml.feature_maps import (
+    TRACING,
+)
+from demos.widgets.kit import public_for_an_hour
+
+
+class AutoencoderDetailApi(APIView):
+    """Test digits, their reconstructions and the t-SNE maps (one fixed document)."""
+
+    permission_classes = [AllowAny]
+
+    class OutputSerializer(serializers.Serializer):
+        labels = serializers.ListField(child=serializers.IntegerField())
+        digits = serializers.JSONField()
+        reconstructions = serializers.JSONField()
+        errors = serializers.ListField(child=serializers.FloatField())
+        tsne = serializers.JSONField()
+        tsne_params = serializers.JSONField()
+        code_size = serializers.IntegerField()
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request: Request) -> Response:
+        payload = autoencoder_demo()
+        return public_for_an_hour(Response(self.OutputSerializer(payload).data))
+
+
+@cache
+def autoencoder_demo() -> dict[str, Any]:
+    """The test digits, their reconstructions and the precomputed t-SNE maps.
+
+    ``digits``: N x 64 ints 0..16; ``reconstructions``: N x 64 ints; ``labels``: N;
+    ``errors``: per-digit mean squared error (pixels scaled to 0..1); ``tsne``:
+    ``{view: N x 2 points in -1..1}`` for views "pixels", "autoencoder" and "cnn".
+    """
+    from demos.ml import digits as digits_model
+
+    data = digits_model.load_digits_split()
+    autoencoder = cnn_models.get_digits_autoencoder()
+    with TRACING:
+        rebuilt = digits_model.reconstruct(autoencoder, data.test_images)
+    errors = ((rebuilt - data.test_images) / digits_model.DATA_MAX) ** 2
+    try:
+        tsne = digits_model.read_meta(digits_model.TSNE_FILE)
+    except FileNotFoundError as exc:
+        raise cnn_models.CnnModelUnavailable(
+            gettext("The t-SNE map has not been computed. Fix: `%(fix)s`.")
+            % {"fix": "python manage.py train_digits"}
+        ) from exc
+    return {
+        "labels": data.test_labels.tolist(),
+        "digits": np.rint(data.test_images).astype(int).reshape(-1, 64).tolist(),
+        "reconstructions": np.clip(np.rint(rebuilt), 0, 16)
+        .astype(int)
+        .reshape(-1, 64)
+        .tolist(),
+        "errors": [round(float(e), 4) for e in errors.mean(axis=(1, 2))],
+        "code_size": autoencoder.encoder[-1].out_features,
+        "tsne": tsne["views"],
+        "tsne_params": {k: v for k, v in tsne.items() if k != "views"},
+    }
+
+
+# Routes: pages under /lessons/ (namespace "lessons"), API under /api/v1/ ("api").
+page_urls: list = []
+api_urls = [
+    path("cnn/autoencoder/", AutoencoderDetailApi.as_view(), name="cnn-autoencoder"),
+]

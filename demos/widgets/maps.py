@@ -1,0 +1,400 @@
+"""The feature-map disk cache and grid rendering shared by the feature-map and digit
+widgets.
+
+Feature maps are computed once per (image, model) for every layer of the model in
+one forward pass and cached on disk under ``settings.FEATURE_MAP_CACHE_DIR``::
+
+    maps/public/<digest>/            sample photos: anyone may read
+    maps/users/<user id>/<digest>/   uploads and drawings: only their owner
+
+``<digest>`` hashes the image's SHA-256, the model and its weights file. A run folder
+holds ``run.json`` (written last: its presence marks a complete run), ``input.png``
+(what the network saw), ``<layer>.npz`` (each channel normalised to uint8) and
+``<layer>.filters.png``. Grids and single channels (``<layer>.grid.png``,
+``<layer>.strongest.png``, ``<layer>.c<k>.png``) are drawn from the npz on first
+request. Files are written to a temporary name and renamed, so a reader never sees
+half a file.
+
+torch and the digits models are imported inside the functions that run them, so
+importing this module (the URLconf does) loads neither.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import cv2
+import numpy as np
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.http import HttpRequest
+from django.templatetags.static import static
+from django.utils.translation import gettext
+
+from demos.common.atomic import write_bytes
+from demos.common.imaging import DecodedImage, decode_image
+from demos.common.limits import image_limits
+from demos.common.samples import title_of_file
+from demos.ml import networks as cnn_models
+from demos.ml.feature_maps import (
+    channel_stats,
+    colorize,
+    feature_map_grid,
+    filter_grid,
+    normalise_channels,
+    strongest_channels,
+    tile_grid,
+)
+from demos.widgets.kit import png_data_url
+from portal.lib.errors import BadInput
+
+if TYPE_CHECKING:
+    pass
+
+PUBLIC, MINE = "sample", "mine"  # the two scopes as they appear in URLs
+
+RENDER_VERSION = "2"  # bump when the files' content changes: old caches are ignored
+
+
+SAMPLES_DIR = "img/samples"
+
+
+SAMPLE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
+
+
+MAX_TILE = 112  # grid tiles larger than this are shrunk (a 224x224 map → 112x112)
+
+
+_DIGEST = re.compile(r"^[0-9a-f]{40}$")
+
+
+_FILE = re.compile(
+    r"^(?:input|(?P<layer>[A-Za-z0-9_-]+)\.(?P<kind>grid|strongest|filters|c(?P<c>\d{1,4})))"
+    r"\.png$"
+)
+
+
+class UnknownSample(BadInput):
+    """No sample photo has this name."""
+
+
+class BlankDrawing(BadInput):
+    """The drawing has no ink."""
+
+
+def _samples_dir() -> Path | None:
+    found = finders.find(SAMPLES_DIR)
+    return Path(found) if found else None
+
+
+def list_samples() -> list[dict[str, str]]:
+    """Shipped sample photos: ``[{"name", "title", "static_path"}]`` (localised)."""
+    folder = _samples_dir()
+    if folder is None:
+        return []
+    return [
+        {
+            "name": path.stem,
+            "title": title_of_file(path.name),
+            "static_path": f"{SAMPLES_DIR}/{path.name}",
+        }
+        for path in sorted(folder.iterdir())
+        if path.suffix.lower() in SAMPLE_SUFFIXES
+    ]
+
+
+def sample_bytes(name: str) -> bytes:
+    """The file of a sample photo by name (a name from ``list_samples`` only)."""
+    folder = _samples_dir()
+    for sample in list_samples():
+        if sample["name"] == name and folder is not None:
+            return (folder / Path(sample["static_path"]).name).read_bytes()
+    raise UnknownSample(
+        gettext("Unknown sample %(name)r. Choose one of: %(names)s.")
+        % {"name": name, "names": ", ".join(s["name"] for s in list_samples())}
+    )
+
+
+def decode_full_upload(data: bytes) -> DecodedImage:
+    """An uploaded photo decoded with the portal's size and pixel limits."""
+    return decode_image(data, image_limits())
+
+
+def _maps_root() -> Path:
+    return Path(settings.FEATURE_MAP_CACHE_DIR) / "maps"
+
+
+def run_dir(scope: str, digest: str, owner_id: int | None) -> Path:
+    """The folder of one cached run; ``MINE`` needs the owner, ``PUBLIC`` ignores it."""
+    if not _DIGEST.match(digest):
+        raise FileNotFoundError(digest)
+    if scope == PUBLIC:
+        return _maps_root() / "public" / digest
+    if scope == MINE and owner_id is not None:
+        return _maps_root() / "users" / str(int(owner_id)) / digest
+    raise FileNotFoundError(scope)
+
+
+def owners_of(digest: str) -> list[int]:
+    """Ids of the users whose cache holds this run (for staff look-ups)."""
+    if not _DIGEST.match(digest):
+        return []
+    users = _maps_root() / "users"
+    if not users.is_dir():
+        return []
+    return sorted(
+        int(folder.name)
+        for folder in users.iterdir()
+        if folder.name.isdigit() and (folder / digest).is_dir()
+    )
+
+
+def cache_digest(*parts: str) -> str:
+    return hashlib.sha256("|".join((*parts, RENDER_VERSION)).encode()).hexdigest()[:40]
+
+
+def weights_tag(path: Path) -> str:
+    stat = path.stat()
+    return f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def png_bytes(rgb: np.ndarray) -> bytes:
+    """RGB (or grey) uint8 → PNG bytes."""
+    image = rgb if rgb.ndim == 2 else cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+    ok, encoded = cv2.imencode(".png", image)
+    if not ok:  # pragma: no cover — OpenCV encodes any uint8 image
+        raise RuntimeError("PNG encoding failed")
+    return encoded.tobytes()
+
+
+def _npz_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, maps=array)
+    return buffer.getvalue()
+
+
+def file_slug(layer: str) -> str:
+    """A layer name as a file name part ("features.3" → "features_3")."""
+    return layer.replace(".", "_")
+
+
+@dataclass(frozen=True)
+class FeatureMapResult:
+    """One layer of one cached run, as the API reports it."""
+
+    model: str
+    layer: str
+    label: str
+    shape: list[int]
+    scope: str
+    digest: str
+    maps: list[dict[str, Any]]  # {"channel", "mean", "max"}, strongest first
+    top5: list[dict[str, Any]] | None
+    has_filters: bool
+    input_note: str
+    cam: dict[str, Any] | None = None  # {"label", "overlay_url"}: Grad-CAM, top class
+
+    @property
+    def grid_file(self) -> str:
+        return f"{file_slug(self.layer)}.grid.png"
+
+    @property
+    def strongest_file(self) -> str:
+        return f"{file_slug(self.layer)}.strongest.png"
+
+    @property
+    def filters_file(self) -> str | None:
+        return f"{file_slug(self.layer)}.filters.png" if self.has_filters else None
+
+    def channel_file(self, channel: int) -> str:
+        return f"{file_slug(self.layer)}.c{channel}.png"
+
+
+def write_run(
+    folder: Path, model: cnn_models.LoadedCnn, run: cnn_models.CnnRun, extra: dict
+) -> dict:
+    """Write every layer of ``run`` into ``folder``; ``run.json`` last."""
+    spec = model.spec
+    layers = {}
+    for layer in spec.layers:
+        maps = run.maps[layer.name]
+        write_bytes(
+            folder / f"{file_slug(layer.name)}.npz",
+            _npz_bytes(normalise_channels(maps)),
+        )
+        weight = model.filters(layer.name)
+        if weight is not None:
+            write_bytes(
+                folder / f"{file_slug(layer.name)}.filters.png",
+                png_bytes(filter_grid(weight, bgr=spec.filters_bgr)),
+            )
+        stats = channel_stats(maps)
+        layers[layer.name] = {
+            "shape": list(maps.shape),
+            "has_filters": weight is not None,
+            "maps": [
+                {
+                    "channel": stats[index].channel,
+                    "mean": round(stats[index].mean, 5),
+                    "max": round(stats[index].max, 5),
+                }
+                for index in strongest_channels(maps)
+            ],
+        }
+    preview = run.input_preview
+    write_bytes(folder / "input.png", png_bytes(preview))
+    summary = {
+        "model": spec.key,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "top5": [{"label": label, "probability": round(p, 5)} for label, p in run.top5]
+        if run.top5
+        else None,
+        "layers": layers,
+        **extra,
+    }
+    write_bytes(folder / "run.json", json.dumps(summary).encode())
+    return summary
+
+
+def read_run(scope: str, digest: str, owner_id: int | None) -> dict:
+    """A cached run's ``run.json``; ``FileNotFoundError`` if absent or not yours."""
+    return json.loads((run_dir(scope, digest, owner_id) / "run.json").read_bytes())
+
+
+def render_feature_maps(
+    *,
+    model_key: str,
+    layer: str,
+    image_bytes: bytes | None = None,
+    sample: str | None = None,
+    owner_id: int | None = None,
+    top_k: int | None = None,
+) -> FeatureMapResult:
+    """Feature maps of one layer for a photo (upload bytes or a sample name).
+
+    Uploads are cached in the owner's folder (``owner_id`` required), samples in the
+    public one. ``top_k`` limits ``maps`` to the strongest channels. Raises
+    ``BadInput`` subclasses for bad images, names and layers, and
+    ``CnnModelUnavailable`` when the model's weights are not in the store.
+    """
+    spec = cnn_models.get_spec(model_key)
+    layer_spec = spec.layer(layer)
+    if (image_bytes is None) == (sample is None):
+        raise BadInput(gettext("Send either an image or a sample name."))
+    if sample is not None:
+        image_bytes, scope = sample_bytes(sample), PUBLIC
+    else:
+        if owner_id is None:
+            raise BadInput(gettext("Log in to analyse your own photos."))
+        scope = MINE
+    decoded = decode_full_upload(image_bytes)
+    weights = cnn_models.weights_path(spec)
+    digest = cache_digest(decoded.sha256, spec.key, weights_tag(weights))
+    folder = run_dir(scope, digest, owner_id)
+    try:
+        summary = read_run(scope, digest, owner_id)
+    except FileNotFoundError:
+        model = cnn_models.get_cnn_model(spec.key)
+        summary = write_run(
+            folder, model, model.run(decoded.rgb), {"cam": _cam(model, decoded.rgb)}
+        )
+    info = summary["layers"][layer_spec.name]
+    maps = info["maps"][:top_k] if top_k else info["maps"]
+    return FeatureMapResult(
+        model=spec.key,
+        layer=layer_spec.name,
+        label=str(layer_spec.label),
+        shape=info["shape"],
+        scope=scope,
+        digest=digest,
+        maps=maps,
+        top5=summary["top5"],
+        has_filters=info["has_filters"],
+        input_note=str(spec.input_note),
+        cam=summary.get("cam"),
+    )
+
+
+def _cam(model: cnn_models.LoadedCnn, rgb: np.ndarray) -> dict[str, Any] | None:
+    """Grad-CAM of the model's top class as ``{"label", "overlay_url"}`` (torch
+    classifiers only)."""
+    explain = getattr(model, "explain", None)
+    result = explain(rgb) if explain else None
+    if result is None:
+        return None
+    return {"label": result.label, "overlay_url": png_data_url(result.overlay)}
+
+
+def map_file(scope: str, digest: str, filename: str, owner_id: int | None) -> Path:
+    """Path of a cached image, drawing grids and channels from the npz on first use.
+
+    Raises ``FileNotFoundError`` for anything that does not exist or is not the
+    caller's (a user's files are looked up in their own folder only).
+    """
+    match = _FILE.match(filename)
+    if not match:
+        raise FileNotFoundError(filename)
+    folder = run_dir(scope, digest, owner_id)
+    path = folder / filename
+    if path.exists():
+        return path
+    kind, layer = match["kind"], match["layer"]
+    if kind not in ("grid", "strongest") and match["c"] is None:
+        raise FileNotFoundError(filename)
+    with np.load(folder / f"{layer}.npz") as data:
+        grey = data["maps"]
+    if match["c"] is not None:
+        channel = int(match["c"])
+        if channel >= grey.shape[0]:
+            raise FileNotFoundError(filename)
+        image = colorize(grey[channel])
+    else:
+        # The npz holds maps already normalised per channel; the order for
+        # "strongest" comes from run.json (means of the raw values).
+        image = _grid_from_normalised(grey, folder, layer, kind == "strongest")
+    write_bytes(path, png_bytes(image))
+    return path
+
+
+def _grid_from_normalised(
+    grey: np.ndarray, folder: Path, layer: str, strongest: bool
+) -> np.ndarray:
+    order = list(range(grey.shape[0]))
+    if strongest:
+        summary = json.loads((folder / "run.json").read_bytes())
+        for name, info in summary["layers"].items():
+            if file_slug(name) == layer:
+                order = [item["channel"] for item in info["maps"]]
+    tiles = grey[order]
+    height, width = tiles.shape[1:]
+    if max(height, width) > MAX_TILE:
+        factor = MAX_TILE / max(height, width)
+        size = (max(1, round(width * factor)), max(1, round(height * factor)))
+        tiles = np.stack(
+            [cv2.resize(t, size, interpolation=cv2.INTER_AREA) for t in tiles]
+        )
+        return tile_grid(np.stack([colorize(t) for t in tiles]))
+    # Already normalised: the grid's own per-channel scaling leaves them unchanged.
+    return feature_map_grid(tiles.astype(np.float32))
+
+
+def cnn_samples(request: HttpRequest) -> tuple[list[dict[str, str]], str]:
+    """The CNN sample photos and the one to preselect (``?sample=``, else the first)."""
+    samples = [
+        {**sample, "url": static(sample["static_path"])} for sample in list_samples()
+    ]
+    names = [sample["name"] for sample in samples]
+    wanted = request.GET.get("sample")
+    return samples, wanted if wanted in names else (names[0] if names else "")
+
+
+def first_sample() -> str:
+    samples = list_samples()
+    return samples[0]["name"] if samples else ""
