@@ -32,8 +32,10 @@ import numpy as np  # noqa: E402
 
 from demos.common.imaging import ImageLimits, decode_image  # noqa: E402
 from demos.ml.detection.core import (  # noqa: E402
+    FusedPersonDetector,
     HogPersonDetector,
     OnnxFastestDetDetector,
+    OnnxPicoDetDetector,
     OnnxYoloxDetector,
     PersonDetector,
     TorchvisionPersonDetector,
@@ -115,6 +117,7 @@ def main() -> None:
     parser.add_argument("--heavy", action="store_true", help="add Faster R-CNN R50")
     parser.add_argument("--weights-dir", type=Path, default=SHARED_DIR / "weights")
     parser.add_argument("--samples-dir", type=Path, default=SHARED_DIR / "samples")
+    parser.add_argument("--detectors", default="", help="Comma-separated keys.")
     args = parser.parse_args()
 
     import cv2
@@ -146,8 +149,31 @@ def main() -> None:
             weights / "fastestdet" / "FastestDet.onnx", threads=args.threads
         ),
     }
+    picodet = weights / "picodet-s" / "picodet_s_416_coco.onnx"
+
+    def fused() -> PersonDetector:
+        parts = [
+            OnnxYoloxDetector(weights / "yolox-nano" / "yolox_nano.onnx"),
+            OnnxPicoDetDetector(picodet, threads=args.threads),
+        ]
+        return FusedPersonDetector(parts, "yolox-picodet-wbf")
+
+    def counter() -> PersonDetector:
+        from demos.ml.detection.counting import TiledPersonDetector
+        from demos.ml.detection.resize import picodet_session
+
+        session = picodet_session(picodet, 640, args.threads)
+        whole = OnnxPicoDetDetector(key="picodet", input_size=640, session=session)
+        return TiledPersonDetector(whole, "picodet-s-counter", input_size=640)
+
+    loaders["yolox-picodet-wbf"] = fused
+    loaders["picodet-s-counter"] = counter
     made = Path(tempfile.mkdtemp(prefix="bench-weights-"))
     names = LIGHT_TORCHVISION + (HEAVY_TORCHVISION if args.heavy else ())
+    wanted = [k for k in args.detectors.split(",") if k]
+    if wanted:
+        loaders = {k: v for k, v in loaders.items() if k in wanted}
+        names = ()
     for name in names:
         path = make_random_torchvision_file(name, made)
         loaders[f"{name} (random weights)"] = torchvision_loader(

@@ -40,6 +40,15 @@ class DemoRun(models.Model):
     elapsed_ms = models.FloatField(_("detector time (ms)"))
     # Bytes of the stored photo and thumbnail: counted against the owner's quota.
     stored_bytes = models.PositiveBigIntegerField(_("stored bytes"), default=0)
+    # The doubt range of detectors calibrated for it (null for the others): people
+    # the detector is sure of, and how many there may be with the unsure boxes.
+    count_low = models.PositiveIntegerField(_("sure count"), null=True, blank=True)
+    count_high = models.PositiveIntegerField(
+        _("count with the unsure"), null=True, blank=True
+    )
+    # The student's own boxes ([[x1, y1, x2, y2], ...], photo pixels): the people
+    # really there. Null until corrected; the detections themselves stay.
+    truth_boxes = models.JSONField(_("corrected boxes"), null=True, blank=True)
     compared_with = models.ForeignKey(
         "self",
         null=True,
@@ -66,6 +75,13 @@ class DemoRun(models.Model):
         return f"{self.detector} run {self.public_id}"
 
     @property
+    def unsure_count(self) -> int | None:
+        """How many more people there may be beyond the sure count (None: no range)."""
+        if self.count_low is None or self.count_high is None:
+            return None
+        return self.count_high - self.count_low
+
+    @property
     def folder(self) -> str:
         return f"runs/{self.owner_id}/{self.public_id}"
 
@@ -89,6 +105,11 @@ class Detection(models.Model):
     x2 = models.PositiveIntegerField(_("right (px)"))
     y2 = models.PositiveIntegerField(_("bottom (px)"))
     score = models.FloatField(_("score"))
+    is_unsure = models.BooleanField(
+        _("unsure"),
+        default=False,
+        help_text=_("Scored between the detector's maybe and sure cut-offs."),
+    )
 
     class Meta:
         ordering = ["run", "rank"]
@@ -119,6 +140,11 @@ class Detection(models.Model):
     @property
     def height(self) -> int:
         return self.y2 - self.y1
+
+    @property
+    def crop_name(self) -> str:
+        """The crop's file name everywhere (download, ZIP, manifest): by its number."""
+        return f"person_{self.rank:02d}.jpg"
 
 
 class Lesson(models.Model):

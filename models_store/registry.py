@@ -37,10 +37,11 @@ Task = Literal[
 Family = Literal["opencv", "onnx", "torchvision", "torch", "fusion"]
 
 # The portal's default is the first of these whose files are all ready.
+COUNTING_DETECTOR = "picodet-s-counter"
 FUSED_DETECTOR = "yolox-picodet-wbf"
 DEFAULT_DETECTOR = "yolox-nano"
 FALLBACK_DETECTOR = "opencv-hog"
-PREFERRED_DETECTORS = (FUSED_DETECTOR, DEFAULT_DETECTOR)
+PREFERRED_DETECTORS = (COUNTING_DETECTOR, FUSED_DETECTOR, DEFAULT_DETECTOR)
 PERSON_DETECTION: Task = "person-detection"
 CLASSIFICATION: Task = "classification"
 DIGITS: Task = "digits"
@@ -144,6 +145,13 @@ class ModelSpec:
     @property
     def default_threshold(self) -> float:
         return float(self.meta.get("default_threshold", 0.5))
+
+    @property
+    def doubt_range(self) -> tuple[float, float] | None:
+        """(sure, maybe) score cut-offs of a detector calibrated for them, else None."""
+        if "sure_threshold" not in self.meta:
+            return None
+        return float(self.meta["sure_threshold"]), float(self.meta["maybe_threshold"])
 
     @property
     def person_label(self) -> int | None:
@@ -424,6 +432,35 @@ _BUILTIN: list[ModelSpec] = [
             # Weighted boxes fusion (Solovyev et al., 2021) of both models' boxes.
             "fusion_iou": 0.55,
             "flip": False,
+            "year": 2021,
+        },
+    ),
+    ModelSpec(
+        key=COUNTING_DETECTOR,
+        name="PicoDet-S 640 person counter (adaptive tiles, doubt range)",
+        task=PERSON_DETECTION,
+        family="fusion",
+        builder="demos.ml.detection.counting.TiledPersonDetector",
+        filename=None,
+        url=None,
+        sha256=None,
+        size_bytes=None,
+        license="Apache-2.0 (PaddlePaddle/PaddleDetection)",
+        categories=("person",),
+        input_size=640,  # the 416 file, re-shaped in memory
+        params=990_000,
+        gflops=None,
+        parts=("picodet-s-416",),
+        meta={
+            "person_label": 0,
+            "pipeline": "tiled",
+            # Chosen on coco128-person and coco-val-people together
+            # (bench/choose_default.py; figures in bench/README.md).
+            "default_threshold": 0.39,
+            "sure_threshold": 0.51,
+            "maybe_threshold": 0.31,
+            "small_bonus": 0.06,
+            "tile_min_photo_side": 1280,
             "year": 2021,
         },
     ),

@@ -398,12 +398,43 @@ def _ascii(label: str) -> str:
     return label.encode("ascii", "replace").decode("ascii")
 
 
+def _dashed_rectangle(
+    out: np.ndarray,
+    box: tuple[int, int, int, int],
+    colour: tuple[int, int, int],
+    thickness: int,
+) -> None:
+    """Outline ``box`` (inclusive corners) with dashes ``4 x thickness`` long."""
+    x1, y1, x2, y2 = box
+    dash, gap = 4 * thickness, 3 * thickness
+    corners = [(x1, y1), (x2, y1), (x2, y2), (x1, y2), (x1, y1)]
+    for (ax, ay), (bx, by) in zip(corners, corners[1:], strict=False):
+        length = max(abs(bx - ax), abs(by - ay))
+        for start in range(0, max(length, 1), dash + gap):
+            end = min(start + dash, length)
+            t0, t1 = start / max(length, 1), end / max(length, 1)
+            cv2.line(
+                out,
+                (round(ax + (bx - ax) * t0), round(ay + (by - ay) * t0)),
+                (round(ax + (bx - ax) * t1), round(ay + (by - ay) * t1)),
+                colour,
+                thickness,
+                cv2.LINE_AA,
+            )
+
+
 def draw_boxes(
     rgb: np.ndarray,
     boxes: Sequence[tuple[int, int, int, int]],
     labels: Sequence[str],
+    dashed: Sequence[bool] | None = None,
+    colours: Sequence[int] | None = None,
 ) -> np.ndarray:
     """Copy of ``rgb`` with each box outlined and its label on a filled tag.
+
+    ``dashed[i]`` outlines box ``i`` with dashes (an unsure person);
+    ``colours[i]`` picks its palette entry (default: its position), so a person
+    keeps its colour when other boxes are hidden.
 
     Line width and font size scale with the image's shorter side, so numbers stay
     readable on a 300 px thumbnail and on a 4000 px photo. Tags sit above the box,
@@ -420,8 +451,14 @@ def draw_boxes(
     font = cv2.FONT_HERSHEY_SIMPLEX
     for index, (box, label) in enumerate(zip(boxes, labels, strict=True)):
         x1, y1, x2, y2 = (int(v) for v in box)
-        colour = _PALETTE[index % len(_PALETTE)]
-        cv2.rectangle(out, (x1, y1), (x2 - 1, y2 - 1), colour, thickness, cv2.LINE_AA)
+        slot = colours[index] if colours is not None else index
+        colour = _PALETTE[slot % len(_PALETTE)]
+        if dashed is not None and dashed[index]:
+            _dashed_rectangle(out, (x1, y1, x2 - 1, y2 - 1), colour, thickness)
+        else:
+            cv2.rectangle(
+                out, (x1, y1), (x2 - 1, y2 - 1), colour, thickness, cv2.LINE_AA
+            )
         text = _ascii(label)
         if not text:
             continue

@@ -32,6 +32,7 @@ from demos.people.selectors import (
     get_demo_run_for_user,
     is_available,
     list_demo_runs_for_user,
+    truth_agreement,
     with_detections,
 )
 from portal.lib.api import BoundedFloatField, UploadRateThrottle, validated
@@ -179,6 +180,57 @@ class DemoRunDetailApi(APIView):
         run = get_demo_run_for_user(request.user, public_id)
         services.delete_demo_run(run=run)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DemoRunTruthApi(APIView):
+    """PUT the people really in the photo: your own boxes, replacing earlier ones.
+
+    The detections stay; the answer compares them (at the run's threshold, or
+    ``?score_threshold=``) with your boxes: precision, recall and mean IoU.
+    """
+
+    class InputSerializer(serializers.Serializer):
+        boxes = serializers.ListField(
+            child=serializers.ListField(
+                child=serializers.IntegerField(min_value=0), min_length=4, max_length=4
+            ),
+            allow_empty=True,
+        )
+
+    class OutputSerializer(serializers.Serializer):
+        boxes = serializers.ListField(child=serializers.ListField())
+        count = serializers.IntegerField()
+        detected = serializers.IntegerField()
+        matched = serializers.IntegerField()
+        precision = serializers.FloatField()
+        recall = serializers.FloatField()
+        mean_iou = serializers.FloatField()
+
+    @extend_schema(
+        operation_id="v1_detections_truth_update",
+        parameters=[THRESHOLD_PARAMETER],
+        request=InputSerializer,
+        responses=OutputSerializer,
+    )
+    def put(self, request: Request, public_id: uuid.UUID) -> Response:
+        run = get_demo_run_for_user(request.user, public_id)
+        data = validated(self.InputSerializer(data=request.data))
+        run = services.set_run_truth(run=run, boxes=data["boxes"])
+        scores = truth_agreement(run, threshold_param(request, run))
+        assert scores is not None  # just stored
+        return Response(
+            self.OutputSerializer(
+                {
+                    "boxes": run.truth_boxes,
+                    "count": scores.truth,
+                    "detected": scores.found,
+                    "matched": scores.matched,
+                    "precision": scores.precision,
+                    "recall": scores.recall,
+                    "mean_iou": scores.mean_iou,
+                }
+            ).data
+        )
 
 
 class DemoRunCropsZipApi(APIView):

@@ -124,7 +124,9 @@ def run_crop(request: HttpRequest, public_id: uuid.UUID, rank: int) -> HttpRespo
         raise Http404("File not found.") from exc
     response = HttpResponse(body, content_type="image/jpeg")
     if request.GET.get("download"):
-        response["Content-Disposition"] = f'attachment; filename="person-{rank}.jpg"'
+        response["Content-Disposition"] = (
+            f'attachment; filename="{detection.crop_name}"'
+        )
     return immutable(response, etag)
 
 

@@ -20,7 +20,12 @@ from django.utils.translation import ngettext
 from demos.common.samples import SAMPLES
 from demos.ml.detection.detectors import ModelState
 from demos.models import DemoRun
-from demos.people.selectors import default_threshold, detector_states, is_available
+from demos.people.selectors import (
+    default_threshold,
+    detector_name,
+    detector_states,
+    is_available,
+)
 from portal.lib.forms import BoundedFloatField
 
 
@@ -104,7 +109,7 @@ class DetectorChoiceField(forms.ChoiceField):
         }
         choices = []
         for key, state in self.states.items():
-            label = str(state.spec.name)
+            label = detector_name(state.spec.key)
             if not is_available(state):
                 # The reason is long; the page lists it next to the select.
                 label = _("%(name)s — unavailable (fix: %(fix)s)") % {
@@ -205,8 +210,13 @@ class ThresholdForm(forms.Form):
     score_threshold = _threshold_field()
 
 
-def requested_threshold(query: QueryDict, run: DemoRun) -> float:
-    """``?score_threshold=`` when valid (0-1), else the threshold the run used."""
+def requested_threshold(
+    query: QueryDict, run: DemoRun, name: str = "score_threshold"
+) -> float:
+    """``?<name>=`` (``score_threshold``) when valid (0-1), else the run's threshold."""
+    if name != "score_threshold":
+        query = query.copy()
+        query.setlist("score_threshold", query.getlist(name))
     form = ThresholdForm(query)
     value = form.cleaned_data["score_threshold"] if form.is_valid() else None
     return run.score_threshold if value is None else value

@@ -26,6 +26,12 @@ class PersonSerializer(serializers.Serializer):
     crop_url = serializers.URLField()
 
 
+class UnsureSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    box = serializers.ListField(child=serializers.IntegerField())
+    score = serializers.FloatField()
+
+
 class DemoRunOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     created = serializers.DateTimeField()
@@ -35,17 +41,27 @@ class DemoRunOutputSerializer(serializers.Serializer):
     score_threshold = serializers.FloatField()
     image = ImageSizeSerializer()
     count = serializers.IntegerField()
+    count_low = serializers.IntegerField()
+    count_high = serializers.IntegerField()
     persons = PersonSerializer(many=True)
+    unsure = UnsureSerializer(many=True)
     annotated_url = serializers.URLField()
     elapsed_ms = serializers.FloatField()
 
 
 def run_payload(request: Request, run: DemoRun, threshold: float | None = None) -> dict:
-    """The API's view of a run at ``threshold``: shown persons numbered 1, 2, ..."""
+    """The API's view of a run at ``threshold``.
+
+    Each person's ``index`` is its box's rank among every stored box (stable when
+    the threshold moves; the crop's file name carries it). ``count`` is the
+    number of ``persons``; ``count_low``..``count_high`` is the calibrated doubt
+    range (both equal ``count`` for detectors without one) and ``unsure`` the
+    boxes between the two.
+    """
     limit = run.score_threshold if threshold is None else threshold
     persons = [
         {
-            "index": index,
+            "index": detection.rank,
             "box": detection.box,
             "score": detection.score,
             "crop_url": request.build_absolute_uri(
@@ -55,8 +71,9 @@ def run_payload(request: Request, run: DemoRun, threshold: float | None = None) 
                 )
             ),
         }
-        for index, detection in enumerate(persons_above(run, limit), start=1)
+        for detection in persons_above(run, limit)
     ]
+    has_range = run.count_low is not None and run.count_high is not None
     annotated = reverse("demos:people-annotated", kwargs={"public_id": run.public_id})
     if limit != run.score_threshold:
         annotated += f"?score_threshold={limit}"
@@ -70,7 +87,14 @@ def run_payload(request: Request, run: DemoRun, threshold: float | None = None) 
         "score_threshold": limit,
         "image": {"width": run.image_width, "height": run.image_height},
         "count": len(persons),
+        "count_low": run.count_low if has_range else len(persons),
+        "count_high": run.count_high if has_range else len(persons),
         "persons": persons,
+        "unsure": [
+            {"index": d.rank, "box": d.box, "score": d.score}
+            for d in run.detections.all()
+            if d.is_unsure
+        ],
         "annotated_url": request.build_absolute_uri(annotated),
         "elapsed_ms": run.elapsed_ms,
     }

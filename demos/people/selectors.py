@@ -15,9 +15,11 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.core.files import File
 from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.utils.translation import gettext, gettext_noop
 
 from demos.common import media
 from demos.common.ownership import get_owned_or_404, visible_to
+from demos.ml.detection.agreement import Agreement, agreement
 from demos.ml.detection.detectors import ModelState, detector_choices, is_fallback
 from demos.models import DemoRun, Detection
 from models_store.registry import REGISTRY
@@ -65,10 +67,19 @@ def with_detections(runs: QuerySet[DemoRun]) -> QuerySet[DemoRun]:
 def persons_above(run: DemoRun, threshold: float | None = None) -> list[Detection]:
     """The run's detections scoring at least ``threshold`` (default: the run's own).
 
-    Left to right; the person's shown number is its 1-based place in this list.
+    Left to right; the person's shown number is the box's ``rank`` (stable when
+    the threshold moves).
     """
     limit = run.score_threshold if threshold is None else threshold
     return [d for d in run.detections.all() if d.score >= limit]
+
+
+def truth_agreement(run: DemoRun, threshold: float | None = None) -> Agreement | None:
+    """Precision, recall and IoU of the run's boxes at ``threshold`` against the
+    student's own boxes; None until the student has corrected the run."""
+    if run.truth_boxes is None:
+        return None
+    return agreement([d.box for d in persons_above(run, threshold)], run.truth_boxes)
 
 
 def detector_states() -> dict[str, ModelState]:
@@ -86,6 +97,21 @@ def default_threshold(state: ModelState | None) -> float:
     return float(meta.get("default_threshold", settings.DEFAULT_SCORE_THRESHOLD))
 
 
+# The registry's detector names that are words, not model names, marked so that
+# ``make messages`` keeps their Korean; ``detector_name`` translates at run time.
+TRANSLATED_NAMES = (
+    gettext_noop("OpenCV HOG people detector"),
+    gettext_noop("YOLOX-Nano + PicoDet-S (weighted boxes fusion)"),
+    gettext_noop("PicoDet-S 640 person counter (adaptive tiles, doubt range)"),
+)
+
+
+def detector_name(key: str) -> str:
+    """A detector's name in the user's language (model names stay as they are)."""
+    spec = REGISTRY.get(key)
+    return gettext(spec.name) if spec is not None else key
+
+
 @dataclass(frozen=True)
 class DetectorDescription:
     """What a result page says about the detector that made it."""
@@ -96,6 +122,7 @@ class DetectorDescription:
     family: str
     decoder: str | None
     is_fallback: bool
+    pipeline: str | None = None  # "tiled": the person counter
 
 
 def detector_description(key: str) -> DetectorDescription:
@@ -103,14 +130,15 @@ def detector_description(key: str) -> DetectorDescription:
     spec = REGISTRY.get(key)
     if spec is None:
         return DetectorDescription(key, key, [], "", None, is_fallback(key))
-    parts = [str(REGISTRY[p].name) if p in REGISTRY else p for p in spec.parts]
+    parts = [detector_name(p) for p in spec.parts]
     return DetectorDescription(
         key,
-        str(spec.name),
+        detector_name(key),
         parts,
         spec.family,
         spec.meta.get("decoder"),
         is_fallback(key),
+        spec.meta.get("pipeline"),
     )
 
 

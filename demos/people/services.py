@@ -57,6 +57,7 @@ from demos.common.imaging import (
 from demos.common.limits import check_free_disk, image_limits
 from demos.ml.detection import warmup
 from demos.ml.detection.core import PersonBox
+from demos.ml.detection.counting import count_range
 from demos.ml.detection.detectors import default_detector_key, get_detector
 from demos.models import DemoRun, Detection
 from demos.people.selectors import (
@@ -144,11 +145,18 @@ def detect_persons(
 def annotate(
     image_rgb: np.ndarray, detections: Iterable[Detection | PersonBox]
 ) -> bytes:
-    """JPEG of the photo with the boxes outlined, labelled "1: 0.87", "2: 0.64", ..."""
+    """JPEG of the photo with the boxes outlined, labelled "1: 0.87", "4: 0.64", ...
+
+    A stored detection is labelled and coloured by its rank (the number the page
+    shows) and dashed when unsure; plain boxes are numbered in order.
+    """
     shown = list(detections)
     boxes = [(d.x1, d.y1, d.x2, d.y2) for d in shown]
-    labels = [f"{index}: {d.score:.2f}" for index, d in enumerate(shown, start=1)]
-    return encode_jpeg(draw_boxes(image_rgb, boxes, labels))
+    numbers = [getattr(d, "rank", index) for index, d in enumerate(shown, start=1)]
+    labels = [f"{n}: {d.score:.2f}" for n, d in zip(numbers, shown, strict=True)]
+    dashed = [bool(getattr(d, "is_unsure", False)) for d in shown]
+    colours = [n - 1 for n in numbers]
+    return encode_jpeg(draw_boxes(image_rgb, boxes, labels, dashed, colours))
 
 
 # The last few stored photos, decoded: a result page asks for every crop at once.
@@ -252,6 +260,12 @@ def _store_run(
         elapsed_ms=round(elapsed_ms, 3),
         compared_with=compared_with,
     )
+    unsure: set[int] = set()
+    spec = REGISTRY.get(detector_key)
+    if spec is not None and spec.doubt_range is not None:
+        doubt = count_range(boxes, *spec.doubt_range)
+        run.count_low, run.count_high = doubt.low, doubt.high
+        unsure = {id(box) for box in doubt.unsure}
     run.image_path = f"{run.folder}/{IMAGE_NAME}"
     run.thumbnail_path = f"{run.folder}/{THUMBNAIL_NAME}"
     detections = [
@@ -263,6 +277,7 @@ def _store_run(
             x2=box.x2,
             y2=box.y2,
             score=round(float(box.score), 4),
+            is_unsure=id(box) in unsure,
         )
         for rank, box in enumerate(boxes, start=1)
     ]
@@ -407,8 +422,9 @@ def create_demo_runs(
 def compare_demo_run(*, run: DemoRun, detector_key: str) -> DemoRun:
     """Run the stored photo of ``run`` through another detector; a new run, linked.
 
-    The new run belongs to the same owner and keeps ``run``'s threshold: the compare
-    page shows both detectors at one threshold, moved by one slider.
+    The new run belongs to the same owner and starts at the other detector's own
+    default threshold (HOG's scores mean something else than a CNN's): the compare
+    page gives each side its own slider.
     """
     key = resolve_detector_key(detector_key)
     data = read_run_file(run, run.image_path)
@@ -420,7 +436,7 @@ def compare_demo_run(*, run: DemoRun, detector_key: str) -> DemoRun:
         image=image,
         original_name=run.original_name,
         detector_key=key,
-        score_threshold=run.score_threshold,
+        score_threshold=resolve_threshold(key, None),
         boxes=boxes,
         elapsed_ms=elapsed_ms,
         compared_with=run,
@@ -504,7 +520,8 @@ def crops_zip_chunks(run: DemoRun, threshold: float | None = None) -> Iterator[b
 def build_crops_zip(run: DemoRun, threshold: float | None = None) -> bytes:
     """ZIP of the crops shown at ``threshold`` plus manifest.json and manifest.csv.
 
-    Crops are numbered as shown (``person_01.jpg`` is the leftmost); the
+    Crops keep the number the page shows, whatever the threshold (``person_01.jpg``
+    is the leftmost stored box; the ZIP at a high threshold may skip numbers); the
     manifests list index, box ``[x1, y1, x2, y2]`` in original pixels, score
     and file name.
     """
@@ -517,14 +534,14 @@ def _zip_chunks(
     rows = []
     sink = _ZipChunks()
     with zipfile.ZipFile(sink, "w", zipfile.ZIP_STORED) as archive:
-        for index, detection in enumerate(persons, start=1):
-            name = f"person_{index:02d}.jpg"
+        for detection in persons:
+            name = detection.crop_name
             crop = encode_jpeg(crop_box(photo, detection.box), CROP_QUALITY)
             archive.writestr(name, crop)
             yield sink.take()
             rows.append(
                 {
-                    "index": index,
+                    "index": detection.rank,
                     "box": detection.box,
                     "score": detection.score,
                     "file": name,
@@ -546,6 +563,37 @@ def _zip_chunks(
             writer.writerow([row["index"], *row["box"], row["score"], row["file"]])
         archive.writestr("manifest.csv", text.getvalue())
     yield sink.take()  # the central directory, written when the archive closes
+
+
+MAX_TRUTH_BOXES = 500
+
+
+class InvalidTruth(BadInput):
+    """Corrected boxes that cannot be stored (outside the photo, empty, too many)."""
+
+
+def set_run_truth(*, run: DemoRun, boxes: list[list[int]]) -> DemoRun:
+    """Store the student's own boxes for ``run`` (its detections stay as they were).
+
+    Each box is ``[x1, y1, x2, y2]`` in photo pixels with ``x1 < x2``, ``y1 < y2``,
+    inside the photo. Raises ``InvalidTruth`` (→ 400) and stores nothing otherwise.
+    """
+    if len(boxes) > MAX_TRUTH_BOXES:
+        raise InvalidTruth(
+            _("At most %(n)d boxes can be stored.") % {"n": MAX_TRUTH_BOXES}
+        )
+    for number, box in enumerate(boxes, start=1):
+        x1, y1, x2, y2 = box
+        if not (0 <= x1 < x2 <= run.image_width and 0 <= y1 < y2 <= run.image_height):
+            raise InvalidTruth(
+                _("Box %(n)d is empty or outside the %(w)d x %(h)d photo: %(box)s.")
+                % {"n": number, "w": run.image_width, "h": run.image_height, "box": box}
+            )
+    with transaction.atomic():
+        run.truth_boxes = [[int(v) for v in box] for box in boxes]
+        run.full_clean()
+        run.save(update_fields=["truth_boxes"])
+    return run
 
 
 def delete_demo_run(*, run: DemoRun) -> None:

@@ -56,6 +56,11 @@ api_urlpatterns: list = [
         name="detection-detail",
     ),
     path(
+        "detections/<uuid:public_id>/truth/",
+        api.DemoRunTruthApi.as_view(),
+        name="detection-truth",
+    ),
+    path(
         "detections/<uuid:public_id>/crops.zip",
         api.DemoRunCropsZipApi.as_view(),
         name="detection-crops-zip",

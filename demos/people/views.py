@@ -33,6 +33,7 @@ from django.views.decorators.http import (
 
 from demos.common.limits import check_free_disk, upload_slot
 from demos.common.samples import SAMPLES, sample_upload
+from demos.ml.detection import counting
 from demos.ml.detection.core import how_it_works
 from demos.ml.detection.detectors import default_detector_key, is_fallback
 from demos.models import DemoRun
@@ -42,10 +43,12 @@ from demos.people.jobs import services as jobs
 from demos.people.jobs.selectors import list_current_jobs_for_user
 from demos.people.selectors import (
     detector_description,
+    detector_name,
     detector_states,
     get_demo_run_for_user,
     list_demo_runs_for_user,
     persons_above,
+    truth_agreement,
 )
 from portal.lib.api import check_upload_rate
 from portal.lib.errors import (
@@ -56,6 +59,8 @@ from portal.lib.errors import (
 )
 
 HISTORY_PAGE_SIZE = 24
+# The compare page's query parameters: one threshold per side.
+COMPARE_THRESHOLDS = ("score_threshold", "other_threshold")
 
 
 def report_failures(
@@ -215,7 +220,14 @@ def overlay_sizes(run: DemoRun) -> dict[str, int]:
     """Line width and label size in photo pixels: readable at any photo size."""
     short = min(run.image_width, run.image_height)
     font = max(12, round(short / 28))
-    return {"line": max(2, round(short / 250)), "font": font, "tag": font + 8}
+    line = max(2, round(short / 250))
+    # Unsure boxes are dashed; dashes scale with the line so they read at any size.
+    return {
+        "line": line,
+        "font": font,
+        "tag": font + 8,
+        "dash": f"{4 * line} {3 * line}",
+    }
 
 
 def _run_context(
@@ -227,7 +239,9 @@ def _run_context(
     state = detector_states().get(run.detector)
     described = detector_description(run.detector)
     persons = persons_above(run, threshold)
-    index = {d.pk: number for number, d in enumerate(persons, start=1)}
+    # A person's number is its box's rank: the same on the page, in the file name
+    # and in the ZIP's manifest, whatever the slider shows.
+    index = {d.pk: d.rank for d in persons}
     return {
         "run": run,
         "threshold": threshold,
@@ -236,11 +250,18 @@ def _run_context(
             {"detection": d, "index": index.get(d.pk)} for d in run.detections.all()
         ],
         "overlay": overlay_sizes(run),
+        "agreement": truth_agreement(run, threshold),
+        # The editor starts from the student's saved boxes, else the shown ones.
+        "truth_boxes": run.truth_boxes
+        if run.truth_boxes is not None
+        else [d.box for d in persons],
         "detector_state": state,
         "detector": described,
         "serving_fallback": described.is_fallback
         and is_fallback(default_detector_key()),
-        "how_it_works": how_it_works(described.family, described.decoder),
+        "how_it_works": counting.HOW_IT_WORKS
+        if described.pipeline == "tiled"
+        else how_it_works(described.family, described.decoder),
     }
 
 
@@ -289,10 +310,13 @@ def people_compare_result(
     runs = [
         get_demo_run_for_user(request.user, run_id) for run_id in (public_id, other_id)
     ]
-    # One threshold for both sides, so one slider filters both.
-    threshold = requested_threshold(request.GET, runs[0])
-    sides = [_run_context(request, run, threshold) for run in runs]
-    context = {"sides": sides, "threshold": threshold, "run": runs[0]}
+    # Each side at its own detector's threshold, moved by its own slider.
+    sides = []
+    for run, name in zip(runs, COMPARE_THRESHOLDS, strict=True):
+        side = _run_context(request, run, requested_threshold(request.GET, run, name))
+        side["threshold_name"] = name
+        sides.append(side)
+    context = {"sides": sides, "run": runs[0]}
     return render(request, "demos/people/compare.html", context)
 
 
@@ -331,7 +355,7 @@ def people_history(request: HttpRequest) -> HttpResponse:
     new_ids = new_run_ids(request.GET.get("new", ""))
     for run in page.object_list:
         state = states.get(run.detector)
-        run.detector_name = state.spec.name if state else run.detector
+        run.detector_name = detector_name(run.detector) if state else run.detector
         run.is_new = run.public_id in new_ids
     context = {
         "page": page,

@@ -169,8 +169,30 @@
       label.setAttribute("y", String(tagY + pad + font * 0.85));
     };
 
+    // Tags already placed in this pass: a new tag moves down until it overlaps none.
+    let placed = [];
+    const overlapsPlaced = (x, y, w, h) =>
+      placed.some((p) => x < p.x + p.w && p.x < x + w && y < p.y + p.h && p.y < y + h);
+    const avoid = (g) => {
+      const tag = g.querySelector(".box-tag");
+      const label = g.querySelector("[data-overlay-label]");
+      const x = Number(tag.getAttribute("x"));
+      const w = Number(tag.getAttribute("width"));
+      const h = Number(tag.getAttribute("height"));
+      const [, , , height] = svg.getAttribute("viewBox").split(" ").map(Number);
+      let y = Number(tag.getAttribute("y"));
+      const shift = y;
+      for (let tries = 0; tries < 20 && overlapsPlaced(x, y, w, h) && y + h < height; tries += 1) y += h;
+      if (y !== shift) {
+        tag.setAttribute("y", String(y));
+        label.setAttribute("y", String(Number(label.getAttribute("y")) + (y - shift)));
+      }
+      placed.push({ x, y, w, h });
+    };
+
     const draw = (threshold) => {
       let shown = 0;
+      placed = [];
       boxes.forEach((g) => {
         const visible = Number(g.dataset.score) >= threshold;
         if (!visible) {
@@ -180,10 +202,12 @@
         shown += 1;
         g.removeAttribute("display");
         for (let c = 0; c < COLOURS; c += 1) g.classList.remove(`box-c${c}`);
-        g.classList.add(`box-c${(shown - 1) % COLOURS}`);
+        // Colour and number follow the box's rank: the same whatever the slider shows.
+        g.classList.add(`box-c${(Number(g.dataset.rank) - 1) % COLOURS}`);
         const label = g.querySelector("[data-overlay-label]");
-        label.textContent = `${shown} \u00b7 ${Number(g.dataset.score).toFixed(2)}`;
+        label.textContent = `${g.dataset.rank} \u00b7 ${Number(g.dataset.score).toFixed(2)}`;
         placeTag(g);
+        avoid(g);
       });
       return shown;
     };
@@ -222,11 +246,7 @@
         crops.forEach((item) => {
           const visible = Number(item.dataset.score) >= t;
           item.hidden = !visible;
-          if (visible) {
-            shown += 1;
-            const index = item.querySelector("[data-crop-index]");
-            if (index) index.textContent = String(shown);
-          }
+          if (visible) shown += 1;
         });
       }
       if (count) count.textContent = String(shown);
@@ -254,7 +274,7 @@
       if (output) output.textContent = t.toFixed(2);
       sides.forEach((side) => side.update(t));
       const page = new URL(window.location.href);
-      page.searchParams.set("score_threshold", String(t));
+      page.searchParams.set(slider.name || "score_threshold", String(t));
       window.history.replaceState(null, "", page.pathname + page.search);
     };
     slider.addEventListener("input", update);
@@ -271,13 +291,108 @@
   }
 
   function initCompare(root) {
-    initSlider(root, Array.from(root.querySelectorAll("[data-people-side]")).map(sideOf));
+    // One slider per side: each detector's scores mean something of their own.
+    root.querySelectorAll("[data-people-side]").forEach((side) => initSlider(side, [sideOf(side)]));
+  }
+
+  // The correction editor: drag to add a box, click a box to remove it, save as JSON.
+  function initTruthEditor(root) {
+    const svg = root.querySelector("[data-truth-svg]");
+    const form = root.querySelector("[data-truth-form]");
+    const count = root.querySelector("[data-truth-count]");
+    const status = root.querySelector("[data-truth-status]");
+    const data = document.getElementById("truth-boxes");
+    if (!svg || !form || !data) return;
+    const NS = "http://www.w3.org/2000/svg";
+    const line = svg.dataset.line || "2";
+    let boxes = JSON.parse(data.textContent);
+
+    const render = () => {
+      svg.replaceChildren();
+      boxes.forEach(([x1, y1, x2, y2], i) => {
+        const rect = document.createElementNS(NS, "rect");
+        rect.setAttribute("class", "truth-box");
+        rect.setAttribute("x", String(x1));
+        rect.setAttribute("y", String(y1));
+        rect.setAttribute("width", String(x2 - x1));
+        rect.setAttribute("height", String(y2 - y1));
+        rect.setAttribute("stroke-width", line);
+        rect.dataset.truthBox = String(i);
+        rect.addEventListener("click", (e) => {
+          e.stopPropagation();
+          boxes = boxes.filter((_, j) => j !== i);
+          render();
+        });
+        svg.appendChild(rect);
+      });
+      count.textContent = String(boxes.length);
+    };
+
+    // Screen point -> photo pixels (the SVG's viewBox is the photo).
+    const toPhoto = (event) => {
+      const r = svg.getBoundingClientRect();
+      const [, , w, h] = svg.getAttribute("viewBox").split(" ").map(Number);
+      const x = Math.min(Math.max(0, (event.clientX - r.left) * (w / r.width)), w);
+      const y = Math.min(Math.max(0, (event.clientY - r.top) * (h / r.height)), h);
+      return [Math.round(x), Math.round(y)];
+    };
+    let start = null;
+    let ghost = null;
+    svg.addEventListener("pointerdown", (e) => {
+      if (e.target !== svg) return; // a click on a box removes it
+      start = toPhoto(e);
+      ghost = document.createElementNS(NS, "rect");
+      ghost.setAttribute("class", "truth-box");
+      ghost.setAttribute("stroke-width", line);
+      svg.appendChild(ghost);
+      svg.setPointerCapture(e.pointerId);
+    });
+    svg.addEventListener("pointermove", (e) => {
+      if (!start) return;
+      const [x, y] = toPhoto(e);
+      ghost.setAttribute("x", String(Math.min(x, start[0])));
+      ghost.setAttribute("y", String(Math.min(y, start[1])));
+      ghost.setAttribute("width", String(Math.abs(x - start[0])));
+      ghost.setAttribute("height", String(Math.abs(y - start[1])));
+    });
+    svg.addEventListener("pointerup", (e) => {
+      if (!start) return;
+      const [x, y] = toPhoto(e);
+      const box = [Math.min(x, start[0]), Math.min(y, start[1]), Math.max(x, start[0]), Math.max(y, start[1])];
+      start = null;
+      if (box[2] - box[0] >= 4 && box[3] - box[1] >= 4) boxes.push(box);
+      render();
+    });
+
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      status.textContent = "";
+      const token = form.querySelector("input[name=csrfmiddlewaretoken]").value;
+      try {
+        const response = await fetch(root.dataset.truthUrl, {
+          method: "PUT",
+          credentials: "same-origin",
+          headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": token },
+          body: JSON.stringify({ boxes }),
+        });
+        if (response.ok) {
+          window.location.reload();
+          return;
+        }
+        const body = await response.json().catch(() => ({}));
+        status.textContent = `${root.dataset.msgError} ${body.detail || response.status}`;
+      } catch (error) {
+        status.textContent = `${root.dataset.msgError} ${error}`;
+      }
+    });
+    render();
   }
 
   function init() {
     document.querySelectorAll("form[data-upload]").forEach(initUpload);
     document.querySelectorAll("[data-people-result]").forEach(initResult);
     document.querySelectorAll("[data-people-compare]").forEach(initCompare);
+    document.querySelectorAll("[data-truth-editor]").forEach(initTruthEditor);
   }
 
   document.addEventListener("DOMContentLoaded", init);

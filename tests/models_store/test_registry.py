@@ -8,6 +8,7 @@ import pytest
 
 from models_store.download import sha256_of
 from models_store.registry import (
+    COUNTING_DETECTOR,
     DEFAULT_DETECTOR,
     FALLBACK_DETECTOR,
     FUSED_DETECTOR,
@@ -107,7 +108,19 @@ def test_the_fused_detector_is_made_of_yolox_and_picodet_and_has_no_file() -> No
     assert spec.family == "fusion" and spec.is_fusion
     assert spec.parts[0] == "yolox-nano" and spec.parts[1].startswith("picodet-s-")
     assert not spec.is_builtin and not spec.is_downloadable and spec.filename is None
-    assert PREFERRED_DETECTORS == (FUSED_DETECTOR, DEFAULT_DETECTOR)
+    assert PREFERRED_DETECTORS == (COUNTING_DETECTOR, FUSED_DETECTOR, DEFAULT_DETECTOR)
+
+
+def test_the_counter_runs_picodet_at_640_with_a_calibrated_doubt_range() -> None:
+    spec = get_spec(COUNTING_DETECTOR)
+    assert spec.is_fusion and spec.parts == ("picodet-s-416",)
+    assert spec.input_size == 640
+    sure, count, maybe = (
+        spec.meta["sure_threshold"],
+        spec.default_threshold,
+        spec.meta["maybe_threshold"],
+    )
+    assert 0 < maybe < count < sure < 1
 
 
 def test_person_detectors_cover_four_families_with_thresholds() -> None:
@@ -118,7 +131,7 @@ def test_person_detectors_cover_four_families_with_thresholds() -> None:
         "torchvision",
         "fusion",
     }
-    assert len(detectors) == 11
+    assert len(detectors) == 12
     assert all(0 < s.default_threshold < 1 for s in detectors)
     assert {s.key for s in specs("classification")} == {
         "efficientnet-lite0",

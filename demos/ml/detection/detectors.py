@@ -82,6 +82,8 @@ def torch_device() -> str:
 def _build(spec: ModelSpec) -> PersonDetector:
     if spec.family == "opencv":
         return HogPersonDetector()
+    if spec.family == "fusion" and spec.meta.get("pipeline") == "tiled":
+        return _counter(spec)
     if spec.family == "fusion":
         return FusedPersonDetector(
             [get_detector(part) for part in spec.parts],
@@ -106,6 +108,30 @@ def _build(spec: ModelSpec) -> PersonDetector:
             model, spec.key, spec.person_label or 1, device=device
         )
     raise ValueError(f"{spec.key}: unknown model family {spec.family!r}")
+
+
+def _counter(spec: ModelSpec) -> PersonDetector:
+    """The person counter: its one part's file re-shaped to the spec's input size."""
+    from demos.ml.detection.counting import TiledPersonDetector
+    from demos.ml.detection.resize import picodet_session
+
+    (part,) = spec.parts
+    path = store.ready_path(part)
+    size = int(spec.input_size or 416)
+    session = loading.cached(
+        ("picodet-session", str(path), size),
+        lambda: picodet_session(path, size, loading.threads()),
+    )
+    whole = OnnxPicoDetDetector(
+        session=session, key=spec.key, input_size=size, person_class=0
+    )
+    return TiledPersonDetector(
+        whole,
+        spec.key,
+        input_size=size,
+        small_bonus=float(spec.meta.get("small_bonus", 0.0)),
+        min_photo_side=int(spec.meta.get("tile_min_photo_side", 2 * size)),
+    )
 
 
 def get_detector(key: str) -> PersonDetector:

@@ -26,6 +26,9 @@ RUN_KEYS = {
     "score_threshold",
     "image",
     "count",
+    "count_low",
+    "count_high",
+    "unsure",
     "persons",
     "annotated_url",
     "elapsed_ms",
@@ -99,19 +102,24 @@ def test_posting_a_photo_returns_201_with_the_documented_shape(
     assert response.status_code == 201
     assert set(body) == RUN_KEYS
     assert uuid.UUID(body["id"])
-    assert body["detector"] == "yolox-picodet-wbf"  # the default: both parts ready
-    assert body["detector_name"] == "YOLOX-Nano + PicoDet-S (weighted boxes fusion)"
-    assert body["detector_parts"] == ["YOLOX-Nano", "PicoDet-S 416"]
-    assert body["score_threshold"] == 0.28
+    assert body["detector"] == "picodet-s-counter"  # the default: its part ready
+    assert body["detector_name"] == (
+        "PicoDet-S 640 person counter (adaptive tiles, doubt range)"
+    )
+    assert body["detector_parts"] == ["PicoDet-S 416"]
+    assert body["score_threshold"] == 0.39
     assert body["image"] == {"width": 600, "height": 471}
     assert body["count"] == len(body["persons"]) == 3
-    assert [p["index"] for p in body["persons"]] == [1, 2, 3]
+    assert body["count_low"] <= body["count"] <= body["count_high"]
+    assert len(body["unsure"]) == body["count_high"] - body["count_low"]
+    indexes = [p["index"] for p in body["persons"]]
+    assert indexes == sorted(set(indexes)) and indexes[0] >= 1
     lefts = [p["box"][0] for p in body["persons"]]
     assert lefts == sorted(lefts)
     for person in body["persons"]:
         x1, y1, x2, y2 = person["box"]
         assert 0 <= x1 < x2 <= 600 and 0 <= y1 < y2 <= 471
-        assert person["score"] >= 0.55
+        assert person["score"] >= 0.39
         assert person["crop_url"].startswith("http://testserver/demos/people/")
     assert body["annotated_url"] == (
         f"http://testserver/demos/people/{body['id']}/annotated.jpg"
@@ -366,7 +374,9 @@ def test_detail_refilters_with_a_threshold(api, samples_dir, models_ready) -> No
     assert stored["count"] == 3
     assert strict["count"] == len(strict["persons"]) == 2
     assert strict["score_threshold"] == 0.7
-    assert [p["index"] for p in strict["persons"]] == [1, 2]
+    # A person keeps its number when the threshold hides others.
+    by_index = {p["index"]: p["box"] for p in stored["persons"]}
+    assert all(by_index[p["index"]] == p["box"] for p in strict["persons"])
     assert all(p["score"] >= 0.7 for p in strict["persons"])
     assert strict["annotated_url"].endswith("annotated.jpg?score_threshold=0.7")
     assert nonsense.status_code == 400
@@ -386,6 +396,9 @@ def test_crops_zip_matches_the_count(api, samples_dir, models_ready) -> None:
     manifest = json.loads(archive.read("manifest.json"))
     images = [n for n in archive.namelist() if n.endswith(".jpg")]
     assert len(images) == manifest["count"] == 2
+    # The file of person #n is person_0n.jpg, as in the page and the download.
+    assert images == [f"person_{p['index']:02d}.jpg" for p in manifest["persons"]]
+    assert [p["file"] for p in manifest["persons"]] == images
     assert archive.read("manifest.csv").decode().startswith("index,")
 
 

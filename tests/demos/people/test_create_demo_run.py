@@ -85,14 +85,18 @@ def test_default_threshold_is_the_detectors_own(
     assert chosen.score_threshold == 0.3
 
 
-def test_default_detector_is_the_fused_one_when_its_parts_are_ready(
+def test_default_detector_is_the_counter_when_its_part_is_ready(
     user, samples_dir, models_ready
 ) -> None:
     run = create(user, samples_dir, "people/grace_hopper.jpg", detector_key=None)
 
-    assert run.detector == "yolox-picodet-wbf"
-    assert run.score_threshold == 0.28
-    assert [d.score >= 0.28 for d in run.detections.all()].count(True) == 1
+    assert run.detector == "picodet-s-counter"
+    assert run.score_threshold == 0.39
+    assert [d.score >= 0.39 for d in run.detections.all()].count(True) == 1
+    assert run.count_low == 1 and run.count_high >= 1
+    unsure = [d for d in run.detections.all() if d.is_unsure]
+    assert len(unsure) == run.count_high - run.count_low
+    assert all(0.31 <= d.score < 0.51 for d in unsure)
 
 
 def test_default_detector_is_hog_without_model_files(
@@ -257,12 +261,14 @@ def test_crops_zip_holds_one_file_per_person_and_both_manifests(
     strict = zipfile.ZipFile(io.BytesIO(services.build_crops_zip(run, 0.7)))
 
     images = [n for n in archive.namelist() if n.endswith(".jpg")]
-    assert images == ["person_01.jpg", "person_02.jpg", "person_03.jpg"]
+    shown = [d for d in run.detections.all() if d.score >= run.score_threshold]
+    assert images == [f"person_{d.rank:02d}.jpg" for d in shown]
     manifest = json.loads(archive.read("manifest.json"))
     assert manifest["count"] == 3
     assert [p["file"] for p in manifest["persons"]] == images
+    assert [p["index"] for p in manifest["persons"]] == [d.rank for d in shown]
     first = manifest["persons"][0]
-    with Image.open(io.BytesIO(archive.read("person_01.jpg"))) as crop:
+    with Image.open(io.BytesIO(archive.read(images[0]))) as crop:
         assert crop.size == (
             first["box"][2] - first["box"][0],
             first["box"][3] - first["box"][1],

@@ -140,7 +140,9 @@ def test_unusable_weights_are_explained_to_staff_and_students_get_the_notice(
     assert "manage.py models pull yolox-nano" in html
     assert "Select a valid choice" in student
     assert "manage.py models pull" not in student
-    assert 'data-testid="fallback-notice"' in student
+    # Only an empty store leaves HOG as the portal's detector; with YOLOX-Nano's
+    # file corrupt, the default counter (PicoDet-S only) still serves everyone.
+    assert ('data-testid="fallback-notice"' in student) == (store == "empty_store")
     assert no_internet == []
     assert DemoRun.objects.count() == 0
     assert media_files(private_media) == []

@@ -15,9 +15,10 @@ from demos.people import services
 pytestmark = pytest.mark.django_db
 
 BOX_RE = re.compile(
-    r'<g class="overlay-box" data-overlay-box data-rank="(\d+)" '
-    r'data-score="([\d.]+)"( display="none")?>\s*'
+    r'<g class="overlay-box( is-unsure)?" data-overlay-box data-rank="(\d+)" '
+    r'data-score="([\d.]+)"(?: data-unsure)?( display="none")?>\s*'
     r'<rect class="box-outline" x="(\d+)" y="(\d+)" width="(\d+)" height="(\d+)"'
+    r'[^>]*?( stroke-dasharray="[\d ]+")?></rect>'
     r".*?data-overlay-label>([^<]*)</text>",
     re.S,
 )
@@ -41,8 +42,12 @@ def overlay(html: str) -> list[dict]:
             "shown": not hidden,
             "box": [int(x), int(y), int(x) + int(w), int(y) + int(h)],
             "label": label.strip(),
+            "unsure": bool(unsure),
+            "dashed": bool(dashed),
         }
-        for rank, score, hidden, x, y, w, h, label in BOX_RE.findall(html)
+        for unsure, rank, score, hidden, x, y, w, h, dashed, label in BOX_RE.findall(
+            html
+        )
     ]
 
 
@@ -60,10 +65,11 @@ def test_overlay_has_every_stored_box_with_its_number_and_score(
     assert [b["score"] for b in boxes] == [d.score for d in stored]
     shown = [b for b in boxes if b["shown"]]
     assert len(shown) == 3
-    assert [b["label"] for b in shown] == [
-        f"{n} · {b['score']:.2f}" for n, b in enumerate(shown, start=1)
+    # Every box carries its own number (its rank), shown or not: one number per
+    # person whatever the threshold.
+    assert [b["label"] for b in boxes] == [
+        f"{b['rank']} · {b['score']:.2f}" for b in boxes
     ]
-    assert all(b["label"] == "" for b in boxes if not b["shown"])
     assert f'viewBox="0 0 {run.image_width} {run.image_height}"' in html
     assert f'src="/demos/people/{run.public_id}/image.jpg"' in html
     assert "style=" not in html.split('data-testid="box-overlay"')[1].split("</svg>")[0]
@@ -78,8 +84,17 @@ def test_overlay_follows_the_threshold_in_the_address(
         f"/demos/people/{run.public_id}/?score_threshold=0.7"
     ).content.decode()
 
+    default = [
+        b
+        for b in overlay(
+            logged_in_client.get(f"/demos/people/{run.public_id}/").content.decode()
+        )
+        if b["shown"]
+    ]
     shown = [b for b in overlay(html) if b["shown"]]
-    assert [b["label"].split(" · ")[0] for b in shown] == ["1", "2"]
+    assert len(shown) == 2
+    numbers = {b["rank"]: b["label"].split(" · ")[0] for b in default}
+    assert all(b["label"].split(" · ")[0] == numbers[b["rank"]] for b in shown)
     assert all(b["score"] >= 0.7 for b in shown)
     assert 'data-testid="threshold-shown">0.70<' in html
     assert "annotated.jpg?score_threshold=0.7&amp;download=1" in html
@@ -154,7 +169,7 @@ def test_no_fallback_notice_in_the_admin_when_a_detector_is_ready(
     assert 'data-testid="fallback-notice"' not in admin
 
 
-def test_compare_runs_the_second_detector_at_the_same_threshold(
+def test_compare_runs_each_detector_at_its_own_threshold_with_its_own_slider(
     logged_in_client, user, samples_dir, models_ready
 ) -> None:
     run = make_run(user, samples_dir, score_threshold=0.45)
@@ -165,13 +180,58 @@ def test_compare_runs_the_second_detector_at_the_same_threshold(
     other = DemoRun.objects.get(compared_with=run)
     page = logged_in_client.get(response["Location"]).content.decode()
     strict = logged_in_client.get(
-        response["Location"] + "?score_threshold=0.8"
+        response["Location"] + "?score_threshold=0.45&other_threshold=0.8"
     ).content.decode()
 
-    assert other.score_threshold == run.score_threshold == 0.45
-    assert page.count("data-threshold ") == 1  # one slider for both sides
-    assert page.count('data-testid="threshold-shown">0.45<') == 2
+    assert run.score_threshold == 0.45 and other.score_threshold == 0.34
+    assert page.count("data-threshold ") == 2  # one slider per side
     assert page.count('data-testid="box-overlay"') == 2
-    assert strict.count('data-testid="threshold-shown">0.80<') == 2
-    for side in strict.split('data-testid="compare-side"')[1:]:
-        assert all(b["score"] >= 0.8 for b in overlay(side) if b["shown"])
+    first, second = strict.split('data-testid="compare-side"')[1:]
+    assert 'data-testid="threshold-shown">0.45<' in first
+    assert 'data-testid="threshold-shown">0.80<' in second
+    assert all(b["score"] >= 0.8 for b in overlay(second) if b["shown"])
+
+
+def test_counter_result_says_how_many_are_sure_and_dashes_the_unsure_boxes(
+    logged_in_client, user, samples_dir, models_ready
+) -> None:
+    run = make_run(user, samples_dir, detector="picodet-s-counter")
+    run.detections.filter(rank=1).update(is_unsure=True)
+    run.count_low, run.count_high = 2, 3
+    run.save(update_fields=["count_low", "count_high"])
+
+    html = logged_in_client.get(
+        f"/demos/people/{run.public_id}/", HTTP_ACCEPT_LANGUAGE="ko"
+    ).content.decode()
+
+    assert "사람 2명 · 1명은 불확실" in html
+    boxes = overlay(html)
+    assert [b["rank"] for b in boxes if b["unsure"]] == [1]
+    assert [b["rank"] for b in boxes if b["dashed"]] == [1]
+    assert 'class="unsure-tag">불확실<' in html
+
+
+def test_result_of_a_detector_without_a_doubt_range_shows_no_range(
+    logged_in_client, user, samples_dir, models_ready
+) -> None:
+    run = make_run(user, samples_dir)
+
+    html = logged_in_client.get(f"/demos/people/{run.public_id}/").content.decode()
+
+    assert 'data-testid="count-range"' not in html
+    assert not any(b["dashed"] for b in overlay(html))
+
+
+def test_counter_result_names_the_detector_in_korean_and_shows_its_own_code(
+    logged_in_client, user, samples_dir, models_ready
+) -> None:
+    run = make_run(user, samples_dir, detector="picodet-s-counter")
+
+    html = logged_in_client.get(
+        f"/demos/people/{run.public_id}/", HTTP_ACCEPT_LANGUAGE="ko"
+    ).content.decode()
+
+    assert "PicoDet-S 640 사람 세기 (적응형 타일, 불확실 범위)" in html
+    assert "타일 네 장" in html
+    assert "needs_tiles(" in html and "small_bonus" in html
+    assert "weighted_boxes_fusion" not in html

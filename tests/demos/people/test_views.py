@@ -95,7 +95,7 @@ def test_upload_page_offers_students_only_the_detectors_they_can_use(
 
     html = response.content.decode()
     assert response.status_code == 200
-    assert re.search(r'<option value="yolox-picodet-wbf" selected[^>]*>', html)
+    assert re.search(r'<option value="picodet-s-counter" selected[^>]*>', html)
     assert 'data-default-threshold="0.28"' in html
     for key in ("opencv-hog", "yolox-nano", "fastestdet", "picodet-s-416"):
         assert re.search(rf'<option value="{key}"[^>]*>', html)
@@ -351,6 +351,17 @@ def test_compare_runs_the_photo_through_another_detector_side_by_side(
     assert [int(n) for n in COUNT_RE.findall(page)] == [3, 3]
     assert f"/demos/people/{other.public_id}/annotated.jpg" in page
     assert page.count(" ms<") >= 2
+    # Each detector at its own default threshold, with its own slider.
+    assert other.score_threshold == 0.68 and run.score_threshold == 0.59
+    assert re.findall(r'name="(\w+)"[^>]*data-testid="compare-threshold"', page) == [
+        "score_threshold",
+        "other_threshold",
+    ]
+    moved = logged_in_client.get(
+        f"/demos/people/{run.public_id}/compare/{other.public_id}/?other_threshold=0.99"
+    ).content.decode()
+    shown = re.findall(r'data-testid="threshold-shown">([\d.]+)<', moved)
+    assert shown == ["0.59", "0.99"]
 
 
 def test_compare_with_an_unavailable_detector_explains_why_to_staff(
@@ -493,7 +504,7 @@ def test_crop_download_is_an_attachment_and_unknown_rank_is_404(
     )
     missing = logged_in_client.get(f"/demos/people/{run.public_id}/crops/999.jpg")
 
-    assert download["Content-Disposition"] == 'attachment; filename="person-1.jpg"'
+    assert download["Content-Disposition"] == 'attachment; filename="person_01.jpg"'
     assert missing.status_code == 404
 
 

@@ -20,6 +20,7 @@ from demos.ml.detection.core import (
     OnnxYoloxDetector,
     TorchvisionPersonDetector,
 )
+from demos.ml.detection.counting import TiledPersonDetector
 from models_store import store
 from models_store.download import ChecksumMismatch, sha256_of
 from models_store.registry import REGISTRY, UnknownModel, register
@@ -38,10 +39,16 @@ def fresh_caches() -> Iterator[None]:
     detectors.clear_cache()
 
 
-def test_default_detector_is_the_fused_one_when_its_parts_are_ready(
+def test_default_detector_is_the_counter_when_its_part_is_ready(models_ready) -> None:
+    assert detectors.default_detector_key() == "picodet-s-counter"
+    counter = detectors.get_detector("picodet-s-counter")
+    assert isinstance(counter, TiledPersonDetector)
+    assert counter.whole.input_size == 640 and counter.small_bonus == 0.06
+
+
+def test_the_fused_detector_shares_its_parts_with_the_single_ones(
     models_ready,
 ) -> None:
-    assert detectors.default_detector_key() == "yolox-picodet-wbf"
     fused = detectors.get_detector("yolox-picodet-wbf")
     assert isinstance(fused, FusedPersonDetector)
     assert [part.key for part in fused.parts] == ["yolox-nano", "picodet-s-416"]
@@ -58,6 +65,8 @@ def test_default_detector_is_yolox_when_only_its_file_is_ready(
         detectors.get_detector("yolox-picodet-wbf")
     assert "PicoDet-S 416" in str(caught.value)
     assert "models pull picodet-s-416" in str(caught.value)
+    with pytest.raises(detectors.DetectorUnavailable):
+        detectors.get_detector("picodet-s-counter")
 
 
 def test_default_detector_falls_back_to_hog_without_files(empty_store) -> None:

@@ -29,7 +29,7 @@ def test_warming_builds_the_default_detector_and_healthz_says_so(
     warmup.start_warming().join(timeout=120)
 
     body = client.get("/healthz").json()["default_detector"]
-    assert body["state"] == "warm" and body["detector"] == "yolox-picodet-wbf"
+    assert body["state"] == "warm" and body["detector"] == "picodet-s-counter"
     assert body["seconds"] > 0
 
 
