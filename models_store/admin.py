@@ -65,7 +65,8 @@ class ModelFileAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("name"))
     def model_name(self, obj: ModelFile) -> str:
-        return obj.display_name
+        # Catalogue names are msgids (marked where the person demo lists them).
+        return gettext(obj.display_name)
 
     @admin.display(description=_("state on disk"))
     def live_state(self, obj: ModelFile) -> str:

@@ -85,10 +85,12 @@ class BoundedIntegerField(serializers.IntegerField):
 
 class StrictSerializer(serializers.Serializer):
     """A serializer that refuses fields it does not know (→ 400): a body of other
-    keys is a mistake, not a request for every default."""
+    keys is a mistake, not a request for every default. The CSRF token a page form
+    posts with its fields is not a field of the request."""
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(getattr(self, "initial_data", {})) - set(self.fields))
+        sent = set(getattr(self, "initial_data", {})) - {"csrfmiddlewaretoken"}
+        unknown = sorted(sent - set(self.fields))
         if unknown:
             raise serializers.ValidationError(
                 _("Unknown field(s): %(names)s.") % {"names": ", ".join(unknown)}
