@@ -6,7 +6,7 @@
 // Helpers come from static/js/widget-kit.js.
 "use strict";
 (() => {
-  const { errorText, fetchJson, fill, scope } = window.WidgetKit;
+  const { errorText, fetchJson, fill, mount, scope } = window.WidgetKit;
 
   function iou(a, b) {
     const w = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0]));
@@ -17,8 +17,7 @@
   }
 
   // --- 1. Draggable boxes ---------------------------------------------------------
-  const iouRoot = document.querySelector('[data-widget="iou"]');
-  if (iouRoot) {
+  function setupIou(iouRoot) {
     const { part: $, label } = scope(iouRoot);
     const canvas = $("canvas");
     const ctx = canvas.getContext("2d");
@@ -110,151 +109,154 @@
   }
 
   // --- 2. NMS step by step ------------------------------------------------------------
-  const root = document.querySelector('[data-widget="iou-nms"]');
-  if (!root) return;
-  const { part: $, label } = scope(root);
-  const form = $("form");
-  const canvas = $("canvas");
-  const ctx = canvas.getContext("2d");
-  const photo = new Image();
-  let data = null;
-  let shown = 0; // how many NMS steps are replayed
+  function setupNms(root) {
+    const { part: $, label } = scope(root);
+    const form = $("form");
+    const canvas = $("canvas");
+    const ctx = canvas.getContext("2d");
+    const photo = new Image();
+    let data = null;
+    let shown = 0; // how many NMS steps are replayed
 
-  function drawBox(box, colour, width, dashed, text) {
-    ctx.save();
-    ctx.strokeStyle = colour;
-    ctx.lineWidth = width;
-    if (dashed) ctx.setLineDash([5, 4]);
-    ctx.strokeRect(box[0], box[1], box[2] - box[0], box[3] - box[1]);
-    ctx.restore();
-    if (text) {
-      ctx.font = "bold 12px sans-serif";
-      const w = ctx.measureText(text).width + 6;
-      ctx.fillStyle = colour;
-      ctx.fillRect(box[0], box[1], w, 16);
-      ctx.fillStyle = "#fff";
-      ctx.fillText(text, box[0] + 3, box[1] + 12);
+    function drawBox(box, colour, width, dashed, text) {
+      ctx.save();
+      ctx.strokeStyle = colour;
+      ctx.lineWidth = width;
+      if (dashed) ctx.setLineDash([5, 4]);
+      ctx.strokeRect(box[0], box[1], box[2] - box[0], box[3] - box[1]);
+      ctx.restore();
+      if (text) {
+        ctx.font = "bold 12px sans-serif";
+        const w = ctx.measureText(text).width + 6;
+        ctx.fillStyle = colour;
+        ctx.fillRect(box[0], box[1], w, 16);
+        ctx.fillStyle = "#fff";
+        ctx.fillText(text, box[0] + 3, box[1] + 12);
+      }
     }
-  }
 
-  function state() {
-    const kept = data.steps.slice(0, shown).map((step) => step.keep);
-    const removed = new Set(data.steps.slice(0, shown).flatMap((step) => step.suppressed));
-    return { kept, removed };
-  }
+    function state() {
+      const kept = data.steps.slice(0, shown).map((step) => step.keep);
+      const removed = new Set(data.steps.slice(0, shown).flatMap((step) => step.suppressed));
+      return { kept, removed };
+    }
 
-  function draw() {
-    if (!data) return;
-    canvas.width = data.width;
-    canvas.height = data.height;
-    if (photo.complete && photo.naturalWidth) ctx.drawImage(photo, 0, 0, data.width, data.height);
-    const { kept, removed } = state();
-    const current = shown > 0 ? data.steps[shown - 1] : null;
-    data.candidates.forEach((candidate, index) => {
-      if (kept.includes(index)) return;
-      if (removed.has(index)) {
-        const justNow = current && current.suppressed.includes(index);
-        if (justNow) drawBox(candidate.box, "#c92a2a", 2, true, `#${index}`);
+    function draw() {
+      if (!data) return;
+      canvas.width = data.width;
+      canvas.height = data.height;
+      if (photo.complete && photo.naturalWidth) ctx.drawImage(photo, 0, 0, data.width, data.height);
+      const { kept, removed } = state();
+      const current = shown > 0 ? data.steps[shown - 1] : null;
+      data.candidates.forEach((candidate, index) => {
+        if (kept.includes(index)) return;
+        if (removed.has(index)) {
+          const justNow = current && current.suppressed.includes(index);
+          if (justNow) drawBox(candidate.box, "#c92a2a", 2, true, `#${index}`);
+          return;
+        }
+        drawBox(candidate.box, "rgba(255, 255, 255, 0.85)", 1.5, true, "");
+      });
+      kept.forEach((index) => {
+        const isCurrent = current && current.keep === index;
+        const candidate = data.candidates[index];
+        drawBox(candidate.box, isCurrent ? "#f08c00" : "#2b8a3e", 3, false,
+          `#${index} ${candidate.score.toFixed(2)}`);
+      });
+    }
+
+    function explain() {
+      const threshold = data.iou_threshold.toFixed(2);
+      if (shown === 0) {
+        $("explain").textContent = fill(label("Start"), {
+          count: data.candidates.length, score: data.score_threshold.toFixed(2),
+        });
         return;
       }
-      drawBox(candidate.box, "rgba(255, 255, 255, 0.85)", 1.5, true, "");
+      const step = data.steps[shown - 1];
+      const removed = step.compared.filter(([i]) => step.suppressed.includes(i))
+        .map(([i, value]) => `#${i} (IoU ${value.toFixed(2)})`);
+      const stay = step.compared.filter(([i]) => !step.suppressed.includes(i))
+        .map(([i, value]) => `#${i} (IoU ${value.toFixed(2)})`);
+      const parts = [
+        fill(label("Step"), {
+          step: shown, keep: step.keep, score: data.candidates[step.keep].score.toFixed(2),
+        }),
+        `${fill(label("Removed"), { threshold })} ${removed.join(", ") || label("None")}.`,
+        `${fill(label("Survived"), { threshold })} ${stay.join(", ") || label("None")}.`,
+      ];
+      if (shown === data.steps.length) {
+        parts.push(fill(label("Done"), { kept: data.kept.length, count: data.candidates.length }));
+      }
+      $("explain").textContent = parts.join(" ");
+    }
+
+    function writeCode() {
+      const boxes = data.candidates.map((c) => `    [${c.box.join(", ")}],`).join("\n");
+      const scores = data.candidates.map((c) => c.score).join(", ");
+      $("code").textContent = [
+        "import torch",
+        "from torchvision.ops import nms",
+        "",
+        "boxes = torch.tensor([",
+        boxes,
+        "])",
+        `scores = torch.tensor([${scores}])`,
+        `keep = nms(boxes, scores, iou_threshold=${data.iou_threshold})`,
+        `print(keep)   # tensor([${data.kept.join(", ")}])`,
+      ].join("\n");
+    }
+
+    function render() { draw(); explain(); }
+
+    async function load() {
+      $("iou-out").textContent = Number(form.iou_threshold.value).toFixed(2);
+      $("score-out").textContent = Number(form.score_threshold.value).toFixed(2);
+      $("status").textContent = label("Loading");
+      const option = $("sample").selectedOptions[0];
+      $("download").href = option.dataset.url;
+      $("demo-link").href = `${root.dataset.demoUrl}?sample=${encodeURIComponent(option.value)}`;
+      const params = new URLSearchParams(new FormData(form));
+      // Until the student moves the score slider, the server picks the detector's default.
+      if (!scoreTouched) params.delete("score_threshold");
+      const { ok, data: result } = await fetchJson(root.dataset.api, { query: params });
+      if (!ok) {
+        $("status").textContent = errorText(label("Error"), result);
+        return;
+      }
+      data = result;
+      shown = 0;
+      form.score_threshold.value = data.score_threshold;
+      $("score-out").textContent = data.score_threshold.toFixed(2);
+      $("status").textContent = "";
+      $("source").textContent = data.note
+        ? `${label("Fallback")} ${data.note}`
+        : fill(label("Detector"), { detector: data.detector });
+      writeCode();
+      if (photo.getAttribute("src") !== data.image_url) {
+        photo.onload = render;
+        photo.src = data.image_url;
+      }
+      render();
+    }
+
+    $("next").addEventListener("click", () => {
+      if (data && shown < data.steps.length) { shown += 1; render(); }
     });
-    kept.forEach((index) => {
-      const isCurrent = current && current.keep === index;
-      const candidate = data.candidates[index];
-      drawBox(candidate.box, isCurrent ? "#f08c00" : "#2b8a3e", 3, false,
-        `#${index} ${candidate.score.toFixed(2)}`);
+    $("all").addEventListener("click", () => { if (data) { shown = data.steps.length; render(); } });
+    $("reset").addEventListener("click", () => { shown = 0; render(); });
+    let timer = null;
+    let scoreTouched = false;
+    form.addEventListener("input", (event) => {
+      if (event.target.name === "score_threshold") scoreTouched = true;
+      if (event.target.name === "sample") scoreTouched = false;
+      clearTimeout(timer);
+      timer = setTimeout(load, 250);
     });
+    form.addEventListener("submit", (event) => { event.preventDefault(); load(); });
+    load();
   }
 
-  function explain() {
-    const threshold = data.iou_threshold.toFixed(2);
-    if (shown === 0) {
-      $("explain").textContent = fill(label("Start"), {
-        count: data.candidates.length, score: data.score_threshold.toFixed(2),
-      });
-      return;
-    }
-    const step = data.steps[shown - 1];
-    const removed = step.compared.filter(([i]) => step.suppressed.includes(i))
-      .map(([i, value]) => `#${i} (IoU ${value.toFixed(2)})`);
-    const stay = step.compared.filter(([i]) => !step.suppressed.includes(i))
-      .map(([i, value]) => `#${i} (IoU ${value.toFixed(2)})`);
-    const parts = [
-      fill(label("Step"), {
-        step: shown, keep: step.keep, score: data.candidates[step.keep].score.toFixed(2),
-      }),
-      `${fill(label("Removed"), { threshold })} ${removed.join(", ") || label("None")}.`,
-      `${fill(label("Survived"), { threshold })} ${stay.join(", ") || label("None")}.`,
-    ];
-    if (shown === data.steps.length) {
-      parts.push(fill(label("Done"), { kept: data.kept.length, count: data.candidates.length }));
-    }
-    $("explain").textContent = parts.join(" ");
-  }
-
-  function writeCode() {
-    const boxes = data.candidates.map((c) => `    [${c.box.join(", ")}],`).join("\n");
-    const scores = data.candidates.map((c) => c.score).join(", ");
-    $("code").textContent = [
-      "import torch",
-      "from torchvision.ops import nms",
-      "",
-      "boxes = torch.tensor([",
-      boxes,
-      "])",
-      `scores = torch.tensor([${scores}])`,
-      `keep = nms(boxes, scores, iou_threshold=${data.iou_threshold})`,
-      `print(keep)   # tensor([${data.kept.join(", ")}])`,
-    ].join("\n");
-  }
-
-  function render() { draw(); explain(); }
-
-  async function load() {
-    $("iou-out").textContent = Number(form.iou_threshold.value).toFixed(2);
-    $("score-out").textContent = Number(form.score_threshold.value).toFixed(2);
-    $("status").textContent = label("Loading");
-    const option = $("sample").selectedOptions[0];
-    $("download").href = option.dataset.url;
-    $("demo-link").href = `${root.dataset.demoUrl}?sample=${encodeURIComponent(option.value)}`;
-    const params = new URLSearchParams(new FormData(form));
-    // Until the student moves the score slider, the server picks the detector's default.
-    if (!scoreTouched) params.delete("score_threshold");
-    const { ok, data: result } = await fetchJson(root.dataset.api, { query: params });
-    if (!ok) {
-      $("status").textContent = errorText(label("Error"), result);
-      return;
-    }
-    data = result;
-    shown = 0;
-    form.score_threshold.value = data.score_threshold;
-    $("score-out").textContent = data.score_threshold.toFixed(2);
-    $("status").textContent = "";
-    $("source").textContent = data.note
-      ? `${label("Fallback")} ${data.note}`
-      : fill(label("Detector"), { detector: data.detector });
-    writeCode();
-    if (photo.getAttribute("src") !== data.image_url) {
-      photo.onload = render;
-      photo.src = data.image_url;
-    }
-    render();
-  }
-
-  $("next").addEventListener("click", () => {
-    if (data && shown < data.steps.length) { shown += 1; render(); }
-  });
-  $("all").addEventListener("click", () => { if (data) { shown = data.steps.length; render(); } });
-  $("reset").addEventListener("click", () => { shown = 0; render(); });
-  let timer = null;
-  let scoreTouched = false;
-  form.addEventListener("input", (event) => {
-    if (event.target.name === "score_threshold") scoreTouched = true;
-    if (event.target.name === "sample") scoreTouched = false;
-    clearTimeout(timer);
-    timer = setTimeout(load, 250);
-  });
-  form.addEventListener("submit", (event) => { event.preventDefault(); load(); });
-  load();
+  mount("iou", setupIou);
+  mount("iou-nms", setupNms);
 })();
