@@ -94,6 +94,16 @@ def test_the_class_page_shows_each_detector_on_the_corrected_photos(
     assert "stranger" not in table
 
 
+def test_the_class_page_shows_the_table_in_korean(
+    teacher_client, cohort, photos
+) -> None:
+    teacher_client.cookies["django_language"] = "ko"
+    page = teacher_client.get(f"/teach/classes/{cohort.public_id}/").content.decode()
+    for text in ("우리 사진으로 본 사람 검출 데모", "고친 사진", "정밀도", "재현율"):
+        assert text in page
+    assert "평균 IoU" in page
+
+
 def test_the_class_page_says_when_nobody_corrected_a_photo(
     teacher_client, cohort, students
 ) -> None:
