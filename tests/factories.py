@@ -93,3 +93,19 @@ def make_demo_run(**overrides: Any) -> Any:
         "elapsed_ms": 12.0,
     } | overrides
     return DemoRun.objects.create(**fields)
+
+
+def make_detection(*, run: Any, box: list[int], **overrides: Any) -> Any:
+    """One ``Detection`` of ``run`` at ``box`` = [x1, y1, x2, y2]; the next rank."""
+    from demos.models import Detection
+
+    x1, y1, x2, y2 = box
+    fields = {
+        "rank": run.detections.count() + 1,
+        "score": 0.9,
+        "x1": x1,
+        "y1": y1,
+        "x2": x2,
+        "y2": y2,
+    } | overrides
+    return Detection.objects.create(run=run, **fields)

@@ -1,5 +1,6 @@
 """Class API for instructors (/api/v1/classes/...): create and list classes, the
-progress grid and the quiz item analysis.
+progress grid, the quiz item analysis and how good the person detectors are on
+the students' own corrected photos.
 
 Staff only (``IsAdminUser``): students get 403, and so does an instructor asking
 for another instructor's class (``get_cohort_for_instructor``); superusers see
@@ -136,3 +137,31 @@ class ClassQuizItemsApi(APIView):
         cohort = class_selectors.get_cohort_for_instructor(request.user, public_id)
         items = selectors.quiz_items(cohort)
         return Response(self.OutputSerializer(items, many=True).data)
+
+
+class ClassDetectorQualityApi(APIView):
+    """GET → per person detector, over the runs the class's students corrected
+    (drew their own boxes): ``photos``, ``precision`` and ``recall`` (boxes pooled
+    over the photos, 0 to 1), ``mean_iou`` of the matched boxes (null when none
+    matched), ``mean_count_error`` (people shown vs. people marked) and
+    ``range_hit_rate``: how often the shown range held the marked count (null
+    when no run showed a range)."""
+
+    permission_classes = [IsAdminUser]
+
+    class OutputSerializer(serializers.Serializer):
+        detector = serializers.CharField()
+        name = serializers.CharField()
+        photos = serializers.IntegerField()
+        precision = serializers.FloatField()
+        recall = serializers.FloatField()
+        mean_iou = serializers.FloatField(allow_null=True)
+        mean_count_error = serializers.FloatField()
+        photos_with_range = serializers.IntegerField()
+        range_hit_rate = serializers.FloatField(allow_null=True)
+
+    @extend_schema(responses=OutputSerializer(many=True))
+    def get(self, request: Request, public_id: UUID) -> Response:
+        cohort = class_selectors.get_cohort_for_instructor(request.user, public_id)
+        rows = selectors.detector_quality(cohort)
+        return Response(self.OutputSerializer(rows, many=True).data)

@@ -51,4 +51,9 @@ api_urlpatterns: list = [
         api.ClassQuizItemsApi.as_view(),
         name="class-quiz-items",
     ),
+    path(
+        "classes/<uuid:public_id>/detector-quality/",
+        api.ClassDetectorQualityApi.as_view(),
+        name="class-detector-quality",
+    ),
 ]

@@ -114,6 +114,7 @@ def _class_context(request: HttpRequest, cohort: Cohort) -> dict[str, Any]:
         "all_items": all_items,
         "steps": steps,
         "top_diagnosis": selectors.most_common_diagnosis(steps),
+        "quality": selectors.detector_quality(cohort),
         "problems": EXERCISE_PROBLEMS,
         "exercise_labels": EXERCISE_LABELS,
         "join_link": request.build_absolute_uri(join_path),

@@ -157,10 +157,15 @@ AREA_RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("demos.widgets.registry", "demos.people.selectors"),
     ),
     "demos.widgets": (("demos.lessons", "demos.people"), ("demos.people.selectors",)),
-    # The instructor's pages only read: the course's quiz texts and mistake names.
+    # The instructor's pages only read: the course's quiz texts and mistake names,
+    # and the person demo's reads (its matcher against the students' own boxes).
     "demos.teach": (
         ("demos.widgets", "demos.people", "demos.lessons", "demos.ml"),
-        ("demos.lessons.quizzes", "demos.lessons.exercise_checks"),
+        (
+            "demos.lessons.quizzes",
+            "demos.lessons.exercise_checks",
+            "demos.people.selectors",
+        ),
     ),
 }
 
