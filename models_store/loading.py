@@ -89,7 +89,7 @@ def onnx_session(key: str, *, extra_outputs: Sequence[str] = ()) -> Any:
     spec = _spec_of_family(key, "onnx")
     path = store.ready_path(key)
     extra = tuple(extra_outputs)
-    log_severity = int(spec.meta.get("ort_log_severity", 2))
+    log_severity = spec.ort_log_severity
     return cached(
         ("onnx-session", spec.key, str(path), extra),
         lambda: _build_onnx_session(path, extra, log_severity),
@@ -194,7 +194,7 @@ def torchvision_architecture(spec: ModelSpec) -> nn.Module:
     """``spec.builder(weights=None, ...)``: the untrained torchvision model."""
     module_name, _sep, function_name = (spec.builder or "").rpartition(".")
     builder = getattr(importlib.import_module(module_name), function_name)
-    kwargs = dict(spec.meta.get("builder_kwargs", {}))
+    kwargs = dict(spec.builder_kwargs)
     if spec.task == PERSON_DETECTION:
         kwargs.setdefault("weights_backbone", None)
     return builder(weights=None, num_classes=len(spec.categories), **kwargs)
