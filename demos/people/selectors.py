@@ -143,11 +143,6 @@ def detector_description(key: str) -> DetectorDescription:
     )
 
 
-def usable_detector_states() -> dict[str, ModelState]:
-    """The detectors a student can pick now (ready or built in), by key."""
-    return {key: s for key, s in detector_states().items() if is_available(s)}
-
-
 # Stored files of a run (a folder or a bucket), named relative to MEDIA_ROOT.
 RUNS_DIR = "runs"
 
