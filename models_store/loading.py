@@ -30,6 +30,7 @@ from django.conf import settings
 
 from models_store import store
 from models_store.registry import PERSON_DETECTION, ModelSpec, get_spec
+from models_store.sessions import build_onnx_session
 from portal.lib.errors import ServiceUnavailable
 
 if TYPE_CHECKING:
@@ -119,13 +120,7 @@ def onnx_initializers(key: str, names: Sequence[str]) -> dict[str, np.ndarray]:
 def _build_onnx_session(
     path: Path, extra_outputs: tuple[str, ...], log_severity: int = 2
 ) -> Any:
-    import onnxruntime
-
-    options = onnxruntime.SessionOptions()
-    options.log_severity_level = log_severity  # 2 = warnings (onnxruntime's default)
-    options.intra_op_num_threads = threads()
-    options.inter_op_num_threads = 1
-    source: str | bytes = str(path)
+    source: Path | bytes = path
     if extra_outputs:
         import onnx
 
@@ -141,9 +136,7 @@ def _build_onnx_session(
             onnx.ValueInfoProto(name=name) for name in extra_outputs
         )
         source = graph_model.SerializeToString()
-    return onnxruntime.InferenceSession(
-        source, sess_options=options, providers=["CPUExecutionProvider"]
-    )
+    return build_onnx_session(source, threads(), log_severity=log_severity)
 
 
 # ------------------------------------------------------------------ torch
