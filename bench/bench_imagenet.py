@@ -52,6 +52,7 @@ def main() -> None:
     from PIL import Image
 
     from demos.ml import imagenet, transfer
+    from models_store.sessions import build_onnx_session
     from tests.demos.ml.zips import SAMPLES_DIR, people_vs_nobody_zip
 
     after_import = rss_mb()
@@ -64,17 +65,10 @@ def main() -> None:
     loaded = rss_mb()
     cam_ms = median_ms(lambda: imagenet.grad_cam(model, tensor, 285), args.repeats)
 
-    import onnxruntime
-
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "lite0.onnx"
         torch.onnx.export(model, tensor, str(path), input_names=["input"], dynamo=False)
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = args.threads
-        options.inter_op_num_threads = 1
-        session = onnxruntime.InferenceSession(
-            str(path), options, providers=["CPUExecutionProvider"]
-        )
+        session = build_onnx_session(path, args.threads)
         feed = {"input": tensor.numpy()}
         onnx_ms = median_ms(lambda: session.run(None, feed), args.repeats)
 

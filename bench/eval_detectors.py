@@ -317,7 +317,7 @@ def build_detectors(
     def onnx(key: str) -> PersonDetector:
         if key not in built:
             spec = get_spec(key)
-            built[key] = ONNX_CLASSES[spec.meta["decoder"]](
+            built[key] = ONNX_CLASSES[str(spec.decoder)](
                 weights_dir / ONNX_FILES[key], key=key, input_size=spec.input_size
             )
         return built[key]
@@ -336,8 +336,8 @@ def build_detectors(
             whole,
             spec.key,
             input_size=spec.input_size,
-            small_bonus=float(spec.meta["small_bonus"]),
-            min_photo_side=int(spec.meta["tile_min_photo_side"]),
+            small_bonus=spec.small_bonus,
+            min_photo_side=spec.tile_min_photo_side or 2 * spec.input_size,
         )
 
     makers: dict[str, Callable[[], PersonDetector]] = {
@@ -345,14 +345,14 @@ def build_detectors(
         **{key: (lambda key=key: onnx(key)) for key in ONNX_FILES},
     }
     for spec in specs("person-detection"):
-        if spec.meta.get("pipeline") == "tiled":
+        if spec.pipeline == "tiled":
             makers[spec.key] = lambda spec=spec: counter(spec)
         elif spec.is_fusion:
             makers[spec.key] = lambda spec=spec: FusedPersonDetector(
                 [onnx(part) for part in spec.parts],
                 spec.key,
-                flip=bool(spec.meta.get("flip")),
-                iou_threshold=float(spec.meta.get("fusion_iou", 0.55)),
+                flip=spec.flip,
+                iou_threshold=spec.fusion_iou,
             )
     if variants:
         for second in ("picodet-s-416", "picodet-s-320"):

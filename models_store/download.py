@@ -33,19 +33,6 @@ class ChecksumMismatch(ServiceUnavailable):
     """A file's SHA-256 is not the one the registry records; it was not installed."""
 
 
-def offline_hint(filename: str, url: str | None, key: str | None = None) -> str:
-    """The sentence every "file missing" message ends with: URL, pull and import."""
-    pull = (
-        f"python manage.py models pull {key}" if key else "python manage.py models pull"
-    )
-    source = f" from {url}" if url else ""
-    return (
-        f"Download {filename}{source} with `{pull}`, or on a server without "
-        "internet copy it into a folder and run "
-        "`python manage.py models import FOLDER`."
-    )
-
-
 def sha256_of(path: Path) -> str:
     """Full lowercase hex SHA-256 of a file, read in 1 MiB chunks."""
     digest = hashlib.sha256()

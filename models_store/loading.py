@@ -30,6 +30,7 @@ from django.conf import settings
 
 from models_store import store
 from models_store.registry import PERSON_DETECTION, ModelSpec, get_spec
+from models_store.sessions import build_onnx_session
 from portal.lib.errors import ServiceUnavailable
 
 if TYPE_CHECKING:
@@ -89,7 +90,7 @@ def onnx_session(key: str, *, extra_outputs: Sequence[str] = ()) -> Any:
     spec = _spec_of_family(key, "onnx")
     path = store.ready_path(key)
     extra = tuple(extra_outputs)
-    log_severity = int(spec.meta.get("ort_log_severity", 2))
+    log_severity = spec.ort_log_severity
     return cached(
         ("onnx-session", spec.key, str(path), extra),
         lambda: _build_onnx_session(path, extra, log_severity),
@@ -119,13 +120,7 @@ def onnx_initializers(key: str, names: Sequence[str]) -> dict[str, np.ndarray]:
 def _build_onnx_session(
     path: Path, extra_outputs: tuple[str, ...], log_severity: int = 2
 ) -> Any:
-    import onnxruntime
-
-    options = onnxruntime.SessionOptions()
-    options.log_severity_level = log_severity  # 2 = warnings (onnxruntime's default)
-    options.intra_op_num_threads = threads()
-    options.inter_op_num_threads = 1
-    source: str | bytes = str(path)
+    source: Path | bytes = path
     if extra_outputs:
         import onnx
 
@@ -141,9 +136,7 @@ def _build_onnx_session(
             onnx.ValueInfoProto(name=name) for name in extra_outputs
         )
         source = graph_model.SerializeToString()
-    return onnxruntime.InferenceSession(
-        source, sess_options=options, providers=["CPUExecutionProvider"]
-    )
+    return build_onnx_session(source, threads(), log_severity=log_severity)
 
 
 # ------------------------------------------------------------------ torch
@@ -194,7 +187,7 @@ def torchvision_architecture(spec: ModelSpec) -> nn.Module:
     """``spec.builder(weights=None, ...)``: the untrained torchvision model."""
     module_name, _sep, function_name = (spec.builder or "").rpartition(".")
     builder = getattr(importlib.import_module(module_name), function_name)
-    kwargs = dict(spec.meta.get("builder_kwargs", {}))
+    kwargs = dict(spec.builder_kwargs)
     if spec.task == PERSON_DETECTION:
         kwargs.setdefault("weights_backbone", None)
     return builder(weights=None, num_classes=len(spec.categories), **kwargs)

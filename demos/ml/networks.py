@@ -417,8 +417,8 @@ DATASETS = {"ImageNet-1k": registry.IMAGENET_1K, "COCO": registry.COCO_80}
 def dataset(key: str) -> str:
     """What the model learnt from: "ImageNet-1k", "COCO", "digits", ..."""
     model = registry.get_spec(key)
-    if model.meta.get("dataset"):
-        return str(model.meta["dataset"])
+    if model.dataset:
+        return model.dataset
     if model.task == registry.DIGITS:
         return "digits"
     if model.categories in (registry.COCO_80, registry.COCO_91):
@@ -695,7 +695,7 @@ class OnnxCnn:
             raise CnnModelUnavailable(str(exc)) from exc
         self.activations = OnnxActivations(
             session,
-            spec.model.meta.get("input_name") or session.get_inputs()[0].name,
+            spec.model.input_name or session.get_inputs()[0].name,
             tensors,
             nhwc={layer.name for layer in spec.layers if layer.nhwc},
         )

@@ -93,8 +93,9 @@ def is_available(state: ModelState) -> bool:
 
 def default_threshold(state: ModelState | None) -> float:
     """The detector's own default threshold (score scales differ between models)."""
-    meta = state.spec.meta if state is not None else {}
-    return float(meta.get("default_threshold", settings.DEFAULT_SCORE_THRESHOLD))
+    if state is None:
+        return settings.DEFAULT_SCORE_THRESHOLD
+    return state.spec.default_threshold
 
 
 # The registry's detector names that are words, not model names, marked so that
@@ -136,15 +137,10 @@ def detector_description(key: str) -> DetectorDescription:
         detector_name(key),
         parts,
         spec.family,
-        spec.meta.get("decoder"),
+        spec.decoder,
         is_fallback(key),
-        spec.meta.get("pipeline"),
+        spec.pipeline,
     )
-
-
-def usable_detector_states() -> dict[str, ModelState]:
-    """The detectors a student can pick now (ready or built in), by key."""
-    return {key: s for key, s in detector_states().items() if is_available(s)}
 
 
 # Stored files of a run (a folder or a bucket), named relative to MEDIA_ROOT.

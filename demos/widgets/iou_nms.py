@@ -61,9 +61,7 @@ def _detector_candidates(sample: str, rgb: np.ndarray) -> tuple[str, float, list
     except ImportError as exc:  # the model store is not installed
         raise ServiceUnavailable(str(exc)) from exc
     key = default_detector_key()
-    default = float(
-        get_spec(key).meta.get("default_threshold", settings.DEFAULT_SCORE_THRESHOLD)
-    )
+    default = get_spec(key).default_threshold
     cache_key = f"lesson-nms-candidates:{sample}:{key}"
     found = cache.get(cache_key)
     if found is None:

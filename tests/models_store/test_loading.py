@@ -168,7 +168,7 @@ def test_bundled_files_are_ready_without_an_import(empty_store) -> None:
     for key in ("digits-cnn", "digits-autoencoder"):
         state = store.model_state(key)
         assert state.state == "ready" and state.is_available
-        sidecar = REPO_DIR / REGISTRY[key].meta["sha256_sidecar"]
+        sidecar = REPO_DIR / str(REGISTRY[key].sha256_sidecar)
         recorded = json.loads(sidecar.read_text())
         assert sha256_of(state.path) == recorded["sha256"]
 
@@ -185,7 +185,7 @@ def test_a_bundled_file_that_differs_from_its_record_is_corrupt(
             REGISTRY["digits-cnn"],
             key="test-digits",
             bundled=str(weights),
-            meta={**REGISTRY["digits-cnn"].meta, "sha256_sidecar": str(sidecar)},
+            sha256_sidecar=str(sidecar),
         )
     )
     registered.append("test-digits")

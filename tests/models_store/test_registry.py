@@ -99,7 +99,7 @@ def test_picodet_specs_match_the_shared_files_and_published_figures(
     )
     assert spec.license.startswith("Apache-2.0")
     assert spec.input_size == side and spec.params == 990_000
-    assert spec.box_ap == box_ap and spec.meta["decoder"] == "picodet"
+    assert spec.box_ap == box_ap and spec.decoder == "picodet"
     assert spec.categories[0] == "person" and spec.person_label == 0
 
 
@@ -116,10 +116,11 @@ def test_the_counter_runs_picodet_at_640_with_a_calibrated_doubt_range() -> None
     assert spec.is_fusion and spec.parts == ("picodet-s-416",)
     assert spec.input_size == 640
     sure, count, maybe = (
-        spec.meta["sure_threshold"],
+        spec.sure_threshold,
         spec.default_threshold,
-        spec.meta["maybe_threshold"],
+        spec.maybe_threshold,
     )
+    assert spec.doubt_range == (sure, maybe)
     assert 0 < maybe < count < sure < 1
 
 
@@ -175,10 +176,10 @@ def test_the_digits_models_are_bundled_specs_of_their_committed_files(
     assert spec.is_bundled and not spec.is_builtin and not spec.is_downloadable
     assert spec.url is None and spec.bundled_path.is_file()
     assert spec.bundled_path == REPO_DIR / "demos" / "ml" / "weights" / spec.filename
-    recorded = json.loads((REPO_DIR / spec.meta["sha256_sidecar"]).read_text())
+    recorded = json.loads((REPO_DIR / str(spec.sha256_sidecar)).read_text())
     assert recorded["file"] == spec.filename and recorded["params"] == params
     assert spec.params == params
-    assert spec.meta["fix"] == "python manage.py train_digits"
+    assert spec.fix_command == "python manage.py train_digits"
 
 
 def test_every_file_spec_is_either_downloadable_or_bundled() -> None:

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import cv2
 import numpy as np
 
+from models_store.sessions import build_onnx_session
 from models_store.tracing import TRACING
 from portal.lib.errors import ServiceUnavailable
 
@@ -406,17 +407,6 @@ class HogPersonDetector:
         )
 
 
-def _onnx_session(path: Path, threads: int) -> Any:
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = max(1, threads)
-    options.inter_op_num_threads = 1
-    return ort.InferenceSession(
-        str(path), sess_options=options, providers=["CPUExecutionProvider"]
-    )
-
-
 class _OnnxDetector:
     # Subclasses define ``detect`` (the PersonDetector protocol).
     """An onnxruntime session with one image input; subclasses pre/post-process.
@@ -445,7 +435,7 @@ class _OnnxDetector:
         self.person_class = person_class
         if session is None:
             assert path is not None  # checked above: exactly one of the two
-            session = _onnx_session(path, threads)
+            session = build_onnx_session(path, threads)
         self.session = session
         self.input_name = self.session.get_inputs()[0].name
 

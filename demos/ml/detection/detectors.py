@@ -82,17 +82,17 @@ def torch_device() -> str:
 def _build(spec: ModelSpec) -> PersonDetector:
     if spec.family == "opencv":
         return HogPersonDetector()
-    if spec.family == "fusion" and spec.meta.get("pipeline") == "tiled":
+    if spec.family == "fusion" and spec.pipeline == "tiled":
         return _counter(spec)
     if spec.family == "fusion":
         return FusedPersonDetector(
             [get_detector(part) for part in spec.parts],
             spec.key,
-            flip=bool(spec.meta.get("flip", False)),
-            iou_threshold=float(spec.meta.get("fusion_iou", 0.55)),
+            flip=spec.flip,
+            iou_threshold=spec.fusion_iou,
         )
     if spec.family == "onnx":
-        decoder = spec.meta.get("decoder")
+        decoder = spec.decoder
         if decoder not in _ONNX_CLASSES:
             raise ValueError(f"{spec.key}: unknown ONNX decoder {decoder!r}")
         return _ONNX_CLASSES[decoder](  # type: ignore[return-value]
@@ -129,8 +129,8 @@ def _counter(spec: ModelSpec) -> PersonDetector:
         whole,
         spec.key,
         input_size=size,
-        small_bonus=float(spec.meta.get("small_bonus", 0.0)),
-        min_photo_side=int(spec.meta.get("tile_min_photo_side", 2 * size)),
+        small_bonus=spec.small_bonus,
+        min_photo_side=spec.tile_min_photo_side or 2 * size,
     )
 
 

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from models_store.sessions import build_onnx_session
+
 
 def resized_picodet_graph(path: Path, size: int) -> bytes:
     """The serialised ONNX model of ``path`` re-shaped to a ``size`` input.
@@ -58,17 +60,11 @@ def resized_picodet_graph(path: Path, size: int) -> bytes:
 
 def picodet_session(path: Path, size: int, threads: int = 1) -> Any:
     """An onnxruntime CPU session of the PicoDet file ``path`` for ``size`` inputs."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = max(1, threads)
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3  # the export lists its weights as inputs too
     model = path.read_bytes() if size == _declared_size(path) else None
-    return ort.InferenceSession(
+    return build_onnx_session(
         model if model is not None else resized_picodet_graph(path, size),
-        sess_options=options,
-        providers=["CPUExecutionProvider"],
+        threads,
+        log_severity=3,  # the export lists its weights as inputs too
     )
 
 

@@ -29,8 +29,6 @@ from demos.people.jobs.selectors import (
 from demos.people.payloads import DemoRunOutputSerializer, run_payload
 from portal.lib.errors import BadInput
 
-ASYNC_VALUES = ("1", "true", "yes")
-
 
 class JobOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
@@ -59,10 +57,6 @@ class JobPageSerializer(serializers.Serializer):
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
     results = JobOutputSerializer(many=True)
-
-
-def is_async_request(request: Request) -> bool:
-    return request.query_params.get("async", "").lower() in ASYNC_VALUES
 
 
 def job_url(request: Request, job: DetectionJob) -> str:
