@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 import torchvision
+from django.utils import translation
 
 from demos.ml import networks as cnn_models
 from demos.ml.feature_maps import layer_shapes
@@ -175,7 +176,8 @@ def test_listing_the_models_reports_declared_shapes_and_availability(
     settings, tmp_path: Path
 ) -> None:
     settings.MODELS_DIR = tmp_path / "models"
-    rows = {row["key"]: row for row in cnn_models.list_models()}
+    with translation.override("en"):  # the labels are translated: read them in English
+        rows = {row["key"]: row for row in cnn_models.list_models()}
     assert rows["digits-cnn"]["available"] and not rows["vgg16"]["available"]
     assert rows["vgg16"]["layers"][0] == {
         "name": "features.0",
