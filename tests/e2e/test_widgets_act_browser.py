@@ -1,0 +1,158 @@
+"""Widgets the student acts on (issue 19), in a real browser: lesson 12's optimiser,
+StepLR and early-stopping marker with the momentum stepper, the kernel playground
+applying only complete kernels, and overlapping pooling windows. The Korean pages
+are also photographed (test-artifacts/act-*.png) for a person to look at."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import expect
+
+from demos.lessons.services import load_lessons
+from tests.e2e.conftest import ARTIFACTS
+from tests.factories import DEFAULT_PASSWORD, make_user
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def course(transactional_db) -> None:
+    load_lessons()
+
+
+def watch_errors(page) -> list[str]:
+    found: list[str] = []
+    page.on("pageerror", lambda exc: found.append(str(exc)))
+    page.on("console", lambda m: found.append(m.text) if m.type == "error" else None)
+    return found
+
+
+@pytest.fixture
+def korean_page(browser, live_url, transactional_db) -> Iterator:
+    """A tall page in Korean, logged in as a fresh student."""
+    context = browser.new_context(
+        locale="ko-KR", viewport={"width": 1280, "height": 2600}
+    )
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    username = f"e2e-{uuid.uuid4().hex[:8]}"
+    make_user(username=username)
+    page.goto(f"{live_url}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", DEFAULT_PASSWORD)
+    page.click("form.form button[type=submit]")
+    page.wait_for_url(f"{live_url}/")
+    yield page
+    context.close()
+
+
+def shoot(page, testid: str, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    widget = page.locator(f"[data-testid={testid}]")
+    widget.scroll_into_view_if_needed()
+    widget.screenshot(path=str(ARTIFACTS / f"act-{name}.png"))
+
+
+# Lesson 12: training curves
+
+
+def test_the_notes_preset_trains_with_momentum_and_marks_early_stopping(
+    logged_in_page, live_url, course
+) -> None:
+    page = logged_in_page
+    errors = watch_errors(page)
+    page.goto(f"{live_url}/lessons/training/")
+    step_size = page.locator("[data-testid=train-step-size]")
+    expect(step_size).to_be_disabled()  # no schedule until it is switched on
+    page.select_option("[data-testid=train-subset]", "50")
+    page.select_option("[data-testid=train-epochs]", "20")
+    page.select_option("[data-testid=train-optimizer]", "momentum")
+    page.select_option("[data-testid=train-patience]", "2")
+    page.click("[data-testid=train-preset]")
+    expect(page.locator("[data-testid=train-schedule]")).to_be_checked()
+    expect(step_size).to_be_enabled()
+    expect(step_size).to_have_value("7")
+    expect(page.locator("[data-testid=train-lr]")).to_have_value("0.001")
+    with page.expect_response("**/api/v1/training-runs/") as answer:
+        page.click("[data-testid=train-start]")
+    assert answer.value.status == 202, answer.value.text()
+    settings = answer.value.json()["settings"]
+    assert settings["optimizer"] == "momentum"
+    assert (settings["lr_step_size"], settings["lr_gamma"]) == (7, 0.1)
+    assert (settings["learning_rate"], settings["patience"]) == (0.001, 2)
+    status = page.locator("[data-testid=train-status]")
+    expect(status).to_have_attribute("data-state", "done", timeout=60_000)
+    expect(status).to_contain_text("Done after 20 epochs")
+    expect(page.locator("[data-testid=train-stopping]")).to_contain_text(
+        "With patience 2, early stopping would"
+    )
+    assert errors == []
+
+
+def test_without_the_switch_no_schedule_is_sent(
+    logged_in_page, live_url, course
+) -> None:
+    page = logged_in_page
+    page.goto(f"{live_url}/lessons/training/")
+    page.check("[data-testid=train-schedule]")
+    page.uncheck("[data-testid=train-schedule]")
+    expect(page.locator("[data-testid=train-gamma]")).to_be_disabled()
+    page.select_option("[data-testid=train-subset]", "20")
+    page.select_option("[data-testid=train-epochs]", "10")
+    page.select_option("[data-testid=train-optimizer]", "adamw")
+    with page.expect_response("**/api/v1/training-runs/") as answer:
+        page.click("[data-testid=train-start]")
+    body = answer.value.json()
+    assert answer.value.status == 202
+    assert body["settings"]["lr_step_size"] == 0
+    assert body["settings"]["optimizer"] == "adamw"
+    expect(page.locator("[data-testid=train-status]")).to_have_attribute(
+        "data-state", "done", timeout=60_000
+    )
+
+
+def test_the_momentum_stepper_walks_the_lessons_numbers(
+    browser_page, live_url, course
+) -> None:
+    page = browser_page
+    errors = watch_errors(page)
+    page.goto(f"{live_url}/lessons/training/")
+    text = page.locator("[data-testid=momentum-text]")
+    expect(text).to_contain_text("Step 0: plain gradient descent w = 1.000")
+    expect(page.locator("[data-testid=momentum-back]")).to_be_disabled()
+    for _ in range(3):
+        page.click("[data-testid=momentum-next]")
+    expect(text).to_have_text(
+        "Step 3: plain gradient descent w = 0.512; "
+        "momentum w = 0.062 (velocity v = 3.980)."
+    )
+    page.click("[data-testid=momentum-back]")
+    expect(text).to_contain_text("Step 2: plain gradient descent w = 0.640")
+    page.click("[data-testid=momentum-reset]")
+    expect(text).to_contain_text("Step 0:")
+    assert errors == []
+
+
+def test_korean_training_curves_widget(korean_page, live_url, course) -> None:
+    page = korean_page
+    errors = watch_errors(page)
+    page.goto(f"{live_url}/lessons/training/")
+    page.select_option("[data-testid=train-subset]", "50")
+    page.select_option("[data-testid=train-epochs]", "30")
+    page.select_option("[data-testid=train-patience]", "3")
+    page.click("[data-testid=train-preset]")
+    page.select_option("[data-testid=train-lr]", "0.01")
+    page.select_option("[data-testid=train-step-size]", "15")
+    page.click("[data-testid=train-start]")
+    expect(page.locator("[data-testid=train-status]")).to_have_attribute(
+        "data-state", "done", timeout=90_000
+    )
+    expect(page.locator("[data-testid=train-stopping]")).to_contain_text("조기 종료")
+    for _ in range(4):
+        page.click("[data-testid=momentum-next]")
+    expect(page.locator("[data-testid=momentum-text]")).to_contain_text("4단계")
+    shoot(page, "widget-training-curves", "training-curves-ko")
+    assert errors == []
