@@ -5,6 +5,7 @@ are also photographed (test-artifacts/act-*.png) for a person to look at."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 
@@ -155,4 +156,91 @@ def test_korean_training_curves_widget(korean_page, live_url, course) -> None:
         page.click("[data-testid=momentum-next]")
     expect(page.locator("[data-testid=momentum-text]")).to_contain_text("4단계")
     shoot(page, "widget-training-curves", "training-curves-ko")
+    assert errors == []
+
+
+# Lesson 1: the kernel playground
+
+
+def kernel_requests(page) -> list[str]:
+    sent: list[str] = []
+    page.on(
+        "request",
+        lambda r: sent.append(r.url) if "/playgrounds/kernel/" in r.url else None,
+    )
+    return sent
+
+
+def type_kernel(page, text: str) -> None:
+    box = page.locator("[data-testid=kernel-text]")
+    box.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Delete")
+    box.press_sequentially(text)
+
+
+def test_a_half_typed_kernel_is_never_sent_and_enter_applies_the_grid(
+    browser_page, live_url, course
+) -> None:
+    page = browser_page
+    errors = watch_errors(page)
+    page.goto(f"{live_url}/lessons/convolution/")
+    stats = page.locator("[data-testid=kernel-stats]")
+    expect(stats).to_contain_text("Kernel sum: 0")  # the first preset is applied
+    sent = kernel_requests(page)
+    status = page.locator("[data-testid=kernel-status]")
+    type_kernel(page, "1 1 1\n1 1 1\n1 1")
+    expect(status).to_contain_text("The kernel is not complete yet")
+    expect(page.locator("[data-testid=kernel-grid] td", has_text="?")).to_have_count(0)
+    expect(page.locator("[data-testid=kernel-grid] tr")).to_have_count(3)
+    assert sent == []  # nothing sent while typing, no error shown
+    page.keyboard.type(" 1")
+    expect(status).to_contain_text("The grid is complete")
+    assert sent == []
+    page.keyboard.press("Enter")  # on a complete grid: apply, no new row
+    expect(stats).to_contain_text("Kernel sum: 9")
+    expect(stats).to_contain_text("not 1: a flat patch comes out 9 times as bright")
+    expect(stats).to_contain_text("are shown white (saturated)")
+    assert len(sent) == 1
+    assert page.input_value("[data-testid=kernel-text]") == "1 1 1\n1 1 1\n1 1 1"
+    assert errors == []
+
+
+def test_leaving_the_box_applies_and_an_unfinished_grid_only_gets_a_hint(
+    browser_page, live_url, course
+) -> None:
+    page = browser_page
+    page.goto(f"{live_url}/lessons/convolution/")
+    stats = page.locator("[data-testid=kernel-stats]")
+    expect(stats).to_contain_text("Kernel sum: 0")
+    sent = kernel_requests(page)
+    type_kernel(page, "0 0 0\n0 0.5 0\n0 0")
+    page.locator("[data-testid=kernel-output]").click()  # blur
+    status = page.locator("[data-testid=kernel-status]")
+    expect(status).to_contain_text("The kernel is not complete yet")
+    assert sent == []
+    page.locator("[data-testid=kernel-text]").press_sequentially(" 0")
+    page.locator("[data-testid=kernel-output]").click()
+    expect(stats).to_contain_text("Kernel sum: 0.5")
+    expect(stats).to_contain_text("less than 1: flat areas come out darker")
+    assert len(sent) == 1
+
+
+def test_korean_kernel_playground_explains_saturation(
+    korean_page, live_url, course
+) -> None:
+    page = korean_page
+    errors = watch_errors(page)
+    page.goto(f"{live_url}/lessons/convolution/")
+    stats = page.locator("[data-testid=kernel-stats]")
+    expect(stats).to_contain_text("0")
+    type_kernel(page, "1 1 1\n1 1 1\n1 1 1")
+    page.keyboard.press("Enter")
+    expect(stats).to_contain_text("커널 합: 9")
+    expect(stats).to_contain_text("가중치의 합이 1이 아니라 9입니다")
+    expect(page.locator("[data-testid=kernel-status]")).to_have_text("")
+    expect(page.locator("[data-testid=kernel-output]")).to_have_attribute(
+        "src", re.compile("^data:image/png")
+    )
+    shoot(page, "widget-kernel-playground", "kernel-playground-ko")
     assert errors == []
