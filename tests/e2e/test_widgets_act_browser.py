@@ -244,3 +244,74 @@ def test_korean_kernel_playground_explains_saturation(
     )
     shoot(page, "widget-kernel-playground", "kernel-playground-ko")
     assert errors == []
+
+
+# Lesson 3: pooling windows drawn as they are
+
+
+def cells(page, testid: str, css: str = "td") -> list[str]:
+    return page.locator(f"[data-testid={testid}] {css}").all_text_contents()
+
+
+def test_overlapping_pooling_windows_are_drawn_overlapping(
+    browser_page, live_url, course
+) -> None:
+    page = browser_page
+    errors = watch_errors(page)
+    page.goto(f"{live_url}/lessons/pooling/")
+    patch = page.locator("[data-testid=pool-patch]")
+    expect(patch.locator("td.win0").first).to_be_visible()  # 2x2, stride 2: blocks
+    expect(patch.locator("td.cover2")).to_have_count(0)
+    page.select_option("[data-testid=pool-size]", "3")
+    page.select_option("[data-testid=pool-stride]", "1")
+    expect(page.locator("[data-testid=pool-shapes]")).to_contain_text("stride 1")
+    expect(patch.locator("td")).to_have_count(36)  # 4 windows of 3 every 1: 6x6
+    # Inner cells are read by up to 9 windows: shaded by how many, not split up.
+    expect(patch.locator("td.cover4").first).to_be_visible()
+    expect(patch.locator("td.win0")).to_have_count(0)
+    caption = page.locator("[data-testid=pool-caption]")
+    expect(caption).to_contain_text("so they overlap")
+    for row, col in [(0, 0), (0, 1), (2, 3)]:
+        number = page.locator(
+            f"[data-testid=pool-patch-max] tr:nth-child({row + 1}) "
+            f"td:nth-child({col + 1})"
+        )
+        number.click()
+        expect(number).to_have_class(re.compile(r"\bsel\b"))
+        chosen = patch.locator("td.sel")
+        expect(chosen).to_have_count(9)  # the whole 3x3 window, drawn where it is
+        # It is the window the number came from: its maximum is that number.
+        numbers = [int(v) for v in chosen.all_text_contents()]
+        assert max(numbers) == int(number.text_content())
+        # Its top-left cell sits `stride` cells right of the previous window's.
+        first = page.locator("[data-testid=pool-patch] td.sel-top.sel-left")
+        assert first.evaluate("td => [td.parentElement.rowIndex, td.cellIndex]") == [
+            row,
+            col,
+        ]
+    assert errors == []
+
+
+def test_a_stride_larger_than_the_window_leaves_cells_unread(
+    browser_page, live_url, course
+) -> None:
+    page = browser_page
+    page.goto(f"{live_url}/lessons/pooling/")
+    page.select_option("[data-testid=pool-stride]", "3")  # 2x2 windows every 3
+    expect(page.locator("[data-testid=pool-caption]")).to_contain_text(
+        "read by no window"
+    )
+    expect(page.locator("[data-testid=pool-patch] td.outside").first).to_be_visible()
+
+
+def test_korean_pooling_widget_with_overlap(korean_page, live_url, course) -> None:
+    page = korean_page
+    errors = watch_errors(page)
+    page.goto(f"{live_url}/lessons/pooling/")
+    page.select_option("[data-testid=pool-size]", "3")
+    page.select_option("[data-testid=pool-stride]", "2")
+    expect(page.locator("[data-testid=pool-caption]")).to_contain_text("서로 겹칩니다")
+    page.locator("[data-testid=pool-patch-max] tr:nth-child(2) td:nth-child(3)").click()
+    expect(page.locator("[data-testid=pool-caption]")).to_contain_text("(")
+    shoot(page, "widget-pooling", "pooling-ko")
+    assert errors == []
