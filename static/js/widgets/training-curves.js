@@ -71,7 +71,9 @@
         ctx.fillStyle = "#c92a2a";
         const text = fill(label("Stop"), { patience: marker.patience, epoch: marker.stop_epoch });
         const width = ctx.measureText(text).width;
-        ctx.fillText(text, Math.max(pad.left + 4, Math.min(sx - width / 2, plot.width - pad.right - width)), pad.top + 12);
+        // Beside the line, not across it: right of it when there is room.
+        const tx = sx + 6 + width <= plot.width - pad.right ? sx + 6 : Math.max(pad.left + 4, sx - 6 - width);
+        ctx.fillText(text, tx, pad.top + 12);
       }
       const best = marker && marker.best_epoch ? current.curves[marker.best_epoch - 1] : null;
       if (best && best.val_loss !== null) {
@@ -269,8 +271,8 @@
         const v = values[t];
         ctx.beginPath(); ctx.arc(x(Math.max(-1.2, Math.min(1.2, v))), y(Math.min(1.44, v * v)) + offset, 6, 0, 2 * Math.PI); ctx.fill();
       };
-      path(steps.plain, "#1c7ed6", 0);
       path(steps.momentum, "#e8590c", 0);
+      path(steps.plain, "#1c7ed6", 0); // on top: its short path hides under momentum's
       ctx.fillStyle = "#1c7ed6"; ctx.fillText(`● ${label("Plain")}`, pad.left, 14);
       ctx.fillStyle = "#e8590c"; ctx.fillText(`● ${label("Momentum")}`, pad.left + 220, 14);
       text.textContent = fill(label("Step"), {
