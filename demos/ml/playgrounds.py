@@ -19,14 +19,18 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from portal.lib.errors import BadInput
+from portal.lib.errors import BadInput, TranslatedBadInput, gettext_noop
 from portal.lib.numbers import InvalidNumber, parse_number
 
 Box = tuple[float, float, float, float]
 
 
-class InvalidKernel(BadInput):
-    """A typed kernel is not a square grid of numbers with an odd side."""
+class InvalidKernel(TranslatedBadInput):
+    """A typed kernel is not a square grid of numbers with an odd side (the
+    message in the request's language when Django is loaded)."""
+
+
+_ODD_SIDE = gettext_noop("A kernel's side must be odd: 1, 3, 5 or 7.")
 
 
 class InvalidLayerShape(BadInput):
@@ -62,7 +66,7 @@ def parse_kernel(text: str) -> np.ndarray:
     """
     rows = [row for row in re.split(r"[;\n]+", text.strip()) if row.strip()]
     if len(rows) > MAX_KERNEL_SIDE:
-        raise InvalidKernel("A kernel's side must be odd: 1, 3, 5 or 7.")
+        raise InvalidKernel(_ODD_SIDE)
     try:
         # The bounded parser, never Fraction(): "1e-99999999" would build a
         # 100-million-digit integer while holding the GIL.
@@ -75,16 +79,23 @@ def parse_kernel(text: str) -> np.ndarray:
         ]
     except InvalidNumber as exc:
         raise InvalidKernel(
-            f"A kernel holds numbers only (like 1, -2, 0.25 or 1/9). {exc}"
+            gettext_noop(
+                "A kernel holds numbers only (like 1, -2, 0.25 or 1/9). %(reason)s"
+            ),
+            reason=str(exc),
         ) from exc
     side = len(values)
     if side == 0 or any(len(row) != side for row in values):
-        raise InvalidKernel("A kernel must be square: as many rows as columns.")
+        raise InvalidKernel(
+            gettext_noop("A kernel must be square: as many rows as columns.")
+        )
     if side % 2 == 0 or side > MAX_KERNEL_SIDE:
-        raise InvalidKernel("A kernel's side must be odd: 1, 3, 5 or 7.")
+        raise InvalidKernel(_ODD_SIDE)
     kernel = np.array(values, dtype=np.float32)
     if not np.isfinite(kernel).all() or np.abs(kernel).max() > 1e4:
-        raise InvalidKernel("Kernel values must be finite and at most 10000.")
+        raise InvalidKernel(
+            gettext_noop("Kernel values must be finite and at most 10000.")
+        )
     return kernel
 
 

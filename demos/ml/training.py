@@ -4,7 +4,10 @@ A small MLP (64 → 128 → 64 → 10, optional dropout) learns scikit-learn's 8
 digits from a chosen subset of the fixed training split and is measured on the
 fixed test split after every epoch. The switches are the ones the lesson uses to
 cause and cure overfitting: subset size, dropout, weight decay, augmentation
-(random one-pixel shifts and a little noise) and the learning rate.
+(random one-pixel shifts and a little noise), the optimiser (SGD, SGD with
+momentum 0.9, Adam with coupled weight decay, AdamW with decoupled weight decay),
+the learning rate and an optional StepLR schedule. The patience setting does not
+stop training: the widget marks where early stopping would have stopped.
 
 ``train_curves`` reports every epoch through a callback and stops at a deadline,
 so the caller bounds the time; memory is bounded by the limits in
@@ -34,6 +37,8 @@ MIN_SUBSET, MAX_SUBSET = 20, 1437  # 1437 = the whole training split
 MAX_EPOCHS = 60
 BATCH_SIZE = 32
 LEARNING_RATES = (0.0001, 0.001, 0.01, 0.1, 1.0)
+OPTIMISERS = ("sgd", "momentum", "adam", "adamw")
+MOMENTUM = 0.9  # "momentum" is SGD with this mu
 
 
 class InvalidTrainingSettings(BadInput):
@@ -49,6 +54,10 @@ class TrainingSettings:
     augment: bool = False
     learning_rate: float = 0.01
     seed: int = 0
+    optimizer: str = "adam"
+    lr_step_size: int = 0  # StepLR every this many epochs; 0 = constant rate
+    lr_gamma: float = 0.1  # StepLR's factor (multiplies the rate)
+    patience: int = 5  # early stopping's patience, for the marker only
 
     def check(self) -> TrainingSettings:
         if not MIN_SUBSET <= self.subset <= MAX_SUBSET:
@@ -61,6 +70,12 @@ class TrainingSettings:
             raise InvalidTrainingSettings("dropout 0..0.9, weight decay 0..0.1.")
         if not 1e-5 <= self.learning_rate <= 2:
             raise InvalidTrainingSettings("learning rate must be 0.00001..2.")
+        if self.optimizer not in OPTIMISERS:
+            raise InvalidTrainingSettings(f"optimizer must be one of {OPTIMISERS}.")
+        if not 0 <= self.lr_step_size <= MAX_EPOCHS or not 0.01 <= self.lr_gamma <= 1:
+            raise InvalidTrainingSettings("step size 0..60, gamma 0.01..1.")
+        if not 1 <= self.patience <= MAX_EPOCHS:
+            raise InvalidTrainingSettings(f"patience must be 1..{MAX_EPOCHS}.")
         return self
 
     def as_dict(self) -> dict[str, object]:
@@ -94,6 +109,7 @@ class EpochResult:
     val_loss: float  # on the fixed test split (360 digits)
     train_accuracy: float
     val_accuracy: float
+    learning_rate: float  # the rate of this epoch's steps (after StepLR)
 
 
 def pick_subset(
@@ -129,6 +145,20 @@ def augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     )
     noise = torch.randn(shifted.shape, generator=generator) * 0.05
     return (shifted + noise).clamp(0, 1)
+
+
+def make_optimiser(parameters: Any, options: TrainingSettings) -> torch.optim.Optimizer:
+    """The chosen optimiser. ``Adam(weight_decay=λ)`` adds ``λw`` to the gradient
+    before the adaptive division (coupled, an L2 penalty); ``AdamW`` subtracts
+    ``lr·λ·w`` apart from it (decoupled); SGD's two forms are the same thing."""
+    lr, decay = options.learning_rate, options.weight_decay
+    if options.optimizer == "sgd":
+        return torch.optim.SGD(parameters, lr=lr, weight_decay=decay)
+    if options.optimizer == "momentum":
+        return torch.optim.SGD(parameters, lr=lr, momentum=MOMENTUM, weight_decay=decay)
+    if options.optimizer == "adamw":
+        return torch.optim.AdamW(parameters, lr=lr, weight_decay=decay)
+    return torch.optim.Adam(parameters, lr=lr, weight_decay=decay)
 
 
 def _measure(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
@@ -169,7 +199,9 @@ def train_curves(
     deadline: float | None = None,
     guard: AbstractContextManager[Any] | None = None,
 ) -> list[EpochResult]:
-    """Train ``DigitsMLP`` with Adam and report both curves after every epoch.
+    """Train ``DigitsMLP`` with the chosen optimiser (and StepLR when
+    ``lr_step_size`` > 0, stepped once per epoch) and report both curves and the
+    epoch's learning rate after every epoch.
 
     Stops early (returning the epochs done) when ``time.monotonic()`` passes
     ``deadline``, or when the loss becomes NaN or infinite (a learning rate far
@@ -186,23 +218,30 @@ def train_curves(
     val_x = torch.from_numpy(data.test_images / DATA_MAX).float()
     val_y = torch.from_numpy(data.test_labels)
     model = DigitsMLP(options.dropout)
-    optimiser = torch.optim.Adam(
-        model.parameters(),
-        lr=options.learning_rate,
-        weight_decay=options.weight_decay,
+    optimiser = make_optimiser(model.parameters(), options)
+    scheduler = (
+        torch.optim.lr_scheduler.StepLR(
+            optimiser, step_size=options.lr_step_size, gamma=options.lr_gamma
+        )
+        if options.lr_step_size > 0
+        else None
     )
     results: list[EpochResult] = []
     for epoch in range(1, options.epochs + 1):
+        rate = float(optimiser.param_groups[0]["lr"])
         with guard:
             _train_epoch(model, optimiser, train_x, train_y, options, generator)
             train_loss, train_accuracy = _measure(model, train_x, train_y)
             val_loss, val_accuracy = _measure(model, val_x, val_y)
+        if scheduler is not None:
+            scheduler.step()
         result = EpochResult(
-            epoch,
-            train_loss if math.isfinite(train_loss) else math.inf,
-            val_loss if math.isfinite(val_loss) else math.inf,
-            train_accuracy,
-            val_accuracy,
+            epoch=epoch,
+            train_loss=train_loss if math.isfinite(train_loss) else math.inf,
+            val_loss=val_loss if math.isfinite(val_loss) else math.inf,
+            train_accuracy=train_accuracy,
+            val_accuracy=val_accuracy,
+            learning_rate=rate,
         )
         results.append(result)
         if on_epoch is not None:

@@ -40,6 +40,7 @@ class KernelResult:
     response_min: float
     response_max: float
     negative_share: float  # share of outputs below 0 (black in "clip" mode)
+    saturated_share: float  # share of shown outputs above 255 (white: saturated)
 
 
 def run_kernel(
@@ -48,6 +49,7 @@ def run_kernel(
     """Filter a photo with one kernel, exactly as ``cv2.filter2D`` would."""
     image = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) if grey else rgb
     response = playgrounds.correlate(image, kernel)
+    shown = np.abs(response) if mode == "abs" else response
     output = playgrounds.apply_kernel(image, kernel, mode=mode)
     return KernelResult(
         input_url=png_data_url(image),
@@ -59,6 +61,7 @@ def run_kernel(
         response_min=round(float(response.min()), 2),
         response_max=round(float(response.max()), 2),
         negative_share=round(float((response < -0.5).mean()), 4),
+        saturated_share=round(float((shown > 255.5).mean()), 4),
     )
 
 
@@ -89,7 +92,7 @@ class KernelPlaygroundApi(APIView):
                 attrs["sample"] = next(iter(SAMPLES))
             if not attrs.get("kernel") and not attrs.get("preset"):
                 raise serializers.ValidationError(
-                    {"kernel": "Type a kernel or choose a preset."}
+                    {"kernel": gettext_lazy("Type a kernel or choose a preset.")}
                 )
             return attrs
 
@@ -103,6 +106,7 @@ class KernelPlaygroundApi(APIView):
         response_min = serializers.FloatField()
         response_max = serializers.FloatField()
         negative_share = serializers.FloatField()
+        saturated_share = serializers.FloatField()
 
     @extend_schema(request=InputSerializer, responses=OutputSerializer)
     def post(self, request: Request) -> Response:

@@ -17,6 +17,18 @@ from demos.widgets import training_runs
 from portal.lib.api import StrictSerializer, validated
 
 
+def _early_stopping(run: Any) -> dict[str, Any]:
+    from demos.ml.schedules import early_stopping
+
+    patience = int(run.options.get("patience", 5))
+    marker = early_stopping([c["val_loss"] for c in run.curves], patience)
+    return {
+        "patience": patience,
+        "best_epoch": marker.best_epoch,
+        "stop_epoch": marker.stop_epoch,
+    }
+
+
 def _training_run_body(request: Request, run: Any) -> dict[str, Any]:
     return {
         "id": str(run.public_id),
@@ -28,6 +40,7 @@ def _training_run_body(request: Request, run: Any) -> dict[str, Any]:
         "settings": run.options,
         "epochs": run.options.get("epochs"),
         "curves": run.curves,
+        "early_stopping": _early_stopping(run),
         "created": run.created.isoformat(),
         "finished": run.finished.isoformat() if run.finished else None,
     }
@@ -49,6 +62,12 @@ class TrainingRunCreateApi(APIView):
         learning_rate = serializers.FloatField(
             min_value=0.00001, max_value=2, default=0.01
         )
+        optimizer = serializers.ChoiceField(
+            choices=["sgd", "momentum", "adam", "adamw"], default="adam"
+        )
+        lr_step_size = serializers.IntegerField(min_value=0, max_value=60, default=0)
+        lr_gamma = serializers.FloatField(min_value=0.01, max_value=1, default=0.1)
+        patience = serializers.IntegerField(min_value=1, max_value=60, default=5)
 
     @extend_schema(request=InputSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
@@ -76,10 +95,23 @@ class TrainingRunDetailApi(APIView):
 
 
 def training_context(request: HttpRequest) -> dict[str, Any]:
+    from demos.ml.schedules import momentum_iterates
+
+    steps = momentum_iterates(w0=1.0, learning_rate=0.1, mu=0.9, steps=30)
     return {
         "training_subsets": [20, 50, 100, 200, 500, 1437],
         "training_epochs": [10, 20, 30, 40, 60],
         "training_rates": [0.0001, 0.001, 0.01, 0.1, 1.0],
+        "training_step_sizes": [3, 5, 7, 10, 15],
+        "training_gammas": [0.5, 0.1],
+        "training_patiences": [2, 3, 5, 10],
+        "momentum_steps": {
+            "lr": 0.1,
+            "mu": 0.9,
+            "plain": [round(w, 6) for w in steps.plain],
+            "momentum": [round(w, 6) for w in steps.momentum],
+            "velocity": [round(v, 6) for v in steps.velocity],
+        },
     }
 
 

@@ -147,8 +147,11 @@ def _digits_data() -> Any:
     return digits.load_digits_split()
 
 
-def _json_number(value: float) -> float | None:
-    return round(value, 5) if math.isfinite(value) else None
+def _json_number(value: float, key: str = "") -> float | None:
+    if not math.isfinite(value):
+        return None
+    # A rate after a few StepLR steps (1e-6) would round to 0 at five decimals.
+    return float(f"{value:.6g}") if key == "learning_rate" else round(value, 5)
 
 
 def run_training(run_id: int) -> None:
@@ -166,7 +169,7 @@ def run_training(run_id: int) -> None:
 
     def on_epoch(result: Any) -> None:
         row = {
-            key: (_json_number(value) if isinstance(value, float) else value)
+            key: (_json_number(value, key) if isinstance(value, float) else value)
             for key, value in asdict(result).items()
         }
         curves.append(row)

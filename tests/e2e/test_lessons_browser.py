@@ -44,6 +44,7 @@ def test_kernel_playground_filters_a_sample_and_a_typed_kernel(
     page.select_option("[data-testid=kernel-preset]", "box-blur-5")
     expect(page.locator("[data-testid=kernel-grid] td")).to_have_count(25)
     page.fill("[data-testid=kernel-text]", "0 -1 0\n-1 5 -1\n0 -1 0")
+    page.press("[data-testid=kernel-text]", "Enter")  # applied on a complete grid
     expect(page.locator("[data-testid=kernel-stats]")).to_contain_text("Kernel sum: 1")
     assert page.input_value("[data-testid=kernel-preset]") == ""
     assert errors == []

@@ -1,7 +1,12 @@
 // Lesson 1 widget: apply a 3x3/5x5 kernel to a sample or uploaded photo.
 // The server does the filtering (data-api, api:playground-kernel; same result as
 // cv2.filter2D); this script reads the form, shows the kernel as a coloured grid,
-// displays both images and writes the matching PyTorch code. Helpers: widget-kit.js.
+// displays both images and writes the matching PyTorch code. A typed kernel is
+// sent only when it is a complete grid (an odd square of numbers) and the student
+// presses Enter or leaves the box: a half-typed row is drawn with "?" and a hint,
+// never sent. When the weights do not add up to 1 the stats say what that does to
+// the brightness (nine ones: most pixels pass 255 and turn white). Helpers:
+// widget-kit.js.
 "use strict";
 (() => {
   const { el, errorText, fetchJson, fill, mount, scope } = window.WidgetKit;
@@ -14,10 +19,19 @@
     const upload = $("upload");
     const status = $("status");
 
+    const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
     function parseFraction(cell) {
       const parts = cell.split("/");
+      if (!parts.every((p) => NUMBER.test(p)) || parts.length > 2) return NaN;
       const value = parts.length === 2 ? Number(parts[0]) / Number(parts[1]) : Number(cell);
       return Number.isFinite(value) ? value : NaN;
+    }
+
+    // A grid the server will take: an odd square side 1..7, every cell a number.
+    function isComplete(rows) {
+      const side = rows.length;
+      return side % 2 === 1 && side <= 7
+        && rows.every((row) => row.length === side && row.every(Number.isFinite));
     }
 
     function readKernel() {
@@ -75,6 +89,13 @@
 
     let pending = null;
     async function apply() {
+      if (!preset.value && !isComplete(readKernel())) {
+        drawGrid();
+        status.textContent = label("Incomplete");
+        status.dataset.state = "incomplete";
+        return;
+      }
+      delete status.dataset.state;
       if (pending) pending.abort();
       pending = new AbortController();
       drawGrid();
@@ -101,8 +122,15 @@
           max: result.response_max,
           negative: `${(result.negative_share * 100).toFixed(1)}%`,
         })];
-        if (Math.abs(result.kernel_sum - 1) < 1e-6) parts.push(label("SumOne"));
-        if (Math.abs(result.kernel_sum) < 1e-6) parts.push(label("SumZero"));
+        const sum = result.kernel_sum;
+        const share = `${(result.saturated_share * 100).toFixed(1)}%`;
+        const shown = { sum: String(+sum.toFixed(3)), share };
+        if (Math.abs(sum - 1) < 1e-6) parts.push(label("SumOne"));
+        else if (Math.abs(sum) < 1e-6) parts.push(label("SumZero"));
+        else if (sum > 1 && result.saturated_share >= 0.005) parts.push(fill(label("SumSaturated"), shown));
+        else if (sum > 1) parts.push(fill(label("SumBrighter"), shown));
+        else if (sum > 0) parts.push(fill(label("SumDarker"), shown));
+        if (sum <= 1 && result.saturated_share >= 0.005) parts.push(fill(label("Saturated"), shown));
         if (result.negative_share > 0 && $("mode").value === "clip") parts.push(label("Clipped"));
         $("stats").textContent = parts.join(" ");
       } catch (error) {
@@ -110,18 +138,27 @@
       }
     }
 
-    let timer = null;
-    const applySoon = () => { clearTimeout(timer); timer = setTimeout(apply, 350); };
-
     preset.addEventListener("change", () => {
       const option = preset.selectedOptions[0];
       if (option && option.dataset.text) kernelText.value = option.dataset.text;
       apply();
     });
+    // Typing only redraws the grid and says what is missing; nothing is sent.
     kernelText.addEventListener("input", () => {
       preset.value = "";
       drawGrid();
-      applySoon();
+      const complete = isComplete(readKernel());
+      status.textContent = complete ? label("Ready") : label("Incomplete");
+      status.dataset.state = complete ? "ready" : "incomplete";
+    });
+    // Leaving the box applies a complete grid.
+    kernelText.addEventListener("change", () => apply());
+    // Enter applies a complete grid; on an unfinished one it starts the next row.
+    kernelText.addEventListener("keydown", (event) => {
+      if (event.key !== "Enter" || event.shiftKey || event.isComposing) return;
+      if (!isComplete(readKernel())) return;
+      event.preventDefault();
+      apply();
     });
     form.addEventListener("change", (event) => {
       if (event.target === preset || event.target === kernelText) return;

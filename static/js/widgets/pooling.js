@@ -1,7 +1,11 @@
 // Lesson 3 widget: max vs average pooling on a real feature map.
 // data-api (api:playground-pooling) returns the map and both pooled maps (computed
 // in Python and tested against torch); this script draws them and shows the numbers
-// of a zoomed patch with its pooling windows. Helpers come from widget-kit.js.
+// of a zoomed patch with its pooling windows. Windows are drawn as they are: when
+// the stride is smaller than the window they overlap, so each input cell is shaded
+// by how many windows read it and the selected window (click an output number) is
+// outlined cell by cell; with a larger stride the skipped cells stay grey. Helpers
+// come from widget-kit.js.
 "use strict";
 (() => {
   const { el, errorText, fetchJson, fill, mount, scope } = window.WidgetKit;
@@ -14,6 +18,7 @@
 
     let data = null;
     let corner = [0, 0]; // top-left pooling window of the patch
+    let selected = [0, 0]; // the outlined window, relative to the patch
 
     // A small perceptual colour ramp (dark blue → teal → yellow) for 0..255.
     const RAMP = [[13, 8, 135], [84, 2, 163], [139, 10, 165], [185, 50, 137],
@@ -65,32 +70,73 @@
       const height = (rows - 1) * stride + size;
       const width = (cols - 1) * stride + size;
       const patch = data.feature_map.slice(top, top + height).map((row) => row.slice(left, left + width));
-      const windowOf = (y, x) => {
+      // Every window of the patch that reads input cell (y, x), as [row, column].
+      const windowsOf = (y, x) => {
+        const found = [];
         for (let wr = 0; wr < rows; wr += 1) {
           for (let wc = 0; wc < cols; wc += 1) {
             const y0 = wr * stride;
             const x0 = wc * stride;
-            if (y >= y0 && y < y0 + size && x >= x0 && x < x0 + size) return [wr, wc];
+            if (y >= y0 && y < y0 + size && x >= x0 && x < x0 + size) found.push([wr, wc]);
           }
         }
-        return null;
+        return found;
       };
+      const overlapping = stride < size;
+      const [sr, sc] = selected;
+      const sy = sr * stride;
+      const sx = sc * stride;
+      const chosenMax = data.max_pooled[r0 + sr][c0 + sc];
       table($("patch"), patch, (y, x) => {
-        const w = windowOf(y, x);
-        if (!w) return "outside";
-        const best = data.max_pooled[r0 + w[0]][c0 + w[1]];
-        return `win${(w[0] + w[1]) % 2}${best > 0 && patch[y][x] === best ? " is-max" : ""}`;
+        const windows = windowsOf(y, x);
+        if (!windows.length) return "outside";
+        const classes = [];
+        if (overlapping) {
+          classes.push(`cover${Math.min(windows.length, 4)}`);
+        } else {
+          const [wr, wc] = windows[0];
+          classes.push(`win${(wr + wc) % 2}`);
+          const best = data.max_pooled[r0 + wr][c0 + wc];
+          if (best > 0 && patch[y][x] === best) classes.push("is-max");
+        }
+        if (y >= sy && y < sy + size && x >= sx && x < sx + size) {
+          classes.push("sel");
+          if (y === sy) classes.push("sel-top");
+          if (y === sy + size - 1) classes.push("sel-bottom");
+          if (x === sx) classes.push("sel-left");
+          if (x === sx + size - 1) classes.push("sel-right");
+          if (overlapping && chosenMax > 0 && patch[y][x] === chosenMax) classes.push("is-max");
+        }
+        return classes.join(" ");
       });
       const pick = (grid) => grid.slice(r0, r0 + rows).map((row) => row.slice(c0, c0 + cols));
-      const parity = (y, x) => `win${(y + x) % 2}`;
+      const parity = (y, x) => {
+        const base = overlapping ? "cover1" : `win${(y + x) % 2}`;
+        return y === sr && x === sc ? `${base} sel sel-top sel-bottom sel-left sel-right` : base;
+      };
       table($("patch-max"), pick(data.max_pooled), parity);
       table($("patch-avg"), pick(data.avg_pooled), parity);
-      $("patch-caption").textContent = fill(label("Patch"), { row: top, col: left });
+      let caption = "Patch";
+      if (overlapping) caption = "PatchOverlap"; else if (stride > size) caption = "PatchGaps";
+      $("patch-caption").textContent = fill(label(caption), {
+        row: top, col: left, size, stride,
+        out_row: r0 + sr, out_col: c0 + sc,
+      });
       // Outline the patch on the map.
       const ctx = paint($("map"), data.feature_map, ZOOM);
       ctx.strokeStyle = "#ffffff";
       ctx.lineWidth = 2;
       ctx.strokeRect(left * ZOOM, top * ZOOM, width * ZOOM, height * ZOOM);
+      ctx.strokeStyle = "#ff3b30";
+      ctx.strokeRect((left + sx) * ZOOM, (top + sy) * ZOOM, size * ZOOM, size * ZOOM);
+    }
+
+    // Clicking an output number outlines the window it was computed from.
+    function selectFrom(event) {
+      const cell = event.target.closest("td");
+      if (!cell || !data) return;
+      selected = [cell.parentElement.rowIndex, cell.cellIndex];
+      showPatch();
     }
 
     function writeCode() {
@@ -131,6 +177,7 @@
       let best = [0, 0, -1];
       data.max_pooled.forEach((row, y) => row.forEach((v, x) => { if (v > best[2]) best = [y, x, v]; }));
       corner = clampCorner(best[0] - 1, best[1] - 1);
+      selected = [best[0] - corner[0], best[1] - corner[1]];
       showPatch();
       writeCode();
     }
@@ -148,8 +195,18 @@
       const x = Math.floor(((event.clientX - box.left) * scale) / ZOOM);
       const y = Math.floor(((event.clientY - box.top) * scale) / ZOOM);
       corner = clampCorner(Math.floor(y / data.stride) - 1, Math.floor(x / data.stride) - 1);
+      const ph = data.max_pooled.length;
+      const pw = data.max_pooled[0].length;
+      const wr = Math.min(ph - 1, Math.floor(y / data.stride));
+      const wc = Math.min(pw - 1, Math.floor(x / data.stride));
+      selected = [
+        Math.max(0, Math.min(wr - corner[0], Math.min(WINDOWS, ph - corner[0]) - 1)),
+        Math.max(0, Math.min(wc - corner[1], Math.min(WINDOWS, pw - corner[1]) - 1)),
+      ];
       showPatch();
     });
+    $("patch-max").addEventListener("click", selectFrom);
+    $("patch-avg").addEventListener("click", selectFrom);
     form.addEventListener("change", load);
     form.addEventListener("submit", (event) => { event.preventDefault(); load(); });
     load();

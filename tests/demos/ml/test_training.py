@@ -129,3 +129,75 @@ def test_training_survives_feature_extractors_traced_in_another_thread(data) -> 
         stop.set()
         tracer.join()
     assert len(results) == 15
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        TrainingSettings(optimizer="rmsprop"),
+        TrainingSettings(lr_step_size=61),
+        TrainingSettings(lr_gamma=0),
+        TrainingSettings(lr_gamma=2),
+        TrainingSettings(patience=0),
+    ],
+)
+def test_new_switches_outside_the_bounds_are_refused(options) -> None:
+    with pytest.raises(InvalidTrainingSettings):
+        options.check()
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "momentum"),
+    [
+        ("sgd", torch.optim.SGD, 0),
+        ("momentum", torch.optim.SGD, 0.9),
+        ("adam", torch.optim.Adam, None),
+        ("adamw", torch.optim.AdamW, None),
+    ],
+)
+def test_each_optimiser_choice_builds_that_optimiser(name, kind, momentum) -> None:
+    options = TrainingSettings(optimizer=name, weight_decay=0.01, learning_rate=0.1)
+    optimiser = training.make_optimiser(training.DigitsMLP().parameters(), options)
+    assert type(optimiser) is kind
+    group = optimiser.param_groups[0]
+    assert group["lr"] == 0.1 and group["weight_decay"] == 0.01
+    if momentum is not None:
+        assert group["momentum"] == momentum
+
+
+def test_adamw_decays_weights_apart_from_the_gradient_and_adam_does_not() -> None:
+    # A weight with zero gradient: coupled Adam turns lambda*w into a normalised step
+    # of about lr; AdamW shrinks it by exactly lr*lambda*w.
+    def one_step(name: str) -> float:
+        w = torch.nn.Parameter(torch.tensor([2.0]))
+        options = TrainingSettings(optimizer=name, weight_decay=0.01, learning_rate=0.1)
+        optimiser = training.make_optimiser([w], options)
+        w.grad = torch.zeros(1)
+        optimiser.step()
+        return w.item()
+
+    assert one_step("adamw") == pytest.approx(2.0 - 0.1 * 0.01 * 2.0)
+    assert one_step("adam") == pytest.approx(2.0 - 0.1, abs=1e-4)
+
+
+def test_steplr_lowers_the_rate_each_epoch_reports(data) -> None:
+    results = train_curves(
+        data,
+        TrainingSettings(
+            subset=20, epochs=8, learning_rate=0.001, lr_step_size=3, lr_gamma=0.1
+        ),
+    )
+    assert [r.learning_rate for r in results] == pytest.approx(
+        [1e-3] * 3 + [1e-4] * 3 + [1e-5] * 2
+    )
+
+
+@pytest.mark.parametrize("name", ["sgd", "momentum", "adamw"])
+def test_every_optimiser_learns_the_digits(data, name: str) -> None:
+    rate = 0.001 if name == "adamw" else 0.1
+    results = train_curves(
+        data,
+        TrainingSettings(subset=200, epochs=8, optimizer=name, learning_rate=rate),
+    )
+    assert results[-1].val_loss < results[0].val_loss
+    assert results[-1].val_accuracy > 0.6

@@ -71,3 +71,43 @@ def test_the_api_hands_the_page_every_number(client: Client, example: str) -> No
 
 def test_an_unknown_example_is_a_400(client: Client) -> None:
     assert client.get(URL, {"example": "video"}).status_code == 400
+
+
+# --- The kernel playground: saturation, errors in the page language ---------------
+
+KERNEL_URL = "/api/v1/playgrounds/kernel/"
+
+
+def test_nine_ones_saturate_and_the_answer_says_how_much(client: Client) -> None:
+    ones = client.post(KERNEL_URL, {"sample": "cat", "kernel": "1 1 1\n1 1 1\n1 1 1"})
+    blur = client.post(KERNEL_URL, {"sample": "cat", "preset": "box-blur"})
+    assert ones.status_code == blur.status_code == 200
+    assert ones.json()["kernel_sum"] == 9
+    assert ones.json()["saturated_share"] > 0.5  # most of the photo turns white
+    assert blur.json()["saturated_share"] == 0
+
+
+def test_abs_mode_counts_saturation_on_the_magnitude(client: Client) -> None:
+    fields = {"sample": "cat", "kernel": "-9 0 9; -9 0 9; -9 0 9", "grey": "true"}
+    clipped = client.post(KERNEL_URL, {**fields, "mode": "clip"}).json()
+    magnitude = client.post(KERNEL_URL, {**fields, "mode": "abs"}).json()
+    assert magnitude["saturated_share"] > clipped["saturated_share"] > 0
+
+
+@pytest.mark.parametrize(
+    ("kernel", "korean"),
+    [
+        ("1 2 3; 4 5", "정사각형"),
+        ("1 2; 3 4", "홀수"),
+        ("1 x 3; 1 2 3; 1 2 3", "숫자만"),
+    ],
+)
+def test_a_bad_kernel_is_explained_in_korean(
+    client: Client, kernel: str, korean: str
+) -> None:
+    response = client.post(
+        KERNEL_URL, {"sample": "cat", "kernel": kernel}, HTTP_ACCEPT_LANGUAGE="ko"
+    )
+    assert response.status_code == 400
+    assert korean in str(response.json())
+    assert "kernel" not in str(response.json()["detail"]).lower()

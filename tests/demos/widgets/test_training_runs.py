@@ -46,7 +46,10 @@ def test_a_run_trains_and_its_curves_can_be_read_back(
         "val_loss",
         "train_accuracy",
         "val_accuracy",
+        "learning_rate",
     }
+    assert body["early_stopping"]["patience"] == 5
+    assert 1 <= body["early_stopping"]["best_epoch"] <= 4
     run = TrainingRun.objects.get(owner=user)
     assert run.finished is not None and run.options["subset"] == 50
 
@@ -105,13 +108,72 @@ def test_a_diverging_run_reports_an_infinite_loss_as_null(
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "fields",
-    [{"subset": 5}, {"epochs": 61}, {"learning_rate": "nan"}, {"dropout": 0.95}],
+    [
+        {"subset": 5},
+        {"epochs": 61},
+        {"learning_rate": "nan"},
+        {"dropout": 0.95},
+        {"optimizer": "rmsprop"},
+        {"lr_step_size": -1},
+        {"lr_gamma": 0},
+        {"patience": 0},
+        {"momentum": 0.5},  # unknown fields are still refused
+    ],
 )
 def test_settings_out_of_bounds_are_a_400(
     logged_in_client: Client, fields: dict
 ) -> None:
     assert logged_in_client.post(URL, fields).status_code == 400
     assert TrainingRun.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_optimiser_schedule_and_patience_travel_with_the_run(
+    logged_in_client: Client, user, inline, django_capture_on_commit_callbacks
+) -> None:
+    fields = {
+        "subset": 20,
+        "epochs": 9,
+        "optimizer": "adamw",
+        "weight_decay": 0.01,
+        "learning_rate": 0.0001,
+        "lr_step_size": 3,
+        "lr_gamma": 0.1,
+        "patience": 2,
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        started = logged_in_client.post(URL, fields).json()
+    assert {k: started["settings"][k] for k in fields} == fields
+    body = logged_in_client.get(started["url"]).json()
+    rates = [c["learning_rate"] for c in body["curves"]]
+    # Small rates survive the JSON rounding of the curves (1e-6 is not 0).
+    assert rates == pytest.approx([1e-4] * 3 + [1e-5] * 3 + [1e-6] * 3, rel=1e-6)
+    from demos.ml.schedules import early_stopping
+
+    expected = early_stopping([c["val_loss"] for c in body["curves"]], 2)
+    assert body["early_stopping"] == {
+        "patience": 2,
+        "best_epoch": expected.best_epoch,
+        "stop_epoch": expected.stop_epoch,
+    }
+
+
+@pytest.mark.django_db
+def test_a_run_saved_before_the_new_switches_still_reads_back(
+    logged_in_client: Client, user
+) -> None:
+    run = TrainingRun.objects.create(
+        owner=user,
+        options={"subset": 50, "epochs": 2},
+        state="done",
+        curves=[{"epoch": 1, "val_loss": 2.0}, {"epoch": 2, "val_loss": 1.5}],
+    )
+    body = logged_in_client.get(f"{URL}{run.public_id}/").json()
+    assert body["early_stopping"] == {
+        "patience": 5,
+        "best_epoch": 2,
+        "stop_epoch": None,
+    }
 
 
 @pytest.mark.django_db
