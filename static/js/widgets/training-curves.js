@@ -233,7 +233,7 @@
   // "Why momentum works": step plain gradient descent and momentum down w².
   function setupStepper(root, label) {
     const { part } = scope(root);
-    const source = document.getElementById("momentum-steps");
+    const source = root.querySelector("#momentum-steps");
     if (!source) return;
     const steps = JSON.parse(source.textContent);
     const canvas = part("step-plot");
