@@ -8,6 +8,7 @@ site); marking a lesson done, and keeping a quiz score, do. Bad input raises
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import asdict
 
 from django.utils.translation import get_language
@@ -199,3 +200,19 @@ class PeopleExerciseApi(APIView):
             code=data.validated_data.get("code", ""),
         )
         return Response(report)
+
+
+class PeopleExerciseDataApi(APIView):
+    """GET the data the in-browser exercise runs the student's loop on: their own
+    run's photo URL (upright, as shown), the detector's raw-like detections (float
+    boxes, every COCO-80 class, scores below the threshold, boxes past the edges,
+    duplicates; derived from the stored people, ``demos.lessons.raw_boxes``) and
+    the demo's own people at the run's threshold. Owner only (404 for anyone
+    else, staff included)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, public_id: uuid.UUID) -> Response:
+        run = selectors.get_exercise_run_for_user(request.user, public_id)
+        return Response(selectors.people_exercise_data(run))

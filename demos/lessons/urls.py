@@ -40,4 +40,9 @@ api_urlpatterns: list = [
         lessons_api.PeopleExerciseApi.as_view(),
         name="exercise-people",
     ),
+    path(
+        "exercises/people-one-by-one/runs/<uuid:public_id>/",
+        lessons_api.PeopleExerciseDataApi.as_view(),
+        name="exercise-people-data",
+    ),
 ]
