@@ -35,6 +35,7 @@ PURE_MODULES = [
     *(module for module in ML_MODULES if module not in ML_GLUE),
     "demos.lessons.code_checks",
     "demos.lessons.raw_boxes",
+    "demos.lessons.exercise_steps",
     "models_store.registry",
     "models_store.download",
     "models_store.tracing",
