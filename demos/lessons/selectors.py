@@ -31,7 +31,11 @@ from django.utils.translation import get_language
 from demos.lessons import quizzes, raw_boxes
 from demos.lessons.loading import render_markdown, split_code_section, split_intro
 from demos.models import DemoRun, Lesson, LessonProgress, QuizScore
-from demos.people.selectors import get_demo_run_for_user, persons_above
+from demos.people.selectors import (
+    get_demo_run_for_user,
+    list_demo_runs_for_user,
+    persons_above,
+)
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -249,3 +253,8 @@ def people_exercise_data(run: DemoRun) -> dict:
             for number, d in enumerate(demo, start=1)
         ],
     }
+
+
+def exercise_runs_for_user(user: AbstractBaseUser) -> list[DemoRun]:
+    """The student's own runs to pick from, newest first, with ``shown_count``."""
+    return list(list_demo_runs_for_user(user)[:20])
