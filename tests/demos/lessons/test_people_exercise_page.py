@@ -7,6 +7,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
+from demos.lessons.services import load_lessons
 from demos.models import DemoRun, ExerciseAttempt
 from tests.demos.lessons.test_people_exercise_data import make_run
 
@@ -128,3 +129,17 @@ def test_the_step_api_needs_the_csrf_token(user):
         client.post(STEP_API, body, content_type="application/json").status_code == 403
     )
     assert not ExerciseAttempt.objects.exists()
+
+
+def test_lesson_10_and_the_owners_result_page_link_to_the_exercise(
+    user, logged_in_client: Client, staff_user
+):
+    load_lessons()
+    run = make_run(user)
+    lesson = logged_in_client.get("/lessons/object-detection/").content.decode()
+    assert f'href="{PAGE}"' in lesson
+    detail = logged_in_client.get(f"/demos/people/{run.public_id}/").content.decode()
+    assert f"{PAGE}?run={run.public_id}" in detail
+    teacher = Client()
+    teacher.force_login(staff_user)
+    assert PAGE not in teacher.get(f"/demos/people/{run.public_id}/").content.decode()
