@@ -8,7 +8,6 @@ import pytest
 from PIL import Image
 
 from demos.models import DemoRun, Detection, ExerciseAttempt
-from tests.factories import make_user  # noqa: F401  (the logged-in page's user)
 
 WIDTH, HEIGHT = 320, 240
 STORED = [
@@ -80,7 +79,8 @@ def test_worked_example_and_the_blank_run_as_python_in_the_browser(
     assert page.get_by_test_id("demo-worked").locator("img").count() == 3
     # Step 2 with the blank left: named; filled with boxes: every raw box cropped.
     run_step(page, "loop")
-    assert page.get_by_test_id("verdict-loop").get_attribute("data-diagnosis") == "blank"
+    blank = page.get_by_test_id("verdict-loop").get_attribute("data-diagnosis")
+    assert blank == "blank"
     code = page.get_by_test_id("code-loop").input_value().replace("____", "boxes")
     run_step(page, "loop", code)
     verdict = page.get_by_test_id("verdict-loop")
