@@ -1,7 +1,7 @@
 """The in-browser "people one by one" exercise: its steps, a stand-in for the photo,
 and the judge that compares the crops a student's code made with the demo's people.
 
-Pure module (``json``, ``re``, ``sys``, ``io``, ``traceback`` only; never Django,
+Pure module (``json``, ``sys``, ``io``, ``traceback`` only; never Django,
 never numpy): the page ships this file to a Web Worker where Pyodide runs it, and
 ``run_step`` executes the **student's** code there, in the student's browser. The
 server only imports it to render the starter code and to test the judge.
@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import sys
 import traceback
 from dataclasses import dataclass, field
@@ -372,7 +371,8 @@ def _first_error(run: dict) -> list[dict]:
 
 def _has_number(name: str, number: int) -> bool:
     """``person_3.jpg``, ``사람03.png``: the number is in the name (from 1)."""
-    return number in {int(n) for n in re.findall(r"\d+", name)}
+    runs = "".join(c if c.isdecimal() and c.isascii() else " " for c in name)
+    return number in {int(n) for n in runs.split()}
 
 
 def judge(step: str, run: dict, data: dict) -> Verdict:
