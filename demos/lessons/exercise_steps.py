@@ -93,6 +93,23 @@ for x1, y1, x2, y2 in people:
 """,
 }
 
+# Step 2's Parsons mode (for a student who freezes before an empty cell): the
+# lines of the loop, in order, and two that look right and are not.
+PARSONS = {
+    "loop": {
+        "lines": (
+            "for box in boxes:",
+            "    x1, y1, x2, y2, score, label = box",
+            "    crop = img[int(y1):int(y2), int(x1):int(x2)]",
+            "    show(crop, names[int(label)])",
+        ),
+        "distractors": (
+            "    x1, y1, x2, y2, score, label = boxes[0]",
+            "show(crop, names[int(label)])",
+        ),
+    },
+}
+
 # The code problems (code_checks.ORDER) worth saying at each step: the clipping
 # and file-name findings only once the step asks for them.
 CODE_PROBLEMS_BY_STEP = {

@@ -137,6 +137,15 @@ EXERCISE_MODULES = {"exercise_steps": exercise_steps, "code_checks": code_checks
 WORKER_SCRIPT = "js/people-exercise-worker.js"
 
 
+def _parsons_lines(step: str) -> list[str]:
+    """The step's lines and distractors in a fixed mixed order (the page shuffles)."""
+    parsons = exercise_steps.PARSONS.get(step)
+    if not parsons:
+        return []
+    lines = [*parsons["lines"], *parsons["distractors"]]
+    return lines[1::2] + lines[::2]
+
+
 @runs_webassembly
 @require_GET
 def people_exercise(request: HttpRequest) -> HttpResponse:
@@ -153,6 +162,7 @@ def people_exercise(request: HttpRequest) -> HttpResponse:
             "title": exercise_checks.STEP_TITLES[key],
             "help": exercise_checks.STEP_HELP[key],
             "starter": exercise_steps.STARTER[key],
+            "parsons": _parsons_lines(key),
         }
         for key in exercise_steps.STEPS
     ]

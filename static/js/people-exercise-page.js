@@ -166,9 +166,26 @@
         const starter = code.value;
         const button = section.querySelector('[data-role="run"]');
         demoCrops(section.querySelector('[data-role="demo"]'));
+        const parsons = section.querySelector('[data-role="parsons"]');
+        const lineButtons = parsons ? [...parsons.querySelectorAll("[data-line]")] : [];
         section.querySelector('[data-role="reset"]').addEventListener("click", () => {
-          code.value = starter;
+          code.value = parsons && !parsons.hidden ? "" : starter;
+          lineButtons.forEach((line) => { line.hidden = false; });
         });
+        if (parsons) {
+          // Parsons mode: the code is built by clicking the given lines in order.
+          section.querySelector('[data-role="parsons-toggle"]').addEventListener("click", () => {
+            parsons.hidden = !parsons.hidden;
+            code.value = parsons.hidden ? starter : "";
+            const list = parsons.querySelector("ol");
+            lineButtons.forEach((line) => { line.hidden = false; });
+            [...list.children].sort(() => Math.random() - 0.5).forEach((item) => list.append(item));
+          });
+          lineButtons.forEach((line) => line.addEventListener("click", () => {
+            code.value += `${line.dataset.line}\n`;
+            line.hidden = true;
+          }));
+        }
         button.disabled = false;
         button.addEventListener("click", async () => {
           button.disabled = true;

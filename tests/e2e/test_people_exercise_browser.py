@@ -120,3 +120,24 @@ def test_boxes_0_inside_the_loop_is_diagnosed_in_korean(
     assert ExerciseAttempt.objects.filter(
         step="loop", passed=False, diagnosis="loop-index-zero"
     ).exists()
+
+
+def test_a_student_who_freezes_orders_the_given_lines_instead(
+    logged_in_page, live_url, exercise_run
+):
+    from demos.lessons.exercise_steps import PARSONS
+
+    page = logged_in_page
+    open_exercise(page, live_url, exercise_run)
+    page.get_by_test_id("parsons-loop").click()
+    lines = page.get_by_test_id("parsons-lines-loop")
+    assert lines.locator("[data-line]").count() == 6  # four lines, two distractors
+    assert page.get_by_test_id("code-loop").input_value() == ""
+    for line in PARSONS["loop"]["lines"]:
+        lines.locator(f'[data-line="{line}"]').click()
+    assert (
+        page.get_by_test_id("code-loop").input_value()
+        == "\n".join(PARSONS["loop"]["lines"]) + "\n"
+    )
+    run_step(page, "loop")
+    assert page.get_by_test_id("verdict-loop").get_attribute("data-passed") == "1"
