@@ -141,3 +141,18 @@ def test_a_student_who_freezes_orders_the_given_lines_instead(
     )
     run_step(page, "loop")
     assert page.get_by_test_id("verdict-loop").get_attribute("data-passed") == "1"
+
+
+def test_an_endless_loop_is_stopped_and_python_starts_again(
+    logged_in_page, live_url, exercise_run
+):
+    page = logged_in_page
+    open_exercise(page, live_url, exercise_run)
+    page.get_by_test_id("code-worked").fill("while True:\n    pass\n")
+    page.get_by_test_id("run-worked").click()
+    verdict = page.get_by_test_id("verdict-worked")
+    verdict.locator("xpath=self::*[@data-diagnosis='timeout']").wait_for(timeout=30_000)
+    assert "10 seconds" in page.get_by_test_id("feedback-worked").inner_text()
+    page.get_by_test_id("step-worked").get_by_role("button", name="Start over").click()
+    page.get_by_test_id("run-worked").click()
+    verdict.locator("xpath=self::*[@data-passed='1']").wait_for(timeout=PYTHON_START_MS)
