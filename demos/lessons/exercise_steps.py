@@ -476,7 +476,7 @@ def run_step(step: str, source: str, data_json: str) -> str:
     """The worker's entry point: run, judge, answer in JSON."""
     data = json.loads(data_json)
     if BLANK in source and step == "loop":
-        run = {"printed": "", "shown": [], "saved": [], "error": None}
+        run: dict = {"printed": "", "shown": [], "saved": [], "error": None}
         verdict = Verdict(False, [_problem("blank")], [])
     else:
         run = run_code(source, data)
