@@ -179,3 +179,24 @@ def test_every_step_has_starter_code_and_an_unknown_step_is_refused(data):
     assert set(STARTER) == set(STEPS)
     with pytest.raises(ValueError):
         judge("nope", run_code("", data), data)
+
+
+def test_korean_file_names_with_the_number_pass_and_nameless_ones_are_named(data):
+    korean = SAVE.replace('f"person_{n}.jpg"', 'f"사람{n:02d}.png"')
+    assert verdict("save", korean, data)["passed"]
+    nameless = SAVE.replace('f"person_{n}.jpg"', 'f"person_{x1}.jpg"')
+    assert verdict("save", nameless, data)["diagnosis"] == "numbering"
+    assert verdict("save", "pass\n", data)["diagnosis"] == "no-saves"
+    assert verdict("loop", "for box in boxes:\n    pass\n", data)["diagnosis"] == (
+        "no-crops"
+    )
+
+
+def test_a_loop_over_only_some_boxes_says_how_many_it_missed(data):
+    half = LOOP.replace("for box in boxes:", "for box in boxes[:5]:")
+    result = verdict("loop", half, data)
+    assert result["diagnosis"] == "loop-count"
+    assert result["problems"][0]["params"] == {
+        "got": 5,
+        "want": len(data["detections"]),
+    }
