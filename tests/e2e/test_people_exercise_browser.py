@@ -4,6 +4,8 @@ page draws the crops the code made beside the demo's and names the loop bug."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from PIL import Image
 
@@ -17,6 +19,13 @@ STORED = [
     ((250, 20, 300, 180), 0.5),
 ]
 PYTHON_START_MS = 120_000  # Pyodide's first start in a 2-core container
+PYODIDE = Path(__file__).resolve().parents[2] / "static/vendor/pyodide"
+
+
+@pytest.fixture(autouse=True)
+def pyodide_installed() -> None:
+    if not (PYODIDE / "pyodide.asm.wasm").exists():
+        pytest.fail("Pyodide is not in static/vendor/pyodide/: run `make pyodide`")
 
 
 @pytest.fixture
