@@ -8,7 +8,11 @@ HOST ?= 127.0.0.1:8000
 WEIGHTS_DIR ?=
 PYTEST_ARGS ?=
 
-.PHONY: run dev serve install migrate detector static test e2e browser lint format bench messages clean
+PYODIDE_DIR := static/vendor/pyodide
+# What the browser loads (the .map because collectstatic follows pyodide.js's sourceMappingURL).
+PYODIDE_FILES := pyodide.js pyodide.js.map pyodide.asm.js pyodide.asm.wasm python_stdlib.zip pyodide-lock.json
+
+.PHONY: run dev serve install pyodide migrate detector static test e2e browser lint format bench messages clean
 
 # $(call timed,what,command): run a step and print how long it took.
 define timed
@@ -26,7 +30,19 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-nodeps.tx
 	$(BIN)/pip install --quiet --no-deps -r requirements-nodeps.txt
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed $(PYODIDE_DIR)/.installed
+
+# Pyodide (Python compiled to WebAssembly: the people exercise runs the student's code
+# in their browser) from the npm registry, pinned in package.json/package-lock.json,
+# copied to static/vendor/pyodide/ (git-ignored) and served by the portal: no CDN.
+$(PYODIDE_DIR)/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed for Pyodide: apt-get install npm"; exit 1; }
+	npm ci --ignore-scripts --no-audit --no-fund --silent
+	mkdir -p $(PYODIDE_DIR)
+	cp $(addprefix node_modules/pyodide/,$(PYODIDE_FILES)) $(PYODIDE_DIR)/
+	touch $@
+
+pyodide: $(PYODIDE_DIR)/.installed
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
@@ -91,7 +107,7 @@ bench: install
 # compile. Needs Debian's gettext; the compiled .mo files are committed.
 messages: install
 	$(BIN)/python manage.py makemessages -l ko -l en --no-location \
-	  --ignore=.venv --ignore=var --ignore='tests/*' --ignore='bench/*'
+	  --ignore=.venv --ignore=var --ignore='tests/*' --ignore='bench/*' --ignore=node_modules --ignore='static/vendor/*'
 	mkdir -p var && msgcat --use-first locale/fragments/*.ko.po -o var/compendium.po
 	msgmerge -q -N -C var/compendium.po -o locale/ko/LC_MESSAGES/django.po \
 	  locale/ko/LC_MESSAGES/django.po locale/ko/LC_MESSAGES/django.po

@@ -34,6 +34,8 @@ PURE_MODULES = [
     "demos.lessons.exercise",
     *(module for module in ML_MODULES if module not in ML_GLUE),
     "demos.lessons.code_checks",
+    "demos.lessons.raw_boxes",
+    "demos.lessons.exercise_steps",
     "models_store.registry",
     "models_store.download",
     "models_store.sessions",

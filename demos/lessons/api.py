@@ -8,6 +8,7 @@ site); marking a lesson done, and keeping a quiz score, do. Bad input raises
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import asdict
 
 from django.utils.translation import get_language
@@ -19,7 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from demos.lessons import exercise_checks, quizzes
+from demos.lessons import exercise_checks, exercise_steps, quizzes
 from demos.lessons import selectors as selectors
 from demos.lessons import services as services
 from demos.people.selectors import get_demo_run_for_user
@@ -199,3 +200,58 @@ class PeopleExerciseApi(APIView):
             code=data.validated_data.get("code", ""),
         )
         return Response(report)
+
+
+class PeopleExerciseDataApi(APIView):
+    """GET the data the in-browser exercise runs the student's loop on: their own
+    run's photo URL (upright, as shown), the detector's raw-like detections (float
+    boxes, every COCO-80 class, scores below the threshold, boxes past the edges,
+    duplicates; derived from the stored people, ``demos.lessons.raw_boxes``) and
+    the demo's own people at the run's threshold. Owner only (404 for anyone
+    else, staff included)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, public_id: uuid.UUID) -> Response:
+        run = selectors.get_exercise_run_for_user(request.user, public_id)
+        return Response(selectors.people_exercise_data(run))
+
+
+class PeopleExerciseStepApi(APIView):
+    """POST ``{"run": <uuid>, "step": "loop", "passed": false, "diagnosis":
+    "loop-index-zero"}``: the browser's verdict on one step of the in-browser
+    exercise (the student's code ran there, never here), stored as an
+    ``ExerciseAttempt``. The run must be the student's own."""
+
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [UploadRateThrottle]
+    throttle_scope = "checks"
+
+    class InputSerializer(serializers.Serializer):
+        run = serializers.UUIDField()
+        step = serializers.ChoiceField(choices=exercise_steps.STEPS)
+        passed = serializers.BooleanField()
+        diagnosis = serializers.ChoiceField(
+            choices=sorted(exercise_checks.STEP_DIAGNOSES),
+            required=False,
+            allow_blank=True,
+        )
+
+    class OutputSerializer(serializers.Serializer):
+        step = serializers.CharField()
+        passed = serializers.BooleanField()
+        diagnosis = serializers.CharField()
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        selectors.get_exercise_run_for_user(request.user, data.validated_data["run"])
+        attempt = exercise_checks.record_exercise_step(
+            user=request.user,
+            step=data.validated_data["step"],
+            passed=data.validated_data["passed"],
+            diagnosis=data.validated_data.get("diagnosis", ""),
+        )
+        return Response(self.OutputSerializer(attempt).data, status=201)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import translation
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from demos.lessons import code_checks, exercise
@@ -209,3 +210,144 @@ def check_people_exercise(
         user=user, passed=report.passed, diagnosis=report.diagnosis
     )
     return body
+
+
+# --- The in-browser exercise (demos/lessons/exercise_steps.py runs in Pyodide) ------
+
+STEP_TITLES = {
+    "worked": gettext_lazy("1. Worked example: crop and show box 0"),
+    "loop": gettext_lazy("2. Fill in the blank: every box, one by one"),
+    "filter": gettext_lazy("3. Keep only people above the threshold"),
+    "clip": gettext_lazy("4. Whole pixels inside the photo"),
+    "save": gettext_lazy("5. Sort, number and save each person"),
+}
+STEP_HELP = {
+    "worked": gettext_lazy(
+        "Run the code as it is. boxes holds the detector's raw rows (x1, y1, x2, y2, "
+        "score, label), highest score first; img is your photo; show(crop) draws a "
+        "crop below."
+    ),
+    "loop": gettext_lazy(
+        "One blank: what does the loop go through? Every box should be cropped once "
+        "(people and other things alike, for now)."
+    ),
+    "filter": gettext_lazy(
+        "The detector also found things that are not people, and people it is unsure "
+        "of. Skip a box unless its label is PERSON and its score is at least "
+        "threshold (this run's)."
+    ),
+    "clip": gettext_lazy(
+        "Some boxes go past the photo's edge, and their corners are floats. Round "
+        "each corner and keep it inside the photo before slicing."
+    ),
+    "save": gettext_lazy(
+        "Number the people from 1, left to right, and save each crop with "
+        "save(crop, name) under a name of its own."
+    ),
+}
+# What the judge (exercise_steps.judge) found; {name} is filled in by the page.
+STEP_PROBLEMS = {
+    "error": gettext_lazy("Python stopped on line {line}: {error}"),
+    "blank": gettext_lazy("Fill in the blank ____ first."),
+    "no-crops": gettext_lazy("Your code showed no crop: call show(crop) in the loop."),
+    "no-saves": gettext_lazy(
+        "Nothing was saved: call save(crop, name) for each person."
+    ),
+    "not-a-box": gettext_lazy("{count} crops match no box of this run."),
+    "xy-order": gettext_lazy(
+        "x and y are swapped: an image is img[y1:y2, x1:x2] (rows first)."
+    ),
+    "int-casts": gettext_lazy(
+        "The corners are floats, and an image cannot be sliced with floats: round "
+        "them to whole pixels first (round or int)."
+    ),
+    "loop-index-zero": gettext_lazy(
+        "The same box was cropped {times} times: inside the loop you take a fixed "
+        "box (boxes[0]) instead of the loop variable."
+    ),
+    "loop-return": gettext_lazy(
+        "Only the first box was cropped: the loop stops after its first turn (a "
+        "return or break inside it?)."
+    ),
+    "loop-print-after": gettext_lazy(
+        "Only the last box was cropped: the crop comes after the loop. Indent it "
+        "into the loop."
+    ),
+    "loop-count": gettext_lazy(
+        "You cropped {got} boxes; the loop should visit all {want}, once each."
+    ),
+    "label-filter": gettext_lazy(
+        "Some crops are not people ({labels}): keep only label == PERSON (0 in "
+        "COCO-80)."
+    ),
+    "threshold-low": gettext_lazy(
+        "{count} crops score below this run's threshold {threshold}: skip a box "
+        "whose score < threshold."
+    ),
+    "threshold-strict": gettext_lazy(
+        "A person scoring exactly {threshold} is missing: keep score >= threshold, "
+        "not score > threshold."
+    ),
+    "missing": gettext_lazy("{count} people the demo keeps are missing."),
+    "duplicates": gettext_lazy("Some box was cropped twice."),
+    "clipping": gettext_lazy(
+        "{count} crops are empty or cut wrongly: a corner past the photo's edge gives "
+        "a negative index, which counts from the end. Keep x in [0, width] and y in "
+        "[0, height] (max and min)."
+    ),
+    "loop-same-filename": gettext_lazy(
+        "Every crop was saved as {file}: each turn overwrites the file before. Put "
+        "the person's number in the name (person_1.jpg, person_2.jpg, …)."
+    ),
+    "sort-order": gettext_lazy(
+        "The files are not numbered left to right: sort the people by x1 before "
+        "numbering."
+    ),
+    "numbering": gettext_lazy(
+        "Each file name should carry the person's number, from 1, left to right."
+    ),
+    "timeout": gettext_lazy(
+        "Your code ran for more than {seconds} seconds (an endless loop?) and was "
+        "stopped."
+    ),
+}
+STEP_DIAGNOSES = (
+    frozenset(STEP_PROBLEMS)
+    | frozenset(CODE_PROBLEMS)
+    | {
+        "clipping",
+        "int-casts",
+        "xy-order",
+    }
+)
+
+
+def step_texts() -> dict:
+    """The page's words for the in-browser exercise, in the active language."""
+    return {
+        "step": {key: str(text) for key, text in STEP_PROBLEMS.items()},
+        "code": {
+            key: str(CODE_PROBLEMS.get(key) or EXERCISE_PROBLEMS[key])
+            for key in code_checks.ORDER
+        },
+    }
+
+
+@transaction.atomic
+def record_exercise_step(
+    *, user: AbstractBaseUser, step: str, passed: bool, diagnosis: str
+) -> ExerciseAttempt:
+    """Store the browser's verdict on one step (the code ran in the student's
+    browser; only the outcome reaches the server)."""
+    if diagnosis and diagnosis not in STEP_DIAGNOSES:
+        raise BadInput(_("Unknown diagnosis."))
+    attempt = ExerciseAttempt(
+        user=user,
+        exercise=PEOPLE_EXERCISE,
+        step=step,
+        passed=passed,
+        diagnosis="" if passed else diagnosis,
+    )
+    attempt.full_clean()
+    attempt.save()
+    return attempt

@@ -7,6 +7,7 @@ same everywhere and anonymous visitors simply have nothing done.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -24,11 +25,17 @@ from django.db.models import (
 )
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils.translation import get_language
 
-from demos.lessons import quizzes
+from demos.lessons import quizzes, raw_boxes
 from demos.lessons.loading import render_markdown, split_code_section, split_intro
-from demos.models import Lesson, LessonProgress, QuizScore
+from demos.models import DemoRun, Lesson, LessonProgress, QuizScore
+from demos.people.selectors import (
+    get_demo_run_for_user,
+    list_demo_runs_for_user,
+    persons_above,
+)
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -192,3 +199,62 @@ def progress_rows(user_ids: Iterable[int]) -> list[tuple[object, ...]]:
 
 
 # --- Lesson 15: the student's own session ------------------------------------------
+
+
+# --- The "people one by one" exercise -----------------------------------------
+
+
+def get_exercise_run_for_user(
+    user: AbstractBaseUser | AnonymousUser, public_id: uuid.UUID | str
+) -> DemoRun:
+    """The student's **own** person-demo run (staff included: the exercise runs a
+    student's code on their own photo), else ``Http404``."""
+    run = get_demo_run_for_user(user, public_id)
+    if run.owner_id != getattr(user, "pk", None):
+        raise Http404("No such run.")
+    return run
+
+
+def people_exercise_data(run: DemoRun) -> dict:
+    """The photo (upright, as the demo shows it), the raw-like detections derived
+    from the run's stored people (``demos.lessons.raw_boxes``) and the demo's own
+    people at the run's threshold (the crops the student's loop should produce)."""
+    stored = [
+        raw_boxes.StoredPerson(box=(d.x1, d.y1, d.x2, d.y2), score=d.score)
+        for d in run.detections.order_by("rank")
+    ]
+    raw = raw_boxes.raw_detections(
+        stored,
+        width=run.image_width,
+        height=run.image_height,
+        threshold=run.score_threshold,
+        seed=str(run.public_id),
+    )
+    demo = persons_above(run)
+    return {
+        "run": str(run.public_id),
+        "image_url": reverse("demos:people-image", kwargs={"public_id": run.public_id}),
+        "width": run.image_width,
+        "height": run.image_height,
+        "threshold": run.score_threshold,
+        "detector": run.detector,
+        "derived": True,
+        "detections": [d.as_dict() for d in raw],
+        "demo_people": [
+            {
+                "number": number,
+                "box": d.box,
+                "score": round(d.score, 4),
+                "crop_url": reverse(
+                    "demos:people-crop",
+                    kwargs={"public_id": run.public_id, "rank": d.rank},
+                ),
+            }
+            for number, d in enumerate(demo, start=1)
+        ],
+    }
+
+
+def exercise_runs_for_user(user: AbstractBaseUser) -> list[DemoRun]:
+    """The student's own runs to pick from, newest first, with ``shown_count``."""
+    return list(list_demo_runs_for_user(user)[:20])

@@ -18,6 +18,21 @@ app_name = "lessons"
 urlpatterns: list = [
     path("", include("demos.widgets.urls")),
     path("", lesson_views.lesson_list, name="list"),
+    path(
+        "exercises/people-one-by-one/",
+        lesson_views.people_exercise,
+        name="people-exercise",
+    ),
+    path(
+        "exercises/people-one-by-one/worker.js",
+        lesson_views.people_exercise_worker,
+        name="people-exercise-worker",
+    ),
+    path(
+        "exercises/people-one-by-one/<slug:name>.py",
+        lesson_views.people_exercise_module,
+        name="people-exercise-module",
+    ),
     path("<slug:slug>/", lesson_views.lesson_detail, name="detail"),
     path("<slug:slug>/done/", lesson_views.lesson_done, name="done"),
     path("<slug:slug>/notebook.ipynb", lesson_views.lesson_notebook, name="notebook"),
@@ -39,5 +54,15 @@ api_urlpatterns: list = [
         "exercises/people-one-by-one/",
         lessons_api.PeopleExerciseApi.as_view(),
         name="exercise-people",
+    ),
+    path(
+        "exercises/people-one-by-one/runs/<uuid:public_id>/",
+        lessons_api.PeopleExerciseDataApi.as_view(),
+        name="exercise-people-data",
+    ),
+    path(
+        "exercises/people-one-by-one/steps/",
+        lessons_api.PeopleExerciseStepApi.as_view(),
+        name="exercise-people-step",
     ),
 ]

@@ -8,11 +8,13 @@ instead of failing.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
+from django.contrib.staticfiles import finders
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import select_template
@@ -23,11 +25,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.selectors import cohorts_for_student
-from demos.lessons import notebooks
+from demos.lessons import code_checks, exercise_checks, exercise_steps, notebooks
 from demos.lessons import selectors as selectors
 from demos.lessons import services as services
 from demos.models import Lesson
 from demos.widgets.registry import MISSING_TEMPLATE, get_widget
+from portal.lib.csp import runs_webassembly
 
 
 def _widget_parts(request: HttpRequest, lesson: Lesson) -> dict[str, Any]:
@@ -125,3 +128,79 @@ def lesson_done(request: HttpRequest, slug: str) -> HttpResponse:
     ):
         next_url = detail_url
     return redirect(next_url)
+
+
+# --- The "people one by one" exercise, run in the browser (Pyodide) ---------------
+
+# The pure modules the page's worker runs under Pyodide, shipped as their source.
+EXERCISE_MODULES = {"exercise_steps": exercise_steps, "code_checks": code_checks}
+WORKER_SCRIPT = "js/people-exercise-worker.js"
+
+
+def _parsons_lines(step: str) -> list[str]:
+    """The step's lines and distractors in a fixed mixed order (the page shuffles)."""
+    parsons = exercise_steps.PARSONS.get(step)
+    if not parsons:
+        return []
+    lines = [*parsons["lines"], *parsons["distractors"]]
+    return lines[1::2] + lines[::2]
+
+
+@runs_webassembly
+@require_GET
+def people_exercise(request: HttpRequest) -> HttpResponse:
+    """The guided exercise on one of the student's own person-demo runs (``?run=``),
+    or the list of their runs to pick from. The student's code runs in a Web
+    Worker with Pyodide; the server sends the data and stores each step's verdict."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    run_id = request.GET.get("run", "")
+    run = selectors.get_exercise_run_for_user(request.user, run_id) if run_id else None
+    steps = [
+        {
+            "key": key,
+            "title": exercise_checks.STEP_TITLES[key],
+            "help": exercise_checks.STEP_HELP[key],
+            "starter": exercise_steps.STARTER[key],
+            "parsons": _parsons_lines(key),
+        }
+        for key in exercise_steps.STEPS
+    ]
+    context = {
+        "run": run,
+        "runs": selectors.exercise_runs_for_user(request.user) if run is None else [],
+        "steps": steps,
+        "texts": exercise_checks.step_texts(),
+        "modules": {
+            name: reverse("lessons:people-exercise-module", kwargs={"name": name})
+            for name in EXERCISE_MODULES
+        },
+    }
+    return render(request, "demos/lessons/people_exercise.html", context)
+
+
+@require_GET
+def people_exercise_module(request: HttpRequest, name: str) -> HttpResponse:
+    """The source of a pure module the exercise's worker runs (public: portal code)."""
+    module = EXERCISE_MODULES.get(name)
+    if module is None or module.__file__ is None:
+        raise Http404("No such module.")
+    source = Path(module.__file__).read_text(encoding="utf-8")
+    response = HttpResponse(source, content_type="text/x-python; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@runs_webassembly
+@require_GET
+def people_exercise_worker(request: HttpRequest) -> HttpResponse:
+    """The exercise's Web Worker script, served here (not by whitenoise) so that the
+    worker, whose policy is the one its own script arrives with, runs under the
+    strict CSP plus 'wasm-unsafe-eval' rather than under no policy at all."""
+    path = finders.find(WORKER_SCRIPT)
+    if not path:
+        raise Http404("No worker script.")
+    source = Path(str(path)).read_text(encoding="utf-8")
+    response = HttpResponse(source, content_type="text/javascript; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=300"
+    return response

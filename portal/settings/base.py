@@ -409,6 +409,12 @@ CONTENT_SECURITY_POLICY = (
     "style-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'; "
     "form-action 'self'"
 )
+# The one exception (portal/lib/csp.py, ``runs_webassembly``): the page of the people
+# exercise runs Pyodide (Python compiled to WebAssembly) in a worker of its own origin.
+# Compiling WebAssembly needs 'wasm-unsafe-eval' (not 'unsafe-eval': no JS eval).
+CONTENT_SECURITY_POLICY_WASM = CONTENT_SECURITY_POLICY.replace(
+    "script-src 'self';", "script-src 'self' 'wasm-unsafe-eval'; worker-src 'self';"
+)
 
 # --- Celery: detection jobs (demos/people/jobs/, demos/tasks.py, docs/deploy.md) ---
 # With REDIS_URL, jobs go to Redis and run on `celery -A portal worker` processes on
