@@ -177,7 +177,7 @@ def linked_view(
         }
         if is_head:
             # The classifier's logit is sum_c w[class, c] * pooled[c] + b.
-            weight = float(weights[prediction.index, channel])
+            weight = float(weights[prediction.index, channel].detach())
             row["contribution"] = weight * float(pooled[channel])
         top.append(row)
     with torch.inference_mode():
