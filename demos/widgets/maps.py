@@ -545,14 +545,29 @@ def linked_view(
     tensor = imagenet.preprocess(rgb)
     loaded = cnn_models.get_cnn_model(model_key)
     network: Any = loaded.model  # type: ignore[attr-defined]
+    _check_point(layer_spec, channel, y, x)
     stage = int(layer_spec.name.rpartition(".")[2])
-    try:
-        view = explainer.linked_view(network, tensor, stage, channel, y, x)
-    except ValueError as exc:
-        raise BadInput(
-            gettext("%(layer)s: %(error)s.") % {"layer": layer_spec.name, "error": exc}
-        ) from exc
+    view = explainer.linked_view(network, tensor, stage, channel, y, x)
     return _linked_payload(spec.key, layer_spec, view)
+
+
+def _check_point(layer: cnn_models.LayerSpec, channel: int, y: int, x: int) -> None:
+    """A channel and pixel inside the layer's map (the photo is always squashed to
+    the network's input, so the declared shape is the real one)."""
+    channels, height, width = layer.shape
+    if channel >= channels:
+        raise BadInput(
+            gettext("%(layer)s has %(count)d channels: choose one from 0 to %(last)d.")
+            % {"layer": layer.name, "count": channels, "last": channels - 1}
+        )
+    if y >= height or x >= width:
+        raise BadInput(
+            gettext(
+                "Pixel (%(y)d, %(x)d) is outside the %(height)d×%(width)d map "
+                "of %(layer)s."
+            )
+            % {"y": y, "x": x, "height": height, "width": width, "layer": layer.name}
+        )
 
 
 def _linked_payload(
