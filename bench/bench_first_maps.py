@@ -130,6 +130,8 @@ def memory_mb(pid: int) -> dict[str, float]:
 
 
 def start_server(env: dict[str, str]) -> tuple[subprocess.Popen, float]:
+    if health() is not None:
+        raise RuntimeError(f"something already answers on port {PORT}")
     launched = time.perf_counter()
     server = subprocess.Popen(
         [
@@ -151,6 +153,8 @@ def start_server(env: dict[str, str]) -> tuple[subprocess.Popen, float]:
 
 
 def stop(server: subprocess.Popen) -> None:
+    if server.poll() is not None:
+        return
     server.terminate()
     server.wait(timeout=60)
 
@@ -324,37 +328,42 @@ def main() -> None:
         for warm in ("false", "true"):
             shutil.rmtree(cache, ignore_errors=True)
             server, launched = start_server(env | {"PORTAL_WARM_CNN": warm})
-            up = time.perf_counter() - launched
-            ms, status, body = call(token, "POST", "/api/v1/feature-maps/", FIRST)
-            since = time.perf_counter() - launched
-            print(
-                f"PORTAL_WARM_CNN={warm}: /healthz answers {up:.1f} s after launch; "
-                f"first feature maps (HTTP {status}, top-1 "
-                f"{(body.get('top5') or [{}])[0].get('label')}) {ms / 1000:.2f} s, "
-                f"{since:.1f} s after launch"
-            )
-            if warm == "false":
-                stop(server)
-                continue
-            state = wait_warm()
-            ms, status, _body = call(
-                token, "POST", "/api/v1/feature-maps/", FIRST | {"sample": "cyclists"}
-            )
-            print(
-                f"  warm-up thread: {state}; the first request after it (another "
-                f"uncached photo): HTTP {status} {ms / 1000:.2f} s"
-            )
-            pid = worker_pid(server.pid)
-            before = memory_mb(pid)
-            notes = serve_every_widget(token, "bench", password)
-            after = memory_mb(pid)
-            print("  served: " + "; ".join(notes))
-            for label, values in (("warm, idle", before), ("every widget", after)):
+            try:
+                up = time.perf_counter() - launched
+                ms, status, body = call(token, "POST", "/api/v1/feature-maps/", FIRST)
+                since = time.perf_counter() - launched
                 print(
-                    f"  worker after {label}: "
-                    + ", ".join(f"{k} {v:.0f} MB" for k, v in values.items())
+                    f"PORTAL_WARM_CNN={warm}: /healthz answers {up:.1f} s after "
+                    f"launch; first feature maps (HTTP {status}, top-1 "
+                    f"{(body.get('top5') or [{}])[0].get('label')}) "
+                    f"{ms / 1000:.2f} s, "
+                    f"{since:.1f} s after launch"
                 )
-            stop(server)
+                if warm == "false":
+                    continue
+                state = wait_warm()
+                ms, status, _body = call(
+                    token,
+                    "POST",
+                    "/api/v1/feature-maps/",
+                    FIRST | {"sample": "cyclists"},
+                )
+                print(
+                    f"  warm-up thread: {state}; the first request after it (another "
+                    f"uncached photo): HTTP {status} {ms / 1000:.2f} s"
+                )
+                pid = worker_pid(server.pid)
+                before = memory_mb(pid)
+                notes = serve_every_widget(token, "bench", password)
+                after = memory_mb(pid)
+                print("  served: " + "; ".join(notes))
+                for label, values in (("warm, idle", before), ("every widget", after)):
+                    print(
+                        f"  worker after {label}: "
+                        + ", ".join(f"{k} {v:.0f} MB" for k, v in values.items())
+                    )
+            finally:
+                stop(server)
     finally:
         shutil.rmtree(var, ignore_errors=True)
     bare = subprocess.run(
