@@ -144,3 +144,22 @@ def test_exactly_one_source(logged_in_client: Client) -> None:
     assert "exactly one" in str(response.json())
     stale = logged_in_client.post(LINKED, {"maps_id": "sample/" + "0" * 40, **point})
     assert stale.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("lang", "title", "step"),
+    [
+        ("en", "Linked view: one pixel, followed through the network", "3. Pooling"),
+        ("ko", "연결된 보기: 픽셀 하나를 네트워크 끝까지 따라가기", "3. 풀링"),
+    ],
+)
+def test_the_lesson_page_carries_the_linked_view_in_the_pages_language(
+    logged_in_client: Client, lang: str, title: str, step: str
+) -> None:
+    from demos.lessons.services import load_lessons
+
+    load_lessons()
+    response = logged_in_client.get("/lessons/feature-maps/", HTTP_ACCEPT_LANGUAGE=lang)
+    html = response.content.decode()
+    assert title in html and step in html
+    assert 'data-linked-api="/api/v1/feature-maps/linked/"' in html
