@@ -45,14 +45,19 @@ os.environ.setdefault("OMP_NUM_THREADS", os.environ["PORTAL_TORCH_THREADS"])
 
 
 def post_worker_init(worker: object) -> None:
-    """Load the default person detector in the background, so the first student
-    does not wait for it (PORTAL_WARM_DETECTOR=false turns this off)."""
+    """Load the default person detector and the feature-map lesson's ImageNet CNN
+    in the background, so the first student waits for neither
+    (PORTAL_WARM_DETECTOR=false / PORTAL_WARM_CNN=false turn them off)."""
     from django.conf import settings
 
     if getattr(settings, "WARM_DETECTOR", True):
         from demos.ml.detection.warmup import start_warming
 
         start_warming()
+    if getattr(settings, "WARM_CNN", True):
+        from demos.ml import cnn_warmup
+
+        cnn_warmup.start_warming()
 
 
 def worker_exit(server: object, worker: object) -> None:

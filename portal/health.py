@@ -61,6 +61,12 @@ def check_warm_detector() -> dict:
     return warmth()
 
 
+def check_warm_cnn() -> dict:
+    from demos.ml.cnn_warmup import warmth
+
+    return warmth()
+
+
 def check_disk() -> dict:
     from demos.common import media
 
@@ -105,5 +111,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
         # Whether this process has loaded the default detector yet (gunicorn warms it
         # in the background at start; "cold" elsewhere until the first detection).
         "default_detector": check_warm_detector(),
+        # The same for the feature-map lesson's ImageNet CNN.
+        "feature_map_cnn": check_warm_cnn(),
     }
     return JsonResponse(body, status=200 if status == "ok" else 503)

@@ -12,6 +12,7 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -123,6 +124,9 @@ class FeatureMapCreateApi(APIView):
         filters_url = serializers.URLField(allow_null=True)
         top5 = TopClassSerializer(many=True, allow_null=True)
         cam = serializers.DictField(allow_null=True)
+        maps_id = serializers.CharField(
+            help_text="names these maps for the linked view (feature-maps/linked/)"
+        )
 
     @extend_schema(request=InputSerializer, responses=OutputSerializer)
     def post(self, request: Request) -> Response:
@@ -168,7 +172,95 @@ class FeatureMapCreateApi(APIView):
             "filters_url": url(result.filters_file) if result.filters_file else None,
             "top5": result.top5,
             "cam": result.cam,
+            "maps_id": w_maps.maps_id(result.scope, result.digest),
         }
+        return Response(self.OutputSerializer(payload).data)
+
+
+class LinkedViewApi(APIView):
+    """One pixel of one feature map of EfficientNet-Lite0, linked to the photo and
+    the classes: its receptive field, the stem's dot product + bias, ReLU6, the
+    channel's global average pooling and the top classes."""
+
+    parser_classes = [MultiPartParser, FormParser]
+    throttle_classes = [UploadRateThrottle]
+    throttle_scope = "uploads"
+
+    class InputSerializer(serializers.Serializer):
+        image = serializers.FileField(required=False)
+        sample = serializers.CharField(required=False, max_length=64)
+        run = serializers.UUIDField(required=False)
+        maps_id = serializers.CharField(
+            required=False,
+            max_length=64,
+            help_text="maps_id of a feature-map response (no upload again)",
+        )
+        model = serializers.CharField(max_length=64, default=w_maps.LINKED_MODEL)
+        layer = serializers.CharField(max_length=64)
+        channel = BoundedIntegerField(min_value=0, max_value=4095)
+        y = BoundedIntegerField(min_value=0, max_value=4095)
+        x = BoundedIntegerField(min_value=0, max_value=4095)
+
+        def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+            sources = [k for k in ("image", "sample", "run", "maps_id") if k in data]
+            if len(sources) != 1:
+                raise serializers.ValidationError(
+                    "Send exactly one of: image, sample, run, maps_id."
+                )
+            return data
+
+    class OutputSerializer(serializers.Serializer):
+        model = serializers.CharField()
+        layer = serializers.CharField()
+        label = serializers.CharField()
+        channel = serializers.IntegerField()
+        y = serializers.IntegerField()
+        x = serializers.IntegerField()
+        shape = serializers.ListField(child=serializers.IntegerField())
+        value = serializers.FloatField(help_text="the map's value at (channel, y, x)")
+        input_size = serializers.ListField(child=serializers.IntegerField())
+        field = serializers.DictField(
+            help_text="receptive field in input pixels: top, left (inclusive), "
+            "bottom, right (exclusive)"
+        )
+        dot = serializers.DictField(
+            allow_null=True,
+            help_text="stem only: pixels, inputs, kernel (3 x 3 x 3, batch norm "
+            "folded in), bias, sums, pre_activation, value = ReLU6(pre_activation)",
+        )
+        channel_mean = serializers.FloatField(
+            help_text="global average pooling of the channel"
+        )
+        feeds_classifier = serializers.BooleanField()
+        top = serializers.ListField(child=serializers.DictField())
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    def post(self, request: Request) -> Response:
+        data = validated(self.InputSerializer(data=request.data))
+        image_bytes = None
+        if "image" in data:
+            image_bytes = read_upload(data["image"])
+        elif "run" in data:
+            image_bytes = run_image_bytes(request, data["run"])
+        try:
+            with own_image_slot(request.user, has_upload=image_bytes is not None):
+                payload = w_maps.linked_view(
+                    model_key=data["model"],
+                    layer=data["layer"],
+                    channel=data["channel"],
+                    y=data["y"],
+                    x=data["x"],
+                    image_bytes=image_bytes,
+                    sample=data.get("sample"),
+                    maps=data.get("maps_id"),
+                    owner_id=request.user.pk,
+                )
+        except w_maps.MapsGone as exc:
+            raise NotFound(str(exc)) from exc
+        except cnn_models.CnnModelUnavailable as exc:
+            if request.user.is_staff:
+                raise
+            raise cnn_models.CnnModelUnavailable(_NOT_INSTALLED()) from exc
         return Response(self.OutputSerializer(payload).data)
 
 
@@ -276,4 +368,5 @@ page_urls = [
 api_urls = [
     path("cnn-models/", CnnModelListApi.as_view(), name="cnn-model-list"),
     path("feature-maps/", FeatureMapCreateApi.as_view(), name="feature-map-create"),
+    path("feature-maps/linked/", LinkedViewApi.as_view(), name="feature-map-linked"),
 ]

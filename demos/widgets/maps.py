@@ -469,3 +469,158 @@ def cnn_samples(request: HttpRequest) -> tuple[list[dict[str, str]], str]:
 def first_sample() -> str:
     samples = list_samples()
     return samples[0]["name"] if samples else ""
+
+
+# ------------------------------------------------------------------ linked view
+
+LINKED_MODEL = "efficientnet-lite0"  # the one network the linked view follows
+
+
+class MapsGone(BadInput):
+    """The cached maps a linked view refers to are not there (or not the user's)."""
+
+
+def maps_id(scope: str, digest: str) -> str:
+    """How the feature-map API names a cached run for the linked view."""
+    return f"{scope}/{digest}"
+
+
+def _cached_input(maps: str, owner_id: int | None) -> np.ndarray:
+    """The 224 x 224 RGB the network saw for a cached run (``maps_id``)."""
+    scope, _slash, digest = maps.partition("/")
+    try:
+        folder = run_dir(scope, digest, owner_id)
+        summary = json.loads((folder / "run.json").read_bytes())
+    except (FileNotFoundError, ValueError) as exc:
+        raise MapsGone(_maps_gone()) from exc
+    if summary.get("model") != LINKED_MODEL:
+        raise BadInput(gettext("The linked view follows EfficientNet-Lite0 only."))
+    bgr = cv2.imread(str(folder / "input.png"), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise MapsGone(_maps_gone())
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def _maps_gone() -> str:
+    return gettext(
+        "These feature maps are no longer cached (or not yours): "
+        "show the feature maps again."
+    )
+
+
+def linked_view(
+    *,
+    model_key: str,
+    layer: str,
+    channel: int,
+    y: int,
+    x: int,
+    image_bytes: bytes | None = None,
+    sample: str | None = None,
+    maps: str | None = None,
+    owner_id: int | None = None,
+) -> dict[str, Any]:
+    """One pixel of one feature map of EfficientNet-Lite0, linked to the photo
+    (receptive field, the stem's dot product) and to the classes.
+
+    The photo is an upload, a sample, or a cached feature-map run (``maps``, which
+    the feature-map API returns as ``maps_id``: a user's runs are found in their own
+    folder only). Raises ``BadInput`` for another model, a layer, channel or pixel
+    outside the network, and ``MapsGone`` for a cached run that is not there.
+    """
+    from demos.ml import explainer, imagenet
+
+    if model_key != LINKED_MODEL:
+        raise BadInput(gettext("The linked view follows EfficientNet-Lite0 only."))
+    spec = cnn_models.get_spec(model_key)
+    layer_spec = spec.layer(layer)
+    if maps is not None:
+        rgb = _cached_input(maps, owner_id)
+    else:
+        if sample is not None:
+            image_bytes = sample_bytes(sample)
+        if image_bytes is None:
+            raise BadInput(gettext("Send either an image or a sample name."))
+        rgb = decode_full_upload(image_bytes).rgb
+    tensor = imagenet.preprocess(rgb)
+    loaded = cnn_models.get_cnn_model(model_key)
+    network: Any = loaded.model  # type: ignore[attr-defined]
+    _check_point(layer_spec, channel, y, x)
+    stage = int(layer_spec.name.rpartition(".")[2])
+    view = explainer.linked_view(network, tensor, stage, channel, y, x)
+    return _linked_payload(spec.key, layer_spec, view)
+
+
+def _check_point(layer: cnn_models.LayerSpec, channel: int, y: int, x: int) -> None:
+    """A channel and pixel inside the layer's map (the photo is always squashed to
+    the network's input, so the declared shape is the real one)."""
+    channels, height, width = layer.shape
+    if channel >= channels:
+        raise BadInput(
+            gettext("%(layer)s has %(count)d channels: choose one from 0 to %(last)d.")
+            % {"layer": layer.name, "count": channels, "last": channels - 1}
+        )
+    if y >= height or x >= width:
+        raise BadInput(
+            gettext(
+                "Pixel (%(y)d, %(x)d) is outside the %(height)d×%(width)d map "
+                "of %(layer)s."
+            )
+            % {"y": y, "x": x, "height": height, "width": width, "layer": layer.name}
+        )
+
+
+def _linked_payload(
+    model_key: str, layer_spec: cnn_models.LayerSpec, view: Any
+) -> dict[str, Any]:
+    from demos.ml.imagenet_names import class_name
+
+    language = get_language() or "en"
+    dot = view.dot
+    return {
+        "model": model_key,
+        "layer": layer_spec.name,
+        "label": str(layer_spec.label),
+        "channel": view.channel,
+        "y": view.y,
+        "x": view.x,
+        "shape": list(view.shape),
+        "value": round(view.value, 6),
+        "input_size": list(view.input_size),
+        "field": {
+            "top": view.field.top,
+            "left": view.field.left,
+            "bottom": view.field.bottom,
+            "right": view.field.right,
+        },
+        "dot": None
+        if dot is None
+        else {
+            "origin": list(dot.origin),
+            "pixels": dot.pixels,
+            "inputs": _rounded(dot.inputs),
+            "kernel": _rounded(dot.kernel),
+            "bias": round(dot.bias, 6),
+            "sums": _rounded(dot.sums),
+            "pre_activation": round(dot.pre_activation, 6),
+            "value": round(dot.value, 6),
+        },
+        "channel_mean": round(view.channel_mean, 6),
+        "feeds_classifier": any("contribution" in row for row in view.top),
+        "top": [
+            {
+                **{
+                    key: round(value, 6) for key, value in row.items() if key != "index"
+                },
+                "index": row["index"],
+                "label": class_name(row["index"], language),
+            }
+            for row in view.top
+        ],
+    }
+
+
+def _rounded(values: Any) -> Any:
+    if isinstance(values, list):
+        return [_rounded(value) for value in values]
+    return round(float(values), 6)

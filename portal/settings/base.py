@@ -356,6 +356,8 @@ PERSON_DETECTOR = env_str("PORTAL_PERSON_DETECTOR", "")
 # gunicorn's post_worker_init hook loads the default detector in the background
 # (demos/people/warmup.py); never in migrate, tests or other management commands.
 WARM_DETECTOR = env_bool("PORTAL_WARM_DETECTOR", True)
+# ... and the feature-map lesson's ImageNet CNN (EfficientNet-Lite0), off the request path.
+WARM_CNN = env_bool("PORTAL_WARM_CNN", True)
 DETECTION_FLOOR_SCORE = 0.05
 DEFAULT_SCORE_THRESHOLD = 0.5
 TORCH_THREADS = env_int("PORTAL_TORCH_THREADS", max(1, (os.cpu_count() or 2) // 2))

@@ -12,7 +12,14 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.parametrize(
-    "module", ["demos.ml.imagenet", "demos.ml.backbones", "demos.ml.transfer"]
+    "module",
+    [
+        "demos.ml.imagenet",
+        "demos.ml.backbones",
+        "demos.ml.transfer",
+        "demos.ml.receptive_field",
+        "demos.ml.explainer",
+    ],
 )
 def test_module_imports_without_django(module: str) -> None:
     code = f"import sys, {module}; print('django' in sys.modules)"

@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from demos.ml import cnn_warmup
 from demos.ml.detection import detectors, warmup
 from tests.conftest import REPO_DIR
 
@@ -51,6 +52,7 @@ def test_gunicorn_warms_in_the_background_unless_turned_off(
 ) -> None:
     started: list[threading.Thread] = []
     monkeypatch.setattr(warmup, "start_warming", lambda: started.append(1))
+    monkeypatch.setattr(cnn_warmup, "start_warming", lambda: None)  # its own test
     hooks = runpy.run_path(str(REPO_DIR / "gunicorn.conf.py"))
 
     settings.WARM_DETECTOR = False

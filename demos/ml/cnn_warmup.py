@@ -1,0 +1,66 @@
+"""Load the feature-map lesson's ImageNet CNN in the background when a server
+process starts, so the first student's maps do not wait for it.
+
+Like ``demos.ml.detection.warmup`` (the person detector): ``start_warming()`` is
+called by gunicorn's ``post_worker_init`` hook (``gunicorn.conf.py``) when
+``PORTAL_WARM_CNN`` is on, never from ``AppConfig.ready()``. The thread imports
+torch, builds the default network through the one loader (weights hashed, feature
+extractor traced, all under the loader's lock, so a request arriving meanwhile
+waits instead of building it twice), then runs one forward pass and one Grad-CAM on
+a grey photo, which pays torch's first-run allocations and autograd's set-up.
+``warmth()`` is what ``/healthz`` reports as ``feature_map_cnn``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_state: dict[str, object] = {"state": "cold", "model": None}
+
+
+def warmth() -> dict[str, object]:
+    """``{"state": "cold" | "warming" | "warm" | "failed", "model": key, ...}``."""
+    with _lock:
+        return dict(_state)
+
+
+def _set(**values: object) -> None:
+    with _lock:
+        _state.update(values)
+
+
+def warm_feature_map_cnn() -> None:
+    """Build the lesson's default CNN and run it once (blocking); never raises."""
+    from demos.ml import networks
+
+    key = networks.DEFAULT_MODEL
+    _set(state="warming", model=key, error="")
+    started = time.perf_counter()
+    try:
+        model = networks.get_cnn_model(key)
+        grey = np.full((224, 224, 3), 127, np.uint8)
+        model.run(grey)
+        explain = getattr(model, "explain", None)
+        if explain is not None:
+            explain(grey)
+    except Exception as exc:  # a missing wheel must not kill the worker
+        logger.warning("warming %s failed: %s", key, exc)
+        _set(state="failed", error=str(exc))
+        return
+    seconds = round(time.perf_counter() - started, 3)
+    logger.info("%s is warm after %.2f s", key, seconds)
+    _set(state="warm", seconds=seconds)
+
+
+def start_warming() -> threading.Thread:
+    """Warm the lesson's CNN on a daemon thread; returns the thread."""
+    thread = threading.Thread(target=warm_feature_map_cnn, name="warm-cnn", daemon=True)
+    thread.start()
+    return thread
