@@ -354,9 +354,10 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 2 * MAX_FILES_PER_UPLOAD
 # else opencv-hog. An explicit PORTAL_PERSON_DETECTOR overrides that choice.
 PERSON_DETECTOR = env_str("PORTAL_PERSON_DETECTOR", "")
 # gunicorn's post_worker_init hook loads the default detector in the background
-# (demos/people/warmup.py); never in migrate, tests or other management commands.
+# (demos/ml/detection/warmup.py); never in migrate, tests or other management commands.
 WARM_DETECTOR = env_bool("PORTAL_WARM_DETECTOR", True)
-# ... and the feature-map lesson's ImageNet CNN (EfficientNet-Lite0), off the request path.
+# ... and the feature-map lesson's ImageNet CNN (EfficientNet-Lite0), off the request
+# path.
 WARM_CNN = env_bool("PORTAL_WARM_CNN", True)
 DETECTION_FLOOR_SCORE = 0.05
 DEFAULT_SCORE_THRESHOLD = 0.5
