@@ -53,13 +53,3 @@ def post_worker_init(worker: object) -> None:
         from demos.ml.detection.warmup import start_warming
 
         start_warming()
-
-
-def worker_exit(server: object, worker: object) -> None:
-    """Training runs this worker queued but never started fail with a reason, so
-    the worker exits (and is replaced) at once instead of training them first."""
-    try:
-        from demos.widgets.training_runs import abandon_queued_runs
-    except Exception:  # Django not set up in this process: nothing was queued
-        return
-    abandon_queued_runs()
