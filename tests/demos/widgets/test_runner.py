@@ -222,9 +222,17 @@ def test_an_unreachable_broker_is_a_503_and_the_run_fails(
     assert run.state == "failed" and "start the run again" in run.detail
 
 
-def test_gunicorn_workers_hold_no_runs_and_make_run_starts_the_runner() -> None:
-    config = (REPO / "gunicorn.conf.py").read_text()
+def test_gunicorn_workers_hold_no_runs_and_make_run_starts_the_runner(
+    monkeypatch,
+) -> None:
+    import runpy
+
+    monkeypatch.delenv("GUNICORN_PRELOAD", raising=False)
+    config = runpy.run_path(str(REPO / "gunicorn.conf.py"))
     assert "worker_exit" not in config  # nothing to finish or abandon on exit
+    # New workers fork from a loaded master: no import gap while old ones go.
+    assert config["preload_app"] is True
+    config["when_ready"](None)  # builds the URLconf; leaves no connection open
     makefile = (REPO / "Makefile").read_text()
     recipe = makefile.split("\nrun:", 1)[1].split("\n\n", 1)[0]
     assert "manage.py run_training_worker &" in recipe
