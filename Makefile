@@ -65,7 +65,9 @@ static: install
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 
 # The portal as a class uses it: DEBUG off, gunicorn with gunicorn.conf.py (workers
-# from the cores), static files through whitenoise, styled 404/500 pages.
+# from the cores), static files through whitenoise, styled 404/500 pages; beside it
+# the training runner (training and transfer runs never train in a web worker, so
+# restarting workers never waits for them), stopped with the server.
 run:
 	@echo "Setting up (each step is timed):"
 	$(call timed,venv and packages,$(MAKE) --no-print-directory --quiet install)
@@ -73,11 +75,16 @@ run:
 	$(call timed,default detector,$(MAKE) --no-print-directory --quiet detector)
 	$(call timed,static files,$(MAKE) --no-print-directory --quiet static)
 	@echo "Portal on http://$(HOST)/  — create an admin with: $(BIN)/python manage.py createsuperuser"
-	GUNICORN_BIND=$(HOST) $(BIN)/gunicorn portal.wsgi -c gunicorn.conf.py
+	@$(BIN)/python manage.py run_training_worker & runner=$$!; \
+	  trap 'kill $$runner 2>/dev/null; wait $$runner' EXIT; \
+	  GUNICORN_BIND=$(HOST) $(BIN)/gunicorn portal.wsgi -c gunicorn.conf.py
 
-# The developer loop: runserver with DEBUG (technical error pages, auto-reload).
+# The developer loop: runserver with DEBUG (technical error pages, auto-reload), and
+# the training runner beside it.
 dev: migrate
-	PORTAL_DEBUG=1 $(BIN)/python manage.py runserver $(HOST)
+	@PORTAL_DEBUG=1 $(BIN)/python manage.py run_training_worker & runner=$$!; \
+	  trap 'kill $$runner 2>/dev/null; wait $$runner' EXIT; \
+	  PORTAL_DEBUG=1 $(BIN)/python manage.py runserver $(HOST)
 
 # Debian's chromium (Playwright cannot download a browser here), Korean fonts and the
 # emoji font (the home page's cards; screenshots show empty boxes without it).

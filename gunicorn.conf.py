@@ -37,11 +37,40 @@ control_socket_disable = (
     _control.lower() in {"off", "0", "false", "no"}
     or len(control_socket.encode()) > 100
 )
+# Workers fork from a master that has loaded Django and the URLconf (when_ready):
+# gunicorn kills the old workers as soon as it has forked new ones (HUP, and each
+# max_requests restart), so a worker that had to import the portal itself (2-9 s
+# on a busy 2-core machine) left the site unanswered meanwhile. Preloaded, a new
+# worker answers within milliseconds. The price: a HUP keeps the loaded code; a
+# code update is a restart (docs/deploy.md). GUNICORN_PRELOAD=false turns it off.
+preload_app = os.environ.get("GUNICORN_PRELOAD", "true").strip().lower() not in {
+    "0",
+    "false",
+    "no",
+    "off",
+}
 accesslog = "-"
 errorlog = "-"
 raw_env = [f"PORTAL_TORCH_THREADS={os.environ.get('PORTAL_TORCH_THREADS', '1')}"]
 os.environ.setdefault("PORTAL_TORCH_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", os.environ["PORTAL_TORCH_THREADS"])
+
+
+def when_ready(server: object) -> None:
+    """With preload_app: build the URLconf (every view module) and the catalogs in
+    the master, so forked workers share them and answer at once; no connection
+    opened here may be inherited by the workers."""
+    if not preload_app:
+        return
+    from django.db import connections
+    from django.urls import get_resolver
+    from django.utils import translation
+
+    get_resolver().url_patterns  # noqa: B018 (imports every view module)
+    for code in ("ko", "en"):
+        with translation.override(code):
+            translation.gettext("Log in")
+    connections.close_all()
 
 
 def post_worker_init(worker: object) -> None:
@@ -59,12 +88,3 @@ def post_worker_init(worker: object) -> None:
 
         cnn_warmup.start_warming()
 
-
-def worker_exit(server: object, worker: object) -> None:
-    """Training runs this worker queued but never started fail with a reason, so
-    the worker exits (and is replaced) at once instead of training them first."""
-    try:
-        from demos.widgets.training_runs import abandon_queued_runs
-    except Exception:  # Django not set up in this process: nothing was queued
-        return
-    abandon_queued_runs()

@@ -1,9 +1,12 @@
-"""Celery tasks of the person demo: thin wrappers over ``demos.people.jobs.services``.
+"""Celery tasks: thin wrappers over ``demos.people.jobs.services`` and the runs.
 
 ``run_detection_job_task`` runs one job (idempotent: a retried or re-delivered
 task never stores a second run); ``route_task`` (``CELERY_TASK_ROUTES``) sends
 ResNet-50 detectors to the ``gpu`` queue and the rest to ``cpu``; each worker
-process builds a model once (``models_store/loading.py`` caches it).
+process builds a model once (``models_store/loading.py`` caches it). Training and
+transfer runs (``demos/widgets/run_queue.py``) train here when Redis is there: a
+re-delivered task finds its run claimed and does nothing; a run whose worker died
+is failed by ``sweep_stale_runs``.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from django.conf import settings
 from demos.common import retention
 from demos.people import services
 from demos.people.jobs import services as jobs
+from demos.widgets import run_queue, training_runs, transfer_runs
 from portal.celery import app
 
 
@@ -69,3 +73,33 @@ def cleanup_media_task() -> dict[str, int]:
     orphans = services.remove_orphan_files()
     caches = retention.remove_expired_user_caches(older_than_days=days)
     return {"expired": len(expired), "orphans": len(orphans), "caches": len(caches)}
+
+
+@app.task(
+    name=run_queue.TRAINING_TASK,
+    soft_time_limit=settings.TRAINING_RUN_SECONDS + 30,
+    time_limit=settings.TRAINING_RUN_SECONDS + 60,
+)
+def run_training_run_task(run_id: int) -> None:
+    """Train one training run (its own deadline stops it; the limits are a net)."""
+    training_runs.run_training(run_id)
+
+
+@app.task(
+    name=run_queue.TRANSFER_TASK,
+    soft_time_limit=settings.TRANSFER_RUN_SECONDS + 30,
+    time_limit=settings.TRANSFER_RUN_SECONDS + 60,
+)
+def run_transfer_run_task(run_id: int) -> None:
+    """Train one transfer-learning run."""
+    transfer_runs.run_transfer(run_id)
+
+
+@app.task(name="demos.tasks.sweep_stale_runs")
+def sweep_stale_runs_task() -> dict[str, int]:
+    """Beat's (or the in-process sweeper's) minute-by-minute sweep of runs whose
+    trainer died: failed with a reason the student reads."""
+    return {
+        "training": training_runs.fail_stale_runs(),
+        "transfer": transfer_runs.fail_stale_runs(),
+    }

@@ -23,7 +23,11 @@ from portal.celery import app as celery_app
 
 logger = logging.getLogger(__name__)
 
-SWEEP_TASKS = ("demos.tasks.sweep_stale_jobs", "demos.tasks.cleanup_media")
+SWEEP_TASKS = (
+    "demos.tasks.sweep_stale_jobs",
+    "demos.tasks.sweep_stale_runs",
+    "demos.tasks.cleanup_media",
+)
 THREAD_NAME = "portal-sweeper"
 
 _started = threading.Event()

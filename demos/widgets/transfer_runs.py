@@ -5,12 +5,13 @@ A run is a ``TransferRun`` row plus a folder ``MEDIA_ROOT/transfer/<public id>/`
 holding the uploaded ``dataset.zip`` and, once done, ``trained.pt`` (only the part
 of the network that learnt). ``start_transfer_run`` reads the ZIP first
 (``demos.ml.transfer.read_image_folder_zip``: a bad ZIP is refused with its reason
-and nothing is kept), then commits the row and hands its id to a one-thread pool,
-so the web worker answers at once. Bounds: one active run per student (a second
-start is refused), ``TRANSFER_RUN_SECONDS`` per run (training stops and says so),
-the ZIP limits of ``demos.ml.transfer``. A run left "running" by a process that
-died is failed once it is older than its time cap. ``TRAINING_RUN_INLINE`` (tests)
-runs the job in the committing thread.
+and nothing is kept), then commits the row ``queued`` and hands it to its trainer
+(``demos/widgets/run_queue.py``: a Celery worker with Redis, else the separate
+training runner process, one transfer run at a time; never a web worker), so the
+web worker answers at once. Bounds: one active run per student (a second start is
+refused), ``TRANSFER_RUN_SECONDS`` per run (training stops and says so), the ZIP
+limits of ``demos.ml.transfer``. A run whose trainer died is failed with a reason
+(``run_queue.fail_stale_runs``).
 
 torch is imported inside the job, so importing this module loads nothing heavy.
 """
@@ -21,31 +22,26 @@ import io
 import logging
 import math
 import shutil
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import close_old_connections, transaction
+from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from demos.models import TransferRun
+from demos.widgets import run_queue
 from portal.lib.errors import BadInput
 
 logger = logging.getLogger(__name__)
-STALE_MARGIN = timedelta(seconds=60)
 DATASET = "dataset.zip"
 TRAINED = "trained.pt"
-
-_executor: ThreadPoolExecutor | None = None
-_executor_lock = threading.Lock()
 
 
 class TransferRunBusy(BadInput):
@@ -60,29 +56,10 @@ def run_folder(run: TransferRun) -> Path:
     return Path(settings.MEDIA_ROOT) / "transfer" / str(run.public_id)
 
 
-def _pool() -> ThreadPoolExecutor:
-    global _executor
-    with _executor_lock:
-        if _executor is None:
-            # One at a time: a run holds a CNN and its cached features in memory.
-            _executor = ThreadPoolExecutor(
-                max_workers=1, thread_name_prefix="transfer-run"
-            )
-        return _executor
-
-
-def _fail_stale_runs(owner: AbstractBaseUser) -> None:
-    cutoff = timezone.now() - (
-        timedelta(seconds=settings.TRANSFER_RUN_SECONDS) + STALE_MARGIN
-    )
-    TransferRun.objects.filter(
-        owner=owner,
-        state__in=[TransferRun.State.QUEUED, TransferRun.State.RUNNING],
-        created__lt=cutoff,
-    ).update(
-        state=TransferRun.State.FAILED,
-        detail="The run was interrupted (the server restarted).",
-        finished=timezone.now(),
+def fail_stale_runs(owner: AbstractBaseUser | None = None) -> int:
+    """Fail runs (``owner``'s, or everyone's) whose trainer died; how many."""
+    return run_queue.fail_stale_runs(
+        TransferRun, seconds=settings.TRANSFER_RUN_SECONDS, owner=owner
     )
 
 
@@ -104,7 +81,7 @@ def start_transfer_run(
         with transaction.atomic():
             # Lock the owner's row so two quick clicks cannot start two runs.
             get_user_model().objects.select_for_update().filter(pk=owner.pk).first()
-            _fail_stale_runs(owner)
+            fail_stale_runs(owner)
             if TransferRun.objects.filter(
                 owner=owner,
                 state__in=[TransferRun.State.QUEUED, TransferRun.State.RUNNING],
@@ -123,11 +100,15 @@ def start_transfer_run(
             folder = run_folder(run)
             folder.mkdir(parents=True, exist_ok=True)
             (folder / DATASET).write_bytes(dataset)
-            run_id = run.pk
-            if settings.TRAINING_RUN_INLINE:
-                transaction.on_commit(lambda: run_transfer(run_id))
-            else:
-                transaction.on_commit(lambda: _pool().submit(_in_thread, run_id))
+            transaction.on_commit(
+                partial(
+                    run_queue.queue_run,
+                    TransferRun,
+                    run.pk,
+                    task_name=run_queue.TRANSFER_TASK,
+                    train=run_transfer,
+                )
+            )
     except BaseException:
         if folder is not None:  # no row, so no files either
             shutil.rmtree(folder, ignore_errors=True)
@@ -135,30 +116,30 @@ def start_transfer_run(
     return run
 
 
-def _in_thread(run_id: int) -> None:
-    try:
-        run_transfer(run_id)
-    finally:
-        close_old_connections()  # this thread's own connection
-
-
 def _number(value: float) -> float | None:
     return round(value, 5) if math.isfinite(value) else None
 
 
 def run_transfer(run_id: int) -> None:
-    """Train one queued run, saving the curves after every epoch; never raises."""
+    """Claim this queued run and train it (a Celery task, or inline in tests);
+    a run another trainer claimed already is left alone. Never raises."""
+    if run_queue.claim(TransferRun, run_id):
+        train_claimed_run(run_id)
+
+
+def train_claimed_run(run_id: int) -> None:
+    """Train a run this process claimed, saving the curves after every epoch;
+    never raises. Writes go through ``still_running``: a run failed meanwhile
+    (stale, or its runner stopping) stays failed."""
     import torch
 
     from demos.ml import transfer
     from models_store.tracing import TRACING
 
-    run = TransferRun.objects.filter(pk=run_id, state=TransferRun.State.QUEUED).first()
+    run = TransferRun.objects.filter(pk=run_id).first()
     if run is None:
         return
-    TransferRun.objects.filter(pk=run_id).update(
-        state=TransferRun.State.RUNNING, started=timezone.now()
-    )
+    mine = run_queue.still_running(TransferRun, run_id)
     curves: list[dict[str, Any]] = []
     deadline = time.monotonic() + settings.TRANSFER_RUN_SECONDS
 
@@ -174,7 +155,7 @@ def run_transfer(run_id: int) -> None:
                 "seconds": round(epoch.seconds, 2),
             }
         )
-        TransferRun.objects.filter(pk=run_id).update(curves=list(curves))
+        mine.update(curves=list(curves))
 
     try:
         torch.set_num_threads(max(1, int(getattr(settings, "TORCH_THREADS", 1))))
@@ -192,7 +173,7 @@ def run_transfer(run_id: int) -> None:
                     should_stop=lambda: time.monotonic() > deadline,
                 )
         except transfer.Stopped:
-            TransferRun.objects.filter(pk=run_id).update(
+            mine.update(
                 state=TransferRun.State.FAILED,
                 detail=_("Stopped at the time limit of %(seconds)s seconds.")
                 % {"seconds": settings.TRANSFER_RUN_SECONDS},
@@ -221,7 +202,7 @@ def run_transfer(run_id: int) -> None:
             ),
             "code": transfer.pytorch_code(options, result.classes),
         }
-        TransferRun.objects.filter(pk=run_id).update(
+        mine.update(
             state=TransferRun.State.DONE,
             result=summary,
             detail=detail,
@@ -229,7 +210,7 @@ def run_transfer(run_id: int) -> None:
         )
     except Exception as exc:  # the page must learn the run ended, whatever happened
         logger.exception("Transfer run %s failed", run_id)
-        TransferRun.objects.filter(pk=run_id).update(
+        mine.update(
             state=TransferRun.State.FAILED,
             detail=str(exc)[:500],
             finished=timezone.now(),
@@ -241,7 +222,12 @@ def get_transfer_run_for_user(user: AbstractBaseUser, public_id: Any) -> Transfe
     runs = TransferRun.objects.all()
     if not user.is_staff:
         runs = runs.filter(owner=user)
-    return get_object_or_404(runs, public_id=public_id)
+    run = get_object_or_404(runs, public_id=public_id)
+    if run.state in (TransferRun.State.QUEUED, TransferRun.State.RUNNING):
+        # A run whose trainer died ends here, with a reason, not "running" forever.
+        fail_stale_runs(run.owner)
+        run.refresh_from_db()
+    return run
 
 
 def predict_with_run(run: TransferRun, rgb: Any) -> dict[str, Any]:
@@ -265,12 +251,3 @@ def predict_with_run(run: TransferRun, rgb: Any) -> dict[str, Any]:
             for item in prediction.top
         ],
     }
-
-
-def wait_for_pool() -> None:
-    """Finish every queued run (tests and shutdown); a new pool starts on demand."""
-    global _executor
-    with _executor_lock:
-        pool, _executor = _executor, None
-    if pool is not None:
-        pool.shutdown(wait=True)

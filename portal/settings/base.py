@@ -362,10 +362,11 @@ WARM_CNN = env_bool("PORTAL_WARM_CNN", True)
 DETECTION_FLOOR_SCORE = 0.05
 DEFAULT_SCORE_THRESHOLD = 0.5
 TORCH_THREADS = env_int("PORTAL_TORCH_THREADS", max(1, (os.cpu_count() or 2) // 2))
-# The training lesson's widget: runs per process at once, and each run's time cap.
+# The training lesson's widget: runs the training runner trains at once, and each
+# run's time cap. Who trains (demos/widgets/run_queue.py): TRAINING_RUN_BACKEND,
+# set below the Celery block ("celery" with Redis, else "runner").
 TRAINING_RUN_WORKERS = env_int("PORTAL_TRAINING_WORKERS", 2)
 TRAINING_RUN_SECONDS = env_int("PORTAL_TRAINING_SECONDS", 30)
-TRAINING_RUN_INLINE = False  # tests: run in the committing thread
 # Transfer-learning runs (one at a time per process): time cap and dataset ZIP size.
 TRANSFER_RUN_SECONDS = env_int("PORTAL_TRANSFER_SECONDS", 300)
 TRANSFER_MAX_ZIP_BYTES = env_int("PORTAL_TRANSFER_MAX_ZIP_BYTES", 50 * 2**20)
@@ -447,6 +448,7 @@ JOB_GPU_QUEUE = env_str("PORTAL_GPU_QUEUE", "gpu")
 CELERY_TASK_ROUTES = ["demos.tasks.route_task"]
 CELERY_BEAT_SCHEDULE = {
     "sweep-stale-jobs": {"task": "demos.tasks.sweep_stale_jobs", "schedule": 60.0},
+    "sweep-stale-runs": {"task": "demos.tasks.sweep_stale_runs", "schedule": 60.0},
     "cleanup-media": {"task": "demos.tasks.cleanup_media", "schedule": 3600.0},
 }
 # Without Redis there is no beat: each web process runs the same two tasks in a
@@ -462,3 +464,19 @@ JOB_MAX_ATTEMPTS = env_int("PORTAL_JOB_MAX_ATTEMPTS", 3)
 JOB_RETRY_SECONDS = env_int("PORTAL_JOB_RETRY_SECONDS", 30)
 # A queued job no worker picked up within this many seconds fails with the reason.
 JOB_QUEUED_TIMEOUT = env_int("PORTAL_JOB_QUEUED_TIMEOUT", 3600)
+# Training and transfer runs never train in a web worker (a restart would wait for
+# them): "celery" sends each to a Celery worker (needs REDIS_URL), "runner" leaves
+# it queued for `manage.py run_training_worker` (make run starts it beside
+# gunicorn), "inline" trains on commit in the request's process (tests).
+TRAINING_RUN_BACKEND = env_str(
+    "PORTAL_TRAINING_BACKEND", "celery" if REDIS_URL else "runner"
+)
+if TRAINING_RUN_BACKEND not in {"celery", "runner", "inline"}:
+    raise ImproperlyConfigured(
+        "PORTAL_TRAINING_BACKEND must be celery, runner or inline, "
+        f"got {TRAINING_RUN_BACKEND!r}"
+    )
+if TRAINING_RUN_BACKEND == "celery" and not REDIS_URL:
+    raise ImproperlyConfigured("PORTAL_TRAINING_BACKEND=celery needs REDIS_URL")
+# A run queued this long without a trainer picking it up fails with the reason.
+RUN_QUEUED_TIMEOUT = env_int("PORTAL_RUN_QUEUED_TIMEOUT", 1800)

@@ -15,6 +15,9 @@ STORAGES = {
 PERSON_DETECTOR = env_str("PORTAL_PERSON_DETECTOR", "")
 TORCH_THREADS = 1
 PORTAL_INPROCESS_SWEEP_SECONDS = 0  # tests start the sweeper themselves
+# Training and transfer runs train on commit, in the test's process (fast, no
+# runner to start); tests of the runner and of Celery set the other backends.
+TRAINING_RUN_BACKEND = "inline"
 # Logins from a spraying address wait this long each; tests that check the
 # slow-down set it and record the waits (tests/accounts/test_login_address_slowdown).
 LOGIN_ADDRESS_DELAY_SECONDS = 0

@@ -3,26 +3,20 @@ the request, polls its curves, and cannot start a second one meanwhile."""
 
 from __future__ import annotations
 
-import runpy
-import threading
-import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.test import Client
 from django.utils import timezone
 
-from demos.ml.training import TrainingSettings
 from demos.models import TrainingRun
-from demos.widgets import training_runs
 
 URL = "/api/v1/training-runs/"
 
 
 @pytest.fixture
 def inline(settings) -> None:
-    settings.TRAINING_RUN_INLINE = True
+    settings.TRAINING_RUN_BACKEND = "inline"
 
 
 @pytest.mark.django_db
@@ -186,20 +180,6 @@ def test_runs_are_private_and_need_a_login(
     assert other_client.get(f"{URL}{run.public_id}/").status_code == 404
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_request_returns_before_training_and_a_thread_finishes_it(
-    logged_in_client: Client, user
-) -> None:
-    response = logged_in_client.post(URL, {"subset": 50, "epochs": 3})
-    assert response.status_code == 202
-    url = response.json()["url"]
-    training_runs.wait_for_pool()  # the thread pool, not the request, trains
-    body = logged_in_client.get(url).json()
-    assert body["state"] == "done"
-    assert len(body["curves"]) == 3
-    assert time.monotonic()  # (no timing assertions: speed lives in bench/)
-
-
 @pytest.mark.django_db
 def test_a_run_left_running_by_a_killed_worker_ends_when_read(
     logged_in_client: Client, user, settings
@@ -211,42 +191,3 @@ def test_a_run_left_running_by_a_killed_worker_ends_when_read(
     )
     body = logged_in_client.get(f"{URL}{stuck.public_id}/").json()
     assert body["state"] == "failed" and "interrupted" in body["detail"]
-
-
-@pytest.mark.django_db(transaction=True)
-def test_an_exiting_worker_fails_its_queued_runs_instead_of_training_them(
-    user, other_user, monkeypatch, settings
-) -> None:
-    # issue 21, finding 4 (part): an exiting worker trained its whole queue first.
-    settings.TRAINING_RUN_WORKERS = 1
-    release = threading.Event()
-    started: list[int] = []
-
-    def blocked(run_id: int) -> None:
-        started.append(run_id)
-        release.wait(30)
-
-    monkeypatch.setattr(training_runs, "run_training", blocked)
-    first = training_runs.start_training_run(owner=user, options=TrainingSettings())
-    second = training_runs.start_training_run(
-        owner=other_user, options=TrainingSettings()
-    )
-    deadline = time.monotonic() + 10
-    while not started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert started == [first.pk]  # one worker thread: the second waits in the queue
-
-    assert training_runs.abandon_queued_runs() == 1
-    release.set()
-    second.refresh_from_db()
-    assert second.state == "failed" and "start it again" in second.detail
-    assert started == [first.pk]  # never trained
-
-
-def test_gunicorn_calls_it_when_a_worker_exits(monkeypatch) -> None:
-    called: list[int] = []
-    monkeypatch.setattr(training_runs, "abandon_queued_runs", lambda: called.append(1))
-    config = Path(__file__).resolve().parents[3] / "gunicorn.conf.py"
-    hooks = runpy.run_path(str(config))
-    hooks["worker_exit"](None, None)
-    assert called == [1]

@@ -21,7 +21,7 @@ RUNS = "/api/v1/transfer-runs/"
 
 @pytest.fixture(autouse=True)
 def inline(settings) -> None:
-    settings.TRAINING_RUN_INLINE = True
+    settings.TRAINING_RUN_BACKEND = "inline"
     cache.clear()  # upload throttle counts
 
 

@@ -95,7 +95,8 @@ def test_celery_finds_the_portal_app_and_its_tasks() -> None:
 
     assert run_python(code) == (
         "portal ['demos.tasks.cleanup_media', 'demos.tasks.run_detection_job', "
-        "'demos.tasks.sweep_stale_jobs']"
+        "'demos.tasks.run_training_run', 'demos.tasks.run_transfer_run', "
+        "'demos.tasks.sweep_stale_jobs', 'demos.tasks.sweep_stale_runs']"
     )
 
 
