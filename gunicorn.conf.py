@@ -87,4 +87,3 @@ def post_worker_init(worker: object) -> None:
         from demos.ml import cnn_warmup
 
         cnn_warmup.start_warming()
-
