@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from django.core.cache import cache
 from django.test import Client
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from models_store.registry import REGISTRY, register, unregister
@@ -19,6 +20,16 @@ SHARED_DIR = Path(os.environ.get("PORTAL_SHARED_DIR", REPO_DIR.parent / "shared"
 SAMPLES_DIR = SHARED_DIR / "samples"
 WEIGHTS_DIR = SHARED_DIR / "weights"
 PASSWORD = "correct-horse-battery-9"
+
+
+@pytest.fixture(autouse=True)
+def default_language() -> Iterator[None]:
+    """Every test starts and ends in the default language: a test that activates
+    Korean (a page request, ``translation.activate``) must not leak it into the
+    next test that reads a message, in the same worker process."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

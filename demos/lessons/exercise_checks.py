@@ -220,6 +220,7 @@ STEP_TITLES = {
     "filter": gettext_lazy("3. Keep only people above the threshold"),
     "clip": gettext_lazy("4. Whole pixels inside the photo"),
     "save": gettext_lazy("5. Sort, number and save each person"),
+    "another-photo": gettext_lazy("6. The same on another photo"),
 }
 STEP_HELP = {
     "worked": gettext_lazy(
@@ -243,6 +244,12 @@ STEP_HELP = {
     "save": gettext_lazy(
         "Number the people from 1, left to right, and save each crop with "
         "save(crop, name) under a name of its own."
+    ),
+    "another-photo": gettext_lazy(
+        "Put your loop from step 5 into the function save_people(img, boxes, "
+        "threshold) and run it: here img, boxes and threshold belong to another "
+        "photo, with its own raw boxes. A loop that works only on your first photo "
+        "fails here."
     ),
 }
 # What the judge (exercise_steps.judge) found; {name} is filled in by the page.

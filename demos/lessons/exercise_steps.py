@@ -35,7 +35,9 @@ PERSON = 0
 TOLERANCE = 1  # px: int() and round() may differ by one from the demo's box
 BLANK = "____"
 MAX_CROPS = 500
-STEPS = ("worked", "loop", "filter", "clip", "save")
+STEPS = ("worked", "loop", "filter", "clip", "save", "another-photo")
+# Steps whose crops are the saved ones (judged alike; the last on another photo).
+SAVING_STEPS = ("save", "another-photo")
 
 STARTER = {
     "worked": """\
@@ -91,6 +93,16 @@ for x1, y1, x2, y2 in people:
     crop = img[y1:y2, x1:x2]
     save(crop, "person.jpg")
 """,
+    "another-photo": """\
+def save_people(img, boxes, threshold):
+    # Put your loop from step 5 here, indented once. It may use only these three
+    # arguments (and PERSON, names, save), so that it works on any photo.
+    pass
+
+
+# Here img, boxes and threshold are another photo's, with its own raw boxes.
+save_people(img, boxes, threshold)
+""",
 }
 
 # Step 2's Parsons mode (for a student who freezes before an empty cell): the
@@ -142,6 +154,7 @@ CODE_PROBLEMS_BY_STEP = {
         "threshold-strict",
     ),
 }
+CODE_PROBLEMS_BY_STEP["another-photo"] = CODE_PROBLEMS_BY_STEP["save"]
 
 Rect = tuple[int, int, int, int]
 
@@ -399,7 +412,8 @@ def judge(step: str, run: dict, data: dict) -> Verdict:
         raise ValueError(f"no step {step!r}")
     rows = data["detections"]
     width, height, threshold = data["width"], data["height"], data["threshold"]
-    made = run["saved"] if step == "save" else run["shown"]
+    saving = step in SAVING_STEPS
+    made = run["saved"] if saving else run["shown"]
     sources = [_source(c["rect"], rows, width, height) for c in made]
     crops = [
         c | {"source": s, "label": None if s is None else rows[s]["label"]}
@@ -409,9 +423,7 @@ def judge(step: str, run: dict, data: dict) -> Verdict:
     if problems:
         return Verdict(False, problems, crops)
     if not made:
-        return Verdict(
-            False, [_problem("no-saves" if step == "save" else "no-crops")], crops
-        )
+        return Verdict(False, [_problem("no-saves" if saving else "no-crops")], crops)
     unmatched = [c for c, s in zip(made, sources, strict=True) if s is None]
     swapped = [
         c

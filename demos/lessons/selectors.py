@@ -7,6 +7,7 @@ same everywhere and anonymous visitors simply have nothing done.
 
 from __future__ import annotations
 
+import io
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -27,7 +28,9 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import get_language
+from PIL import Image
 
+from demos.common import samples
 from demos.lessons import quizzes, raw_boxes
 from demos.lessons.loading import render_markdown, split_code_section, split_intro
 from demos.models import DemoRun, Lesson, LessonProgress, QuizScore
@@ -215,31 +218,98 @@ def get_exercise_run_for_user(
     return run
 
 
+def _exercise_photo(
+    stored: list[raw_boxes.StoredPerson],
+    *,
+    width: int,
+    height: int,
+    threshold: float,
+    seed: str,
+) -> dict:
+    raw = raw_boxes.raw_detections(
+        stored, width=width, height=height, threshold=threshold, seed=seed
+    )
+    return {
+        "width": width,
+        "height": height,
+        "threshold": threshold,
+        "derived": True,
+        "detections": [d.as_dict() for d in raw],
+    }
+
+
 def people_exercise_data(run: DemoRun) -> dict:
     """The photo (upright, as the demo shows it), the raw-like detections derived
     from the run's stored people (``demos.lessons.raw_boxes``) and the demo's own
-    people at the run's threshold (the crops the student's loop should produce)."""
+    people at the run's threshold (the crops the student's loop should produce);
+    under ``other``, the same for the last step's second photo
+    (``another_photo_data``)."""
+    return {
+        "run": str(run.public_id),
+        "detector": run.detector,
+        **people_exercise_data_single(run),
+        "other": another_photo_data(run),
+    }
+
+
+SAMPLE_SCORE = 0.9  # an annotated person in a sample: surely a person
+SAMPLE_THRESHOLD = 0.5
+
+
+def another_photo_data(run: DemoRun) -> dict:
+    """The last step's second photo: the student's newest other run with someone
+    in it, else a shipped sample with annotated people; its raw-like boxes and its
+    people (``crop_url`` null for a sample: the page cuts them from the photo)."""
+    other = (
+        list_demo_runs_for_user(run.owner)
+        .exclude(pk=run.pk)
+        .filter(shown_count__gt=0)
+        .first()
+    )
+    if other is not None:
+        body = people_exercise_data_single(other)
+        return body | {"source": "run", "title": other.original_name or other.detector}
+    sample = samples.all_samples(with_people=True)[0]
+    with Image.open(io.BytesIO(samples.sample_bytes(sample.key))) as image:
+        width, height = image.size
+    stored = [
+        raw_boxes.StoredPerson(box=box, score=round(SAMPLE_SCORE - 0.02 * i, 2))
+        for i, box in enumerate(sample.people)
+    ]
+    body = _exercise_photo(
+        stored,
+        width=width,
+        height=height,
+        threshold=SAMPLE_THRESHOLD,
+        seed=f"sample:{sample.key}",
+    )
+    people = sorted(stored, key=lambda p: p.box)
+    return body | {
+        "source": "sample",
+        "title": str(sample.title),
+        "image_url": sample.url,
+        "demo_people": [
+            {"number": n, "box": list(p.box), "score": p.score, "crop_url": None}
+            for n, p in enumerate(people, start=1)
+        ],
+    }
+
+
+def people_exercise_data_single(run: DemoRun) -> dict:
+    """``people_exercise_data`` without ``other`` (the second photo's own data)."""
     stored = [
         raw_boxes.StoredPerson(box=(d.x1, d.y1, d.x2, d.y2), score=d.score)
         for d in run.detections.order_by("rank")
     ]
-    raw = raw_boxes.raw_detections(
-        stored,
-        width=run.image_width,
-        height=run.image_height,
-        threshold=run.score_threshold,
-        seed=str(run.public_id),
-    )
-    demo = persons_above(run)
     return {
-        "run": str(run.public_id),
         "image_url": reverse("demos:people-image", kwargs={"public_id": run.public_id}),
-        "width": run.image_width,
-        "height": run.image_height,
-        "threshold": run.score_threshold,
-        "detector": run.detector,
-        "derived": True,
-        "detections": [d.as_dict() for d in raw],
+        **_exercise_photo(
+            stored,
+            width=run.image_width,
+            height=run.image_height,
+            threshold=run.score_threshold,
+            seed=str(run.public_id),
+        ),
         "demo_people": [
             {
                 "number": number,
@@ -250,7 +320,7 @@ def people_exercise_data(run: DemoRun) -> dict:
                     kwargs={"public_id": run.public_id, "rank": d.rank},
                 ),
             }
-            for number, d in enumerate(demo, start=1)
+            for number, d in enumerate(persons_above(run), start=1)
         ],
     }
 

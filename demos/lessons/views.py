@@ -25,7 +25,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.selectors import cohorts_for_student
-from demos.lessons import code_checks, exercise_checks, exercise_steps, notebooks
+from demos.lessons import (
+    code_checks,
+    colab_handoff,
+    exercise_checks,
+    exercise_steps,
+    notebooks,
+)
 from demos.lessons import selectors as selectors
 from demos.lessons import services as services
 from demos.models import Lesson
@@ -171,6 +177,7 @@ def people_exercise(request: HttpRequest) -> HttpResponse:
         "runs": selectors.exercise_runs_for_user(request.user) if run is None else [],
         "steps": steps,
         "texts": exercise_checks.step_texts(),
+        "handoffs": colab_handoff.HANDOFFS,
         "modules": {
             name: reverse("lessons:people-exercise-module", kwargs={"name": name})
             for name in EXERCISE_MODULES

@@ -4,7 +4,9 @@
 // code there, draws the crops the code made from the photo beside the demo's crops,
 // words the judge's findings from the #people-exercise-texts JSON and stores each
 // step's verdict (api:exercise-people-step). A run that takes too long is stopped by
-// ending the worker and starting a new one.
+// ending the worker and starting a new one. The last step ("another-photo") runs
+// the student's function on a second photo (data.other: another run of theirs or a
+// shipped sample), drawn from that photo.
 "use strict";
 
 (function () {
@@ -21,6 +23,9 @@
     const steps = [...document.querySelectorAll("[data-step]")];
     let data = null;
     let dataJson = "";
+    let otherJson = "";
+    const OTHER = "another-photo";
+    const imageOf = (step) => (step === OTHER ? document.querySelector('[data-role="other-photo"]') : photo);
     let worker = null;
     let ready = null;
     let pending = null;
@@ -75,11 +80,11 @@
           resolve({ timedOut: true });
         }, TIME_LIMIT_S * 1000);
         pending = { id, resolve, timer };
-        worker.postMessage({ type: "run", id, step, code, data: dataJson });
+        worker.postMessage({ type: "run", id, step, code, data: step === OTHER ? otherJson : dataJson });
       });
     }
 
-    function cropFigure(crop, index) {
+    const cropFigure = (image) => (crop, index) => {
       const [x1, y1, x2, y2] = crop.rect;
       const width = x2 - x1;
       const height = y2 - y1;
@@ -93,17 +98,34 @@
         const scale = Math.min(1, CROP_HEIGHT / height);
         picture.width = Math.max(1, Math.round(width * scale));
         picture.height = Math.max(1, Math.round(height * scale));
-        picture.getContext("2d").drawImage(photo, x1, y1, width, height, 0, 0,
+        picture.getContext("2d").drawImage(image, x1, y1, width, height, 0, 0,
           picture.width, picture.height);
       }
       return el("li", { dataset: { rect: crop.rect.join(","), source: crop.source ?? "" } },
         el("figure", {}, picture, el("figcaption", { text: caption })));
+    };
+
+    // The demo's people: its crop images, or (a sample photo) cut from the photo.
+    function demoCrops(list, source, image) {
+      list.replaceChildren(...source.demo_people.map((person) => {
+        const caption = `#${person.number} (${person.box.join(", ")})`;
+        if (!person.crop_url) {
+          const [x1, y1, x2, y2] = person.box;
+          return cropFigure(image)({ rect: person.box, shape: [y2 - y1, x2 - x1, 3], title: caption });
+        }
+        return el("li", {}, el("figure", {}, el("img", { src: person.crop_url, alt: `#${person.number}` }),
+          el("figcaption", { text: caption })));
+      }));
     }
 
-    function demoCrops(list) {
-      list.replaceChildren(...data.demo_people.map((person) => el("li", {},
-        el("figure", {}, el("img", { src: person.crop_url, alt: `#${person.number}` }),
-          el("figcaption", { text: `#${person.number} (${person.box.join(", ")})` })))));
+    // Once step 5 passes, the last step starts from the student's own loop, in a function.
+    function carryLoop(code) {
+      const target = document.querySelector(`[data-step="${OTHER}"] [data-role="code"]`);
+      if (!target || target.value !== target.defaultValue) return;
+      const body = code.split("\n").map((line) => (line.trim() ? `    ${line}` : "")).join("\n");
+      target.value = `def save_people(img, boxes, threshold):\n${body.trimEnd()}\n\n\n`
+        + "# Here img, boxes and threshold are another photo's, with its own raw boxes.\n"
+        + "save_people(img, boxes, threshold)\n";
     }
 
     function showResult(section, step, message) {
@@ -137,7 +159,7 @@
         }
         printed.textContent = verdict.run.printed || label("NoPrint");
         printed.hidden = false;
-        sectionPart("yours").replaceChildren(...verdict.crops.map(cropFigure));
+        sectionPart("yours").replaceChildren(...verdict.crops.map(cropFigure(imageOf(step))));
       }
       verdictLine.textContent = passed ? label("Passed") : label("NotYet");
       verdictLine.dataset.passed = passed ? "1" : "0";
@@ -145,6 +167,7 @@
       feedback.replaceChildren(...items);
       feedback.hidden = !items.length;
       section.dataset.passed = passed ? "1" : "0";
+      if (passed && step === "save") carryLoop(section.querySelector('[data-role="code"]').value);
       fetchJson(root.dataset.stepUrl, {
         method: "POST", csrfFrom: root,
         json: { run: root.dataset.run, step, passed, diagnosis },
@@ -157,6 +180,16 @@
       if (!answer.ok) throw new Error(answer.data.detail || String(answer.status));
       data = answer.data;
       dataJson = JSON.stringify(data);
+      otherJson = JSON.stringify(data.other);
+      const otherPhoto = imageOf(OTHER);
+      if (otherPhoto) {
+        otherPhoto.src = data.other.image_url;
+        const caption = document.querySelector('[data-role="other-caption"]');
+        caption.textContent = `${label(data.other.source === "run" ? "OtherRun" : "OtherSample")} `
+          + `${data.other.title}, ${fill(label("OtherSize"), { width: data.other.width,
+            height: data.other.height, threshold: data.other.threshold.toFixed(2) })}`;
+        await otherPhoto.decode().catch(() => {});
+      }
       await photo.decode().catch(() => {});
       const modules = await moduleSources();
       await startWorker(modules);
@@ -165,7 +198,8 @@
         const code = section.querySelector('[data-role="code"]');
         const starter = code.value;
         const button = section.querySelector('[data-role="run"]');
-        demoCrops(section.querySelector('[data-role="demo"]'));
+        demoCrops(section.querySelector('[data-role="demo"]'), step === OTHER ? data.other : data,
+          imageOf(step));
         const parsons = section.querySelector('[data-role="parsons"]');
         const lineButtons = parsons ? [...parsons.querySelectorAll("[data-line]")] : [];
         section.querySelector('[data-role="reset"]').addEventListener("click", () => {

@@ -165,3 +165,40 @@ def test_an_endless_loop_is_stopped_and_python_starts_again(
     page.get_by_test_id("step-worked").get_by_role("button", name="Start over").click()
     page.get_by_test_id("run-worked").click()
     verdict.locator("xpath=self::*[@data-passed='1']").wait_for(timeout=PYTHON_START_MS)
+
+
+def test_the_finished_loop_runs_on_a_sample_photo_then_the_colab_handoff(
+    logged_in_page, live_url, exercise_run
+):
+    from demos.common.samples import all_samples
+    from tests.demos.lessons.test_exercise_steps import SAVE
+
+    sample = all_samples(with_people=True)[0]
+    page = logged_in_page
+    open_exercise(page, live_url, exercise_run)
+    run_step(page, "save", SAVE)
+    assert page.get_by_test_id("verdict-save").get_attribute("data-passed") == "1"
+    # Step 6 starts from the student's own loop, inside a function.
+    carried = page.get_by_test_id("code-another-photo").input_value()
+    assert carried.startswith("def save_people(img, boxes, threshold):\n")
+    assert 'f"person_{n}.jpg"' in carried
+    caption = page.get_by_test_id("other-photo-caption").inner_text()
+    from django.utils import translation
+
+    with translation.override("en"):
+        assert str(sample.title) in caption  # only one run: a sample photo
+    assert page.get_by_test_id("demo-another-photo").locator("canvas").count() == len(
+        sample.people
+    )
+    run_step(page, "another-photo")
+    verdict = page.get_by_test_id("verdict-another-photo")
+    assert verdict.get_attribute("data-passed") == "1", page.get_by_test_id(
+        "feedback-another-photo"
+    ).inner_text()
+    yours = page.get_by_test_id("yours-another-photo").locator("canvas")
+    assert yours.count() == len(sample.people)
+    assert ExerciseAttempt.objects.filter(step="another-photo", passed=True).exists()
+    handoff = page.get_by_test_id("colab-handoff")
+    assert handoff.is_visible()
+    assert "results.xyxy[0]" in page.get_by_test_id("handoff-yolov5").inner_text()
+    assert 'output["labels"]' in page.get_by_test_id("handoff-torchvision").inner_text()
