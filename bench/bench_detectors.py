@@ -31,15 +31,15 @@ sys.path.insert(0, str(REPO_DIR))
 import numpy as np  # noqa: E402
 
 from demos.common.imaging import ImageLimits, decode_image  # noqa: E402
-from demos.ml.detection.core import (  # noqa: E402
-    FusedPersonDetector,
-    HogPersonDetector,
+from demos.ml.detection.boxes import PersonDetector  # noqa: E402
+from demos.ml.detection.decoders import (  # noqa: E402
     OnnxFastestDetDetector,
     OnnxPicoDetDetector,
     OnnxYoloxDetector,
-    PersonDetector,
-    TorchvisionPersonDetector,
 )
+from demos.ml.detection.fusion import FusedPersonDetector  # noqa: E402
+from demos.ml.detection.hog import HogPersonDetector  # noqa: E402
+from demos.ml.detection.torch_detector import TorchvisionPersonDetector  # noqa: E402
 
 SHARED_DIR = Path(os.environ.get("PORTAL_SHARED_DIR", REPO_DIR.parent / "shared"))
 LIMITS = ImageLimits(15 * 1024 * 1024, 40_000_000, 10_000, 16)

@@ -61,7 +61,7 @@ PASSES = {
 
 def build(spec: PassSpec, weights_dir: Path):
     """The detector of a pass (PicoDet graphs re-shaped for other input sizes)."""
-    from demos.ml.detection.core import OnnxPicoDetDetector, OnnxYoloxDetector
+    from demos.ml.detection.decoders import OnnxPicoDetDetector, OnnxYoloxDetector
     from demos.ml.detection.resize import picodet_session
 
     path = weights_dir / WEIGHTS[spec.model]

@@ -55,15 +55,14 @@ sys.path.insert(0, str(REPO_DIR))
 import numpy as np  # noqa: E402
 
 from demos.common.imaging import ImageLimits, decode_image  # noqa: E402
-from demos.ml.detection.core import (  # noqa: E402
-    FusedPersonDetector,
-    HogPersonDetector,
+from demos.ml.detection.boxes import PersonBox, PersonDetector  # noqa: E402
+from demos.ml.detection.decoders import (  # noqa: E402
     OnnxFastestDetDetector,
     OnnxPicoDetDetector,
     OnnxYoloxDetector,
-    PersonBox,
-    PersonDetector,
 )
+from demos.ml.detection.fusion import FusedPersonDetector  # noqa: E402
+from demos.ml.detection.hog import HogPersonDetector  # noqa: E402
 from models_store.registry import FUSED_DETECTOR, get_spec, specs  # noqa: E402
 
 SHARED_DIR = Path(os.environ.get("PORTAL_SHARED_DIR", REPO_DIR.parent / "shared"))

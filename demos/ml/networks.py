@@ -513,8 +513,8 @@ def digits_photo_input(rgb: np.ndarray) -> tuple[torch.Tensor, np.ndarray]:
 
 
 def _onnx_input(spec: CnnModelSpec, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The person demo's own preprocessing (demos.ml.detection.core) + a preview."""
-    from demos.ml.detection.core import letterbox, resize_plain
+    """The person demo's own pre-processing (ml/detection/preprocess.py) + a preview."""
+    from demos.ml.detection.preprocess import letterbox, resize_plain
 
     if spec.key == "yolox-nano":
         tensor, _ratio = letterbox(rgb, spec.input_shape[1])

@@ -56,7 +56,7 @@ from demos.common.imaging import (
 )
 from demos.common.limits import check_free_disk, image_limits
 from demos.ml.detection import warmup
-from demos.ml.detection.core import PersonBox
+from demos.ml.detection.boxes import PersonBox
 from demos.ml.detection.counting import count_range
 from demos.ml.detection.detectors import default_detector_key, get_detector
 from demos.models import DemoRun, Detection

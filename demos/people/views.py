@@ -34,8 +34,8 @@ from django.views.decorators.http import (
 from demos.common.limits import check_free_disk, upload_slot
 from demos.common.samples import SAMPLES, sample_upload
 from demos.ml.detection import counting
-from demos.ml.detection.core import how_it_works
 from demos.ml.detection.detectors import default_detector_key, is_fallback
+from demos.ml.detection.snippets import how_it_works
 from demos.models import DemoRun
 from demos.people import services
 from demos.people.forms import CompareForm, PeopleUploadForm, requested_threshold

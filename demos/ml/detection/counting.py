@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from demos.ml.detection.core import PersonBox, PersonDetector, to_person_boxes
+from demos.ml.detection.boxes import PersonBox, PersonDetector, to_person_boxes
 from demos.ml.detection.tiling import (
     drop_edge_fragments,
     merge_passes,

@@ -1,9 +1,10 @@
 """Person detectors by registry key, built once per process through the one loader.
 
 ``get_detector(key)`` wraps what ``models_store.loading`` hands out (an ONNX session,
-a torchvision module) in the detector classes of ``demos.ml.detection.core`` and keeps
-the wrapper in the loader's cache, so two threads never build the same detector twice
-and a file imported later is picked up (the cache key includes the file's path).
+a torchvision module) in the detector classes of ``decoders``, ``hog``,
+``torch_detector`` and ``fusion`` (``demos.ml.detection``) and keeps the wrapper in
+the loader's cache, so two threads never build the same detector twice and a file
+imported later is picked up (the cache key includes the file's path).
 torch and onnxruntime are imported only when a detector is first built.
 """
 
@@ -14,17 +15,16 @@ from pathlib import Path
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from demos.ml.detection.core import (
-    FusedPersonDetector,
-    HogPersonDetector,
+from demos.ml.detection.boxes import PersonDetector
+from demos.ml.detection.decoders import (
     OnnxFastestDetDetector,
     OnnxPicoDetDetector,
     OnnxYoloxDetector,
-    PersonDetector,
-    TorchDeviceUnavailable,
-    TorchvisionPersonDetector,
-    choose_torch_device,
 )
+from demos.ml.detection.device import TorchDeviceUnavailable, choose_torch_device
+from demos.ml.detection.fusion import FusedPersonDetector
+from demos.ml.detection.hog import HogPersonDetector
+from demos.ml.detection.torch_detector import TorchvisionPersonDetector
 from models_store import loading, store
 from models_store.download import WeightsUnavailable
 from models_store.registry import (

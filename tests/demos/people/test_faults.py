@@ -24,7 +24,7 @@ from django.core.management import call_command
 from django.db import OperationalError
 from django.test import Client
 
-from demos.ml.detection.core import PersonBox
+from demos.ml.detection.boxes import PersonBox
 from demos.models import DemoRun, Detection
 from demos.people import services
 from tests.support import media_files, upload

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from demos.ml.detection.core import PersonBox
+from demos.ml.detection.boxes import PersonBox
 from demos.ml.detection.counting import TiledPersonDetector, count_range
 
 

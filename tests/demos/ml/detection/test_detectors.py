@@ -13,14 +13,11 @@ import pytest
 
 from demos.common.imaging import ImageLimits, decode_image
 from demos.ml.detection import detectors
-from demos.ml.detection.core import (
-    FusedPersonDetector,
-    HogPersonDetector,
-    OnnxFastestDetDetector,
-    OnnxYoloxDetector,
-    TorchvisionPersonDetector,
-)
 from demos.ml.detection.counting import TiledPersonDetector
+from demos.ml.detection.decoders import OnnxFastestDetDetector, OnnxYoloxDetector
+from demos.ml.detection.fusion import FusedPersonDetector
+from demos.ml.detection.hog import HogPersonDetector
+from demos.ml.detection.torch_detector import TorchvisionPersonDetector
 from models_store import store
 from models_store.download import ChecksumMismatch, sha256_of
 from models_store.registry import REGISTRY, UnknownModel, register

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from demos.common.imaging import ImageLimits, decode_image
-from demos.ml.detection.core import OnnxPicoDetDetector
+from demos.ml.detection.decoders import OnnxPicoDetDetector
 from demos.ml.detection.resize import picodet_session, resized_picodet_graph
 from tests.conftest import SAMPLES_DIR, WEIGHTS_DIR
 

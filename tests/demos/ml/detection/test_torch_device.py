@@ -16,11 +16,8 @@ import torch
 
 from demos.common.imaging import ImageLimits, decode_image
 from demos.ml.detection import detectors
-from demos.ml.detection.core import (
-    TorchDeviceUnavailable,
-    TorchvisionPersonDetector,
-    choose_torch_device,
-)
+from demos.ml.detection.device import TorchDeviceUnavailable, choose_torch_device
+from demos.ml.detection.torch_detector import TorchvisionPersonDetector
 from models_store import store
 from portal.lib.errors import ServiceUnavailable
 from tests.demos.ml.detection.test_detectors import (  # noqa: F401  (fixtures)

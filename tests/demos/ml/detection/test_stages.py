@@ -1,5 +1,5 @@
-"""demos/ml/detection/core.py: each stage alone, then the three detectors on real
-photos.
+"""demos/ml/detection stages (boxes, preprocess, decoders, hog, fusion, snippets):
+each alone, then the three detectors on real photos.
 
 The ONNX detectors are built straight from ``shared/weights`` (the module is pure);
 ``tests/models_store`` covers building them through the store.
@@ -14,33 +14,37 @@ import numpy as np
 import pytest
 
 from demos.common.imaging import ImageLimits, crop_box, decode_image
-from demos.ml.detection.core import (
-    HOW_IT_WORKS,
-    PICODET_MEAN,
-    PICODET_STD,
-    FusedPersonDetector,
-    HogPersonDetector,
-    OnnxFastestDetDetector,
-    OnnxYoloxDetector,
+from demos.ml.detection.boxes import (
     PersonBox,
     box_iou,
     clip_boxes,
+    mirror_boxes,
+    nms,
+    sort_boxes,
+    to_person_boxes,
+)
+from demos.ml.detection.decoders import (
+    OnnxFastestDetDetector,
+    OnnxYoloxDetector,
     decode_fastestdet,
     decode_picodet,
     decode_yolox,
-    fuse_person_boxes,
-    hog_margin_to_score,
-    hog_score_to_margin,
-    how_it_works,
-    letterbox,
-    mirror_boxes,
-    nms,
-    resize_normalised,
-    resize_plain,
-    sort_boxes,
-    to_person_boxes,
     yolox_grid,
 )
+from demos.ml.detection.fusion import FusedPersonDetector, fuse_person_boxes
+from demos.ml.detection.hog import (
+    HogPersonDetector,
+    hog_margin_to_score,
+    hog_score_to_margin,
+)
+from demos.ml.detection.preprocess import (
+    PICODET_MEAN,
+    PICODET_STD,
+    letterbox,
+    resize_normalised,
+    resize_plain,
+)
+from demos.ml.detection.snippets import HOW_IT_WORKS, how_it_works
 from models_store.registry import REGISTRY
 from tests.conftest import SAMPLES_DIR, WEIGHTS_DIR
 
