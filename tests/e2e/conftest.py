@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from demos.lessons.services import load_lessons
 from tests.factories import DEFAULT_PASSWORD, make_user
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls made
@@ -96,3 +97,17 @@ def logged_in_page(browser_page, live_url, transactional_db):
     page.wait_for_url(f"{live_url}/")
     page.username = username  # type: ignore[attr-defined]
     return page
+
+
+@pytest.fixture
+def course(transactional_db) -> None:
+    """The fifteen lessons loaded, as `make run` loads them."""
+    load_lessons()
+
+
+def watch_errors(page) -> list[str]:
+    """Page errors and console errors the page reports while a test drives it."""
+    found: list[str] = []
+    page.on("pageerror", lambda exc: found.append(str(exc)))
+    page.on("console", lambda m: found.append(m.text) if m.type == "error" else None)
+    return found

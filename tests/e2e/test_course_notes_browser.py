@@ -8,14 +8,7 @@ import nbformat
 import pytest
 from playwright.sync_api import expect
 
-from demos.lessons.services import load_lessons
-
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def course(transactional_db) -> None:
-    load_lessons()
 
 
 @pytest.fixture

@@ -6,21 +6,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from demos.lessons.services import load_lessons
+from tests.e2e.conftest import watch_errors
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def course(transactional_db) -> None:
-    load_lessons()
-
-
-def watch_errors(page) -> list[str]:
-    found: list[str] = []
-    page.on("pageerror", lambda exc: found.append(str(exc)))
-    page.on("console", lambda m: found.append(m.text) if m.type == "error" else None)
-    return found
 
 
 def test_vision_tasks_work_out_yolo_and_draw_the_grid(

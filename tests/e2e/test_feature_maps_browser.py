@@ -13,15 +13,9 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from demos.lessons.services import load_lessons
 from tests.demos.ml.zips import SAMPLES_DIR
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def course(transactional_db) -> None:
-    load_lessons()
 
 
 def collect_errors(page) -> list[str]:

@@ -8,15 +8,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from demos.lessons.services import load_lessons
 from demos.models import LessonProgress
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def course(transactional_db) -> None:
-    load_lessons()
 
 
 @pytest.fixture

@@ -12,23 +12,10 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import expect
 
-from demos.lessons.services import load_lessons
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.conftest import ARTIFACTS, watch_errors
 from tests.factories import DEFAULT_PASSWORD, make_user
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def course(transactional_db) -> None:
-    load_lessons()
-
-
-def watch_errors(page) -> list[str]:
-    found: list[str] = []
-    page.on("pageerror", lambda exc: found.append(str(exc)))
-    page.on("console", lambda m: found.append(m.text) if m.type == "error" else None)
-    return found
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from demos.lessons.services import load_lessons
-
 pytestmark = pytest.mark.e2e
 
 # (lesson slug, what the widget draws from its data, how many)
@@ -18,11 +16,6 @@ DRAWN = [
     ("transfer-learning", ".transfer-option", 3),
     ("data-augmentation", ".augment-tiles li", 8),
 ]
-
-
-@pytest.fixture
-def course(transactional_db) -> None:
-    load_lessons()
 
 
 def collect_errors(page) -> list[str]:
