@@ -41,7 +41,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from portal.lib.clients import client_address  # noqa: F401  (the one address rule)
-from portal.lib.counting import count_hit
+from portal.lib.counting import count_hit, current_window
 
 # A password check never takes this long; a crashed worker's gate expires.
 GATE_SECONDS = 30
@@ -79,7 +79,7 @@ class LoginAttempt:
 
 
 def _address_key(address: str) -> str:
-    window = int(time.time() // retry_after_seconds())
+    window, _left = current_window(retry_after_seconds())
     raw = f"{settings.SECRET_KEY}:login-address:{address}:{window}"
     return "login-address:" + hashlib.sha256(raw.encode()).hexdigest()
 

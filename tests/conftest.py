@@ -33,6 +33,19 @@ def default_language() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def pinned_rate_window(monkeypatch) -> None:
+    """Rates count in fixed windows (a minute, an hour): a test that started at
+    second 59.9 would see its allowance renewed half-way. Each test runs inside
+    one window: the clock rates read stops where the test began."""
+    import time
+
+    from portal.lib import counting
+
+    started = time.time()
+    monkeypatch.setattr(counting, "window_clock", lambda: started)
+
+
+@pytest.fixture(autouse=True)
 def private_media(settings, tmp_path: Path) -> Path:
     """Every test writes uploads, crops and caches into its own temporary folder."""
     settings.MEDIA_ROOT = tmp_path / "media"

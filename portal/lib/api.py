@@ -8,7 +8,6 @@ or a full disk → 503 "try again" (``portal/faults.py``).
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured, TooManyFilesSent
@@ -27,7 +26,7 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from portal.lib.clients import client_address
-from portal.lib.counting import count_hit
+from portal.lib.counting import count_in_window
 from portal.lib.errors import (
     BadInput,
     InsufficientStorage,
@@ -103,9 +102,9 @@ class UploadRateThrottle(ScopedRateThrottle):
 
     DRF's throttles keep a list of timestamps: read, append, write back, so parallel
     requests overwrite each other. This one counts hits in a fixed window with
-    ``portal.lib.counting.count_hit`` (Redis ``INCR`` when ``REDIS_URL`` is set), and
-    keys anonymous clients on ``portal.lib.clients.client_address``. The rate is read
-    at request time so settings changes apply.
+    ``portal.lib.counting.count_in_window`` (Redis ``INCR`` when ``REDIS_URL`` is
+    set), and keys anonymous clients on ``portal.lib.clients.client_address``.
+    The rate is read at request time so settings changes apply.
     """
 
     def get_rate(self) -> str | None:
@@ -125,13 +124,11 @@ class UploadRateThrottle(ScopedRateThrottle):
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
-        window = int(time.time() // self.duration)
-        self.window_ends = (window + 1) * self.duration
-        hits = count_hit(f"{self.key}:{window}", self.duration + 1)
+        hits, self.seconds_left = count_in_window(self.key, self.duration)
         return hits <= self.num_requests
 
     def wait(self) -> float:
-        return max(1.0, self.window_ends - time.time())
+        return max(1.0, self.seconds_left)
 
 
 def check_upload_rate(request: Any) -> None:

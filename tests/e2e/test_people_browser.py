@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.e2e
 
@@ -29,10 +30,10 @@ def test_student_uploads_a_photo_and_sees_count_and_crops(
     assert page.text_content("[data-testid=person-count]").strip() == "3"
     crops = page.locator("[data-crop]:visible img")
     assert crops.count() == 3
-    page.wait_for_function(
-        "[...document.querySelectorAll('[data-crop]:not([hidden]) img')]"
-        ".every(img => img.complete && img.naturalWidth > 0)"
-    )
+    # (CSP forbids eval, so no wait_for_function: each crop is awaited by locator.)
+    for i in range(3):
+        expect(crops.nth(i)).to_have_js_property("complete", True)
+        expect(crops.nth(i)).not_to_have_js_property("naturalWidth", 0)
 
     shown_boxes = "[data-overlay-box]:not([display=none])"
     assert page.locator(shown_boxes).count() == 3
