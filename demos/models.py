@@ -460,6 +460,60 @@ class ExerciseAttempt(models.Model):
         return f"{self.user} {self.exercise}/{self.step} {mark}"
 
 
+class ClassDataset(models.Model):
+    """An ImageFolder ZIP an instructor uploads for a class (the notes' 33-class
+    exercise): checked like a student's ZIP, stored under
+    ``MEDIA_ROOT/datasets/<public id>/`` with a preview strip per class. Students
+    of its class (everyone, without one) may train on it."""
+
+    public_id = models.UUIDField(
+        _("public ID"), default=uuid.uuid4, unique=True, editable=False
+    )
+    name = models.CharField(_("name"), max_length=80)
+    description = models.TextField(_("description"), blank=True)
+    # Blank: every student sees it. A class with datasets cannot be deleted.
+    cohort = models.ForeignKey(
+        "accounts.Cohort",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="class_datasets",
+        verbose_name=_("class"),
+        help_text=_("Only this class's students see it; blank: every student."),
+    )
+    zip_path = models.CharField(_("ZIP file"), max_length=255, editable=False)
+    zip_bytes = models.PositiveBigIntegerField(_("ZIP size (bytes)"), editable=False)
+    # [{"name": ..., "count": ...}] in the order of the class indices (sorted).
+    classes = models.JSONField(_("classes"), default=list, editable=False)
+    image_count = models.PositiveIntegerField(_("images"), editable=False)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("uploaded by"),
+        editable=False,
+    )
+    created = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["name", "-created"]
+        verbose_name = _("class dataset")
+        verbose_name_plural = _("class datasets")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def folder(self) -> str:
+        return f"datasets/{self.public_id}"
+
+    @property
+    def class_names(self) -> list[str]:
+        return [row["name"] for row in self.classes]
+
+
 class TransferRun(models.Model):
     """One transfer-learning run: an ImageFolder ZIP, a pretrained CNN with a new
     head, trained in a background thread; the curves grow while it runs and the
@@ -480,6 +534,16 @@ class TransferRun(models.Model):
         _("state"), max_length=16, choices=State.choices, default=State.QUEUED
     )
     options = models.JSONField(_("settings"))
+    # Where the images came from: an instructor's class dataset, else the run's
+    # own dataset.zip (an uploaded ZIP or the student's photos per class).
+    class_dataset = models.ForeignKey(
+        ClassDataset,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="runs",
+        verbose_name=_("class dataset"),
+    )
     classes = models.JSONField(_("classes"), default=list, blank=True)
     # One dict per epoch: train_loss, val_loss, val_accuracy, lr, seconds.
     curves = models.JSONField(_("curves"), default=list, blank=True)

@@ -89,7 +89,12 @@ WIDGETS: dict[str, Widget] = {
             activations.activations_context,
         ),
         Widget("architectures", architectures, ("api:arch-comparison",)),
-        Widget("transfer-learning", transfer_learning, ("api:arch-transfer-learning",)),
+        Widget(
+            "transfer-learning",
+            transfer_learning,
+            ("api:arch-transfer-learning",),
+            transfer_learning.transfer_context,
+        ),
         Widget(
             "augmentation",
             augmentation,

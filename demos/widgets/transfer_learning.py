@@ -1,11 +1,12 @@
 """Widget ``transfer-learning`` (lesson 8): what each strategy freezes and trains,
-and real transfer-learning runs on an ImageFolder ZIP (``/api/v1/transfer-runs/``)."""
+and real transfer-learning runs (``/api/v1/transfer-runs/``) on an ImageFolder ZIP,
+an instructor's class dataset or the student's own photos per class."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
+from django.http import HttpRequest
 from django.urls import path, reverse
 from django.utils.translation import gettext, gettext_lazy
 from drf_spectacular.types import OpenApiTypes
@@ -23,7 +24,7 @@ from demos.ml.profiling import (
     TRANSFER_STRATEGIES,
     transfer_learning_counts,
 )
-from demos.widgets import transfer_runs
+from demos.widgets import transfer_datasets, transfer_runs
 from demos.widgets.kit import gettext_label, read_upload
 from portal.lib.api import UploadRateThrottle, validated
 from portal.lib.errors import BadInput
@@ -122,6 +123,12 @@ def transfer_payload() -> dict:
     }
 
 
+def transfer_context(request: HttpRequest) -> dict[str, Any]:
+    """The class datasets the student may train on (their classes', shared ones)."""
+    datasets = transfer_datasets.visible_class_datasets(request.user)
+    return {"class_datasets": list(datasets)}
+
+
 class TransferLearningApi(APIView):
     """ResNet50 with a new 33-class head: trainable/frozen counts per strategy."""
 
@@ -150,6 +157,11 @@ def _transfer_run_body(request: Request, run: Any) -> dict[str, Any]:
         "detail": run.detail,
         "settings": run.options,
         "classes": run.classes,
+        "class_dataset": (
+            {"id": str(run.class_dataset.public_id), "name": run.class_dataset.name}
+            if run.class_dataset
+            else None
+        ),
         "epochs": [
             {
                 key: row.get(key)
@@ -167,17 +179,27 @@ def _transfer_run_body(request: Request, run: Any) -> dict[str, Any]:
 
 
 class TransferRunCreateApi(APIView):
-    """POST an ImageFolder ZIP (``dataset``) and the settings → 202 and the run's
-    URL; the network trains off the request (one run per student, 409 while one is
-    active; every run stops at ``TRANSFER_RUN_SECONDS``). A ZIP that cannot be
-    used → 400 with the reason, and nothing is kept."""
+    """POST the images and the settings → 202 and the run's URL; the network trains
+    off the request (one run per student, 409 while one is active; every run stops
+    at ``TRANSFER_RUN_SECONDS``). The images, exactly one of: ``dataset`` (an
+    ImageFolder ZIP), ``class_dataset`` (the id of a class dataset shared with the
+    student) or ``photos`` with ``labels`` (one class name per photo, in the same
+    order). Data that cannot be used → 400 with the reason, and nothing is kept."""
 
     parser_classes = [MultiPartParser, FormParser]
     throttle_classes = [UploadRateThrottle]
     throttle_scope = "uploads"
 
     class InputSerializer(serializers.Serializer):
-        dataset = serializers.FileField()
+        dataset = serializers.FileField(required=False)
+        class_dataset = serializers.UUIDField(required=False)
+        photos = serializers.ListField(
+            child=serializers.FileField(), required=False, max_length=10_000
+        )
+        labels = serializers.ListField(
+            child=serializers.CharField(max_length=200, trim_whitespace=False),
+            required=False,
+        )
         model = serializers.ChoiceField(
             choices=["efficientnet_lite0", "mobilenet_v2"], default="efficientnet_lite0"
         )
@@ -195,17 +217,30 @@ class TransferRunCreateApi(APIView):
     @extend_schema(request=InputSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
         data = validated(self.InputSerializer(data=request.data))
-        upload = data.pop("dataset")
-        if upload.size > settings.TRANSFER_MAX_ZIP_BYTES:
+        upload = data.pop("dataset", None)
+        class_dataset = data.pop("class_dataset", None)
+        photos, labels = data.pop("photos", []), data.pop("labels", [])
+        given = [upload is not None, class_dataset is not None, bool(photos or labels)]
+        if sum(given) != 1:
             raise BadInput(
-                gettext("The ZIP is larger than %(limit)d MB.")
-                % {"limit": settings.TRANSFER_MAX_ZIP_BYTES // 2**20}
+                gettext(
+                    "Send exactly one source of images: a ZIP (dataset), a class "
+                    "dataset (class_dataset) or photos with their class names "
+                    "(photos and labels)."
+                )
             )
+        source: dict[str, Any] = {}
+        if class_dataset is not None:
+            source["class_dataset"] = transfer_datasets.get_class_dataset_for_user(
+                request.user, class_dataset
+            )
+        elif upload is not None:
+            source["dataset"] = transfer_datasets.read_zip_upload(upload)
+        else:
+            source["dataset"] = transfer_datasets.photos_zip(labels, photos)
         try:
             run = transfer_runs.start_transfer_run(
-                owner=request.user,
-                dataset=upload.read(settings.TRANSFER_MAX_ZIP_BYTES + 1),
-                options=data,
+                owner=request.user, options=data, **source
             )
         except transfer_runs.TransferRunBusy as exc:
             return Response({"detail": str(exc)}, status=409)

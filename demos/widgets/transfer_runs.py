@@ -2,9 +2,11 @@
 request, read it back while it grows, predict new photos with what it learnt.
 
 A run is a ``TransferRun`` row plus a folder ``MEDIA_ROOT/transfer/<public id>/``
-holding the uploaded ``dataset.zip`` and, once done, ``trained.pt`` (only the part
-of the network that learnt). ``start_transfer_run`` reads the ZIP first
-(``demos.ml.transfer.read_image_folder_zip``: a bad ZIP is refused with its reason
+holding the uploaded ``dataset.zip`` (none when the run trains on an instructor's
+class dataset, ``transfer_datasets.py``: it reads that ZIP) and, once done,
+``trained.pt`` (only the part of the network that learnt). ``start_transfer_run``
+reads the ZIP first (``demos.ml.transfer.read_image_folder_zip``: a bad ZIP is
+refused with its reason
 and nothing is kept), then commits the row ``queued`` and hands it to its trainer
 (``demos/widgets/run_queue.py``: a Celery worker with Redis, else the separate
 training runner process, one transfer run at a time; never a web worker), so the
@@ -25,7 +27,7 @@ import shutil
 import time
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -35,8 +37,8 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from demos.models import TransferRun
-from demos.widgets import run_queue
+from demos.models import ClassDataset, TransferRun
+from demos.widgets import run_queue, transfer_datasets
 from portal.lib.errors import BadInput
 
 logger = logging.getLogger(__name__)
@@ -64,9 +66,16 @@ def fail_stale_runs(owner: AbstractBaseUser | None = None) -> int:
 
 
 def start_transfer_run(
-    *, owner: AbstractBaseUser, dataset: bytes, options: dict[str, Any]
+    *,
+    owner: AbstractBaseUser,
+    options: dict[str, Any],
+    dataset: bytes | None = None,
+    class_dataset: ClassDataset | None = None,
 ) -> TransferRun:
     """Check the ZIP and the settings, then queue a run for ``owner``.
+
+    The images: ``dataset`` (a ZIP's bytes, checked here) or ``class_dataset``
+    (checked at its upload); exactly one.
 
     Raises ``DatasetRefused`` (a ``BadInput``) for a ZIP that cannot be used,
     ``ValueError`` for impossible settings and ``TransferRunBusy`` while the owner's
@@ -74,8 +83,13 @@ def start_transfer_run(
     """
     from demos.ml import transfer
 
+    if (dataset is None) == (class_dataset is None):
+        raise ValueError("start_transfer_run takes dataset or class_dataset")
     settings_ = transfer.TransferSettings(**options)
-    folder_data = transfer.read_image_folder_zip(io.BytesIO(dataset))
+    if class_dataset is not None:
+        classes = class_dataset.class_names
+    else:
+        classes = transfer.read_image_folder_zip(io.BytesIO(dataset)).classes
     folder: Path | None = None
     try:
         with transaction.atomic():
@@ -93,13 +107,17 @@ def start_transfer_run(
                     )
                 )
             run = TransferRun(
-                owner=owner, options=vars(settings_), classes=folder_data.classes
+                owner=owner,
+                options=vars(settings_),
+                classes=classes,
+                class_dataset=class_dataset,
             )
             run.full_clean()
             run.save()
             folder = run_folder(run)
             folder.mkdir(parents=True, exist_ok=True)
-            (folder / DATASET).write_bytes(dataset)
+            if dataset is not None:
+                (folder / DATASET).write_bytes(dataset)
             transaction.on_commit(
                 partial(
                     run_queue.queue_run,
@@ -114,6 +132,21 @@ def start_transfer_run(
             shutil.rmtree(folder, ignore_errors=True)
         raise
     return run
+
+
+def dataset_source(run: TransferRun) -> Path | BinaryIO:
+    """The run's ZIP: its class dataset's, else its own ``dataset.zip``."""
+    if run.class_dataset is not None:
+        return transfer_datasets.dataset_zip(run.class_dataset)
+    return run_folder(run) / DATASET
+
+
+def delete_transfer_run(*, run: TransferRun) -> None:
+    """Delete the row, then its folder (rows first: a row never lacks files)."""
+    folder = run_folder(run)
+    with transaction.atomic():
+        run.delete()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _number(value: float) -> float | None:
@@ -161,7 +194,7 @@ def train_claimed_run(run_id: int) -> None:
         torch.set_num_threads(max(1, int(getattr(settings, "TORCH_THREADS", 1))))
         options = transfer.TransferSettings(**run.options)
         folder = run_folder(run)
-        data = transfer.read_image_folder_zip(folder / DATASET)
+        data = transfer.read_image_folder_zip(dataset_source(run))
         detail = ""
         try:
             # A run like any other (models_store.tracing): no trace may overlap it.

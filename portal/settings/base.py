@@ -370,6 +370,12 @@ TRAINING_RUN_SECONDS = env_int("PORTAL_TRAINING_SECONDS", 30)
 # Transfer-learning runs (one at a time per process): time cap and dataset ZIP size.
 TRANSFER_RUN_SECONDS = env_int("PORTAL_TRANSFER_SECONDS", 300)
 TRANSFER_MAX_ZIP_BYTES = env_int("PORTAL_TRANSFER_MAX_ZIP_BYTES", 50 * 2**20)
+# Photos per class sent at once from the transfer page (the page shrinks each to
+# 512 px first); Django's hard stop on files per request must let them through.
+TRANSFER_MAX_PHOTOS = env_int("PORTAL_TRANSFER_MAX_PHOTOS", 200)
+DATA_UPLOAD_MAX_NUMBER_FILES = max(
+    DATA_UPLOAD_MAX_NUMBER_FILES, TRANSFER_MAX_PHOTOS + 1
+)
 # Device of the torchvision detectors: auto (cuda when available, else cpu), cpu,
 # cuda or cuda:N. GPU workers (the "gpu" queue) set cuda so a missing GPU fails loudly.
 TORCH_DEVICE = env_str("PORTAL_TORCH_DEVICE", "auto").strip().lower() or "auto"
