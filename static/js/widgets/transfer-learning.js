@@ -65,13 +65,145 @@
       .catch(() => { part("status").textContent = label("Error"); });
   }
 
-  // Second part: a real transfer-learning run on the student's ZIP. POST data-runs-url
-  // (api:transfer-run-create), poll the run's URL, then POST <run url>predict/ with a photo.
+  // The student's own photos per class (Teachable Machine's flow): classes added by
+  // name, photos from files or the camera, each shrunk here to PHOTO_SIDE pixels (the
+  // server keeps 320) so a phone's photos upload quickly; sent as photos + labels.
+  const PHOTO_SIDE = 512;
+
+  async function shrink(file) {
+    const name = `${file.name.replace(/\.[^.]*$/, "") || "photo"}.jpg`;
+    try {
+      const bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
+      const scale = Math.min(1, PHOTO_SIDE / Math.max(bitmap.width, bitmap.height));
+      const canvas = el("canvas", {
+        width: Math.max(1, Math.round(bitmap.width * scale)),
+        height: Math.max(1, Math.round(bitmap.height * scale)),
+      });
+      canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+      bitmap.close();
+      const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.9));
+      if (blob) return { blob, name };
+    } catch (error) {
+      // Not decodable here (HEIC on a desktop, not an image): the server says why.
+    }
+    return { blob: file, name: file.name };
+  }
+
+  function setupPhotos(box, part, label) {
+    const classes = [];  // [{ name, photos: [{ blob, name, url }], node }]
+    const list = part("classes");
+    const template = part("class-template");
+    const nameInput = part("class-name");
+
+    function render(entry) {
+      const { node } = entry;
+      node.querySelector('[data-role="class-count"]').textContent =
+        fill(label("PhotoCount"), { count: entry.photos.length });
+      node.querySelector('[data-role="thumbs"]').replaceChildren(...entry.photos.map((photo, i) => {
+        const remove = el("button", {
+          type: "button", text: "×",
+          ariaLabel: fill(label("RemovePhoto"), { number: i + 1, name: entry.name }),
+        });
+        remove.addEventListener("click", () => {
+          URL.revokeObjectURL(photo.url);
+          entry.photos.splice(entry.photos.indexOf(photo), 1);
+          render(entry);
+        });
+        return el("li", {}, el("img", { src: photo.url, alt: `${entry.name} ${i + 1}` }), remove);
+      }));
+    }
+
+    async function addFiles(entry, input) {
+      const files = Array.from(input.files || []);
+      input.value = "";
+      for (const file of files) {
+        const photo = await shrink(file);
+        photo.url = URL.createObjectURL(photo.blob);
+        entry.photos.push(photo);
+        render(entry);
+      }
+    }
+
+    function addClass() {
+      const name = nameInput.value.trim();
+      if (!name) { nameInput.focus(); return; }
+      if (classes.some((c) => c.name === name)) {
+        nameInput.setCustomValidity(label("SameClass"));
+        nameInput.reportValidity();
+        return;
+      }
+      const node = template.content.firstElementChild.cloneNode(true);
+      const entry = { name, photos: [], node };
+      node.dataset.className = name;
+      node.querySelector('[data-role="class-title"]').textContent = name;
+      node.querySelectorAll('input[type="file"]').forEach((input) => {
+        input.addEventListener("change", () => addFiles(entry, input));
+      });
+      node.querySelector('[data-role="remove-class"]').addEventListener("click", () => {
+        entry.photos.forEach((photo) => URL.revokeObjectURL(photo.url));
+        classes.splice(classes.indexOf(entry), 1);
+        node.remove();
+      });
+      classes.push(entry);
+      list.append(node);
+      render(entry);
+      nameInput.value = "";
+    }
+
+    nameInput.addEventListener("input", () => nameInput.setCustomValidity(""));
+    nameInput.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") { event.preventDefault(); addClass(); }
+    });
+    part("add-class").addEventListener("click", addClass);
+
+    // Appends the photos to the request; false (and a message) when too few.
+    return function appendPhotos(body) {
+      const ready = classes.filter((c) => c.photos.length >= 2);
+      if (ready.length < 2 || ready.length !== classes.length) return false;
+      classes.forEach((c) => c.photos.forEach((photo) => {
+        body.append("photos", photo.blob, photo.name);
+        body.append("labels", c.name);
+      }));
+      return true;
+    };
+  }
+
+  // Second part: a real transfer-learning run on the student's photos, a class dataset
+  // or a ZIP. POST data-runs-url (api:transfer-run-create), poll the run's URL, then
+  // POST <run url>predict/ with a photo.
   function setupRun(box) {
     const { part, label } = scope(box);
     const form = part("run-form");
     const status = part("run-status");
+    const appendPhotos = setupPhotos(box, part, label);
     let runUrl = null;
+
+    function showSource() {
+      const source = form.elements.source.value;
+      box.querySelectorAll("[data-source]").forEach((node) => {
+        node.hidden = node.dataset.source !== source;
+      });
+    }
+    function chooseSource(value) {
+      const radio = form.querySelector(`input[name="source"][value="${value}"]`);
+      if (radio) { radio.checked = true; showSource(); }
+    }
+    form.querySelectorAll('input[name="source"]').forEach((radio) => {
+      radio.addEventListener("change", showSource);
+    });
+    // Picking a ZIP or a dataset is choosing that source.
+    form.elements.dataset.addEventListener("change", () => chooseSource("zip"));
+    const picker = form.elements.class_dataset;
+    function showDescription() {
+      box.querySelectorAll("[data-dataset]").forEach((node) => {
+        node.hidden = node.dataset.dataset !== picker.value;
+      });
+    }
+    if (picker) {
+      picker.addEventListener("change", () => { chooseSource("class"); showDescription(); });
+      showDescription();
+    }
+    showSource();
 
     function showEpochs(rows) {
       const table = part("run-epochs");
@@ -116,6 +248,15 @@
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       const body = new FormData(form);
+      const source = body.get("source");
+      body.delete("source");
+      if (source !== "class") body.delete("class_dataset");
+      if (source !== "zip") body.delete("dataset");
+      else if (!form.elements.dataset.files.length) { status.textContent = label("NeedZip"); return; }
+      if (source === "photos" && !appendPhotos(body)) {
+        status.textContent = label("NeedClasses");
+        return;
+      }
       if (!body.get("freeze")) body.delete("freeze");
       if (!form.elements.augment.checked) body.set("augment", "false");
       part("run-result").hidden = true;
