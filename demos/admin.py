@@ -406,7 +406,7 @@ class ClassDatasetAdmin(admin.ModelAdmin):
     def zip_size(self, dataset: ClassDataset) -> str:
         return f"{dataset.zip_bytes / 2**20:.1f} MB"
 
-    @admin.display(description=_("classes"))
+    @admin.display(description=_("image classes"))
     def class_table(self, dataset: ClassDataset) -> SafeString:
         rows = format_html_join(
             "",
@@ -429,7 +429,7 @@ class ClassDatasetAdmin(admin.ModelAdmin):
         return format_html(
             '<table class="class-dataset-classes"><thead><tr><th>{}</th><th>{}</th>'
             "<th>{}</th></tr></thead><tbody>{}</tbody></table>",
-            _("class"),
+            _("image class"),
             _("images"),
             _("first images"),
             rows,
@@ -483,7 +483,7 @@ class TransferRunAdmin(admin.ModelAdmin):
         for run in queryset:
             transfer_runs.delete_transfer_run(run=run)
 
-    @admin.display(description=_("classes"))
+    @admin.display(description=_("image classes"))
     def class_list(self, run: TransferRun) -> str:
         return ", ".join(run.classes)
 
