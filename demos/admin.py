@@ -18,6 +18,7 @@ from django import forms
 from django.contrib import admin
 from django.db.models import Count, F, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
@@ -311,7 +312,7 @@ class ClassDatasetForm(forms.ModelForm):
 class ClassDatasetAdmin(admin.ModelAdmin):
     list_display = (
         "name",
-        "cohort",
+        "shared_with",
         "class_summary",
         "image_count",
         "uploaded_by",
@@ -402,9 +403,13 @@ class ClassDatasetAdmin(admin.ModelAdmin):
             shown.append(_("%(count)d more") % {"count": more})
         return ", ".join(shown)
 
+    @admin.display(description=_("shared with"), ordering="cohort__name")
+    def shared_with(self, dataset: ClassDataset) -> str:
+        return str(dataset.cohort) if dataset.cohort else _("every student")
+
     @admin.display(description=_("ZIP size"))
     def zip_size(self, dataset: ClassDataset) -> str:
-        return f"{dataset.zip_bytes / 2**20:.1f} MB"
+        return filesizeformat(dataset.zip_bytes)
 
     @admin.display(description=_("image classes"))
     def class_table(self, dataset: ClassDataset) -> SafeString:

@@ -310,3 +310,18 @@ def test_a_photo_that_is_not_an_image_is_named_in_the_reason(
     assert response.status_code == 400
     assert "plane/004_notes.txt is not an image file" in response.json()["detail"]
     assert media_files(private_media) == []
+
+
+def test_the_transfer_page_lists_the_datasets_shared_with_the_student(
+    logged_in_client: Client, user
+) -> None:
+    from demos.lessons.services import load_lessons
+
+    load_lessons()
+    cohort = make_cohort(name="CNN 1기")
+    class_dataset(name="모두의 데이터셋")
+    class_dataset(name="다른 반 것", cohort=cohort)
+    html = logged_in_client.get("/lessons/transfer-learning/").content.decode()
+    assert "모두의 데이터셋 (2 classes, 10 images)" in html
+    assert "다른 반 것" not in html
+    assert 'capture="environment" multiple' in html
