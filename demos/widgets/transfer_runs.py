@@ -86,10 +86,10 @@ def start_transfer_run(
     if (dataset is None) == (class_dataset is None):
         raise ValueError("start_transfer_run takes dataset or class_dataset")
     settings_ = transfer.TransferSettings(**options)
-    if class_dataset is not None:
-        classes = class_dataset.class_names
-    else:
+    if dataset is not None:
         classes = transfer.read_image_folder_zip(io.BytesIO(dataset)).classes
+    elif class_dataset is not None:
+        classes = class_dataset.class_names
     folder: Path | None = None
     try:
         with transaction.atomic():

@@ -55,9 +55,7 @@ def test_a_student_trains_on_two_classes_of_their_own_photos(
         )
         thumbs = card.locator("[data-role=thumbs] img")
         expect(thumbs).to_have_count(count, timeout=30_000)
-        expect(card.locator("[data-role=class-count]")).to_have_text(
-            f"{count} photos"
-        )
+        expect(card.locator("[data-role=class-count]")).to_have_text(f"{count} photos")
 
     cat = photos.locator("li.transfer-class[data-class-name=cat]")
     cat.get_by_role("button", name="Remove photo 6 of cat").click()
