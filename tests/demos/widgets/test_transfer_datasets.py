@@ -325,3 +325,38 @@ def test_the_transfer_page_lists_the_datasets_shared_with_the_student(
     assert "모두의 데이터셋 (2 classes, 10 images)" in html
     assert "다른 반 것" not in html
     assert 'capture="environment" multiple' in html
+
+
+def test_an_instructor_sees_and_shares_only_with_the_classes_they_teach(
+    private_media: Path,
+) -> None:
+    from django.contrib.auth.models import Permission
+
+    teacher = make_user(username="teacher", is_staff=True)
+    teacher.user_permissions.add(
+        *Permission.objects.filter(codename__endswith="classdataset")
+    )
+    mine = make_cohort(name="내 반", instructor=teacher)
+    theirs = make_cohort(
+        name="남의 반", instructor=make_user(username="t2", is_staff=True)
+    )
+    class_dataset(name="모두의 것")
+    class_dataset(name="내 반 것", cohort=mine)
+    class_dataset(name="남의 반 것", cohort=theirs)
+    client = Client()
+    client.force_login(teacher)
+    listing = client.get("/admin/demos/classdataset/").content.decode()
+    assert "모두의 것" in listing and "내 반 것" in listing
+    assert "남의 반 것" not in listing
+    form = client.get(ADD).content.decode()
+    assert "내 반" in form and "남의 반" not in form
+    response = client.post(
+        ADD,
+        {
+            "name": "몰래",
+            "cohort": theirs.pk,
+            "zip_upload": upload(cats_vs_planes(), "classes.zip"),
+        },
+    )
+    assert response.status_code == 200  # not a choice: a form error
+    assert not ClassDataset.objects.filter(name="몰래").exists()
