@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from django.contrib.staticfiles import finders
@@ -22,6 +23,7 @@ from demos.lessons.loading import (
 from demos.lessons.selectors import KATEX_DIR
 from demos.lessons.services import LESSONS_DIR, load_lessons
 from demos.widgets.registry import WIDGETS
+from tests.conftest import REPO_DIR
 
 STYLE_ATTRIBUTE = re.compile(r"<[a-z]+\s[^>]*\bstyle=", re.IGNORECASE)
 
@@ -227,3 +229,56 @@ def test_a_lesson_without_markers_keeps_its_widget_on_top(client: Client) -> Non
     assert html.count('data-testid="lesson-widget"') == 1
     assert re.search(r'<article class="panel lesson-body" data-testid="lesson-body"', html)
     assert "lesson-part" not in html
+
+
+# --- Diagrams ------------------------------------------------------------------------
+
+IMAGE = re.compile(r"!\[(?P<alt>[^\]]*)\]\((?P<src>[^)\s]+)\)")
+DIAGRAMS = REPO_DIR / "static" / "img" / "diagrams"
+
+
+def test_every_lesson_image_exists_with_alt_text_in_its_language() -> None:
+    seen = 0
+    for path in sorted(LESSONS_DIR.glob("*.md")):
+        lang = path.name.split(".")[-2]
+        for image in IMAGE.finditer(path.read_text(encoding="utf-8")):
+            src, alt = image["src"], image["alt"]
+            assert src.startswith("/static/"), (path.name, src)
+            assert finders.find(src.removeprefix("/static/")), (path.name, src)
+            assert len(alt) > 40, (path.name, src)  # says what the picture shows
+            if src.startswith("/static/img/diagrams/") and src.endswith(".svg"):
+                assert src.endswith(f".{lang}.svg"), (path.name, src)
+                seen += 1
+    assert seen >= 6  # three diagrams, each in both languages
+
+
+@pytest.mark.parametrize(
+    "name", ["conv-sliding-window", "cnn-pipeline", "resnet-residual-block"]
+)
+def test_diagrams_are_plain_accessible_svg_in_both_languages(name: str) -> None:
+    texts = {}
+    for lang in ("en", "ko"):
+        source = (DIAGRAMS / f"{name}.{lang}.svg").read_text(encoding="utf-8")
+        root = ElementTree.fromstring(source)  # well-formed XML
+        svg = "{http://www.w3.org/2000/svg}"
+        assert root.tag == f"{svg}svg" and root.get("role") == "img"
+        assert root.find(f"{svg}title") is not None
+        assert root.find(f"{svg}desc") is not None
+        for element in root.iter():  # nothing the CSP or a sanitiser would refuse
+            assert element.tag not in {f"{svg}script", f"{svg}style"}
+            assert "style" not in element.attrib
+            assert not any(key.startswith("on") for key in element.attrib)
+        texts[lang] = " ".join(t.text or "" for t in root.iter(f"{svg}text"))
+    assert re.search("[가-힣]", texts["ko"]) and not re.search("[가-힣]", texts["en"])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_the_resnet_lesson_shows_its_diagram_in_the_page_language(
+    client: Client, lang: str
+) -> None:
+    load_lessons()
+    html = page(client, "/lessons/classic-architectures/", lang)
+    image = re.search(r'<img [^>]*src="/static/img/diagrams/resnet-residual-block\.(\w\w)\.svg"', html)
+    assert image and image[1] == lang
+    assert 'alt="' in image[0]
