@@ -93,8 +93,11 @@ def _inline(line: str, formulas: list[Formula]) -> str:
 def extract(markdown: str) -> tuple[str, list[Formula]]:
     """Swap each formula outside code for a placeholder; return both.
 
-    >>> extract("Area $a^2$, `$x$` stays.\\n$$\\nE = mc^2\\n$$\\n")
-    ('Area KXMATH0X, `$x$` stays.\\nKXMATH1X\\n', [Formula(tex='a^2', display=False), Formula(tex='E = mc^2', display=True)])
+    >>> text, found = extract("Area $a^2$, `$x$` stays.\\n$$\\nE = mc^2\\n$$\\n")
+    >>> text
+    'Area KXMATH0X, `$x$` stays.\\nKXMATH1X\\n'
+    >>> [(formula.tex, formula.display) for formula in found]
+    [('a^2', False), ('E = mc^2', True)]
     """
     formulas: list[Formula] = []
     out: list[str] = []
@@ -128,7 +131,9 @@ def extract(markdown: str) -> tuple[str, list[Formula]]:
 _memo: dict[Formula, str] = {}
 
 
-def render(formulas: Iterable[Formula], *, katex: Path, node: str = "node") -> dict[Formula, str]:
+def render(
+    formulas: Iterable[Formula], *, katex: Path, node: str = "node"
+) -> dict[Formula, str]:
     """Typeset ``formulas`` with KaTeX (the package folder ``katex``): formula → HTML.
 
     One ``node`` process for all formulas not typeset before in this process. A

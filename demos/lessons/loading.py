@@ -163,7 +163,7 @@ def _outside_fences(text: str) -> list[tuple[int, str]]:
 
 
 def widget_markers(text: str) -> list[str]:
-    """The keys of the ``{{ widget: key }}`` lines of ``text`` (outside code), in order."""
+    """The keys of the ``{{ widget: key }}`` lines outside code, in order."""
     return [
         match["key"]
         for _, line in _outside_fences(text)
@@ -186,7 +186,9 @@ def check_widget_markers(body: str, widget: str, *, name: str) -> tuple[str, ...
     markers = widget_markers(text)
     for key in markers:
         if not WIDGET_NAME.match(key):
-            raise LessonFormatError(f"{name}: widget marker {key!r} is not a plain name.")
+            raise LessonFormatError(
+                f"{name}: widget marker {key!r} is not a plain name."
+            )
     if len(set(markers)) != len(markers):
         raise LessonFormatError(f"{name}: a widget is placed twice in the text.")
     if markers and widget and widget not in markers:

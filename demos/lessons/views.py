@@ -55,8 +55,9 @@ def _widget_parts(
     request: HttpRequest, lesson: Lesson, body: selectors.RenderedBody
 ) -> dict[str, Any]:
     """The lesson text as ``flow``: (text HTML, key and HTML of the widget placed
-    after it, or "" and None) triples, the widgets where the text places them (``{{ widget: key }}``);
-    without markers the lesson's widget goes on top (``top_widget``)."""
+    after it, or "" and None) triples, the widgets where the text places them
+    (``{{ widget: key }}``); without markers the lesson's widget goes on top
+    (``top_widget``)."""
     placed = body.placed_widgets
     keys = placed or ([lesson.widget] if lesson.widget else [])
     widgets = {key: _render_widget(request, lesson, key) for key in keys}

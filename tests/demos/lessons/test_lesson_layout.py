@@ -3,6 +3,7 @@ widgets next to the paragraph they illustrate, SVG diagrams from static/."""
 
 from __future__ import annotations
 
+import doctest
 import re
 from pathlib import Path
 from xml.etree import ElementTree
@@ -55,6 +56,10 @@ def test_formulas_are_set_aside_outside_code_only() -> None:
     ]
     assert "Cost $5 and KXMATH0X here; `$not$` and KXMATH1X는" in text
     assert "$$ code $$" in text  # inside a code fence
+
+
+def test_doctests_hold() -> None:
+    assert doctest.testmod(formulas).failed == 0
 
 
 def test_an_unclosed_display_formula_is_a_clear_error() -> None:
@@ -186,7 +191,9 @@ def test_languages_must_place_the_same_widgets(tmp_path: Path) -> None:
 
 def test_every_placed_widget_is_registered() -> None:
     placed = {
-        key for source in discover_lessons(LESSONS_DIR) for key in source.text("en").markers
+        key
+        for source in discover_lessons(LESSONS_DIR)
+        for key in source.text("en").markers
     }
     assert len(placed) >= 6
     assert placed <= set(WIDGETS), placed - set(WIDGETS)
@@ -227,7 +234,9 @@ def test_a_lesson_without_markers_keeps_its_widget_on_top(client: Client) -> Non
     body = html.index('data-testid="lesson-body"')
     assert widget < body
     assert html.count('data-testid="lesson-widget"') == 1
-    assert re.search(r'<article class="panel lesson-body" data-testid="lesson-body"', html)
+    assert re.search(
+        r'<article class="panel lesson-body" data-testid="lesson-body"', html
+    )
     assert "lesson-part" not in html
 
 
@@ -279,6 +288,8 @@ def test_the_resnet_lesson_shows_its_diagram_in_the_page_language(
 ) -> None:
     load_lessons()
     html = page(client, "/lessons/classic-architectures/", lang)
-    image = re.search(r'<img [^>]*src="/static/img/diagrams/resnet-residual-block\.(\w\w)\.svg"', html)
+    image = re.search(
+        r'<img [^>]*src="/static/img/diagrams/resnet-residual-block\.(\w\w)\.svg"', html
+    )
     assert image and image[1] == lang
     assert 'alt="' in image[0]
