@@ -192,7 +192,7 @@ def styles_to_classes(html: str) -> tuple[str, dict[str, str]]:
     """Move every ``style="..."`` into a class; return the HTML and class → style.
 
     >>> styles_to_classes('<span class="strut" style="height:1em;"></span>')
-    ('<span class="strut kx-1b5b5cb7d0"></span>', {'kx-1b5b5cb7d0': 'height:1em;'})
+    ('<span class="strut kx-02c628e25a"></span>', {'kx-02c628e25a': 'height:1em;'})
     """
     styles: dict[str, str] = {}
 
