@@ -63,6 +63,10 @@ class MathError(BadInput):
     """A formula is not valid TeX for KaTeX, or KaTeX cannot be run."""
 
 
+class KatexUnavailable(MathError):
+    """KaTeX is not installed, or node cannot run it: no formula is wrong."""
+
+
 @dataclass(frozen=True)
 class Formula:
     tex: str
@@ -144,7 +148,9 @@ def render(
     missing = [formula for formula in wanted if formula not in _memo]
     if missing:
         if not (katex / "package.json").exists():
-            raise MathError(f"KaTeX is not installed in {katex} (run `make install`).")
+            raise KatexUnavailable(
+                f"KaTeX is not installed in {katex} (run `make install`)."
+            )
         payload = json.dumps([{"tex": f.tex, "display": f.display} for f in missing])
         try:
             result = subprocess.run(
@@ -156,7 +162,7 @@ def render(
                 check=True,
             )
         except (OSError, subprocess.SubprocessError) as exc:
-            raise MathError(f"Could not run KaTeX with {node!r}: {exc}") from exc
+            raise KatexUnavailable(f"Could not run KaTeX with {node!r}: {exc}") from exc
         for formula, item in zip(missing, json.loads(result.stdout), strict=True):
             if "error" in item:
                 raise MathError(f"Formula {formula.tex!r}: {item['error']}")

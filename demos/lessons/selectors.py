@@ -190,6 +190,7 @@ def rendered_body(lesson: Lesson) -> RenderedBody:
     cached = cache.get(key)
     if cached is None:
         typeset, _ = typeset_formulas(lesson.body)
+        complete = len(typeset) == len(set(formulas.extract(lesson.body)[1]))
         text, code = split_code_section(lesson.body)
         intro, text = split_intro(text)
         cached = RenderedBody(
@@ -200,7 +201,8 @@ def rendered_body(lesson: Lesson) -> RenderedBody:
             ),
             render_markdown(code, typeset) if code else "",
         )
-        cache.set(key, cached, 60 * 60 * 24)
+        if complete:  # TeX shown as code (KaTeX missing) is not kept for a day
+            cache.set(key, cached, 60 * 60 * 24)
     return cached
 
 
@@ -212,7 +214,8 @@ def math_stylesheet(lesson: Lesson) -> str:
     if css is None:
         _, styles = typeset_formulas(lesson.body_en + "\n\n" + lesson.body_ko)
         css = formulas.stylesheet(styles)
-        cache.set(key, css, 60 * 60 * 24)
+        if styles or "$" not in lesson.body_en + lesson.body_ko:
+            cache.set(key, css, 60 * 60 * 24)
     return css
 
 

@@ -293,3 +293,33 @@ def test_the_resnet_lesson_shows_its_diagram_in_the_page_language(
     )
     assert image and image[1] == lang
     assert 'alt="' in image[0]
+
+
+def write_pair(folder: Path, body_en: str, body_ko: str) -> None:
+    for lang, body in (("en", body_en), ("ko", body_ko)):
+        write_lesson(folder, lang, body)
+
+
+@pytest.mark.django_db
+def test_tex_that_katex_rejects_stops_the_load_naming_the_lesson(
+    tmp_path: Path,
+) -> None:
+    write_pair(tmp_path, "Goals\n## A\n$x^2$\n", "목표\n## 가\n$\\frac{x$ 값\n")
+    with pytest.raises(LessonFormatError, match=r"demo \(ko\).*frac"):
+        load_lessons(directory=tmp_path)
+
+
+@pytest.mark.django_db
+def test_without_katex_the_formulas_show_as_tex_and_are_not_kept(
+    client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    write_pair(tmp_path, "Goals\n## A\nArea $a^2$.\n", "목표\n## 가\n넓이 $a^2$.\n")
+    monkeypatch.setattr("demos.lessons.selectors.KATEX_DIR", tmp_path / "none")
+    monkeypatch.setattr("demos.lessons.services.KATEX_DIR", tmp_path / "none")
+    load_lessons(directory=tmp_path)  # a warning, not an error
+    assert "not checked" in caplog.text
+    html = page(client, "/lessons/demo/")
+    assert '<code class="math-source">a^2</code>' in html
+    monkeypatch.setattr("demos.lessons.selectors.KATEX_DIR", KATEX_DIR)
+    html = page(client, "/lessons/demo/")  # KaTeX back: typeset at once
+    assert 'class="katex"' in html and "math-source" not in html
