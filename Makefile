@@ -11,8 +11,9 @@ PYTEST_ARGS ?=
 PYODIDE_DIR := static/vendor/pyodide
 # What the browser loads (the .map because collectstatic follows pyodide.js's sourceMappingURL).
 PYODIDE_FILES := pyodide.js pyodide.js.map pyodide.asm.js pyodide.asm.wasm python_stdlib.zip pyodide-lock.json
+KATEX_DIR := static/vendor/katex
 
-.PHONY: run dev serve install pyodide migrate detector static test e2e browser lint format bench messages clean
+.PHONY: run dev serve install pyodide katex migrate detector static test e2e browser lint format bench messages clean
 
 # $(call timed,what,command): run a step and print how long it took.
 define timed
@@ -30,7 +31,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-nodeps.tx
 	$(BIN)/pip install --quiet --no-deps -r requirements-nodeps.txt
 	touch $@
 
-install: $(VENV)/.installed $(PYODIDE_DIR)/.installed
+install: $(VENV)/.installed $(PYODIDE_DIR)/.installed $(KATEX_DIR)/.installed
 
 # Pyodide (Python compiled to WebAssembly: the people exercise runs the student's code
 # in their browser) from the npm registry, pinned in package.json/package-lock.json,
@@ -43,6 +44,17 @@ $(PYODIDE_DIR)/.installed: package.json package-lock.json
 	touch $@
 
 pyodide: $(PYODIDE_DIR)/.installed
+
+# KaTeX (same npm install): node runs node_modules/katex to typeset the lessons'
+# formulas on the server (demos/lessons/formulas.py); the page loads only its
+# stylesheet and fonts, copied to static/vendor/katex/ (no script, no CDN).
+$(KATEX_DIR)/.installed: $(PYODIDE_DIR)/.installed
+	mkdir -p $(KATEX_DIR)
+	cp node_modules/katex/dist/katex.min.css $(KATEX_DIR)/
+	cp -r node_modules/katex/dist/fonts $(KATEX_DIR)/
+	touch $@
+
+katex: $(KATEX_DIR)/.installed
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput

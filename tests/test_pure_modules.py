@@ -30,6 +30,7 @@ PURE_MODULES = [
     "demos.common.atomic",
     "demos.common.disk_cache",
     "demos.lessons.loading",
+    "demos.lessons.formulas",
     "demos.lessons.quizzes",
     "demos.lessons.exercise",
     *(module for module in ML_MODULES if module not in ML_GLUE),

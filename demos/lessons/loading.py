@@ -10,12 +10,14 @@ lesson (a ``<script>``, an ``onclick``, a ``javascript:`` link) never reaches a 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import markdown
 import nh3
 
+from demos.lessons import formulas as math_formulas
 from portal.lib.errors import BadInput
 
 LANGUAGES = ("en", "ko")
@@ -25,6 +27,9 @@ FILE_NAME = re.compile(
 )
 WIDGET_NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 CODE_HEADING = re.compile(r"^##\s+.*pytorch", re.IGNORECASE)
+# A line of its own in the lesson text: the widget goes here, after the paragraph
+# above it (``{{ widget: pooling }}``). A lesson without one shows its widget on top.
+WIDGET_MARKER = re.compile(r"^\{\{\s*widget:\s*(?P<key>[^\s}]*)\s*\}\}\s*$")
 
 # What a lesson body may contain after rendering: text structure, tables, code, images.
 ALLOWED_TAGS = {
@@ -59,6 +64,7 @@ class LessonFile:
     summary: str
     widget: str
     body: str  # Markdown, front matter removed
+    markers: tuple[str, ...] = ()  # widgets placed in the text, in order
 
 
 @dataclass(frozen=True)
@@ -126,6 +132,11 @@ def parse_lesson_file(path: Path) -> LessonFile:
     widget = meta.get("widget", "")
     if widget and not WIDGET_NAME.match(widget):
         raise LessonFormatError(f"{path.name}: widget {widget!r} is not a plain name.")
+    markers = check_widget_markers(body, widget, name=path.name)
+    try:
+        math_formulas.extract(body)
+    except math_formulas.MathError as exc:
+        raise LessonFormatError(f"{path.name}: {exc}") from None
     return LessonFile(
         slug=match["slug"],
         lang=match["lang"],
@@ -134,7 +145,76 @@ def parse_lesson_file(path: Path) -> LessonFile:
         summary=meta.get("summary", ""),
         widget=widget,
         body=body,
+        markers=markers,
     )
+
+
+def _outside_fences(text: str) -> list[tuple[int, str]]:
+    """``(index, line)`` for every line of ``text`` outside code fences."""
+    lines = text.splitlines()
+    in_fence = False
+    found = []
+    for index, line in enumerate(lines):
+        if line.lstrip().startswith("```"):
+            in_fence = not in_fence
+        elif not in_fence:
+            found.append((index, line))
+    return found
+
+
+def widget_markers(text: str) -> list[str]:
+    """The keys of the ``{{ widget: key }}`` lines outside code, in order."""
+    return [
+        match["key"]
+        for _, line in _outside_fences(text)
+        if (match := WIDGET_MARKER.match(line.strip()))
+    ]
+
+
+def check_widget_markers(body: str, widget: str, *, name: str) -> tuple[str, ...]:
+    """The body's widget markers, checked: plain names, each once, only in the
+    lesson text (not the goals above it, not the closing code section), and the
+    front matter's widget among them when there are any."""
+    text, code = split_code_section(body)
+    intro, text = split_intro(text)
+    misplaced = widget_markers(intro) + widget_markers(code)
+    if misplaced:
+        raise LessonFormatError(
+            f"{name}: widget marker {misplaced[0]!r} must stand in the lesson text, "
+            "after the goals and before the code section."
+        )
+    markers = widget_markers(text)
+    for key in markers:
+        if not WIDGET_NAME.match(key):
+            raise LessonFormatError(
+                f"{name}: widget marker {key!r} is not a plain name."
+            )
+    if len(set(markers)) != len(markers):
+        raise LessonFormatError(f"{name}: a widget is placed twice in the text.")
+    if markers and widget and widget not in markers:
+        raise LessonFormatError(
+            f"{name}: the text places widgets but not the lesson's own {widget!r}."
+        )
+    return tuple(markers)
+
+
+def split_at_widgets(text: str) -> list[tuple[str, str]]:
+    """Cut the lesson text at its widget markers: ``(markdown, widget after it)``
+    pairs, the last with no widget (``""``).
+
+    >>> split_at_widgets("A\\n{{ widget: pooling }}\\nB\\n")
+    [('A\\n', 'pooling'), ('B\\n', '')]
+    """
+    lines = text.splitlines(keepends=True)
+    parts: list[tuple[str, str]] = []
+    start = 0
+    for index, line in _outside_fences(text):
+        match = WIDGET_MARKER.match(line.strip())
+        if match:
+            parts.append(("".join(lines[start:index]), match["key"]))
+            start = index + 1
+    parts.append(("".join(lines[start:]), ""))
+    return parts
 
 
 def discover_lessons(directory: Path) -> list[LessonSource]:
@@ -152,8 +232,10 @@ def discover_lessons(directory: Path) -> list[LessonSource]:
         missing = [lang for lang in LANGUAGES if lang not in texts]
         if missing:
             raise LessonFormatError(f"{slug}: no text in {', '.join(missing)}.")
-        if len({(t.order, t.widget) for t in texts.values()}) != 1:
-            raise LessonFormatError(f"{slug}: languages disagree on order or widget.")
+        if len({(t.order, t.widget, t.markers) for t in texts.values()}) != 1:
+            raise LessonFormatError(
+                f"{slug}: languages disagree on order, widget or widget markers."
+            )
         first = texts[LANGUAGES[0]]
         sources.append(LessonSource(slug, first.order, first.widget, texts))
     orders = [source.order for source in sources]
@@ -203,21 +285,28 @@ def split_intro(body: str) -> tuple[str, str]:
     return "", body
 
 
-def render_markdown(text: str) -> str:
+def render_markdown(
+    text: str, typeset: Mapping[math_formulas.Formula, str] | None = None
+) -> str:
     """Markdown → HTML that is safe to mark as safe in a template.
 
     Fenced code blocks become ``<pre><code class="language-python">``; tables and
     images pass; any raw HTML is reduced to the allow-list (scripts, styles,
     event handlers and ``javascript:`` URLs are removed); links get
-    ``rel="noopener noreferrer"``.
+    ``rel="noopener noreferrer"``. Formulas (``$...$``, ``$$...$$``) are set aside
+    before Markdown and come back after the sanitiser as ``typeset``'s KaTeX
+    markup (made by ``math_formulas.render`` from the lesson's own TeX), or as their TeX
+    in ``<code>`` when ``typeset`` lacks them.
     """
+    text, formulas = math_formulas.extract(text)
     html = markdown.markdown(
         text, extensions=["fenced_code", "tables", "sane_lists"], output_format="html"
     )
-    return nh3.clean(
+    html = nh3.clean(
         html,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes=ALLOWED_URL_SCHEMES,
         link_rel="noopener noreferrer",
     )
+    return math_formulas.restore(html, formulas, typeset or {})

@@ -8,10 +8,12 @@ same everywhere and anonymous visitors simply have nothing done.
 from __future__ import annotations
 
 import io
+import logging
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
@@ -31,8 +33,13 @@ from django.utils.translation import get_language
 from PIL import Image
 
 from demos.common import samples
-from demos.lessons import quizzes, raw_boxes
-from demos.lessons.loading import render_markdown, split_code_section, split_intro
+from demos.lessons import formulas, quizzes, raw_boxes
+from demos.lessons.loading import (
+    render_markdown,
+    split_at_widgets,
+    split_code_section,
+    split_intro,
+)
 from demos.models import DemoRun, Lesson, LessonProgress, QuizScore
 from demos.people.selectors import (
     get_demo_run_for_user,
@@ -41,6 +48,9 @@ from demos.people.selectors import (
 )
 
 User = AbstractBaseUser | AnonymousUser
+logger = logging.getLogger(__name__)
+# KaTeX from package-lock.json (``make install``), run by node to typeset formulas.
+KATEX_DIR = settings.BASE_DIR / "node_modules" / "katex"
 
 
 def lessons_with_progress(user: User) -> QuerySet[Lesson]:
@@ -123,27 +133,90 @@ def progress_summary(user: User) -> ProgressSummary:
 
 
 @dataclass(frozen=True)
+class BodyPart:
+    html: str  # a stretch of the lesson text
+    widget: str  # the widget placed right after it ("" for none)
+
+
+@dataclass(frozen=True)
 class RenderedBody:
-    intro_html: str  # the opening goals, shown above the widget (may be empty)
-    text_html: str  # the rest of the lesson text, below the widget
+    intro_html: str  # the opening goals (may be empty)
+    parts: tuple[BodyPart, ...]  # the lesson text, cut at its widget markers
     code_html: str  # its closing "PyTorch code" section (may be empty)
+
+    @property
+    def text_html(self) -> str:
+        return "".join(part.html for part in self.parts)
+
+    @property
+    def placed_widgets(self) -> list[str]:
+        """The widgets the text places itself; none: the page shows the lesson's
+        widget above the text."""
+        return [part.widget for part in self.parts if part.widget]
+
+    @property
+    def has_math(self) -> bool:
+        return 'class="katex"' in self.intro_html + self.text_html + self.code_html
+
+
+def typeset_formulas(
+    markdown_text: str,
+) -> tuple[dict[formulas.Formula, str], dict[str, str]]:
+    """KaTeX markup for every formula of ``markdown_text``, its inline styles moved
+    into classes, and those classes' styles (served by ``lessons:math-css``).
+
+    Without KaTeX (not installed, node missing) the formulas show as their TeX.
+    """
+    found = formulas.extract(markdown_text)[1]
+    if not found:
+        return {}, {}
+    try:
+        typeset = formulas.render(found, katex=KATEX_DIR)
+    except formulas.MathError as exc:
+        logger.warning("Lesson formulas shown as TeX source: %s", exc)
+        return {}, {}
+    markup: dict[formulas.Formula, str] = {}
+    styles: dict[str, str] = {}
+    for formula, html in typeset.items():
+        markup[formula], more = formulas.styles_to_classes(html)
+        styles.update(more)
+    return markup, styles
 
 
 def rendered_body(lesson: Lesson) -> RenderedBody:
     """The lesson's body in the active language as safe HTML, cached until edited."""
     lang = "ko" if (get_language() or "").startswith("ko") else "en"
-    key = f"lesson-html:v2:{lesson.pk}:{lang}:{lesson.updated.timestamp()}"
+    key = f"lesson-html:v3:{lesson.pk}:{lang}:{lesson.updated.timestamp()}"
     cached = cache.get(key)
     if cached is None:
+        typeset, _ = typeset_formulas(lesson.body)
+        complete = len(typeset) == len(set(formulas.extract(lesson.body)[1]))
         text, code = split_code_section(lesson.body)
         intro, text = split_intro(text)
-        cached = (
-            render_markdown(intro) if intro.strip() else "",
-            render_markdown(text),
-            render_markdown(code) if code else "",
+        cached = RenderedBody(
+            render_markdown(intro, typeset) if intro.strip() else "",
+            tuple(
+                BodyPart(render_markdown(part, typeset), widget)
+                for part, widget in split_at_widgets(text)
+            ),
+            render_markdown(code, typeset) if code else "",
         )
-        cache.set(key, cached, 60 * 60 * 24)
-    return RenderedBody(*cached)
+        if complete:  # TeX shown as code (KaTeX missing) is not kept for a day
+            cache.set(key, cached, 60 * 60 * 24)
+    return cached
+
+
+def math_stylesheet(lesson: Lesson) -> str:
+    """The CSS for the KaTeX markup of both languages of ``lesson`` (the page's
+    Content-Security-Policy allows no inline style), cached until edited."""
+    key = f"lesson-math-css:v1:{lesson.pk}:{lesson.updated.timestamp()}"
+    css = cache.get(key)
+    if css is None:
+        _, styles = typeset_formulas(lesson.body_en + "\n\n" + lesson.body_ko)
+        css = formulas.stylesheet(styles)
+        if styles or "$" not in lesson.body_en + lesson.body_ko:
+            cache.set(key, css, 60 * 60 * 24)
+    return css
 
 
 # The shipped sample photos live in one catalogue (demos/common/samples.py).

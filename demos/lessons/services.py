@@ -18,8 +18,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from demos.lessons import quizzes
+from demos.lessons import formulas, quizzes
 from demos.lessons.loading import LessonFormatError, LessonSource, discover_lessons
+from demos.lessons.selectors import KATEX_DIR
 from demos.models import Lesson, LessonProgress, QuizAnswer, QuizScore
 
 logger = logging.getLogger(__name__)
@@ -65,6 +66,20 @@ def _values(source: LessonSource) -> dict[str, object]:
     }
 
 
+def check_formulas(sources: list[LessonSource]) -> None:
+    """Typeset every formula of the course once: TeX that KaTeX rejects stops the
+    load, naming the lesson; without KaTeX (not installed yet) only a warning."""
+    for source in sources:
+        for lang, text in source.texts.items():
+            try:
+                formulas.render(formulas.extract(text.body)[1], katex=KATEX_DIR)
+            except formulas.KatexUnavailable as exc:
+                logger.warning("Lesson formulas not checked: %s", exc)
+                return
+            except formulas.MathError as exc:
+                raise LessonFormatError(f"{source.slug} ({lang}): {exc}") from exc
+
+
 @transaction.atomic
 def load_lessons(
     *, directory: Path = LESSONS_DIR, prune: bool = False, dry_run: bool = False
@@ -83,6 +98,7 @@ def load_lessons(
             quizzes.read_quiz(directory / "quizzes", source.slug)
         except quizzes.QuizFormatError as exc:
             raise LessonFormatError(str(exc)) from exc
+    check_formulas(sources)
     by_slug = {source.slug: source for source in sources}
     existing = {lesson.slug: lesson for lesson in Lesson.objects.select_for_update()}
     report = LoadReport()

@@ -36,6 +36,7 @@ urlpatterns: list = [
     path("<slug:slug>/", lesson_views.lesson_detail, name="detail"),
     path("<slug:slug>/done/", lesson_views.lesson_done, name="done"),
     path("<slug:slug>/notebook.ipynb", lesson_views.lesson_notebook, name="notebook"),
+    path("<slug:slug>/math.css", lesson_views.lesson_math_css, name="math-css"),
 ]
 
 api_urlpatterns: list = [

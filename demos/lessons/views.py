@@ -39,18 +39,32 @@ from demos.widgets.registry import MISSING_TEMPLATE, get_widget
 from portal.lib.csp import runs_webassembly
 
 
-def _widget_parts(request: HttpRequest, lesson: Lesson) -> dict[str, Any]:
-    """The widget's template (or the placeholder) and its context; none without one."""
-    if not lesson.widget:
-        return {"widget_template": None}
-    widget = get_widget(lesson.widget)
+def _render_widget(request: HttpRequest, lesson: Lesson, key: str) -> str | None:
+    """One widget's HTML (or the placeholder's); None when not even that exists."""
+    widget = get_widget(key)
     names = [widget.template_name, MISSING_TEMPLATE] if widget else [MISSING_TEMPLATE]
     try:
         template = select_template(names)
     except TemplateDoesNotExist:
-        return {"widget_template": None}
+        return None
     context = widget.context(request) if widget else {}
-    return {**context, "widget_template": template}
+    return template.render({"lesson": lesson, "widget_key": key, **context}, request)
+
+
+def _widget_parts(
+    request: HttpRequest, lesson: Lesson, body: selectors.RenderedBody
+) -> dict[str, Any]:
+    """The lesson text as ``flow``: (text HTML, key and HTML of the widget placed
+    after it, or "" and None) triples, the widgets where the text places them
+    (``{{ widget: key }}``); without markers the lesson's widget goes on top
+    (``top_widget``)."""
+    placed = body.placed_widgets
+    keys = placed or ([lesson.widget] if lesson.widget else [])
+    widgets = {key: _render_widget(request, lesson, key) for key in keys}
+    flow = [(part.html, part.widget, widgets.get(part.widget)) for part in body.parts]
+    top = None if placed else widgets.get(lesson.widget)
+    has_widget = any(markup is not None for markup in widgets.values())
+    return {"flow": flow, "top_widget": top, "has_widget": has_widget}
 
 
 @require_GET
@@ -72,17 +86,28 @@ def lesson_list(request: HttpRequest) -> HttpResponse:
 def lesson_detail(request: HttpRequest, slug: str) -> HttpResponse:
     lesson = selectors.get_lesson(slug)
     previous, following = selectors.lesson_neighbours(lesson)
+    body = selectors.rendered_body(lesson)
     context = {
         "lesson": lesson,
-        "body": selectors.rendered_body(lesson),
+        "body": body,
         "is_done": selectors.is_lesson_done(request.user, lesson),
         "has_quiz": selectors.has_quiz(lesson),
         "quiz_score": selectors.quiz_score(request.user, lesson),
         "previous": previous,
         "next": following,
-        **_widget_parts(request, lesson),
+        **_widget_parts(request, lesson, body),
     }
     return render(request, "demos/lessons/detail.html", context)
+
+
+@require_GET
+def lesson_math_css(request: HttpRequest, slug: str) -> HttpResponse:
+    """The positions of the lesson's typeset formulas, as a stylesheet of its own
+    origin (KaTeX writes them as inline styles, which the CSP forbids)."""
+    lesson = selectors.get_lesson(slug)
+    response = HttpResponse(selectors.math_stylesheet(lesson), content_type="text/css")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 @require_GET
