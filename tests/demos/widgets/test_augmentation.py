@@ -129,9 +129,10 @@ def test_a_sample_grid_is_named_by_its_catalogue_key_or_old_file_stem(
         "/lessons/arch/augment/", {"sample": "chelsea", "seed": "3", "count": "4"}
     )
     assert posted.status_code == 200
-    assert posted.content == client.get(
-        "/lessons/arch/augment/cat.png?seed=3&count=4"
-    ).content
+    assert (
+        posted.content
+        == client.get("/lessons/arch/augment/cat.png?seed=3&count=4").content
+    )
 
 
 def test_the_sample_list_is_the_catalogue_plus_the_digit(client: Client) -> None:
