@@ -23,7 +23,6 @@ import csv
 import io
 import json
 import logging
-import shutil
 import threading
 import time
 import uuid
@@ -44,7 +43,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from demos.common import media
+from demos.common import media, sweeper
 from demos.common.imaging import (
     DecodedImage,
     ImageTooLarge,
@@ -615,11 +614,26 @@ def delete_expired_runs(*, older_than_days: int, dry_run: bool = False) -> list[
     return [run.folder for run in expired]
 
 
-def _known_run_folders() -> set[tuple[str, str]]:
-    return {
-        (str(owner_id), str(public_id))
+def _judge_run_folders(names: list[str]) -> dict[str, sweeper.Verdict]:
+    """``<owner id>/<public id>`` folders of runs that have a row are live."""
+    known = {
+        f"{owner_id}/{public_id}"
         for owner_id, public_id in DemoRun.objects.values_list("owner_id", "public_id")
     }
+    return {name: sweeper.Verdict.LIVE for name in names if name in known}
+
+
+# A run being created right now has files but no row yet: leave recent ones.
+RUN_FILES = sweeper.register(
+    sweeper.Owner(
+        key="runs",
+        prefix=RUNS_DIR,
+        judge=_judge_run_folders,
+        grace_seconds=ORPHAN_GRACE_SECONDS,
+        expire=delete_expired_runs,
+        summary="{expired} expired run(s) and {removed} orphan path(s).",
+    )
+)
 
 
 def remove_orphan_files(
@@ -633,66 +647,4 @@ def remove_orphan_files(
     with ``dry_run``, the would-be removed) paths: local paths for a folder
     storage, storage names for a bucket.
     """
-    root = media.local_root()
-    if root is None:
-        return list(
-            _remove_orphan_objects(dry_run=dry_run, grace_seconds=grace_seconds)
-        )
-    runs_root = Path(root) / RUNS_DIR
-    if not runs_root.is_dir():
-        return []
-    known = _known_run_folders()
-    # A run being created right now has files but no row yet: leave recent ones.
-    cutoff = time.time() - grace_seconds
-    orphans: list[Path | str] = []
-    for owner_dir in sorted(runs_root.iterdir()):
-        if not owner_dir.is_dir() or owner_dir.is_symlink():
-            if owner_dir.lstat().st_mtime < cutoff:
-                orphans.append(owner_dir)
-            continue
-        for entry in sorted(owner_dir.iterdir()):
-            is_run = entry.is_dir() and (owner_dir.name, entry.name) in known
-            if not is_run and entry.lstat().st_mtime < cutoff:
-                orphans.append(entry)
-    if not dry_run:
-        for path in map(Path, orphans):
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                path.unlink(missing_ok=True)
-        for owner_dir in runs_root.iterdir():
-            if owner_dir.is_dir() and not any(owner_dir.iterdir()):
-                owner_dir.rmdir()
-    return orphans
-
-
-def _remove_orphan_objects(*, dry_run: bool, grace_seconds: int) -> list[str]:
-    """``remove_orphan_files`` for a bucket: prefixes have no age, so a folder's
-    age is its newest object's."""
-    storage = media.media_storage()
-    known = _known_run_folders()
-    cutoff = timezone.now() - timedelta(seconds=grace_seconds)
-    owners, stray = storage.listdir(RUNS_DIR)
-    candidates = [(f"{RUNS_DIR}/{name}", False) for name in stray]
-    for owner in owners:
-        folders, files = storage.listdir(f"{RUNS_DIR}/{owner}")
-        candidates += [(f"{RUNS_DIR}/{owner}/{name}", False) for name in files]
-        candidates += [
-            (f"{RUNS_DIR}/{owner}/{name}", True)
-            for name in folders
-            if (owner, name) not in known
-        ]
-    orphans: list[str] = []
-    for name, is_folder in sorted(candidates):
-        newest = (
-            media.newest_modified(name)
-            if is_folder
-            else storage.get_modified_time(name)
-        )
-        if newest is None or newest < cutoff:
-            orphans.append(name)
-    if not dry_run:
-        for name in orphans:
-            media.delete_tree(name)
-            storage.delete(name)  # a stray object at that exact name
-    return orphans
+    return sweeper.sweep_owner(RUN_FILES, dry_run=dry_run, grace_seconds=grace_seconds)

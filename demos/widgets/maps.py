@@ -36,7 +36,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils.translation import get_language, gettext
 
-from demos.common import disk_cache
+from demos.common import disk_cache, sweeper
 from demos.common.atomic import write_bytes
 from demos.common.imaging import DecodedImage, decode_image
 from demos.common.limits import image_limits
@@ -93,6 +93,27 @@ def run_dir(scope: str, digest: str, owner_id: int | None) -> Path:
     if scope == MINE and owner_id is not None:
         return _maps_root() / "users" / str(int(owner_id)) / digest
     raise FileNotFoundError(scope)
+
+
+def _no_references(names: list[str]) -> dict[str, sweeper.Verdict]:
+    return {}  # nothing points at a cached run: a removed one is simply made again
+
+
+# Cached maps of uploads and drawings hold students' photos (``input.png``): they go
+# after the retention period, dated by ``run.json`` (written last, once), like
+# runs. Sample photos (``maps/public/``) are not personal and stay.
+UPLOAD_MAPS = sweeper.register(
+    sweeper.Owner(
+        key="feature-maps",
+        prefix="maps/users",
+        judge=_no_references,
+        grace_seconds=None,
+        storage=lambda: sweeper.folder_storage(settings.FEATURE_MAP_CACHE_DIR),
+        stamp="run.json",
+        summary="{removed} expired feature-map folder(s) of uploads.",
+        item="feature maps",
+    )
+)
 
 
 def owners_of(digest: str) -> list[int]:

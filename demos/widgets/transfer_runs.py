@@ -18,11 +18,13 @@ torch is imported inside the job, so importing this module loads nothing heavy.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import math
 import shutil
 import time
+import uuid
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -35,11 +37,13 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from demos.common import sweeper
 from demos.models import TransferRun
 from demos.widgets import run_queue
 from portal.lib.errors import BadInput
 
 logger = logging.getLogger(__name__)
+TRANSFER_DIR = "transfer"  # under MEDIA_ROOT, a local folder whatever the storage
 DATASET = "dataset.zip"
 TRAINED = "trained.pt"
 
@@ -53,7 +57,7 @@ class RunNotReady(BadInput):
 
 
 def run_folder(run: TransferRun) -> Path:
-    return Path(settings.MEDIA_ROOT) / "transfer" / str(run.public_id)
+    return Path(settings.MEDIA_ROOT) / TRANSFER_DIR / str(run.public_id)
 
 
 def fail_stale_runs(owner: AbstractBaseUser | None = None) -> int:
@@ -251,3 +255,44 @@ def predict_with_run(run: TransferRun, rgb: Any) -> dict[str, Any]:
             for item in prediction.top
         ],
     }
+
+
+def _judge_transfer_files(names: list[str]) -> dict[str, sweeper.Verdict]:
+    """``<public id>/<file>`` under ``transfer/``: a run's checkpoint is live while
+    its row is; its ZIP (the student's photos) only until the run ends, since
+    nothing reads it after training. Files of no run are orphans."""
+    ids = {}
+    for name in names:
+        with contextlib.suppress(ValueError):
+            ids[name] = uuid.UUID(name.partition("/")[0])
+    states = {
+        str(public_id): state
+        for public_id, state in TransferRun.objects.filter(
+            public_id__in=set(ids.values())
+        ).values_list("public_id", "state")
+    }
+    verdicts = {}
+    for name, public_id in ids.items():
+        state, file = states.get(str(public_id)), name.partition("/")[2]
+        if state is None:
+            continue
+        if file == TRAINED:
+            verdicts[name] = sweeper.Verdict.LIVE
+        elif file == DATASET:
+            active = state in (TransferRun.State.QUEUED, TransferRun.State.RUNNING)
+            verdicts[name] = sweeper.Verdict.LIVE if active else sweeper.Verdict.ENDED
+    return verdicts
+
+
+# A run being started has its ZIP on disk just before its row commits: the grace.
+TRANSFER_FILES = sweeper.register(
+    sweeper.Owner(
+        key="transfer",
+        prefix=TRANSFER_DIR,
+        judge=_judge_transfer_files,
+        grace_seconds=3600,
+        storage=lambda: sweeper.folder_storage(settings.MEDIA_ROOT),
+        summary="{removed} file(s) of ended or deleted transfer runs.",
+        item="transfer file",
+    )
+)
