@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import logging
 import math
 import shutil
 import time
@@ -33,8 +32,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
-from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from demos.common import sweeper
@@ -42,7 +39,6 @@ from demos.models import TransferRun
 from demos.widgets import run_queue
 from portal.lib.errors import BadInput
 
-logger = logging.getLogger(__name__)
 TRANSFER_DIR = "transfer"  # under MEDIA_ROOT, a local folder whatever the storage
 DATASET = "dataset.zip"
 TRAINED = "trained.pt"
@@ -161,7 +157,7 @@ def train_claimed_run(run_id: int) -> None:
         )
         mine.update(curves=list(curves))
 
-    try:
+    with run_queue.failing_on_error(mine, f"Transfer run {run_id}"):
         torch.set_num_threads(max(1, int(getattr(settings, "TORCH_THREADS", 1))))
         options = transfer.TransferSettings(**run.options)
         folder = run_folder(run)
@@ -177,11 +173,11 @@ def train_claimed_run(run_id: int) -> None:
                     should_stop=lambda: time.monotonic() > deadline,
                 )
         except transfer.Stopped:
-            mine.update(
-                state=TransferRun.State.FAILED,
+            run_queue.end_run(
+                mine,
+                TransferRun.State.FAILED,
                 detail=_("Stopped at the time limit of %(seconds)s seconds.")
                 % {"seconds": settings.TRANSFER_RUN_SECONDS},
-                finished=timezone.now(),
             )
             return
         transfer.save_trained(folder / TRAINED, result)
@@ -206,32 +202,14 @@ def train_claimed_run(run_id: int) -> None:
             ),
             "code": transfer.pytorch_code(options, result.classes),
         }
-        mine.update(
-            state=TransferRun.State.DONE,
-            result=summary,
-            detail=detail,
-            finished=timezone.now(),
-        )
-    except Exception as exc:  # the page must learn the run ended, whatever happened
-        logger.exception("Transfer run %s failed", run_id)
-        mine.update(
-            state=TransferRun.State.FAILED,
-            detail=str(exc)[:500],
-            finished=timezone.now(),
-        )
+        run_queue.end_run(mine, result=summary, detail=detail)
 
 
 def get_transfer_run_for_user(user: AbstractBaseUser, public_id: Any) -> TransferRun:
-    """The owner's run (staff may see any), else 404."""
-    runs = TransferRun.objects.all()
-    if not user.is_staff:
-        runs = runs.filter(owner=user)
-    run = get_object_or_404(runs, public_id=public_id)
-    if run.state in (TransferRun.State.QUEUED, TransferRun.State.RUNNING):
-        # A run whose trainer died ends here, with a reason, not "running" forever.
-        fail_stale_runs(run.owner)
-        run.refresh_from_db()
-    return run
+    """The owner's run (staff may see any), else 404; a dead one ends failed."""
+    return run_queue.get_run_for_user(
+        TransferRun, user, public_id, seconds=settings.TRANSFER_RUN_SECONDS
+    )
 
 
 def predict_with_run(run: TransferRun, rgb: Any) -> dict[str, Any]:
