@@ -28,11 +28,13 @@ from __future__ import annotations
 import contextlib
 import shutil
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 from django.core.files.storage import FileSystemStorage, Storage
 from django.utils import timezone
@@ -97,6 +99,25 @@ def owners() -> list[Owner]:
 def folder_storage(location: str | Path) -> Storage:
     """A local folder as a storage (the transfer runs, the feature-map cache)."""
     return FileSystemStorage(location=str(location))
+
+
+def row_states(
+    model: Any, names: list[str], *, public_id_of: Callable[[str], str]
+) -> dict[str, str]:
+    """Of these entry names, the ``state`` of the ``model`` row each one names by
+    its public id (``public_id_of(name)``); names of no row (or no id) left out."""
+    ids = {}
+    for name in names:
+        with contextlib.suppress(ValueError):
+            ids[name] = uuid.UUID(public_id_of(name))
+    rows = model.objects.filter(public_id__in=set(ids.values()))
+    states = {
+        str(public_id): state
+        for public_id, state in rows.values_list("public_id", "state")
+    }
+    return {
+        name: states[str(found)] for name, found in ids.items() if str(found) in states
+    }
 
 
 def sweep(

@@ -18,12 +18,10 @@ torch is imported inside the job, so importing this module loads nothing heavy.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import math
 import shutil
 import time
-import uuid
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -239,26 +237,18 @@ def _judge_transfer_files(names: list[str]) -> dict[str, sweeper.Verdict]:
     """``<public id>/<file>`` under ``transfer/``: a run's checkpoint is live while
     its row is; its ZIP (the student's photos) only until the run ends, since
     nothing reads it after training. Files of no run are orphans."""
-    ids = {}
-    for name in names:
-        with contextlib.suppress(ValueError):
-            ids[name] = uuid.UUID(name.partition("/")[0])
-    states = {
-        str(public_id): state
-        for public_id, state in TransferRun.objects.filter(
-            public_id__in=set(ids.values())
-        ).values_list("public_id", "state")
-    }
+    states = sweeper.row_states(
+        TransferRun, names, public_id_of=lambda name: name.partition("/")[0]
+    )
+    active = (TransferRun.State.QUEUED, TransferRun.State.RUNNING)
     verdicts = {}
-    for name, public_id in ids.items():
-        state, file = states.get(str(public_id)), name.partition("/")[2]
-        if state is None:
-            continue
+    for name, state in states.items():
+        file = name.partition("/")[2]
         if file == TRAINED:
             verdicts[name] = sweeper.Verdict.LIVE
         elif file == DATASET:
-            active = state in (TransferRun.State.QUEUED, TransferRun.State.RUNNING)
-            verdicts[name] = sweeper.Verdict.LIVE if active else sweeper.Verdict.ENDED
+            live = state in active
+            verdicts[name] = sweeper.Verdict.LIVE if live else sweeper.Verdict.ENDED
     return verdicts
 
 

@@ -442,18 +442,14 @@ def _judge_job_folders(names: list[str]) -> dict[str, sweeper.Verdict]:
     """``<owner id>/<public id>`` upload folders: a queued or running job's are live,
     a finished job's are ended (its run has the photo); no row: an orphan, or an
     upload whose row is being committed right now (the grace period tells)."""
-    ids = {name: _as_uuid(name.rpartition("/")[2]) for name in names}
-    rows = DetectionJob.objects.filter(
-        public_id__in=[found for found in ids.values() if found]
-    ).values_list("public_id", "state")
-    states = {str(public_id): state for public_id, state in rows}
-    verdicts = {}
-    for name, found in ids.items():
-        state = states.get(str(found))
-        if state is not None:
-            pending = state in (State.QUEUED, State.RUNNING)
-            verdicts[name] = sweeper.Verdict.LIVE if pending else sweeper.Verdict.ENDED
-    return verdicts
+    states = sweeper.row_states(
+        DetectionJob, names, public_id_of=lambda name: name.rpartition("/")[2]
+    )
+    pending = (State.QUEUED, State.RUNNING)
+    return {
+        name: sweeper.Verdict.LIVE if state in pending else sweeper.Verdict.ENDED
+        for name, state in states.items()
+    }
 
 
 JOB_UPLOADS = sweeper.register(
@@ -466,10 +462,3 @@ JOB_UPLOADS = sweeper.register(
         item="job upload",
     )
 )
-
-
-def _as_uuid(name: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(name)
-    except ValueError:
-        return None
