@@ -6,7 +6,7 @@ with a throw-away SQLite database and var folder (so no feature map is cached), 
 course loaded and the person detectors imported from ../shared/weights, twice:
 
 1. ``PORTAL_WARM_CNN=false`` (before issue 22's warm-up): the first
-   ``POST /api/v1/feature-maps/`` (sample ``chelsea``, EfficientNet-Lite0,
+   ``POST /api/v1/feature-maps/`` (sample ``cat``, EfficientNet-Lite0,
    ``features.3``) sent as soon as ``/healthz`` answers;
 2. ``PORTAL_WARM_CNN=true`` (the default): the same first request as soon as the
    server answers (it waits for the warm-up thread, which is already loading), then,
@@ -44,7 +44,7 @@ REPO_DIR = Path(__file__).resolve().parent.parent
 SHARED_DIR = Path(os.environ.get("PORTAL_SHARED_DIR", REPO_DIR.parent / "shared"))
 PYTHON = sys.executable
 PORT = 8767
-FIRST = {"sample": "chelsea", "model": "efficientnet-lite0", "layer": "features.3"}
+FIRST = {"sample": "cat", "model": "efficientnet-lite0", "layer": "features.3"}
 
 
 def multipart(

@@ -6,7 +6,9 @@ ResNet-50 detectors to the ``gpu`` queue and the rest to ``cpu``; each worker
 process builds a model once (``models_store/loading.py`` caches it). Training and
 transfer runs (``demos/widgets/run_queue.py``) train here when Redis is there: a
 re-delivered task finds its run claimed and does nothing; a run whose worker died
-is failed by ``sweep_stale_runs``.
+is failed by ``sweep_stale_runs``. ``cleanup_media`` runs the one sweeper
+(``demos/common/sweeper.py``) over every owner of stored files; importing this
+module imports (and so registers) each of them.
 """
 
 from __future__ import annotations
@@ -16,10 +18,15 @@ from typing import Any
 from celery import Task
 from django.conf import settings
 
-from demos.common import retention
-from demos.people import services
+from demos.common import sweeper
+from demos.people import services  # noqa: F401  (registers the runs' files)
 from demos.people.jobs import services as jobs
-from demos.widgets import run_queue, training_runs, transfer_runs
+from demos.widgets import (
+    maps,  # noqa: F401  (registers the feature-map cache)
+    run_queue,
+    training_runs,
+    transfer_runs,
+)
 from portal.celery import app
 
 
@@ -66,13 +73,13 @@ def sweep_stale_jobs_task() -> dict[str, int]:
 
 @app.task(name="demos.tasks.cleanup_media")
 def cleanup_media_task() -> dict[str, int]:
-    """Beat's hourly ``manage.py cleanup_media``: expired runs, orphan run folders,
-    expired feature maps (the in-process sweeper runs it too, without Redis)."""
-    days = settings.RETENTION_DAYS
-    expired = services.delete_expired_runs(older_than_days=days) if days > 0 else []
-    orphans = services.remove_orphan_files()
-    caches = retention.remove_expired_user_caches(older_than_days=days)
-    return {"expired": len(expired), "orphans": len(orphans), "caches": len(caches)}
+    """Beat's hourly ``manage.py cleanup_media``: expired runs, then every owner's
+    orphan files (the in-process sweeper runs it too, without Redis). Returns the
+    expired runs and, per owner, how many paths went."""
+    results = sweeper.sweep(retention_days=settings.RETENTION_DAYS)
+    counts = {key: len(result.removed) for key, result in results.items()}
+    counts["expired"] = sum(len(result.expired) for result in results.values())
+    return counts
 
 
 @app.task(

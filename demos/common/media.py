@@ -63,9 +63,9 @@ def read_bytes(name: str) -> bytes:
         return handle.read()
 
 
-def walk_files(prefix: str) -> Iterator[str]:
+def walk_files(prefix: str, storage: Storage | None = None) -> Iterator[str]:
     """Every file name under the folder ``prefix`` (depth first)."""
-    storage = media_storage()
+    storage = storage or media_storage()
     try:
         folders, files = storage.listdir(prefix)
     except FileNotFoundError:
@@ -73,26 +73,26 @@ def walk_files(prefix: str) -> Iterator[str]:
     for name in sorted(files):
         yield f"{prefix}/{name}"
     for folder in sorted(folders):
-        yield from walk_files(f"{prefix}/{folder}")
+        yield from walk_files(f"{prefix}/{folder}", storage)
 
 
-def newest_modified(prefix: str) -> datetime | None:
+def newest_modified(prefix: str, storage: Storage | None = None) -> datetime | None:
     """When the newest file under ``prefix`` was written; ``None`` if there is none."""
-    storage = media_storage()
-    times = [storage.get_modified_time(name) for name in walk_files(prefix)]
+    storage = storage or media_storage()
+    times = [storage.get_modified_time(name) for name in walk_files(prefix, storage)]
     return max(times) if times else None
 
 
-def delete_tree(prefix: str) -> None:
+def delete_tree(prefix: str, storage: Storage | None = None) -> None:
     """Delete the folder ``prefix`` and everything under it; missing is fine.
 
     On a local folder this is ``shutil.rmtree`` (it never follows symlinks); on a
     bucket every object under the prefix is deleted.
     """
-    storage = media_storage()
+    storage = storage or media_storage()
     root = local_root(storage)
     if root is not None:
         shutil.rmtree(storage.path(prefix), ignore_errors=True)
         return
-    for name in list(walk_files(prefix)):
+    for name in list(walk_files(prefix, storage)):
         storage.delete(name)

@@ -2,9 +2,12 @@
 
 Every page that offers a sample (the lesson widgets, the feature maps, the
 augmentation grid, the person demo's "run on this sample") names it through here,
-so a photo has one title in each language. Keys are what URLs carry
-(``/demos/people/?sample=cyclists``); the files are read by key from the static
-folder, never from a path a client sends. ``people`` are the annotated person boxes,
+so a photo has one key and one title in each language. Keys are what URLs, forms,
+API fields and caches carry (``/demos/people/?sample=cyclists``); the files are read
+by key from the static folder, never from a path a client sends. The CNN widgets
+once named photos by file stem (``chelsea`` for ``cat``): ``get_sample`` still
+takes those old names, so a bookmarked URL or a script's request keeps working,
+and answers with the catalogue key. ``people`` are the annotated person boxes,
 scaled to the shipped copy (see static/img/samples/README.md).
 """
 
@@ -77,10 +80,17 @@ SAMPLES: dict[str, Sample] = {
 }
 
 
+# Old names of the same photos: the file stems the CNN widgets used as keys.
+STEM_ALIASES: dict[str, str] = {
+    sample.stem: sample.key for sample in SAMPLES.values() if sample.stem != sample.key
+}
+
+
 def get_sample(key: str) -> Sample:
-    """The sample with this key; ``UnknownSample`` (a ``BadInput``) otherwise."""
+    """The sample with this key (or old file-stem name, ``chelsea`` → ``cat``);
+    ``UnknownSample`` (a ``BadInput``) otherwise."""
     try:
-        return SAMPLES[key]
+        return SAMPLES[STEM_ALIASES.get(key, key)]
     except KeyError:
         raise UnknownSample(
             gettext("Unknown sample %(key)r; choose one of: %(keys)s.")
@@ -93,13 +103,13 @@ def all_samples(*, with_people: bool = False) -> list[Sample]:
     return [s for s in SAMPLES.values() if s.people or not with_people]
 
 
-def title_of_file(name: str) -> str:
-    """The localised title of a shipped file (by name or stem), else the stem."""
-    stem = Path(name).stem
-    for sample in SAMPLES.values():
-        if sample.stem == stem:
-            return str(sample.title)
-    return stem
+def chosen_key(wanted: str | None, default: str) -> str:
+    """The catalogue key of ``wanted`` (a key or an old name from a query string),
+    else ``default``: a page preselects a known photo and never fails on a bad one."""
+    try:
+        return get_sample(wanted).key if wanted else default
+    except UnknownSample:
+        return default
 
 
 def sample_bytes(key: str) -> bytes:

@@ -34,11 +34,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from demos.ml.feature_maps import TRACING, forward_hooks
-from portal.lib.errors import BadInput
 
 if TYPE_CHECKING:
     import torch
@@ -47,8 +46,6 @@ if TYPE_CHECKING:
 # Rows nested deeper than this are summed into their parent (a ResNet50 conv inside a
 # bottleneck inside a stage is depth 3; deeper is noise for a lesson table).
 MAX_TABLE_DEPTH = 3
-TRANSFER_NUM_CLASSES = 33
-TRANSFER_STRATEGIES = ("feature-extractor", "fine-tune-last-stage", "fine-tune-all")
 
 
 def _pool_types() -> tuple[type, ...]:
@@ -59,10 +56,6 @@ def _pool_types() -> tuple[type, ...]:
 
 class UnknownArchitecture(LookupError):
     """No architecture with that key (the web layer answers 404)."""
-
-
-class UnknownStrategy(BadInput):
-    """Not one of ``TRANSFER_STRATEGIES`` (→ 400)."""
 
 
 @cache
@@ -480,169 +473,3 @@ def _summary(key: str) -> ArchitectureSummary:
 def all_architecture_summaries() -> list[ArchitectureSummary]:
     """Every architecture in course order (LeNet-5 first)."""
     return [architecture_summary(key) for key in ARCHITECTURES]
-
-
-# --- Residual blocks -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BlockCost:
-    """A residual block at ``channels`` in/out channels on a ``size`` x ``size`` map."""
-
-    name: str
-    channels: int
-    size: int
-    params: int
-    macs: int
-    layers: tuple[LayerRow, ...]
-
-
-@dataclass(frozen=True)
-class BlockComparison:
-    basic: BlockCost
-    bottleneck: BlockCost
-
-    @property
-    def params_ratio(self) -> float:
-        return self.basic.params / self.bottleneck.params
-
-
-def _block_cost(name: str, block: nn.Module, channels: int, size: int) -> BlockCost:
-    profile = profile_model(block, (channels, size, size))
-    return BlockCost(
-        name=name,
-        channels=channels,
-        size=size,
-        params=profile.total_params,
-        macs=profile.macs,
-        layers=profile.layers,
-    )
-
-
-@lru_cache(maxsize=8)
-def compare_residual_blocks(channels: int = 256, size: int = 56) -> BlockComparison:
-    """torchvision's BasicBlock vs Bottleneck, both ``channels`` in and out.
-
-    The bottleneck squeezes to ``channels / 4`` with a 1x1 conv, runs the 3x3 conv
-    there, and expands back with another 1x1 (ResNet50 ``layer1``: 256 → 64 → 256).
-    Parameters include batch-norm weights; MACs are per image.
-    """
-    import torch
-    from torchvision.models.resnet import BasicBlock, Bottleneck
-
-    with torch.device("meta"):
-        basic = BasicBlock(channels, channels)
-        bottleneck = Bottleneck(channels, channels // Bottleneck.expansion)
-    return BlockComparison(
-        basic=_block_cost("basic", basic, channels, size),
-        bottleneck=_block_cost("bottleneck", bottleneck, channels, size),
-    )
-
-
-# --- Transfer learning -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TransferCounts:
-    """Trainable vs frozen parameters of ResNet50 with a new head, for one strategy."""
-
-    strategy: str
-    num_classes: int
-    trainable: int
-    frozen: int
-    trainable_blocks: tuple[str, ...]
-
-    @property
-    def total(self) -> int:
-        return self.trainable + self.frozen
-
-    @property
-    def trainable_share(self) -> float:
-        return self.trainable / self.total
-
-
-@dataclass(frozen=True)
-class TransferCase:
-    """One cell of the "dataset size x similarity to ImageNet" chart."""
-
-    size: str  # "small" | "large"
-    similarity: str  # "similar" | "different"
-    strategy: str
-
-
-TRANSFER_CASES = (
-    # Few images of ImageNet-like things: pretrained features already fit; training
-    # more than the head would overfit.
-    TransferCase("small", "similar", "feature-extractor"),
-    # Few images of another domain: still freeze (too little data to fine-tune), but
-    # the last stage is the most ImageNet-specific, so take features from an
-    # earlier stage and augment heavily.
-    TransferCase("small", "different", "feature-extractor"),
-    # Many images, similar domain: enough data to fine-tune everything safely with a
-    # small learning rate (the last stage alone is a cheaper first try).
-    TransferCase("large", "similar", "fine-tune-all"),
-    # Many images of a different domain: adapt every layer.
-    TransferCase("large", "different", "fine-tune-all"),
-)
-
-
-def normalise_strategy(strategy: str) -> str:
-    """Accept ``"fine-tune last stage"`` as well as ``"fine-tune-last-stage"``."""
-    key = "-".join(strategy.strip().lower().replace("_", " ").split())
-    if key not in TRANSFER_STRATEGIES:
-        raise UnknownStrategy(
-            f"Unknown strategy {strategy!r}; choose one of "
-            + ", ".join(TRANSFER_STRATEGIES)
-            + "."
-        )
-    return key
-
-
-def make_transfer_model(
-    strategy: str, *, num_classes: int = TRANSFER_NUM_CLASSES, device: str = "meta"
-) -> nn.Module:
-    """ResNet50 with a new ``num_classes`` head, frozen according to ``strategy``.
-
-    Frozen means ``requires_grad=False`` (batch-norm weights included). When training
-    a frozen backbone, also keep its batch-norm layers in ``eval()`` so their running
-    statistics stay ImageNet's.
-    """
-    import torch
-    from torch import nn
-    from torchvision import models as tv_models
-
-    strategy = normalise_strategy(strategy)
-    with torch.device(device):
-        model = tv_models.resnet50(weights=None)
-        model.fc = nn.Linear(model.fc.in_features, num_classes)
-    train_prefixes = {
-        "feature-extractor": ("fc",),
-        "fine-tune-last-stage": ("layer4", "fc"),
-        "fine-tune-all": ("",),
-    }[strategy]
-    for name, param in model.named_parameters():
-        param.requires_grad = name.startswith(train_prefixes)
-    return model
-
-
-@lru_cache(maxsize=16)
-def transfer_learning_counts(
-    strategy: str, num_classes: int = TRANSFER_NUM_CLASSES
-) -> TransferCounts:
-    """Count ``requires_grad`` parameters of ``make_transfer_model(strategy)``."""
-    strategy = normalise_strategy(strategy)
-    model = make_transfer_model(strategy, num_classes=num_classes)
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    frozen = sum(p.numel() for p in model.parameters() if not p.requires_grad)
-    blocks = tuple(
-        name
-        for name, child in model.named_children()
-        if any(p.requires_grad for p in child.parameters())
-    )
-    return TransferCounts(
-        strategy=strategy,
-        num_classes=num_classes,
-        trainable=trainable,
-        frozen=frozen,
-        trainable_blocks=blocks,
-    )

@@ -27,7 +27,7 @@ from django.views.decorators.http import require_safe
 
 from demos.common.auth import login_or_token_required
 from demos.models import DemoRun
-from demos.people import services
+from demos.people import derived
 from demos.people.forms import requested_threshold
 from demos.people.selectors import get_demo_run_for_user, open_run_file
 
@@ -98,7 +98,7 @@ def run_annotated(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     run = get_demo_run_for_user(request.user, public_id)
     threshold = requested_threshold(request.GET, run)
     try:
-        body = services.render_annotated(run, threshold)
+        body = derived.render_annotated(run, threshold)
     except OSError as exc:
         raise Http404("File not found.") from exc
     response = HttpResponse(body, content_type="image/jpeg")
@@ -119,7 +119,7 @@ def run_crop(request: HttpRequest, public_id: uuid.UUID, rank: int) -> HttpRespo
     if (cached := not_modified(request, etag)) is not None:
         return cached
     try:
-        body = services.crop_jpeg(run, detection)
+        body = derived.crop_jpeg(run, detection)
     except OSError as exc:
         raise Http404("File not found.") from exc
     response = HttpResponse(body, content_type="image/jpeg")
@@ -132,7 +132,7 @@ def run_crop(request: HttpRequest, public_id: uuid.UUID, rank: int) -> HttpRespo
 
 def crops_zip_response(run: DemoRun, threshold: float) -> HttpResponse:
     try:
-        chunks = services.crops_zip_chunks(run, threshold)
+        chunks = derived.crops_zip_chunks(run, threshold)
     except OSError as exc:
         raise Http404("File not found.") from exc
     response = StreamingHttpResponse(chunks, content_type="application/zip")

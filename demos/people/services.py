@@ -1,4 +1,4 @@
-"""Writes of the person demo: create, compare and delete runs; crops ZIP; cleanup.
+"""Writes of the person demo: create, compare and delete runs; cleanup.
 
 A run is saved all or nothing: its files are written first, then its rows in one
 ``transaction.atomic()``; if anything fails after the first file was written, the
@@ -12,24 +12,18 @@ An upload stores two files only, the photo and its thumbnail: the photo is decod
 once, the detector runs, the rows are written. Everything else is derived from the
 stored photo when asked for (a run never changes, so browsers may keep it): each
 person's crop, the crops ZIP (streamed) and the annotated JPEG. The boxes are drawn
-by the browser over the photo. Runs stored before this (with ``crops/<rank>.jpg``
+by the browser over the photo (``demos/people/derived.py`` cuts and draws the rest).
+Runs stored before this (with ``crops/<rank>.jpg``
 and ``annotated.jpg`` beside the photo) are served the same way; their old files
 are left alone until the run is deleted.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import logging
-import shutil
-import threading
 import time
 import uuid
-import zipfile
-from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -44,13 +38,11 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from demos.common import media
+from demos.common import media, sweeper
 from demos.common.imaging import (
     DecodedImage,
     ImageTooLarge,
-    crop_box,
     decode_image,
-    draw_boxes,
     encode_jpeg,
     make_thumbnail,
 )
@@ -60,11 +52,10 @@ from demos.ml.detection.boxes import PersonBox
 from demos.ml.detection.counting import count_range
 from demos.ml.detection.detectors import default_detector_key, get_detector
 from demos.models import DemoRun, Detection
+from demos.people import derived
 from demos.people.selectors import (
     RUNS_DIR,
-    persons_above,
     read_run_file,
-    run_file,
 )
 from models_store.registry import PERSON_DETECTION, REGISTRY
 from portal.lib.errors import BadInput
@@ -83,7 +74,6 @@ PHOTO_QUALITY = 85
 # A photo stored larger than its upload (or 1 MB) is encoded again at these.
 FALLBACK_QUALITIES = (75, 60)
 PHOTO_BYTES_FLOOR = 2**20
-CROP_QUALITY = 95
 ORIGINAL_NAME_MAX = 120
 ORPHAN_GRACE_SECONDS = 3600
 
@@ -140,60 +130,6 @@ def detect_persons(
     elapsed_ms = (time.perf_counter() - started) * 1000.0
     warmup.note_detection(detector_key)
     return sorted(boxes, key=lambda b: (b.x1, b.y1)), elapsed_ms
-
-
-def annotate(
-    image_rgb: np.ndarray, detections: Iterable[Detection | PersonBox]
-) -> bytes:
-    """JPEG of the photo with the boxes outlined, labelled "1: 0.87", "4: 0.64", ...
-
-    A stored detection is labelled and coloured by its rank (the number the page
-    shows) and dashed when unsure; plain boxes are numbered in order.
-    """
-    shown = list(detections)
-    boxes = [(d.x1, d.y1, d.x2, d.y2) for d in shown]
-    numbers = [getattr(d, "rank", index) for index, d in enumerate(shown, start=1)]
-    labels = [f"{n}: {d.score:.2f}" for n, d in zip(numbers, shown, strict=True)]
-    dashed = [bool(getattr(d, "is_unsure", False)) for d in shown]
-    colours = [n - 1 for n in numbers]
-    return encode_jpeg(draw_boxes(image_rgb, boxes, labels, dashed, colours))
-
-
-# The last few stored photos, decoded: a result page asks for every crop at once.
-_PHOTO_CACHE_SIZE = 4
-_photos: OrderedDict[str, np.ndarray] = OrderedDict()
-_photos_lock = threading.Lock()
-
-
-def stored_photo(run: DemoRun) -> np.ndarray:
-    """The run's stored photo as a read-only RGB array, decoded once per process.
-
-    A run's photo never changes, so a few recent ones are kept decoded (the crop
-    gallery asks for a dozen crops of the same photo in a burst). Raises
-    ``OSError`` when the file is gone.
-    """
-    name = run_file(run, run.image_path)
-    with _photos_lock:
-        if name in _photos:
-            _photos.move_to_end(name)
-            return _photos[name]
-    rgb = decode_image(media.read_bytes(name), image_limits()).rgb
-    rgb.setflags(write=False)
-    with _photos_lock:
-        _photos[name] = rgb
-        while len(_photos) > _PHOTO_CACHE_SIZE:
-            _photos.popitem(last=False)
-    return rgb
-
-
-def forget_stored_photo(run: DemoRun) -> None:
-    with _photos_lock:
-        _photos.pop(run_file(run, run.image_path), None)
-
-
-def crop_jpeg(run: DemoRun, detection: Detection) -> bytes:
-    """One person's crop, cut from the stored photo: exactly the box's pixels."""
-    return encode_jpeg(crop_box(stored_photo(run), detection.box), CROP_QUALITY)
 
 
 @dataclass(frozen=True)
@@ -443,126 +379,16 @@ def compare_demo_run(*, run: DemoRun, detector_key: str) -> DemoRun:
     )
 
 
-@dataclass
-class PhotoPeople:
-    """People found in one photo, outside the database (the CLI's result)."""
-
-    image: DecodedImage
-    detector_key: str
-    score_threshold: float
-    persons: list[PersonBox]
-    elapsed_ms: float
-
-
 def find_people(
     *, data: bytes, detector_key: str | None, score_threshold: float | None
-) -> PhotoPeople:
+) -> derived.PhotoPeople:
     """Decode and detect like ``create_demo_run``, but store nothing."""
     key = resolve_detector_key(detector_key)
     threshold = resolve_threshold(key, score_threshold)
     image = decode_image(data, image_limits())
     boxes, elapsed_ms = detect_persons(image=image, detector_key=key)
     shown = [box for box in boxes if box.score >= threshold]
-    return PhotoPeople(image, key, threshold, shown, elapsed_ms)
-
-
-def write_crops(result: PhotoPeople, out_dir: Path) -> list[Path]:
-    """Write ``person_01.jpg``, ... (left to right) into ``out_dir``; their paths."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for index, box in enumerate(result.persons, start=1):
-        path = out_dir / f"person_{index:02d}.jpg"
-        crop = crop_box(result.image.rgb, (box.x1, box.y1, box.x2, box.y2))
-        path.write_bytes(encode_jpeg(crop, quality=95))
-        paths.append(path)
-    return paths
-
-
-def render_annotated(run: DemoRun, threshold: float) -> bytes:
-    """The annotated JPEG at ``threshold``, drawn now from the stored photo."""
-    return annotate(stored_photo(run), persons_above(run, threshold))
-
-
-class _ZipChunks:
-    """A write-only file for ``zipfile``: collects bytes until they are taken.
-
-    It has no ``seek``/``tell``, so ``zipfile`` writes each member's sizes after
-    its data (a data descriptor) and never goes back: the archive can be sent
-    while it is being written.
-    """
-
-    def __init__(self) -> None:
-        self._parts: list[bytes] = []
-
-    def write(self, data: bytes) -> int:
-        self._parts.append(bytes(data))
-        return len(data)
-
-    def flush(self) -> None:
-        pass
-
-    def take(self) -> bytes:
-        chunk, self._parts = b"".join(self._parts), []
-        return chunk
-
-
-def crops_zip_chunks(run: DemoRun, threshold: float | None = None) -> Iterator[bytes]:
-    """The crops ZIP as a stream of chunks, one per crop, then the manifests.
-
-    The stored photo is decoded before the first chunk (a missing photo raises
-    ``OSError`` here, not halfway through a response); each crop is cut from it.
-    """
-    limit = run.score_threshold if threshold is None else threshold
-    photo = stored_photo(run)
-    return _zip_chunks(run, photo, persons_above(run, limit), limit)
-
-
-def build_crops_zip(run: DemoRun, threshold: float | None = None) -> bytes:
-    """ZIP of the crops shown at ``threshold`` plus manifest.json and manifest.csv.
-
-    Crops keep the number the page shows, whatever the threshold (``person_01.jpg``
-    is the leftmost stored box; the ZIP at a high threshold may skip numbers); the
-    manifests list index, box ``[x1, y1, x2, y2]`` in original pixels, score
-    and file name.
-    """
-    return b"".join(crops_zip_chunks(run, threshold))
-
-
-def _zip_chunks(
-    run: DemoRun, photo: np.ndarray, persons: list[Detection], limit: float
-) -> Iterator[bytes]:
-    rows = []
-    sink = _ZipChunks()
-    with zipfile.ZipFile(sink, "w", zipfile.ZIP_STORED) as archive:
-        for detection in persons:
-            name = detection.crop_name
-            crop = encode_jpeg(crop_box(photo, detection.box), CROP_QUALITY)
-            archive.writestr(name, crop)
-            yield sink.take()
-            rows.append(
-                {
-                    "index": detection.rank,
-                    "box": detection.box,
-                    "score": detection.score,
-                    "file": name,
-                }
-            )
-        manifest = {
-            "run": str(run.public_id),
-            "detector": run.detector,
-            "score_threshold": limit,
-            "image": {"width": run.image_width, "height": run.image_height},
-            "count": len(rows),
-            "persons": rows,
-        }
-        archive.writestr("manifest.json", json.dumps(manifest, indent=2))
-        text = io.StringIO()
-        writer = csv.writer(text)
-        writer.writerow(["index", "x1", "y1", "x2", "y2", "score", "file"])
-        for row in rows:
-            writer.writerow([row["index"], *row["box"], row["score"], row["file"]])
-        archive.writestr("manifest.csv", text.getvalue())
-    yield sink.take()  # the central directory, written when the archive closes
+    return derived.PhotoPeople(image, key, threshold, shown, elapsed_ms)
 
 
 MAX_TRUTH_BOXES = 500
@@ -599,7 +425,7 @@ def set_run_truth(*, run: DemoRun, boxes: list[list[int]]) -> DemoRun:
 def delete_demo_run(*, run: DemoRun) -> None:
     """Delete the run's rows, then its folder (rows first: a row never lacks files)."""
     folder = run.folder
-    forget_stored_photo(run)
+    derived.forget_stored_photo(run)
     with transaction.atomic():
         run.delete()
     media.delete_tree(folder)
@@ -615,11 +441,26 @@ def delete_expired_runs(*, older_than_days: int, dry_run: bool = False) -> list[
     return [run.folder for run in expired]
 
 
-def _known_run_folders() -> set[tuple[str, str]]:
-    return {
-        (str(owner_id), str(public_id))
+def _judge_run_folders(names: list[str]) -> dict[str, sweeper.Verdict]:
+    """``<owner id>/<public id>`` folders of runs that have a row are live."""
+    known = {
+        f"{owner_id}/{public_id}"
         for owner_id, public_id in DemoRun.objects.values_list("owner_id", "public_id")
     }
+    return {name: sweeper.Verdict.LIVE for name in names if name in known}
+
+
+# A run being created right now has files but no row yet: leave recent ones.
+RUN_FILES = sweeper.register(
+    sweeper.Owner(
+        key="runs",
+        prefix=RUNS_DIR,
+        judge=_judge_run_folders,
+        grace_seconds=ORPHAN_GRACE_SECONDS,
+        expire=delete_expired_runs,
+        summary="{expired} expired run(s) and {removed} orphan path(s).",
+    )
+)
 
 
 def remove_orphan_files(
@@ -633,66 +474,4 @@ def remove_orphan_files(
     with ``dry_run``, the would-be removed) paths: local paths for a folder
     storage, storage names for a bucket.
     """
-    root = media.local_root()
-    if root is None:
-        return list(
-            _remove_orphan_objects(dry_run=dry_run, grace_seconds=grace_seconds)
-        )
-    runs_root = Path(root) / RUNS_DIR
-    if not runs_root.is_dir():
-        return []
-    known = _known_run_folders()
-    # A run being created right now has files but no row yet: leave recent ones.
-    cutoff = time.time() - grace_seconds
-    orphans: list[Path | str] = []
-    for owner_dir in sorted(runs_root.iterdir()):
-        if not owner_dir.is_dir() or owner_dir.is_symlink():
-            if owner_dir.lstat().st_mtime < cutoff:
-                orphans.append(owner_dir)
-            continue
-        for entry in sorted(owner_dir.iterdir()):
-            is_run = entry.is_dir() and (owner_dir.name, entry.name) in known
-            if not is_run and entry.lstat().st_mtime < cutoff:
-                orphans.append(entry)
-    if not dry_run:
-        for path in map(Path, orphans):
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                path.unlink(missing_ok=True)
-        for owner_dir in runs_root.iterdir():
-            if owner_dir.is_dir() and not any(owner_dir.iterdir()):
-                owner_dir.rmdir()
-    return orphans
-
-
-def _remove_orphan_objects(*, dry_run: bool, grace_seconds: int) -> list[str]:
-    """``remove_orphan_files`` for a bucket: prefixes have no age, so a folder's
-    age is its newest object's."""
-    storage = media.media_storage()
-    known = _known_run_folders()
-    cutoff = timezone.now() - timedelta(seconds=grace_seconds)
-    owners, stray = storage.listdir(RUNS_DIR)
-    candidates = [(f"{RUNS_DIR}/{name}", False) for name in stray]
-    for owner in owners:
-        folders, files = storage.listdir(f"{RUNS_DIR}/{owner}")
-        candidates += [(f"{RUNS_DIR}/{owner}/{name}", False) for name in files]
-        candidates += [
-            (f"{RUNS_DIR}/{owner}/{name}", True)
-            for name in folders
-            if (owner, name) not in known
-        ]
-    orphans: list[str] = []
-    for name, is_folder in sorted(candidates):
-        newest = (
-            media.newest_modified(name)
-            if is_folder
-            else storage.get_modified_time(name)
-        )
-        if newest is None or newest < cutoff:
-            orphans.append(name)
-    if not dry_run:
-        for name in orphans:
-            media.delete_tree(name)
-            storage.delete(name)  # a stray object at that exact name
-    return orphans
+    return sweeper.sweep_owner(RUN_FILES, dry_run=dry_run, grace_seconds=grace_seconds)

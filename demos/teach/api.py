@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 
 from accounts import selectors as class_selectors
 from accounts import services as class_services
-from demos.teach import selectors
+from demos.teach import detector_quality, selectors
 
 
 class ClassListCreateApi(APIView):
@@ -163,5 +163,5 @@ class ClassDetectorQualityApi(APIView):
     @extend_schema(responses=OutputSerializer(many=True))
     def get(self, request: Request, public_id: UUID) -> Response:
         cohort = class_selectors.get_cohort_for_instructor(request.user, public_id)
-        rows = selectors.detector_quality(cohort)
+        rows = detector_quality.detector_quality(cohort)
         return Response(self.OutputSerializer(rows, many=True).data)

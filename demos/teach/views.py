@@ -28,7 +28,7 @@ from accounts import services as class_services
 from accounts.models import Cohort
 from demos.lessons.exercise_checks import EXERCISE_PROBLEMS
 from demos.models import Lesson
-from demos.teach import exports, selectors
+from demos.teach import detector_quality, exports, selectors
 from demos.teach.forms import AddStudentsForm, ClassCreateForm, ThisWeekForm
 from portal.lib.errors import BadInput
 
@@ -114,7 +114,7 @@ def _class_context(request: HttpRequest, cohort: Cohort) -> dict[str, Any]:
         "all_items": all_items,
         "steps": steps,
         "top_diagnosis": selectors.most_common_diagnosis(steps),
-        "quality": selectors.detector_quality(cohort),
+        "quality": detector_quality.detector_quality(cohort),
         "problems": EXERCISE_PROBLEMS,
         "exercise_labels": EXERCISE_LABELS,
         "join_link": request.build_absolute_uri(join_path),

@@ -17,18 +17,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from demos.common.samples import get_sample, sample_bytes
 from demos.ml import networks as cnn_models
 from demos.ml.feature_maps import (
     histogram,
     signed_image,
 )
-from demos.widgets.kit import png_data_url, public_for_an_hour
-from demos.widgets.maps import (
-    cnn_samples,
-    decode_full_upload,
-    first_sample,
-    sample_bytes,
-)
+from demos.widgets.kit import DEFAULT_WIDGET_SAMPLE, png_data_url, public_for_an_hour
+from demos.widgets.maps import cnn_samples, decode_full_upload
 from portal.lib.api import BoundedIntegerField, validated
 from portal.lib.errors import BadInput
 
@@ -56,7 +52,8 @@ class ActivationDetailApi(APIView):
     @extend_schema(parameters=[InputSerializer], responses=OutputSerializer)
     def get(self, request: Request) -> Response:
         data = validated(self.InputSerializer(data=request.query_params))
-        sample = data.get("sample") or first_sample()
+        # A catalogue key; an old file-stem name (``chelsea``) answers as its key.
+        sample = get_sample(data.get("sample") or DEFAULT_WIDGET_SAMPLE).key
         payload = activation_demo(
             sample=sample, channel=data["channel"], seed=data["seed"]
         )

@@ -19,8 +19,8 @@ from demos.ml.profiling import (
     UnknownArchitecture,
     all_architecture_summaries,
     architecture_summary,
-    compare_residual_blocks,
 )
+from demos.ml.residual_blocks import compare_residual_blocks
 from demos.widgets.kit import gettext_label
 
 MODEL_NOTES = {

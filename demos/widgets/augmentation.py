@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import base64
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from django import forms
 from django.conf import settings
-from django.contrib.staticfiles import finders
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.templatetags.static import static
 from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -28,7 +25,7 @@ from rest_framework.views import APIView
 
 from demos.common.imaging import decode_image, encode_png
 from demos.common.limits import image_limits, own_image_slot
-from demos.common.samples import title_of_file
+from demos.common.samples import UnknownSample, all_samples, get_sample, sample_bytes
 from demos.ml.augmentation import (
     MAX_TILES,
     TilePlan,
@@ -39,7 +36,7 @@ from demos.ml.augmentation import (
     tile_box,
 )
 from demos.widgets.architectures import OP_LABELS
-from demos.widgets.kit import gettext_label
+from demos.widgets.kit import DEFAULT_WIDGET_SAMPLE, gettext_label
 from portal.lib.api import (
     BoundedIntegerField,
     UploadRateThrottle,
@@ -61,9 +58,6 @@ COLUMNS = 4
 
 
 MAX_SEED = 2**31 - 1
-
-
-SAMPLE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 
 
 WHY_WRONG_FOR_DIGITS = {
@@ -125,27 +119,11 @@ def augmentation_plan_payload(*, seed: int, count: int) -> dict:
     return plan_payload(plans, seed=seed)
 
 
-def sample_paths() -> dict[str, Path]:
-    """Photos shipped in ``static/img/samples/`` by file stem (the public choices)."""
-    folder = finders.find("img/samples")
-    if not folder or not Path(folder).is_dir():
-        return {}
-    return {
-        path.stem: path
-        for path in sorted(Path(folder).iterdir())
-        if path.suffix.lower() in SAMPLE_SUFFIXES
-    }
-
-
 def samples_payload() -> dict:
-    """The shipped photos (with their static URLs), the digit and the tile limits."""
+    """The catalogue's photos (static URLs), the digit and the tile limits."""
     samples = [
-        {
-            "key": key,
-            "label": title_of_file(path.name),
-            "url": static(f"img/samples/{path.name}"),
-        }
-        for key, path in sample_paths().items()
+        {"key": sample.key, "label": str(sample.title), "url": sample.url}
+        for sample in all_samples()
     ]
     samples.append(
         {"key": DIGIT_SAMPLE, "label": _("Handwritten-style digit 6"), "url": ""}
@@ -156,10 +134,13 @@ def samples_payload() -> dict:
 def _sample_rgb(key: str) -> np.ndarray:
     if key == DIGIT_SAMPLE:
         return draw_digit("6", size=TILE_SIZE)
-    path = sample_paths().get(key)
-    if path is None:
-        raise BadInput(_("Unknown sample image."))
-    return decode_image(path.read_bytes(), image_limits()).rgb
+    return decode_image(sample_bytes(key), image_limits()).rgb
+
+
+def sample_key(name: str) -> str:
+    """The catalogue key of a sample name (an old file stem too), or the digit;
+    ``UnknownSample`` (a ``BadInput``) otherwise."""
+    return name if name == DIGIT_SAMPLE else get_sample(name).key
 
 
 @lru_cache(maxsize=32)
@@ -174,7 +155,7 @@ def sample_grid_png(sample: str, seed: int, count: int) -> bytes:
 def augment_png(*, sample: str, image: Any, seed: int, count: int) -> bytes:
     """The grid PNG for an uploaded file (preferred when given) or a sample name."""
     if image is None:
-        return sample_grid_png(sample, seed, count)
+        return sample_grid_png(sample_key(sample), seed, count)
     limit = settings.MAX_UPLOAD_BYTES
     if image.size > limit:
         # Refuse before reading a huge body into memory.
@@ -305,12 +286,12 @@ def augment_sample_png(request: HttpRequest, sample: str) -> HttpResponse:
     form = AugmentForm({"sample": sample, **request.GET.dict()})
     if not form.is_valid():
         return _json_error(_form_error(form))
-    if sample != DIGIT_SAMPLE and sample not in sample_paths():
-        raise Http404(_("Unknown sample image."))
+    try:
+        key = sample_key(sample)
+    except UnknownSample as exc:
+        raise Http404(_("Unknown sample image.")) from exc
     data = form.cleaned_data
-    return _png_response(
-        sample_grid_png(sample, data["seed"], data["count"]), public=True
-    )
+    return _png_response(sample_grid_png(key, data["seed"], data["count"]), public=True)
 
 
 @require_POST
@@ -345,7 +326,10 @@ def augment(request: HttpRequest) -> HttpResponse:
 def augmentation_context(request: HttpRequest) -> dict[str, Any]:
     # Rendered here, not filled in by the script later: the select shows the photo
     # the grid is made of from the first paint on.
-    return {"samples": samples_payload()["samples"]}
+    return {
+        "samples": samples_payload()["samples"],
+        "sample_default": DEFAULT_WIDGET_SAMPLE,
+    }
 
 
 # Routes: pages under /lessons/ (namespace "lessons"), API under /api/v1/ ("api").

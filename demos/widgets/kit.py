@@ -97,6 +97,10 @@ class SampleField(serializers.ChoiceField):
         super().__init__(choices=list(SAMPLES), **kwargs)
 
 
+# The photo the feature-map, activation and augmentation widgets open on.
+DEFAULT_WIDGET_SAMPLE = "apollo-crew"
+
+
 def lesson_samples(*, with_people: bool = False) -> list[dict[str, Any]]:
     return [
         {

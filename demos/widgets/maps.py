@@ -28,21 +28,19 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import cv2
 import numpy as np
 from django.conf import settings
-from django.contrib.staticfiles import finders
 from django.http import HttpRequest
-from django.templatetags.static import static
 from django.utils.translation import get_language, gettext
 
-from demos.common import disk_cache
+from demos.common import disk_cache, sweeper
 from demos.common.atomic import write_bytes
 from demos.common.imaging import DecodedImage, decode_image
 from demos.common.limits import image_limits
-from demos.common.samples import title_of_file
+from demos.common.samples import chosen_key, sample_bytes
 from demos.ml import networks as cnn_models
 from demos.ml.feature_maps import (
     channel_stats,
@@ -53,21 +51,12 @@ from demos.ml.feature_maps import (
     strongest_channels,
     tile_grid,
 )
-from demos.widgets.kit import png_data_url
+from demos.widgets.kit import DEFAULT_WIDGET_SAMPLE, lesson_samples, png_data_url
 from portal.lib.errors import BadInput
-
-if TYPE_CHECKING:
-    pass
 
 PUBLIC, MINE = "sample", "mine"  # the two scopes as they appear in URLs
 
 RENDER_VERSION = "2"  # bump when the files' content changes: old caches are ignored
-
-
-SAMPLES_DIR = "img/samples"
-
-
-SAMPLE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 
 
 MAX_TILE = 112  # grid tiles larger than this are shrunk (a 224x224 map → 112x112)
@@ -82,45 +71,8 @@ _FILE = re.compile(
 )
 
 
-class UnknownSample(BadInput):
-    """No sample photo has this name."""
-
-
 class BlankDrawing(BadInput):
     """The drawing has no ink."""
-
-
-def _samples_dir() -> Path | None:
-    found = finders.find(SAMPLES_DIR)
-    return Path(found) if found else None
-
-
-def list_samples() -> list[dict[str, str]]:
-    """Shipped sample photos: ``[{"name", "title", "static_path"}]`` (localised)."""
-    folder = _samples_dir()
-    if folder is None:
-        return []
-    return [
-        {
-            "name": path.stem,
-            "title": title_of_file(path.name),
-            "static_path": f"{SAMPLES_DIR}/{path.name}",
-        }
-        for path in sorted(folder.iterdir())
-        if path.suffix.lower() in SAMPLE_SUFFIXES
-    ]
-
-
-def sample_bytes(name: str) -> bytes:
-    """The file of a sample photo by name (a name from ``list_samples`` only)."""
-    folder = _samples_dir()
-    for sample in list_samples():
-        if sample["name"] == name and folder is not None:
-            return (folder / Path(sample["static_path"]).name).read_bytes()
-    raise UnknownSample(
-        gettext("Unknown sample %(name)r. Choose one of: %(names)s.")
-        % {"name": name, "names": ", ".join(s["name"] for s in list_samples())}
-    )
 
 
 def decode_full_upload(data: bytes) -> DecodedImage:
@@ -141,6 +93,27 @@ def run_dir(scope: str, digest: str, owner_id: int | None) -> Path:
     if scope == MINE and owner_id is not None:
         return _maps_root() / "users" / str(int(owner_id)) / digest
     raise FileNotFoundError(scope)
+
+
+def _no_references(names: list[str]) -> dict[str, sweeper.Verdict]:
+    return {}  # nothing points at a cached run: a removed one is simply made again
+
+
+# Cached maps of uploads and drawings hold students' photos (``input.png``): they go
+# after the retention period, dated by ``run.json`` (written last, once), like
+# runs. Sample photos (``maps/public/``) are not personal and stay.
+UPLOAD_MAPS = sweeper.register(
+    sweeper.Owner(
+        key="feature-maps",
+        prefix="maps/users",
+        judge=_no_references,
+        grace_seconds=None,
+        storage=lambda: sweeper.folder_storage(settings.FEATURE_MAP_CACHE_DIR),
+        stamp="run.json",
+        summary="{removed} expired feature-map folder(s) of uploads.",
+        item="feature maps",
+    )
+)
 
 
 def owners_of(digest: str) -> list[int]:
@@ -456,19 +429,12 @@ def _grid_from_normalised(
     return feature_map_grid(tiles.astype(np.float32))
 
 
-def cnn_samples(request: HttpRequest) -> tuple[list[dict[str, str]], str]:
-    """The CNN sample photos and the one to preselect (``?sample=``, else the first)."""
-    samples = [
-        {**sample, "url": static(sample["static_path"])} for sample in list_samples()
-    ]
-    names = [sample["name"] for sample in samples]
-    wanted = request.GET.get("sample")
-    return samples, wanted if wanted in names else (names[0] if names else "")
-
-
-def first_sample() -> str:
-    samples = list_samples()
-    return samples[0]["name"] if samples else ""
+def cnn_samples(request: HttpRequest) -> tuple[list[dict[str, Any]], str]:
+    """The catalogue's photos and the key to preselect: ``?sample=`` (a key, or an
+    old file-stem name such as ``chelsea``), else ``DEFAULT_WIDGET_SAMPLE``."""
+    return lesson_samples(), chosen_key(
+        request.GET.get("sample"), DEFAULT_WIDGET_SAMPLE
+    )
 
 
 # ------------------------------------------------------------------ linked view

@@ -20,7 +20,9 @@ reason the student reads.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -28,6 +30,7 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import connection, transaction
 from django.db.models import Q
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as BrokerUnreachable
@@ -35,6 +38,8 @@ from kombu.exceptions import OperationalError as BrokerUnreachable
 from demos.models import WorkState
 from portal.celery import app as celery_app
 from portal.lib.errors import ServiceUnavailable
+
+logger = logging.getLogger(__name__)
 
 # Celery task names (demos/tasks.py defines them; sent by name, never imported).
 TRAINING_TASK = "demos.tasks.run_training_run"
@@ -140,3 +145,36 @@ def fail_stale_runs(
         finished=now,
     )
     return count
+
+
+def end_run(mine: Any, state: str = WorkState.DONE, **fields: Any) -> None:
+    """Write a run's ending through ``still_running`` (its state, when, and what
+    else it says): a run failed meanwhile as stale stays failed."""
+    mine.update(state=state, finished=timezone.now(), **fields)
+
+
+@contextmanager
+def failing_on_error(mine: Any, what: str) -> Iterator[None]:
+    """Around a trainer: any error ends the run failed with its message (the page
+    must learn the run ended, whatever happened) and is logged, never raised."""
+    try:
+        yield
+    except Exception as exc:
+        logger.exception("%s failed", what)
+        end_run(mine, WorkState.FAILED, detail=str(exc)[:500])
+
+
+def get_run_for_user(
+    model: Any, user: AbstractBaseUser, public_id: Any, *, seconds: int
+) -> Any:
+    """The owner's run of ``model`` (staff may see any), else 404. A run whose
+    trainer died ends here, with a reason, not "running" forever (``seconds``: the
+    run's time cap, as for ``fail_stale_runs``)."""
+    runs = model.objects.all()
+    if not user.is_staff:
+        runs = runs.filter(owner=user)
+    run = get_object_or_404(runs, public_id=public_id)
+    if run.state in (WorkState.QUEUED, WorkState.RUNNING):
+        fail_stale_runs(model, seconds=seconds, owner=run.owner)
+        run.refresh_from_db()
+    return run

@@ -15,7 +15,6 @@ torch is imported inside the job, so importing this module loads nothing heavy.
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 from dataclasses import asdict
@@ -26,15 +25,11 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
-from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from demos.models import TrainingRun
 from demos.widgets import run_queue
 from portal.lib.errors import BadInput
-
-logger = logging.getLogger(__name__)
 
 
 class TrainingRunBusy(BadInput):
@@ -122,7 +117,7 @@ def train_claimed_run(run_id: int) -> None:
         curves.append(row)
         mine.update(curves=list(curves))
 
-    try:
+    with run_queue.failing_on_error(mine, f"Training run {run_id}"):
         options = training.TrainingSettings(**run.options)
         deadline = time.monotonic() + settings.TRAINING_RUN_SECONDS
         results = training.train_curves(
@@ -135,26 +130,11 @@ def train_claimed_run(run_id: int) -> None:
             detail = _("Stopped at the time limit of %(seconds)s seconds.") % {
                 "seconds": settings.TRAINING_RUN_SECONDS
             }
-        mine.update(
-            state=TrainingRun.State.DONE, detail=detail, finished=timezone.now()
-        )
-    except Exception as exc:  # the page must learn the run ended, whatever happened
-        logger.exception("Training run %s failed", run_id)
-        mine.update(
-            state=TrainingRun.State.FAILED,
-            detail=str(exc)[:500],
-            finished=timezone.now(),
-        )
+        run_queue.end_run(mine, detail=detail)
 
 
 def get_training_run_for_user(user: AbstractBaseUser, public_id: Any) -> TrainingRun:
-    """The owner's run (staff may see any), else 404."""
-    runs = TrainingRun.objects.all()
-    if not user.is_staff:
-        runs = runs.filter(owner=user)
-    run = get_object_or_404(runs, public_id=public_id)
-    if run.state in (TrainingRun.State.QUEUED, TrainingRun.State.RUNNING):
-        # A run whose process died ends here, with a reason, not "running" forever.
-        fail_stale_runs(run.owner)
-        run.refresh_from_db()
-    return run
+    """The owner's run (staff may see any), else 404; a dead one ends failed."""
+    return run_queue.get_run_for_user(
+        TrainingRun, user, public_id, seconds=settings.TRAINING_RUN_SECONDS
+    )

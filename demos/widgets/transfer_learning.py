@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from demos.ml.profiling import (
+from demos.ml.freezing import (
     TRANSFER_CASES,
     TRANSFER_NUM_CLASSES,
     TRANSFER_STRATEGIES,

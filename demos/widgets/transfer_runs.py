@@ -21,7 +21,6 @@ torch is imported inside the job, so importing this module loads nothing heavy.
 from __future__ import annotations
 
 import io
-import logging
 import math
 import shutil
 import time
@@ -33,15 +32,14 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
-from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from demos.common import sweeper
 from demos.models import ClassDataset, TransferRun
 from demos.widgets import run_queue, transfer_datasets
 from portal.lib.errors import BadInput
 
-logger = logging.getLogger(__name__)
+TRANSFER_DIR = "transfer"  # under MEDIA_ROOT, a local folder whatever the storage
 DATASET = "dataset.zip"
 TRAINED = "trained.pt"
 
@@ -55,7 +53,7 @@ class RunNotReady(BadInput):
 
 
 def run_folder(run: TransferRun) -> Path:
-    return Path(settings.MEDIA_ROOT) / "transfer" / str(run.public_id)
+    return Path(settings.MEDIA_ROOT) / TRANSFER_DIR / str(run.public_id)
 
 
 def fail_stale_runs(owner: AbstractBaseUser | None = None) -> int:
@@ -190,7 +188,7 @@ def train_claimed_run(run_id: int) -> None:
         )
         mine.update(curves=list(curves))
 
-    try:
+    with run_queue.failing_on_error(mine, f"Transfer run {run_id}"):
         torch.set_num_threads(max(1, int(getattr(settings, "TORCH_THREADS", 1))))
         options = transfer.TransferSettings(**run.options)
         folder = run_folder(run)
@@ -206,11 +204,11 @@ def train_claimed_run(run_id: int) -> None:
                     should_stop=lambda: time.monotonic() > deadline,
                 )
         except transfer.Stopped:
-            mine.update(
-                state=TransferRun.State.FAILED,
+            run_queue.end_run(
+                mine,
+                TransferRun.State.FAILED,
                 detail=_("Stopped at the time limit of %(seconds)s seconds.")
                 % {"seconds": settings.TRANSFER_RUN_SECONDS},
-                finished=timezone.now(),
             )
             return
         transfer.save_trained(folder / TRAINED, result)
@@ -235,32 +233,14 @@ def train_claimed_run(run_id: int) -> None:
             ),
             "code": transfer.pytorch_code(options, result.classes),
         }
-        mine.update(
-            state=TransferRun.State.DONE,
-            result=summary,
-            detail=detail,
-            finished=timezone.now(),
-        )
-    except Exception as exc:  # the page must learn the run ended, whatever happened
-        logger.exception("Transfer run %s failed", run_id)
-        mine.update(
-            state=TransferRun.State.FAILED,
-            detail=str(exc)[:500],
-            finished=timezone.now(),
-        )
+        run_queue.end_run(mine, result=summary, detail=detail)
 
 
 def get_transfer_run_for_user(user: AbstractBaseUser, public_id: Any) -> TransferRun:
-    """The owner's run (staff may see any), else 404."""
-    runs = TransferRun.objects.all()
-    if not user.is_staff:
-        runs = runs.filter(owner=user)
-    run = get_object_or_404(runs, public_id=public_id)
-    if run.state in (TransferRun.State.QUEUED, TransferRun.State.RUNNING):
-        # A run whose trainer died ends here, with a reason, not "running" forever.
-        fail_stale_runs(run.owner)
-        run.refresh_from_db()
-    return run
+    """The owner's run (staff may see any), else 404; a dead one ends failed."""
+    return run_queue.get_run_for_user(
+        TransferRun, user, public_id, seconds=settings.TRANSFER_RUN_SECONDS
+    )
 
 
 def predict_with_run(run: TransferRun, rgb: Any) -> dict[str, Any]:
@@ -284,3 +264,36 @@ def predict_with_run(run: TransferRun, rgb: Any) -> dict[str, Any]:
             for item in prediction.top
         ],
     }
+
+
+def _judge_transfer_files(names: list[str]) -> dict[str, sweeper.Verdict]:
+    """``<public id>/<file>`` under ``transfer/``: a run's checkpoint is live while
+    its row is; its ZIP (the student's photos) only until the run ends, since
+    nothing reads it after training. Files of no run are orphans."""
+    states = sweeper.row_states(
+        TransferRun, names, public_id_of=lambda name: name.partition("/")[0]
+    )
+    active = (TransferRun.State.QUEUED, TransferRun.State.RUNNING)
+    verdicts = {}
+    for name, state in states.items():
+        file = name.partition("/")[2]
+        if file == TRAINED:
+            verdicts[name] = sweeper.Verdict.LIVE
+        elif file == DATASET:
+            live = state in active
+            verdicts[name] = sweeper.Verdict.LIVE if live else sweeper.Verdict.ENDED
+    return verdicts
+
+
+# A run being started has its ZIP on disk just before its row commits: the grace.
+TRANSFER_FILES = sweeper.register(
+    sweeper.Owner(
+        key="transfer",
+        prefix=TRANSFER_DIR,
+        judge=_judge_transfer_files,
+        grace_seconds=3600,
+        storage=lambda: sweeper.folder_storage(settings.MEDIA_ROOT),
+        summary="{removed} file(s) of ended or deleted transfer runs.",
+        item="transfer file",
+    )
+)

@@ -18,13 +18,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from demos.common.samples import all_samples, get_sample
-from demos.ml import playgrounds
+from demos.ml import yolo_by_hand
 from demos.widgets.kit import lesson_samples, load_sample_rgb
 
 
 def vision_tasks_demo(*, sample: str, yolo: dict) -> dict:
     """One sample photo through each task (from its annotated people) and YOLOv1's
-    arithmetic for ``yolo`` (the keyword arguments of ``playgrounds.yolo_report``).
+    arithmetic for ``yolo`` (the keyword arguments of ``yolo_by_hand.yolo_report``).
 
     ``people``: each annotated person's box in photo pixels and, with the photo
     stretched to the square YOLO input, its responsible cell and targets;
@@ -33,14 +33,14 @@ def vision_tasks_demo(*, sample: str, yolo: dict) -> dict:
     info = get_sample(sample)
     rgb = load_sample_rgb(sample)
     height, width = rgb.shape[:2]
-    report = playgrounds.yolo_report(**yolo)
+    report = yolo_by_hand.yolo_report(**yolo)
     side = report.image_size
     people = []
     for box in info.people:
         x1, y1, x2, y2 = box
         centre = ((x1 + x2) / 2 * side / width, (y1 + y2) / 2 * side / height)
         size = ((x2 - x1) * side / width, (y2 - y1) * side / height)
-        target = playgrounds.yolo_report(
+        target = yolo_by_hand.yolo_report(
             grid=report.grid,
             boxes_per_cell=report.boxes_per_cell,
             classes=report.classes,

@@ -33,7 +33,7 @@ def test_clicking_a_map_pixel_shows_its_field_and_dot_product(
 ) -> None:
     page = logged_in_page
     errors = collect_errors(page)
-    page.goto(f"{live_url}/lessons/feature-maps/?sample=chelsea")
+    page.goto(f"{live_url}/lessons/feature-maps/?sample=cat")
     widget = page.locator("[data-testid=widget-feature-maps]")
     expect(widget.locator("[data-testid=feature-maps-model]")).to_have_value(
         "efficientnet-lite0"

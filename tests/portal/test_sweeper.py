@@ -37,7 +37,7 @@ def test_one_sweep_removes_an_orphan_run_folder(private_media: Path) -> None:
     orphan = make_orphan(private_media)
     results = sweeper.run_sweeps_once()
     assert not orphan.parent.exists()
-    assert results["demos.tasks.cleanup_media"]["orphans"] == 1
+    assert results["demos.tasks.cleanup_media"]["runs"] == 1  # orphan paths of runs
 
 
 def test_the_first_request_starts_one_sweeper_thread_that_sweeps(

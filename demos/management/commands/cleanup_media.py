@@ -1,9 +1,12 @@
 """``manage.py cleanup_media``: delete expired runs and orphan files.
 
 Runs older than ``settings.RETENTION_DAYS`` (or ``--days``) are deleted with
-their files; then files and folders under ``MEDIA_ROOT/runs`` that no run owns
-are removed, and so are cached feature maps of uploaded photos past the same
-retention (``demos/common/retention.py``). ``--dry-run`` only lists what would go.
+their files; then the one sweeper (``demos/common/sweeper.py``) removes what no
+owner references any more: run folders without a run, uploads of finished
+detection jobs, transfer runs' files without a run (and their ZIPs once they
+ended), and cached feature maps of uploaded photos past the same retention.
+``--dry-run`` only lists what would go. The hourly task ``demos.tasks.cleanup_media``
+runs the same sweep.
 """
 
 from __future__ import annotations
@@ -13,8 +16,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from demos.common import retention
-from demos.people import services
+import demos.tasks  # noqa: F401  (imports, and so registers, every owner of files)
+from demos.common import sweeper
 
 
 class Command(BaseCommand):
@@ -38,30 +41,13 @@ class Command(BaseCommand):
             options["days"] if options["days"] is not None else settings.RETENTION_DAYS
         )
         verb = "Would delete" if dry_run else "Deleted"
-        expired = (
-            services.delete_expired_runs(older_than_days=days, dry_run=dry_run)
-            if days > 0
-            else []
-        )
-        orphans = services.remove_orphan_files(dry_run=dry_run)
-        caches = retention.remove_expired_user_caches(
-            older_than_days=days, dry_run=dry_run
-        )
-        if options["verbosity"] >= 2:
-            for folder in expired:
-                self.stdout.write(f"  run {folder}")
-            for path in orphans:
-                self.stdout.write(f"  orphan {path}")
-            for path in caches:
-                self.stdout.write(f"  feature maps {path}")
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"{verb} {len(expired)} expired run(s) "
-                f"and {len(orphans)} orphan path(s)."
-            )
-        )
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"{verb} {len(caches)} expired feature-map folder(s) of uploads."
-            )
-        )
+        results = sweeper.sweep(retention_days=days, dry_run=dry_run)
+        for result in results.values():
+            if options["verbosity"] >= 2:
+                for folder in result.expired:
+                    self.stdout.write(f"  run {folder}")
+                for path in result.removed:
+                    self.stdout.write(f"  {result.owner.item} {path}")
+            counts = {"expired": len(result.expired), "removed": len(result.removed)}
+            summary = result.owner.summary.format(**counts)
+            self.stdout.write(self.style.SUCCESS(f"{verb} {summary}"))

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from demos.people import services
+from demos.people import derived, services
 from portal.lib.errors import BadInput, ServiceUnavailable
 
 
@@ -57,7 +57,7 @@ class Command(BaseCommand):
             while name in used:
                 name += "_"
             used.add(name)
-            paths = services.write_crops(result, options["out"] / name)
+            paths = derived.write_crops(result, options["out"] / name)
             self.stdout.write(
                 self.style.SUCCESS(f"{photo}: {len(result.persons)}")
                 + f"  ({result.detector_key}, threshold {result.score_threshold:.2f},"

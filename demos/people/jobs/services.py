@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import shutil
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -35,7 +33,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as BrokerUnreachable
 
-from demos.common import media
+from demos.common import media, sweeper
 from demos.common.limits import (
     UploadInProgress,
     check_free_disk,
@@ -436,94 +434,31 @@ def sweep_stale_jobs(
         DetectionJob.objects.filter(pk=job.pk, state=State.QUEUED).update(
             state=State.FAILED, detail=reason, finished=now
         )
-    report.removed = _remove_finished_uploads(dry_run=dry_run)
+    report.removed = sweeper.sweep_owner(JOB_UPLOADS, dry_run=dry_run)
     return report
 
 
-def _remove_finished_uploads(*, dry_run: bool) -> list[Path | str]:
-    """Upload folders of finished jobs, or of no job (older than a grace period)."""
-    local = media.local_root()
-    if local is None:
-        return list(_remove_finished_objects(dry_run=dry_run))
-    root = Path(local) / JOBS_DIR
-    if not root.is_dir():
-        return []
-    folders = [
-        entry
-        for owner_dir in root.iterdir()
-        if owner_dir.is_dir() and not owner_dir.is_symlink()
-        for entry in owner_dir.iterdir()
-    ]
-    pending = {
-        str(public_id)
-        for public_id in DetectionJob.objects.filter(
-            state__in=[State.QUEUED, State.RUNNING]
-        ).values_list("public_id", flat=True)
-    }
-    known = {
-        str(public_id)
-        for public_id in DetectionJob.objects.filter(
-            public_id__in=[_as_uuid(f.name) for f in folders if _as_uuid(f.name)]
-        ).values_list("public_id", flat=True)
-    }
-    cutoff = time.time() - ORPHAN_GRACE_SECONDS
-    removed: list[Path | str] = []
-    for folder in folders:
-        if folder.name in pending:
-            continue
-        if folder.name not in known and folder.lstat().st_mtime >= cutoff:
-            continue  # an upload whose row is being committed right now
-        removed.append(folder)
-        if not dry_run:
-            if folder.is_dir() and not folder.is_symlink():
-                shutil.rmtree(folder, ignore_errors=True)
-            else:
-                folder.unlink(missing_ok=True)
-    return removed
-
-
-def _settled_job_ids(names: list[str]) -> tuple[set[str], set[str]]:
-    """Of these folder names, the ids of pending jobs and of all known jobs."""
-    ids = [found for found in map(_as_uuid, names) if found]
-    rows = DetectionJob.objects.filter(public_id__in=ids).values_list(
-        "public_id", "state"
+def _judge_job_folders(names: list[str]) -> dict[str, sweeper.Verdict]:
+    """``<owner id>/<public id>`` upload folders: a queued or running job's are live,
+    a finished job's are ended (its run has the photo); no row: an orphan, or an
+    upload whose row is being committed right now (the grace period tells)."""
+    states = sweeper.row_states(
+        DetectionJob, names, public_id_of=lambda name: name.rpartition("/")[2]
     )
-    known = {str(public_id) for public_id, _state in rows}
-    pending = {
-        str(public_id)
-        for public_id, state in rows
-        if state in (State.QUEUED, State.RUNNING)
+    pending = (State.QUEUED, State.RUNNING)
+    return {
+        name: sweeper.Verdict.LIVE if state in pending else sweeper.Verdict.ENDED
+        for name, state in states.items()
     }
-    return pending, known
 
 
-def _remove_finished_objects(*, dry_run: bool) -> list[str]:
-    """``_remove_finished_uploads`` for a bucket: age is the newest object's."""
-    storage = media.media_storage()
-    owners, _files = storage.listdir(JOBS_DIR)
-    folders = [
-        f"{JOBS_DIR}/{owner}/{name}"
-        for owner in owners
-        for name in storage.listdir(f"{JOBS_DIR}/{owner}")[0]
-    ]
-    pending, known = _settled_job_ids([f.rsplit("/", 1)[1] for f in folders])
-    cutoff = timezone.now() - timedelta(seconds=ORPHAN_GRACE_SECONDS)
-    removed: list[str] = []
-    for folder in folders:
-        name = folder.rsplit("/", 1)[1]
-        if name in pending:
-            continue
-        newest = media.newest_modified(folder)
-        if name not in known and newest is not None and newest >= cutoff:
-            continue  # an upload whose row is being committed right now
-        removed.append(folder)
-        if not dry_run:
-            media.delete_tree(folder)
-    return removed
-
-
-def _as_uuid(name: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(name)
-    except ValueError:
-        return None
+JOB_UPLOADS = sweeper.register(
+    sweeper.Owner(
+        key="jobs",
+        prefix=JOBS_DIR,
+        judge=_judge_job_folders,
+        grace_seconds=ORPHAN_GRACE_SECONDS,
+        summary="{removed} upload folder(s) of finished or unknown detection jobs.",
+        item="job upload",
+    )
+)

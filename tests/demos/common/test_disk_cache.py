@@ -50,7 +50,7 @@ def test_feature_maps_past_the_cap_evict_the_oldest_run(
     logged_in_client: Client, settings
 ) -> None:
     settings.FEATURE_MAP_CACHE_MAX_BYTES = 1  # room for the newest run only
-    for sample in ("astronaut", "chelsea"):
+    for sample in ("astronaut", "cat"):
         response = logged_in_client.post(
             "/api/v1/feature-maps/",
             {"sample": sample, "model": "digits-cnn", "layer": "conv1"},

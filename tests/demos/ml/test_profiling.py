@@ -6,21 +6,23 @@ import pytest
 import torch
 from torch import nn
 
-from demos.ml.profiling import (
-    ARCHITECTURES,
+from demos.ml.freezing import (
     TRANSFER_CASES,
     TRANSFER_STRATEGIES,
-    LeNet5,
-    UnknownArchitecture,
     UnknownStrategy,
-    architecture_summary,
-    build_model,
-    compare_residual_blocks,
     make_transfer_model,
-    profile_model,
-    published_stats,
     transfer_learning_counts,
 )
+from demos.ml.profiling import (
+    ARCHITECTURES,
+    LeNet5,
+    UnknownArchitecture,
+    architecture_summary,
+    build_model,
+    profile_model,
+    published_stats,
+)
+from demos.ml.residual_blocks import compare_residual_blocks
 from portal.lib.errors import BadInput
 
 # torchvision's published num_params (weights metadata), copied from its docs.

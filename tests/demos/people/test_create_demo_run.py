@@ -12,7 +12,7 @@ from PIL import Image
 
 from demos.ml.detection.detectors import DetectorUnavailable
 from demos.models import DemoRun, Detection
-from demos.people import services
+from demos.people import derived, services
 from portal.lib.errors import BadInput
 
 pytestmark = pytest.mark.django_db
@@ -58,7 +58,7 @@ def test_every_crop_has_the_pixel_size_of_its_box(
     detections = list(run.detections.all())
     assert detections
     for detection in detections:
-        with Image.open(io.BytesIO(services.crop_jpeg(run, detection))) as crop:
+        with Image.open(io.BytesIO(derived.crop_jpeg(run, detection))) as crop:
             assert crop.size == (detection.width, detection.height)
 
 
@@ -257,8 +257,8 @@ def test_crops_zip_holds_one_file_per_person_and_both_manifests(
 ) -> None:
     run = create(user, samples_dir, "people/apollo11_crew.jpg")
 
-    archive = zipfile.ZipFile(io.BytesIO(services.build_crops_zip(run)))
-    strict = zipfile.ZipFile(io.BytesIO(services.build_crops_zip(run, 0.7)))
+    archive = zipfile.ZipFile(io.BytesIO(derived.build_crops_zip(run)))
+    strict = zipfile.ZipFile(io.BytesIO(derived.build_crops_zip(run, 0.7)))
 
     images = [n for n in archive.namelist() if n.endswith(".jpg")]
     shown = [d for d in run.detections.all() if d.score >= run.score_threshold]

@@ -18,7 +18,7 @@ from PIL import Image
 
 from demos.common.imaging import encode_jpeg
 from demos.models import DemoRun
-from demos.people import services
+from demos.people import derived, services
 from tests.support import body_of
 
 pytestmark = pytest.mark.django_db
@@ -166,7 +166,7 @@ def test_a_missing_stored_photo_is_a_404_for_crops_zip_and_annotated(
     logged_in_client, user, samples_dir, models_ready, private_media
 ) -> None:
     run = make_run(user, samples_dir)
-    services.forget_stored_photo(run)
+    derived.forget_stored_photo(run)
     (private_media / run.image_path).unlink()
 
     for suffix in ("crops/1.jpg", "crops.zip", "annotated.jpg", "image.jpg"):

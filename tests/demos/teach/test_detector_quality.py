@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from demos.models import DemoRun
 from demos.people.selectors import truth_agreement, with_detections
-from demos.teach.selectors import detector_quality
+from demos.teach.detector_quality import detector_quality
 from tests.factories import make_demo_run, make_detection, make_student_in, make_user
 
 pytestmark = pytest.mark.django_db

@@ -116,6 +116,37 @@ def test_sample_grid_png_has_the_planned_size(client: Client) -> None:
     assert png_size(response.content) == (4 * 164 + 4, 164 + 4)
 
 
+def test_a_sample_grid_is_named_by_its_catalogue_key_or_old_file_stem(
+    client: Client,
+) -> None:
+    by_key = client.get("/lessons/arch/augment/apollo-crew.png?seed=3&count=4")
+    assert by_key.status_code == 200
+    # The URL the widget built before the one sample catalogue (a file stem).
+    old = client.get("/lessons/arch/augment/apollo11_crew.png?seed=3&count=4")
+    assert old.status_code == 200
+    assert old.content == by_key.content
+    posted = client.post(
+        "/lessons/arch/augment/", {"sample": "chelsea", "seed": "3", "count": "4"}
+    )
+    assert posted.status_code == 200
+    assert (
+        posted.content
+        == client.get("/lessons/arch/augment/cat.png?seed=3&count=4").content
+    )
+
+
+def test_the_sample_list_is_the_catalogue_plus_the_digit(client: Client) -> None:
+    samples = client.get("/api/v1/augmentations/samples/").json()["samples"]
+    assert [s["key"] for s in samples] == [
+        "cyclists",
+        "apollo-crew",
+        "astronaut",
+        "cat",
+        "digit-6",
+    ]
+    assert samples[3]["url"] == "/static/img/samples/chelsea.jpg"
+
+
 def test_unknown_sample_grid_is_404(client: Client) -> None:
     assert client.get("/lessons/arch/augment/nothing-here.png").status_code == 404
 

@@ -148,10 +148,30 @@ def test_each_layer_of_the_digits_cnn_gives_its_declared_shape(
 ) -> None:
     for layer in cnn_models.CNN_MODELS["digits-cnn"].layers:
         body = logged_in_client.post(
-            MAPS, {"sample": "chelsea", "model": "digits-cnn", "layer": layer.name}
+            MAPS, {"sample": "cat", "model": "digits-cnn", "layer": layer.name}
         ).json()
         assert body["shape"] == list(layer.shape)
         assert len(body["maps"]) == layer.shape[0]
+
+
+def test_an_old_file_stem_name_still_gives_the_catalogue_photo(
+    logged_in_client: Client,
+) -> None:
+    """The CNN widgets once named the cat ``chelsea``: a saved request still works
+    and lands on the same cached maps as the catalogue key ``cat``."""
+    by_key = logged_in_client.post(
+        MAPS, {"sample": "cat", "model": "digits-cnn", "layer": "conv1"}
+    ).json()
+    by_old_name = logged_in_client.post(
+        MAPS, {"sample": "chelsea", "model": "digits-cnn", "layer": "conv1"}
+    ).json()
+    assert by_old_name["maps_id"] == by_key["maps_id"]
+    assert by_old_name["grid_url"] == by_key["grid_url"]
+    missing = logged_in_client.post(
+        MAPS, {"sample": "chelsea.jpg", "model": "digits-cnn", "layer": "conv1"}
+    )
+    assert missing.status_code == 400
+    assert "cyclists, apollo-crew, astronaut, cat" in missing.json()["detail"]
 
 
 def test_feature_maps_of_an_upload_are_only_for_its_owner(
@@ -380,6 +400,15 @@ def test_activations_data_follows_a_map_through_relu_batchnorm_and_dropout(
     for stage in stages.values():
         assert stage["image"].startswith("data:image/png;base64,")
         assert sum(stage["histogram"]["counts"]) == 128 * 128
+
+
+def test_activations_answer_with_the_catalogue_key(client: Client) -> None:
+    default = client.get("/api/v1/cnn/activations/?channel=1").json()
+    assert default["sample"] == "apollo-crew"
+    old_name = client.get("/api/v1/cnn/activations/?sample=chelsea&channel=1").json()
+    by_key = client.get("/api/v1/cnn/activations/?sample=cat&channel=1").json()
+    assert old_name["sample"] == by_key["sample"] == "cat"
+    assert old_name["input"] == by_key["input"]
 
 
 def test_activations_data_rejects_a_bad_channel_or_sample(client: Client) -> None:

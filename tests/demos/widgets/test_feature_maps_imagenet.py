@@ -39,14 +39,14 @@ def test_the_cat_photo_is_a_cat_and_grad_cam_covers_the_whole_photo(
 ) -> None:
     response = logged_in_client.post(
         MAPS,
-        {"sample": "chelsea", "model": "efficientnet-lite0", "layer": "features.3"},
+        {"sample": "cat", "model": "efficientnet-lite0", "layer": "features.3"},
     )
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["shape"] == [40, 28, 28]
     assert body["top5"][0]["label"] in CATS
     grid = body["cam"]["grid"]
-    # chelsea is 451 x 300: a grid with the photo's shape, values 0..1.
+    # The cat (chelsea.jpg) is 451 x 300: a grid with the photo's shape, values 0..1.
     assert (len(grid), len(grid[0])) == (19, 28)
     assert all(0.0 <= v <= 1.0 for row in grid for v in row)
     assert max(max(row) for row in grid) > 0.9  # bilinear scaling softens the peak
@@ -69,7 +69,7 @@ def test_grad_cam_of_another_top5_class_and_only_those(
 
 
 def test_class_names_in_korean_where_curated(logged_in_client: Client) -> None:
-    data = {"sample": "chelsea", "model": "efficientnet-lite0", "layer": "features.0"}
+    data = {"sample": "cat", "model": "efficientnet-lite0", "layer": "features.0"}
     body = logged_in_client.post(MAPS, data, HTTP_ACCEPT_LANGUAGE="ko").json()
     korean = {"얼룩무늬 고양이(태비)", "호랑이무늬 고양이", "이집트 고양이"}
     assert body["top5"][0]["label"] in korean

@@ -45,7 +45,7 @@ def maps_of(client: Client, **source) -> dict:
 def test_the_stems_written_out_sum_is_the_value_on_the_map(
     logged_in_client: Client,
 ) -> None:
-    maps = maps_of(logged_in_client, sample="chelsea")
+    maps = maps_of(logged_in_client, sample="cat")
     response = logged_in_client.post(
         LINKED,
         {
@@ -75,10 +75,10 @@ def test_the_stems_written_out_sum_is_the_value_on_the_map(
 def test_the_same_pixel_from_the_sample_name_or_the_cached_maps_agrees(
     logged_in_client: Client,
 ) -> None:
-    maps = maps_of(logged_in_client, sample="chelsea")
+    maps = maps_of(logged_in_client, sample="cat")
     point = {"layer": "features.3", "channel": 2, "y": 10, "x": 12}
     cached = logged_in_client.post(LINKED, {"maps_id": maps["maps_id"], **point})
-    direct = logged_in_client.post(LINKED, {"sample": "chelsea", **point})
+    direct = logged_in_client.post(LINKED, {"sample": "cat", **point})
     assert cached.status_code == direct.status_code == 200
     assert cached.json()["value"] == pytest.approx(direct.json()["value"], abs=1e-5)
     assert cached.json()["dot"] is None
@@ -91,7 +91,7 @@ def test_a_head_channel_shows_its_share_of_each_top_logit(
 ) -> None:
     body = logged_in_client.post(
         LINKED,
-        {"sample": "chelsea", "layer": "features.8", "channel": 3, "y": 3, "x": 3},
+        {"sample": "cat", "layer": "features.8", "channel": 3, "y": 3, "x": 3},
         HTTP_ACCEPT_LANGUAGE="ko",
     ).json()
     assert body["feeds_classifier"] is True
@@ -114,7 +114,7 @@ def test_an_upload_is_its_owners_alone(logged_in_client: Client, other_user) -> 
     refused = stranger.post(LINKED, {"maps_id": maps["maps_id"], **point})
     assert refused.status_code == 404
     assert "show the feature maps again" in refused.json()["detail"]
-    assert Client().post(LINKED, {"sample": "chelsea", **point}).status_code == 401
+    assert Client().post(LINKED, {"sample": "cat", **point}).status_code == 401
 
 
 @pytest.mark.parametrize(
@@ -132,7 +132,7 @@ def test_an_upload_is_its_owners_alone(logged_in_client: Client, other_user) -> 
 def test_a_point_outside_the_network_is_a_clear_error(
     logged_in_client: Client, fields: dict, message: str
 ) -> None:
-    response = logged_in_client.post(LINKED, {"sample": "chelsea", **fields})
+    response = logged_in_client.post(LINKED, {"sample": "cat", **fields})
     assert response.status_code == 400
     assert message in str(response.json())
 

@@ -88,8 +88,12 @@ def test_unavailable_models_are_listed_and_students_never_see_admin_commands(
 def test_sample_in_the_query_string_is_preselected(
     logged_in_client: Client, course: None
 ) -> None:
+    html = page(logged_in_client, "/lessons/feature-maps/?sample=cat")
+    assert 'value="sample:cat" checked' in html
+    # A link from before the one catalogue named the photo by its file stem.
     html = page(logged_in_client, "/lessons/feature-maps/?sample=chelsea")
-    assert 'value="sample:chelsea" checked' in html
+    assert 'value="sample:cat" checked' in html
+    assert "sample:chelsea" not in html
     html = page(logged_in_client, "/lessons/feature-maps/?sample=../../etc/passwd")
     assert 'value="sample:../' not in html
 

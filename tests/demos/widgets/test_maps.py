@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from demos.common.samples import sample_bytes
 from demos.ml import networks as cnn_models
 from demos.widgets import activations as w_activations
 from demos.widgets import autoencoder_tsne as w_autoencoder_tsne
@@ -80,7 +81,7 @@ def test_the_activations_widget_shows_the_networks_own_conv_and_batch_norm() -> 
     assert data["channels"] == 6 and data["channel"] == 2
     # The same numbers as running the committed network's layers by hand.
     model = cnn_models.get_digits_cnn()
-    decoded = w_maps.decode_full_upload(w_maps.sample_bytes("astronaut"))
+    decoded = w_maps.decode_full_upload(sample_bytes("astronaut"))
     grey = cv2.cvtColor(decoded.rgb, cv2.COLOR_RGB2GRAY)
     side = min(grey.shape)
     top, left = (grey.shape[0] - side) // 2, (grey.shape[1] - side) // 2
@@ -120,7 +121,7 @@ def test_the_autoencoder_demo_reconstructs_the_test_digits() -> None:
 
 def test_a_cached_run_file_is_json_with_every_layer(tmp_path) -> None:
     result = w_maps.render_feature_maps(
-        model_key="digits-cnn", layer="pool2", sample="chelsea"
+        model_key="digits-cnn", layer="pool2", sample="cat"
     )
     folder = w_maps.run_dir(result.scope, result.digest, None)
     summary = json.loads((folder / "run.json").read_text())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from django.test import Client
 from django.urls import reverse
 from PIL import Image
 
+from demos.common.samples import SAMPLES
 from demos.lessons.loading import discover_lessons
 from demos.lessons.services import LESSONS_DIR, load_lessons
 from demos.models import Lesson
@@ -147,3 +149,67 @@ def test_each_lesson_page_hands_its_widget_the_data_urls(
     kit = html.index("/static/js/widget-kit.js")
     assert html.count("/static/js/widget-kit.js") == 1
     assert kit < html.index(f"/static/js/widgets/{key}.js")
+
+
+class SampleChoices(HTMLParser):
+    """The photos a widget offers: ``sample`` options and radios, ``sample:<key>``
+    sources, and every shipped photo the page shows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.keys: list[str] = []
+        self.photos: set[str] = set()
+        self._in_sample_select = False
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        attr = dict(attrs)
+        if tag == "select":
+            self._in_sample_select = attr.get("name") == "sample"
+        value = attr.get("value") or ""
+        if (tag == "option" and self._in_sample_select) or (
+            tag == "input" and attr.get("name") == "sample"
+        ):
+            self.keys.append(value)
+        elif tag == "input" and value.startswith("sample:"):
+            self.keys.append(value.removeprefix("sample:"))
+        for name in ("src", "data-url"):
+            if (attr.get(name) or "").startswith("/static/img/samples/"):
+                self.photos.add(attr[name])
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self._in_sample_select = False
+
+
+# Choices of a widget's own that are not photos (the augmentation grid's digit).
+NOT_PHOTOS = {"digit-6"}
+
+
+@pytest.mark.django_db
+def test_every_widget_offers_the_photos_of_the_one_sample_catalogue(
+    logged_in_client: Client,
+) -> None:
+    load_lessons()
+    catalogue_urls = {sample.url for sample in SAMPLES.values()}
+    offering = {}
+    for key in COURSE_WIDGETS:
+        lesson = Lesson.objects.get(widget=key)
+        parser = SampleChoices()
+        parser.feed(logged_in_client.get(f"/lessons/{lesson.slug}/").content.decode())
+        photos = [choice for choice in parser.keys if choice not in NOT_PHOTOS]
+        assert set(photos) <= set(SAMPLES), (key, photos)
+        assert parser.photos <= catalogue_urls, (key, parser.photos)
+        if photos:
+            offering[key] = photos
+    # The widgets with a photo picker, each in the catalogue's order.
+    assert set(offering) >= {
+        "activations",
+        "augmentation",
+        "feature-maps",
+        "iou-nms",
+        "kernel-playground",
+        "pooling",
+        "vision-tasks",
+    }
+    for key, photos in offering.items():
+        assert photos == [s for s in SAMPLES if s in photos], key

@@ -16,11 +16,12 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.http import Http404
 from django.test import Client
 from django.utils import timezone
 
 from demos.models import TrainingRun, TransferRun
-from demos.widgets import run_queue, runner, training_runs
+from demos.widgets import run_queue, runner, training_runs, transfer_runs
 from portal.celery import app as celery_app
 
 URL = "/api/v1/training-runs/"
@@ -237,3 +238,42 @@ def test_gunicorn_workers_hold_no_runs_and_make_run_starts_the_runner(
     recipe = makefile.split("\nrun:", 1)[1].split("\n\n", 1)[0]
     assert "manage.py run_training_worker &" in recipe
     assert recipe.index("run_training_worker") < recipe.index("gunicorn portal.wsgi")
+
+
+KINDS = [
+    pytest.param(training_runs, TrainingRun, {"epochs": "many"}, id="training"),
+    pytest.param(transfer_runs, TransferRun, {}, id="transfer"),  # no ZIP on disk
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("kind", "model", "options"), KINDS)
+def test_a_trainer_that_raises_ends_its_run_failed_with_the_reason(
+    kind, model, options, user, private_media
+) -> None:
+    run = model.objects.create(owner=user, options=options, state="running")
+
+    kind.train_claimed_run(run.pk)  # never raises
+
+    run.refresh_from_db()
+    assert run.state == "failed" and run.detail and run.finished is not None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("kind", "model", "options"), KINDS)
+def test_a_run_is_its_owners_and_staffs_and_a_dead_one_is_settled_when_read(
+    kind, model, options, user, other_user, settings
+) -> None:
+    run = model.objects.create(owner=user, options=options, state="running")
+    model.objects.filter(pk=run.pk).update(started=timezone.now() - timedelta(hours=2))
+    read = {
+        training_runs: training_runs.get_training_run_for_user,
+        transfer_runs: transfer_runs.get_transfer_run_for_user,
+    }[kind]
+
+    with pytest.raises(Http404):
+        read(other_user, run.public_id)
+    other_user.is_staff = True
+    assert read(other_user, run.public_id).pk == run.pk
+    seen = read(user, run.public_id)
+    assert seen.state == "failed" and "interrupted" in seen.detail

@@ -9,7 +9,8 @@ import torchvision
 from django.test import Client
 
 from demos.common.samples import SAMPLES
-from demos.ml.playgrounds import InvalidLayerShape, yolo_report
+from demos.ml.playgrounds import InvalidLayerShape
+from demos.ml.yolo_by_hand import yolo_report
 
 URL = "/api/v1/playgrounds/vision-tasks/"
 
