@@ -30,7 +30,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from demos.common import media
+from demos.common import media, sweeper
 from demos.models import ClassDataset, TransferRun
 from portal.lib.errors import BadInput
 
@@ -188,6 +188,29 @@ def delete_class_dataset(*, dataset: ClassDataset) -> None:
         )
         dataset.delete()
     media.delete_tree(dataset.folder)
+
+
+def _judge_dataset_files(names: list[str]) -> dict[str, sweeper.Verdict]:
+    """``<public id>/<file>`` under ``datasets/``: live while its row exists."""
+    ids = {
+        str(public_id)
+        for public_id in ClassDataset.objects.values_list("public_id", flat=True)
+    }
+    return {
+        name: sweeper.Verdict.LIVE for name in names if name.partition("/")[0] in ids
+    }
+
+
+# Files are written before the row commits (``create_class_dataset``): an hour's grace.
+DATASET_FILES = sweeper.register(
+    sweeper.Owner(
+        key="datasets",
+        prefix="datasets",
+        judge=_judge_dataset_files,
+        summary="{removed} file(s) of deleted class datasets.",
+        item="dataset file",
+    )
+)
 
 
 # ------------------------------------------------------------------ photos per class

@@ -19,7 +19,7 @@ from demos.models import DetectionJob, TransferRun
 from demos.people import services
 from demos.people.jobs import services as jobs
 from demos.widgets import maps as w_maps
-from demos.widgets import transfer_runs
+from demos.widgets import transfer_datasets, transfer_runs
 
 pytestmark = pytest.mark.django_db
 
@@ -52,6 +52,7 @@ def test_every_owner_of_stored_files_is_registered() -> None:
         "jobs",
         "transfer",
         "feature-maps",
+        "datasets",
     }
 
 
@@ -176,3 +177,20 @@ def test_a_dry_run_lists_every_owner_and_removes_nothing(user, private_media) ->
     assert "Would delete 0 expired run(s) and 1 orphan path(s)." in output
     assert "Would delete 1 upload folder(s)" in output
     assert "Would delete 1 file(s) of ended or deleted transfer runs." in output
+
+
+def test_class_datasets_keep_their_files_and_lose_those_of_no_dataset(
+    private_media,
+) -> None:
+    from tests.demos.widgets.test_transfer_datasets import class_dataset
+
+    dataset = class_dataset()
+    live = aged(private_media / dataset.folder, 10 * DAY)
+    old = aged(folder_with(private_media / "datasets" / str(uuid.uuid4())), 2 * 3600)
+    young = folder_with(private_media / "datasets" / str(uuid.uuid4()))
+
+    output = cleanup()
+
+    assert not old.exists()
+    assert young.is_dir() and (live / transfer_datasets.DATASET).is_file()
+    assert "Deleted 1 file(s) of deleted class datasets." in output
