@@ -109,7 +109,15 @@ WIDGETS: dict[str, Widget] = {
             ("api:playground-vision-tasks",),
             vision_tasks.people_samples_context,
         ),
-        Widget("session-inspector", session_inspector, ("api:session-inspector",)),
+        Widget(
+            "session-inspector",
+            session_inspector,
+            (
+                "api:session-inspector",
+                "api:session-tamper",
+                "api:session-logout-elsewhere",
+            ),
+        ),
         Widget(
             "lstm-gates", lstm_gates, ("api:cnn-lstm-gates",), lstm_gates.lstm_context
         ),

@@ -77,6 +77,16 @@ CALLS = {
         "/api/v1/exercises/people-one-by-one/", "post", needs_login=True, status=400
     ),
     "api:session-inspector": Call("/api/v1/session/", needs_login=True),
+    "api:session-tamper": Call(
+        "/api/v1/session/tamper/",
+        "post",
+        {"position": 39, "character": "a"},  # past the 32 characters: 400
+        needs_login=True,
+        status=400,
+    ),
+    "api:session-logout-elsewhere": Call(
+        "/api/v1/session/logout-elsewhere/", "post", needs_login=True
+    ),
     "api:cnn-lstm-gates": Call("/api/v1/cnn/lstm-gates/"),
     "api:training-run-create": Call(
         "/api/v1/training-runs/",
