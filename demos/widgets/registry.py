@@ -102,7 +102,12 @@ WIDGETS: dict[str, Widget] = {
             ("api:playground-nms", "api:exercise-people"),
             iou_nms.detection_context,
         ),
-        Widget("autoencoder-tsne", autoencoder_tsne, ("api:cnn-autoencoder",)),
+        Widget(
+            "autoencoder-tsne",
+            autoencoder_tsne,
+            ("api:cnn-autoencoder", "api:cnn-tsne"),
+            autoencoder_tsne.tsne_context,
+        ),
         Widget(
             "vision-tasks",
             vision_tasks,

@@ -64,6 +64,7 @@ CALLS = {
     "api:digit-predict": Call("/api/v1/digits/predict/", "post", needs_login=True),
     "api:cnn-activations": Call("/api/v1/cnn/activations/", data={"channel": 1}),
     "api:cnn-autoencoder": Call("/api/v1/cnn/autoencoder/"),
+    "api:cnn-tsne": Call("/api/v1/cnn/tsne/", data={"perplexity": 5}),
     "api:arch-comparison": Call("/api/v1/architectures/comparison/"),
     "api:arch-transfer-learning": Call("/api/v1/transfer-learning/"),
     "api:arch-augment-samples": Call("/api/v1/augmentations/samples/"),
