@@ -51,14 +51,14 @@
 
     async function loadMap(perplexity) {
       const mine = ++ticket;
-      status.textContent = fill(label("TsneLoading"), { perplexity });
+      const said = part("agreement");
+      said.textContent = fill(label("TsneLoading"), { perplexity });
       const { ok, data: answer } = await fetchJson(root.dataset.tsneApi, { query: { perplexity } });
       if (mine !== ticket) return;
       if (!ok) {
-        status.textContent = `${label("TsneError")} ${(answer && answer.detail) || ""}`;
+        said.textContent = `${label("TsneError")} ${(answer && answer.detail) || ""}`;
         return;
       }
-      status.textContent = "";
       map = answer;
       scatter.dataset.perplexity = String(map.perplexity);
       if (data) drawScatter(-1);
@@ -175,7 +175,9 @@
     part("perplexity").addEventListener("change", (event) => loadMap(Number(event.target.value)));
     scatter.addEventListener("pointermove", pick);
     scatter.addEventListener("pointerdown", pick);
-    load().then(() => loadMap(Number(part("perplexity").querySelector("input:checked").value)));
+    // The map and the digits load side by side; whichever comes last draws.
+    loadMap(Number(part("perplexity").querySelector("input:checked").value));
+    load();
   }
 
   mount("autoencoder-tsne", setup);

@@ -104,10 +104,8 @@
       parts.push(fill(label("YoursStill"), { user: yours.user }));
       set("tamper-result", parts.join(" "));
       const steps = [result.session_found ? label("StepSessionYes") : label("StepSessionNo")];
-      if (result.session_found) {
-        steps.push(result.reason === "no-user" ? label("StepUserNo")
-          : result.reason === "old-hash" ? label("StepHashOld") : label("StepValid"));
-      }
+      steps.push(result.reason === "old-hash" ? label("StepHashOld")
+        : result.reason === "valid" ? label("StepValid") : label("StepUserNo"));
       part("tamper-steps").replaceChildren(...steps.map((text) => el("li", { text })));
       showChars(position, character);
     });
