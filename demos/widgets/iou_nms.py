@@ -245,7 +245,12 @@ def detection_context(request: HttpRequest) -> dict[str, Any]:
     runs = []
     if request.user.is_authenticated:
         runs = list(list_demo_runs_for_user(request.user)[:EXERCISE_RUNS])
-    return {"samples": lesson_samples(with_people=True), "exercise_runs": runs}
+    return {
+        "samples": lesson_samples(with_people=True),
+        "exercise_runs": runs,
+        "nested_share": NESTED_SHARE,
+        "nested_percent": f"{round(NESTED_SHARE * 100)} %",
+    }
 
 
 # Routes: pages under /lessons/ (namespace "lessons"), API under /api/v1/ ("api").

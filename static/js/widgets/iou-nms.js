@@ -252,7 +252,7 @@
       const values = {
         outer, inner, iou: value.toFixed(2), share: percent(share),
         threshold: data.iou_threshold.toFixed(2), people_iou: peopleIou().toFixed(2),
-        rule: percent(0.8),
+        rule: percent(Number(root.dataset.nestedShare)),
       };
       out.textContent = `${fill(label("NestedPair"), values)} ${fill(label("NestedFixes"), values)}`;
       $("nested-fix").hidden = false;

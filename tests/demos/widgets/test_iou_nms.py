@@ -107,5 +107,6 @@ def test_lesson_page_offers_the_nested_rule_and_its_explanation(
     load_lessons()
     html = client.get("/lessons/object-detection/").content.decode()
     assert 'data-testid="nms-nested-rule"' in html and "checked" in html
+    assert 'data-nested-share="0.8"' in html and "more than 80 % inside" in html
     assert 'data-testid="nms-nested-show"' in html
     assert "Why a box inside another box survives NMS" in html
