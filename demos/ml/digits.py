@@ -374,15 +374,47 @@ def feature_sets(
     return {"pixels": flat, "autoencoder": code, "cnn": deep}
 
 
-def tsne_2d(features: np.ndarray, *, seed: int = 0) -> np.ndarray:
-    """N x D → N x 2 t-SNE embedding (perplexity 30, PCA init), scaled to -1..1."""
+# The perplexities lesson 11's map offers; TSNE_PERPLEXITY's maps are "views" in
+# TSNE_FILE, the others under "other_perplexities" (all computed by train_digits:
+# t-SNE of 360 points takes seconds, too slow for a request).
+TSNE_PERPLEXITIES = (5, 15, 30, 50)
+TSNE_PERPLEXITY = 30
+
+
+def tsne_2d(
+    features: np.ndarray, *, seed: int = 0, perplexity: int = TSNE_PERPLEXITY
+) -> np.ndarray:
+    """N x D → N x 2 t-SNE embedding (PCA init), scaled to -1..1.
+
+    ``perplexity`` is roughly how many neighbours each point keeps close (5: a
+    few, so many small clumps; 50: many, so a smoother, more global layout).
+    """
     from sklearn.manifold import TSNE
 
     points = TSNE(
-        n_components=2, perplexity=30, init="pca", random_state=seed
+        n_components=2, perplexity=perplexity, init="pca", random_state=seed
     ).fit_transform(features)
     points -= points.mean(axis=0)
     return (points / np.abs(points).max()).astype(np.float32)
+
+
+def tsne_views(meta: dict, perplexity: int) -> dict[str, list]:
+    """``{view: N x 2 points}`` at ``perplexity`` from TSNE_FILE's contents;
+    ``KeyError`` when that perplexity was not computed."""
+    if perplexity == meta.get("perplexity", TSNE_PERPLEXITY):
+        return meta["views"]
+    return meta.get("other_perplexities", {})[str(perplexity)]
+
+
+def neighbour_agreement(points: np.ndarray, labels: np.ndarray, k: int = 5) -> float:
+    """Share of the ``k`` nearest map neighbours of each point (N x 2) that carry
+    its label (N ints), 0..1: how cleanly the map keeps each digit together."""
+    points = np.asarray(points, np.float64)
+    labels = np.asarray(labels)
+    squared = ((points[:, None, :] - points[None, :, :]) ** 2).sum(axis=-1)
+    np.fill_diagonal(squared, np.inf)
+    nearest = np.argsort(squared, axis=1, kind="stable")[:, :k]
+    return float((labels[nearest] == labels[:, None]).mean())
 
 
 def sha256_of_file(path: Path) -> str:

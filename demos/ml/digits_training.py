@@ -92,19 +92,29 @@ def train_digits_models(
     if with_tsne:
         say(gettext_noop("Computing t-SNE maps of the test digits…"))
         features = digits_model.feature_sets(cnn, autoencoder, data.test_images)
-        views = {
-            name: np.round(
-                digits_model.tsne_2d(values, seed=seed).astype(np.float64), 4
-            ).tolist()
-            for name, values in features.items()
+        maps = {
+            perplexity: {
+                name: np.round(
+                    digits_model.tsne_2d(
+                        values, seed=seed, perplexity=perplexity
+                    ).astype(np.float64),
+                    4,
+                ).tolist()
+                for name, values in features.items()
+            }
+            for perplexity in digits_model.TSNE_PERPLEXITIES
         }
+        main = digits_model.TSNE_PERPLEXITY
         tsne = {
-            "perplexity": 30,
+            "perplexity": main,
             "seed": seed,
             "points": len(data.test_images),
             "date": now,
             "command": command,
-            "views": views,
+            "views": maps[main],
+            "other_perplexities": {
+                str(p): views for p, views in maps.items() if p != main
+            },
         }
         write_bytes(
             out_dir / digits_model.TSNE_FILE.name,

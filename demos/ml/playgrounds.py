@@ -260,13 +260,32 @@ def iou(a: Sequence[float], b: Sequence[float]) -> float:
     return inter / union if union > 0 else 0.0
 
 
+def inside_share(a: Sequence[float], b: Sequence[float]) -> float:
+    """How much of the smaller of two ``(x1, y1, x2, y2)`` boxes lies inside the
+    other: intersection over the smaller box's area, 0..1 (1 when nested).
+
+    IoU divides by the union, so a small box wholly inside a big one scores low
+    on IoU and 1 here.
+
+    >>> inside_share((0, 0, 10, 10), (0, 0, 5, 5))
+    1.0
+    """
+    inter_w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    inter_h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return inter_w * inter_h / smaller if smaller > 0 else 0.0
+
+
 @dataclass(frozen=True)
 class NmsStep:
     """One round of non-maximum suppression, for the step-by-step animation.
 
     ``keep`` is the index (into the input) of the best box still in play;
     ``compared`` lists every other box still in play with its IoU to ``keep``;
-    ``suppressed`` are those whose IoU is above the threshold; ``remaining`` the
+    ``suppressed`` are those removed in this round: IoU above the threshold, or
+    (with a nested rule) lying mostly inside ``keep``; ``nested`` the ones of
+    them removed by the nested rule alone; ``inside`` the intersection over the
+    smaller box of each compared box, in ``compared``'s order; ``remaining`` the
     ones that go on to the next round, best score first.
     """
 
@@ -274,17 +293,24 @@ class NmsStep:
     compared: tuple[tuple[int, float], ...]
     suppressed: tuple[int, ...]
     remaining: tuple[int, ...]
+    nested: tuple[int, ...] = ()
+    inside: tuple[float, ...] = ()
 
 
 def nms_steps(
-    boxes: Sequence[Sequence[float]], scores: Sequence[float], iou_threshold: float
+    boxes: Sequence[Sequence[float]],
+    scores: Sequence[float],
+    iou_threshold: float,
+    nested_threshold: float | None = None,
 ) -> list[NmsStep]:
     """Greedy NMS, recorded round by round.
 
     Take the highest-scoring box left, keep it, drop every remaining box whose
     IoU with it is greater than ``iou_threshold``; repeat. The kept indices,
     ``[step.keep for step in steps]``, equal ``torchvision.ops.nms`` (ties in
-    score go to the lower index).
+    score go to the lower index). With ``nested_threshold`` a box is also
+    dropped when more than that share of it lies inside the kept box
+    (``inside_share``): the nested boxes IoU alone lets through.
     """
     if len(boxes) != len(scores):
         raise BadInput("Every box needs exactly one score.")
@@ -293,9 +319,18 @@ def nms_steps(
     while order:
         best, rest = order[0], order[1:]
         compared = tuple((i, iou(boxes[best], boxes[i])) for i in rest)
-        suppressed = tuple(i for i, value in compared if value > iou_threshold)
+        inside = tuple(inside_share(boxes[best], boxes[i]) for i in rest)
+        by_iou = {i for i, value in compared if value > iou_threshold}
+        nested = tuple(
+            i
+            for (i, _), share in zip(compared, inside, strict=True)
+            if i not in by_iou
+            and nested_threshold is not None
+            and share > nested_threshold
+        )
+        suppressed = tuple(i for i in rest if i in by_iou or i in nested)
         order = [i for i in rest if i not in suppressed]
-        steps.append(NmsStep(best, compared, suppressed, tuple(order)))
+        steps.append(NmsStep(best, compared, suppressed, tuple(order), nested, inside))
     return steps
 
 
@@ -324,6 +359,24 @@ CANDIDATE_VIEWS: tuple[tuple[str, float, float, float, float], ...] = (
 )
 
 
+# A box this close (in the view's pixels) to a zoomed view's cut edge was cut by it.
+CUT_EDGE_MARGIN = 3
+
+
+def _cut_by_crop(box: Box, crop: Box, width: int, height: int) -> bool:
+    """Whether ``box`` (in the resized view's pixels, ``width x height``) touches
+    an edge of the view where ``crop`` cut the photo (not the photo's own edge)."""
+    bx1, by1, bx2, by2 = box
+    x0, y0, x1, y1 = crop
+    margin = CUT_EDGE_MARGIN
+    return (
+        (x0 > 0 and bx1 <= margin)
+        or (y0 > 0 and by1 <= margin)
+        or (x1 < width and bx2 >= width - margin)
+        or (y1 < height and by2 >= height - margin)
+    )
+
+
 def candidate_boxes(
     rgb: np.ndarray, detect: Callable[[np.ndarray], Sequence[tuple[Box, float]]]
 ) -> list[Candidate]:
@@ -333,7 +386,10 @@ def candidate_boxes(
     the student something to suppress, the detector looks at the photo several
     times (as is, mirrored, and two zoomed-in crops scaled back to full size) and
     every box is mapped back to the original image. Boxes of one person from
-    different views overlap heavily, exactly like raw detector output.
+    different views overlap heavily, exactly like raw detector output. A box
+    touching a zoomed view's cut edge (within ``CUT_EDGE_MARGIN`` pixels) is
+    dropped: it is a person cut in half by the crop, not a look at a whole
+    person (the tiled person counter, ``detection/tiling.py``, drops them too).
     ``detect(rgb)`` returns ``[((x1, y1, x2, y2), score), ...]`` in its input's pixels.
     """
     height, width = rgb.shape[:2]
@@ -348,6 +404,8 @@ def candidate_boxes(
         if (x1 - x0, y1 - y0) != (width, height):
             view = cv2.resize(view, (width, height), interpolation=cv2.INTER_LINEAR)
         for (bx1, by1, bx2, by2), score in detect(np.ascontiguousarray(view)):
+            if _cut_by_crop((bx1, by1, bx2, by2), (x0, y0, x1, y1), width, height):
+                continue
             if name == "mirrored":
                 bx1, bx2 = width - bx2, width - bx1
             box = (

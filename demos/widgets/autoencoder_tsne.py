@@ -1,4 +1,5 @@
-"""Widget ``autoencoder-tsne`` (lesson 11): reconstructions and three t-SNE maps."""
+"""Widget ``autoencoder-tsne`` (lesson 11): reconstructions and three t-SNE maps,
+at the perplexity the student picks (maps precomputed by ``train_digits``)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ from functools import cache
 from typing import Any
 
 import numpy as np
+from django.http import HttpRequest
 from django.urls import path
 from django.utils.translation import gettext
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -78,8 +81,61 @@ def autoencoder_demo() -> dict[str, Any]:
     }
 
 
+# digits.TSNE_PERPLEXITIES (not imported at URL load: digits imports torch).
+PERPLEXITIES = (5, 15, 30, 50)
+
+
+def tsne_context(request: HttpRequest) -> dict[str, Any]:
+    return {"tsne_perplexities": PERPLEXITIES}
+
+
+@cache
+def tsne_map(perplexity: int) -> dict[str, Any]:
+    """The three t-SNE maps at ``perplexity`` (one of ``TSNE_PERPLEXITIES``), read
+    from the committed file, and how many of each point's 5 nearest map
+    neighbours are the same digit (``agreement``, per view, 0..1)."""
+    from demos.ml import digits as digits_model
+
+    try:
+        meta = digits_model.read_meta(digits_model.TSNE_FILE)
+        views = digits_model.tsne_views(meta, perplexity)
+    except (FileNotFoundError, KeyError) as exc:
+        raise cnn_models.CnnModelUnavailable(
+            gettext("The t-SNE map has not been computed. Fix: `%(fix)s`.")
+            % {"fix": "python manage.py train_digits"}
+        ) from exc
+    labels = np.asarray(digits_model.load_digits_split().test_labels)
+    return {
+        "perplexity": perplexity,
+        "perplexities": list(digits_model.TSNE_PERPLEXITIES),
+        "views": views,
+        "agreement": {
+            name: round(digits_model.neighbour_agreement(np.array(points), labels), 3)
+            for name, points in views.items()
+        },
+    }
+
+
+class TsneMapApi(APIView):
+    """GET ?perplexity=5|15|30|50 → the three t-SNE maps at that perplexity."""
+
+    permission_classes = [AllowAny]
+
+    class InputSerializer(serializers.Serializer):
+        # digits.TSNE_PERPLEXITIES (not imported here: digits imports torch).
+        perplexity = serializers.ChoiceField(choices=[5, 15, 30, 50], default=30)
+
+    @extend_schema(parameters=[InputSerializer], responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        payload = tsne_map(int(data.validated_data["perplexity"]))
+        return public_for_an_hour(Response(payload))
+
+
 # Routes: pages under /lessons/ (namespace "lessons"), API under /api/v1/ ("api").
 page_urls: list = []
 api_urls = [
     path("cnn/autoencoder/", AutoencoderDetailApi.as_view(), name="cnn-autoencoder"),
+    path("cnn/tsne/", TsneMapApi.as_view(), name="cnn-tsne"),
 ]

@@ -31,6 +31,10 @@ from portal.lib.errors import BadInput, ServiceUnavailable
 logger = logging.getLogger(__name__)
 
 NMS_FALLBACK_NOTE = "fallback"
+# The nested rule: a box lying more than this share inside a kept box goes too.
+# Two riders side by side on the default photo share at most 0.44 of the
+# smaller one; a half-body box inside a whole-body box, 0.9 to 1.
+NESTED_SHARE = 0.8
 
 
 @dataclass(frozen=True)
@@ -43,9 +47,13 @@ class NmsDemo:
     note: str  # why the fallback was used; empty otherwise
     iou_threshold: float
     score_threshold: float
+    nested_threshold: float | None  # the nested rule's share; None when it is off
     candidates: list[dict]  # {"box": [x1, y1, x2, y2], "score", "view"}
-    steps: list[dict]  # {"keep", "compared": [[i, iou]], "suppressed", "remaining"}
+    # {"keep", "compared": [[i, iou, inside]], "suppressed", "nested", "remaining"}
+    steps: list[dict]
     kept: list[int]
+    # Kept pairs where one lies mostly inside the other: [[outer, inner, iou, inside]]
+    nested_kept: list[list] = field(default_factory=list)
     truth: list[list[int]] = field(default_factory=list)  # annotated people
 
 
@@ -62,7 +70,7 @@ def _detector_candidates(sample: str, rgb: np.ndarray) -> tuple[str, float, list
         raise ServiceUnavailable(str(exc)) from exc
     key = default_detector_key()
     default = get_spec(key).default_threshold
-    cache_key = f"lesson-nms-candidates:{sample}:{key}"
+    cache_key = f"lesson-nms-candidates:v2:{sample}:{key}"
     found = cache.get(cache_key)
     if found is None:
         detector = get_detector(key)
@@ -118,13 +126,37 @@ def suggested_score_threshold(scores: list[float], default: float) -> float:
     return float(max(0.05, min(default, np.floor(pick / 0.05) * 0.05)))
 
 
+def nested_pairs(boxes: list[list[float]], kept: list[int]) -> list[list]:
+    """Pairs of kept boxes where the smaller lies more than ``NESTED_SHARE``
+    inside the larger: ``[outer, inner, iou, inside share]``, what IoU-only NMS
+    lets through."""
+    pairs = []
+    for n, a in enumerate(kept):
+        for b in kept[n + 1 :]:
+            share = playgrounds.inside_share(boxes[a], boxes[b])
+            if share > NESTED_SHARE:
+                area = [
+                    (x2 - x1) * (y2 - y1) for x1, y1, x2, y2 in (boxes[a], boxes[b])
+                ]
+                outer, inner = (a, b) if area[0] >= area[1] else (b, a)
+                value = playgrounds.iou(boxes[a], boxes[b])
+                pairs.append([outer, inner, round(value, 3), round(share, 3)])
+    return pairs
+
+
 def nms_demo(
-    *, sample: str, iou_threshold: float, score_threshold: float | None = None
+    *,
+    sample: str,
+    iou_threshold: float,
+    score_threshold: float | None = None,
+    drop_nested: bool = True,
 ) -> NmsDemo:
     """NMS step by step on the person detector's boxes for a sample photo.
 
     Without ``score_threshold`` the detector's default is used (see
-    ``suggested_score_threshold``).
+    ``suggested_score_threshold``). ``drop_nested`` adds the nested rule (a box
+    lying more than ``NESTED_SHARE`` inside a kept box goes too); without it
+    the steps are plain IoU NMS, as ``torchvision.ops.nms``.
     """
     info = get_sample(sample)
     rgb = load_sample_rgb(sample)
@@ -143,9 +175,12 @@ def nms_demo(
     score_threshold = round(float(score_threshold), 2)
     shown = [c for c in candidates if c["score"] >= score_threshold]
     shown.sort(key=lambda c: -c["score"])
+    nested_threshold = NESTED_SHARE if drop_nested else None
+    boxes = [c["box"] for c in shown]
     steps = playgrounds.nms_steps(
-        [c["box"] for c in shown], [c["score"] for c in shown], iou_threshold
+        boxes, [c["score"] for c in shown], iou_threshold, nested_threshold
     )
+    kept = [step.keep for step in steps]
     return NmsDemo(
         sample=sample,
         image_url=info.url,
@@ -155,17 +190,25 @@ def nms_demo(
         note=note,
         iou_threshold=iou_threshold,
         score_threshold=score_threshold,
+        nested_threshold=nested_threshold,
         candidates=shown,
         steps=[
             {
                 "keep": step.keep,
-                "compared": [[i, round(value, 3)] for i, value in step.compared],
+                "compared": [
+                    [i, round(value, 3), round(share, 3)]
+                    for (i, value), share in zip(
+                        step.compared, step.inside, strict=True
+                    )
+                ],
                 "suppressed": list(step.suppressed),
+                "nested": list(step.nested),
                 "remaining": list(step.remaining),
             }
             for step in steps
         ],
-        kept=[step.keep for step in steps],
+        kept=kept,
+        nested_kept=nested_pairs(boxes, kept),
         truth=[list(box) for box in info.people],
     )
 
@@ -182,6 +225,8 @@ class NmsApi(APIView):
         score_threshold = BoundedFloatField(
             min_value=0.0, max_value=1.0, required=False
         )
+        # The nested rule (see NESTED_SHARE); false: plain IoU NMS.
+        drop_nested = serializers.BooleanField(default=True)
 
     @extend_schema(parameters=[InputSerializer], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
@@ -200,7 +245,12 @@ def detection_context(request: HttpRequest) -> dict[str, Any]:
     runs = []
     if request.user.is_authenticated:
         runs = list(list_demo_runs_for_user(request.user)[:EXERCISE_RUNS])
-    return {"samples": lesson_samples(with_people=True), "exercise_runs": runs}
+    return {
+        "samples": lesson_samples(with_people=True),
+        "exercise_runs": runs,
+        "nested_share": NESTED_SHARE,
+        "nested_percent": f"{round(NESTED_SHARE * 100)} %",
+    }
 
 
 # Routes: pages under /lessons/ (namespace "lessons"), API under /api/v1/ ("api").

@@ -107,14 +107,27 @@ WIDGETS: dict[str, Widget] = {
             ("api:playground-nms", "api:exercise-people"),
             iou_nms.detection_context,
         ),
-        Widget("autoencoder-tsne", autoencoder_tsne, ("api:cnn-autoencoder",)),
+        Widget(
+            "autoencoder-tsne",
+            autoencoder_tsne,
+            ("api:cnn-autoencoder", "api:cnn-tsne"),
+            autoencoder_tsne.tsne_context,
+        ),
         Widget(
             "vision-tasks",
             vision_tasks,
             ("api:playground-vision-tasks",),
             vision_tasks.people_samples_context,
         ),
-        Widget("session-inspector", session_inspector, ("api:session-inspector",)),
+        Widget(
+            "session-inspector",
+            session_inspector,
+            (
+                "api:session-inspector",
+                "api:session-tamper",
+                "api:session-logout-elsewhere",
+            ),
+        ),
         Widget(
             "lstm-gates", lstm_gates, ("api:cnn-lstm-gates",), lstm_gates.lstm_context
         ),

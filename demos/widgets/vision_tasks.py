@@ -122,8 +122,23 @@ class VisionTasksApi(APIView):
         return Response(vision_tasks_demo(sample=v["sample"], yolo=yolo))
 
 
+# What one instance mask is, drawn as a table of 0/1 pixels: a small figure (head,
+# body, legs). An illustration, not computed from any photo: no segmentation
+# model runs on this server, so the widget draws no masks on the photo.
+MASK_EXAMPLE = (
+    (0, 0, 0, 1, 1, 0, 0, 0),
+    (0, 0, 0, 1, 1, 0, 0, 0),
+    (0, 0, 1, 1, 1, 1, 0, 0),
+    (0, 1, 1, 1, 1, 1, 1, 0),
+    (0, 0, 1, 1, 1, 1, 0, 0),
+    (0, 0, 1, 1, 1, 1, 0, 0),
+    (0, 0, 1, 0, 0, 1, 0, 0),
+    (0, 0, 1, 0, 0, 1, 0, 0),
+)
+
+
 def people_samples_context(request: HttpRequest) -> dict[str, Any]:
-    return {"samples": lesson_samples(with_people=True)}
+    return {"samples": lesson_samples(with_people=True), "mask_example": MASK_EXAMPLE}
 
 
 # Routes: pages under /lessons/ (namespace "lessons"), API under /api/v1/ ("api").

@@ -1,5 +1,6 @@
 // Lesson 11 widget: autoencoder reconstructions and a t-SNE scatter of the test
-// digits, coloured by class (GET data-api, the api:cnn-autoencoder endpoint).
+// digits, coloured by class (GET data-api, the api:cnn-autoencoder endpoint), at
+// the perplexity the student picks (GET data-tsne-api, api:cnn-tsne).
 // Helpers come from static/js/widget-kit.js.
 "use strict";
 
@@ -34,6 +35,35 @@
     const pair = part("pair");
     let data = null;
     let offset = 0;
+    let map = null; // {perplexity, views, agreement} of the chosen perplexity
+    let ticket = 0;
+
+    const points = () => (map ? map.views : data.tsne)[view.value];
+
+    function showAgreement() {
+      if (!map) return;
+      const share = map.agreement[view.value];
+      part("agreement").textContent = fill(label("Agreement"), {
+        perplexity: map.perplexity,
+        share: `${Math.round(share * 100)} %`,
+      });
+    }
+
+    async function loadMap(perplexity) {
+      const mine = ++ticket;
+      const said = part("agreement");
+      said.textContent = fill(label("TsneLoading"), { perplexity });
+      const { ok, data: answer } = await fetchJson(root.dataset.tsneApi, { query: { perplexity } });
+      if (mine !== ticket) return;
+      if (!ok) {
+        said.textContent = `${label("TsneError")} ${(answer && answer.detail) || ""}`;
+        return;
+      }
+      map = answer;
+      scatter.dataset.perplexity = String(map.perplexity);
+      if (data) drawScatter(-1);
+      showAgreement();
+    }
 
     function showReconstructions() {
       // Two digits of each class, starting at `offset` within each class.
@@ -63,8 +93,7 @@
     function drawScatter(highlight) {
       const context = scatter.getContext("2d");
       context.clearRect(0, 0, scatter.width, scatter.height);
-      const points = data.tsne[view.value];
-      points.forEach((point, index) => {
+      points().forEach((point, index) => {
         const [x, y] = position(point);
         context.fillStyle = COLOURS[data.labels[index]];
         context.beginPath();
@@ -84,7 +113,7 @@
       const y = ((event.clientY - box.top) * scatter.height) / box.height;
       let best = -1;
       let bestDistance = 15 * 15;
-      data.tsne[view.value].forEach((point, index) => {
+      points().forEach((point, index) => {
         const [px, py] = position(point);
         const distance = (px - x) ** 2 + (py - y) ** 2;
         if (distance < bestDistance) {
@@ -139,9 +168,15 @@
       offset += 2;
       showReconstructions();
     });
-    view.addEventListener("change", () => data && drawScatter(-1));
+    view.addEventListener("change", () => {
+      if (data) drawScatter(-1);
+      showAgreement();
+    });
+    part("perplexity").addEventListener("change", (event) => loadMap(Number(event.target.value)));
     scatter.addEventListener("pointermove", pick);
     scatter.addEventListener("pointerdown", pick);
+    // The map and the digits load side by side; whichever comes last draws.
+    loadMap(Number(part("perplexity").querySelector("input:checked").value));
     load();
   }
 

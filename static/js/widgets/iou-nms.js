@@ -117,6 +117,8 @@
     const photo = new Image();
     let data = null;
     let shown = 0; // how many NMS steps are replayed
+    let highlight = null; // [outer, inner, iou, inside]: the nested pair drawn on top
+    const percent = (share) => `${Math.round(share * 100)} %`;
 
     function drawBox(box, colour, width, dashed, text) {
       ctx.save();
@@ -141,6 +143,38 @@
       return { kept, removed };
     }
 
+    function drawHighlight() {
+      const [outer, inner, value, share] = highlight;
+      const a = data.candidates[outer].box;
+      const b = data.candidates[inner].box;
+      ctx.save();
+      ctx.fillStyle = "rgba(0, 0, 0, 0.45)";
+      ctx.fillRect(0, 0, canvas.width, canvas.height);
+      ctx.restore();
+      if (photo.complete && photo.naturalWidth) {
+        // The outer box's part of the photo stays bright.
+        const sx = photo.naturalWidth / data.width;
+        const sy = photo.naturalHeight / data.height;
+        ctx.drawImage(photo, a[0] * sx, a[1] * sy, (a[2] - a[0]) * sx, (a[3] - a[1]) * sy,
+          a[0], a[1], a[2] - a[0], a[3] - a[1]);
+      }
+      ctx.save();
+      ctx.fillStyle = "rgba(174, 62, 201, 0.3)";
+      ctx.fillRect(b[0], b[1], b[2] - b[0], b[3] - b[1]);
+      ctx.restore();
+      drawBox(a, "#1971c2", 4, false, `#${outer}`);
+      drawBox(b, "#ae3ec9", 4, false, `#${inner}`);
+      const text = `IoU ${value.toFixed(2)} ≤ ${data.iou_threshold.toFixed(2)} · ${fill(label("Inside"), { share: percent(share) })}`;
+      ctx.font = "bold 14px sans-serif";
+      const w = ctx.measureText(text).width + 10;
+      const x = Math.max(0, Math.min(canvas.width - w, b[0]));
+      const y = Math.min(canvas.height - 22, b[3] + 4);
+      ctx.fillStyle = "#ae3ec9";
+      ctx.fillRect(x, y, w, 20);
+      ctx.fillStyle = "#fff";
+      ctx.fillText(text, x + 5, y + 15);
+    }
+
     function draw() {
       if (!data) return;
       canvas.width = data.width;
@@ -152,7 +186,8 @@
         if (kept.includes(index)) return;
         if (removed.has(index)) {
           const justNow = current && current.suppressed.includes(index);
-          if (justNow) drawBox(candidate.box, "#c92a2a", 2, true, `#${index}`);
+          const nested = current && current.nested.includes(index);
+          if (justNow) drawBox(candidate.box, nested ? "#ae3ec9" : "#c92a2a", 2, true, `#${index}`);
           return;
         }
         drawBox(candidate.box, "rgba(255, 255, 255, 0.85)", 1.5, true, "");
@@ -163,6 +198,7 @@
         drawBox(candidate.box, isCurrent ? "#f08c00" : "#2b8a3e", 3, false,
           `#${index} ${candidate.score.toFixed(2)}`);
       });
+      if (highlight) drawHighlight();
     }
 
     function explain() {
@@ -174,36 +210,99 @@
         return;
       }
       const step = data.steps[shown - 1];
-      const removed = step.compared.filter(([i]) => step.suppressed.includes(i))
-        .map(([i, value]) => `#${i} (IoU ${value.toFixed(2)})`);
-      const stay = step.compared.filter(([i]) => !step.suppressed.includes(i))
-        .map(([i, value]) => `#${i} (IoU ${value.toFixed(2)})`);
+      const listed = (rows) => rows.map(([i, value]) => `#${i} (IoU ${value.toFixed(2)})`);
+      const byIou = step.compared.filter(([i]) => step.suppressed.includes(i) && !step.nested.includes(i));
+      const nested = step.compared.filter(([i]) => step.nested.includes(i))
+        .map(([i, value, share]) => `#${i} (IoU ${value.toFixed(2)}, ${fill(label("Inside"), { share: percent(share) })})`);
+      const stay = step.compared.filter(([i]) => !step.suppressed.includes(i));
       const parts = [
         fill(label("Step"), {
           step: shown, keep: step.keep, score: data.candidates[step.keep].score.toFixed(2),
         }),
-        `${fill(label("Removed"), { threshold })} ${removed.join(", ") || label("None")}.`,
-        `${fill(label("Survived"), { threshold })} ${stay.join(", ") || label("None")}.`,
+        `${fill(label("Removed"), { threshold })} ${listed(byIou).join(", ") || label("None")}.`,
       ];
+      if (nested.length) {
+        parts.push(`${fill(label("NestedRemoved"), { share: percent(data.nested_threshold), keep: step.keep })} ${nested.join(", ")}.`);
+      }
+      parts.push(`${fill(label("Survived"), { threshold })} ${listed(stay).join(", ") || label("None")}.`);
       if (shown === data.steps.length) {
-        parts.push(fill(label("Done"), { kept: data.kept.length, count: data.candidates.length }));
+        parts.push(fill(label("Done"), {
+          kept: data.kept.length, count: data.candidates.length, people: data.truth.length,
+        }));
+        if (data.nested_kept.length) parts.push(fill(label("DoneNested"), { nested: data.nested_kept.length }));
       }
       $("explain").textContent = parts.join(" ");
+    }
+
+    function peopleIou() {
+      let most = 0;
+      data.truth.forEach((a, i) => data.truth.slice(i + 1).forEach((b) => { most = Math.max(most, iou(a, b).value); }));
+      return most;
+    }
+
+    function explainNested() {
+      const out = $("nested-explain");
+      if (!data.nested_kept.length) {
+        highlight = null;
+        out.textContent = label("NestedNone");
+        return;
+      }
+      highlight = data.nested_kept[0];
+      const [outer, inner, value, share] = highlight;
+      const values = {
+        outer, inner, iou: value.toFixed(2), share: percent(share),
+        threshold: data.iou_threshold.toFixed(2), people_iou: peopleIou().toFixed(2),
+        rule: percent(Number(root.dataset.nestedShare)),
+      };
+      out.textContent = `${fill(label("NestedPair"), values)} ${fill(label("NestedFixes"), values)}`;
+      $("nested-fix").hidden = false;
     }
 
     function writeCode() {
       const boxes = data.candidates.map((c) => `    [${c.box.join(", ")}],`).join("\n");
       const scores = data.candidates.map((c) => c.score).join(", ");
-      $("code").textContent = [
+      const head = [
         "import torch",
-        "from torchvision.ops import nms",
+        "from torchvision.ops import box_area, box_iou, nms",
         "",
         "boxes = torch.tensor([",
         boxes,
         "])",
         `scores = torch.tensor([${scores}])`,
-        `keep = nms(boxes, scores, iou_threshold=${data.iou_threshold})`,
-        `print(keep)   # tensor([${data.kept.join(", ")}])`,
+      ];
+      if (data.nested_threshold === null) {
+        $("code").textContent = [
+          ...head,
+          `keep = nms(boxes, scores, iou_threshold=${data.iou_threshold})`,
+          `print(keep)   # tensor([${data.kept.join(", ")}])`,
+        ].join("\n");
+        return;
+      }
+      $("code").textContent = [
+        ...head,
+        "",
+        "",
+        `def nms_nested(boxes, scores, iou_threshold=${data.iou_threshold}, inside=${data.nested_threshold}):`,
+        '    """NMS by IoU, plus: drop a box lying more than `inside` of it inside a kept box."""',
+        "    order = torch.argsort(scores, descending=True, stable=True).tolist()",
+        "    keep = []",
+        "    while order:",
+        "        best, rest = order[0], order[1:]",
+        "        keep.append(best)",
+        "        if not rest:",
+        "            break",
+        "        a, others = boxes[best : best + 1], boxes[rest]",
+        "        corner_min = torch.maximum(a[:, :2], others[:, :2])",
+        "        corner_max = torch.minimum(a[:, 2:], others[:, 2:])",
+        "        overlap = (corner_max - corner_min).clamp(min=0).prod(dim=1)",
+        "        smaller = torch.minimum(box_area(a), box_area(others))",
+        "        gone = (box_iou(a, others)[0] > iou_threshold) | (overlap / smaller > inside)",
+        "        order = [i for i, g in zip(rest, gone.tolist()) if not g]",
+        "    return torch.tensor(keep)",
+        "",
+        "",
+        `print(nms(boxes, scores, ${data.iou_threshold}))   # IoU only`,
+        `print(nms_nested(boxes, scores))   # tensor([${data.kept.join(", ")}])`,
       ].join("\n");
     }
 
@@ -217,15 +316,20 @@
       $("download").href = option.dataset.url;
       $("demo-link").href = `${root.dataset.demoUrl}?sample=${encodeURIComponent(option.value)}`;
       const params = new URLSearchParams(new FormData(form));
+      // An unticked box sends nothing; the server's default is the rule on.
+      params.set("drop_nested", $("nested-rule").checked ? "true" : "false");
       // Until the student moves the score slider, the server picks the detector's default.
       if (!scoreTouched) params.delete("score_threshold");
       const { ok, data: result } = await fetchJson(root.dataset.api, { query: params });
       if (!ok) {
         $("status").textContent = errorText(label("Error"), result);
-        return;
+        return false;
       }
       data = result;
       shown = 0;
+      highlight = null;
+      $("nested-explain").textContent = "";
+      $("nested-fix").hidden = true;
       form.score_threshold.value = data.score_threshold;
       $("score-out").textContent = data.score_threshold.toFixed(2);
       $("status").textContent = "";
@@ -238,13 +342,27 @@
         photo.src = data.image_url;
       }
       render();
+      return true;
     }
 
     $("next").addEventListener("click", () => {
-      if (data && shown < data.steps.length) { shown += 1; render(); }
+      if (data && shown < data.steps.length) { shown += 1; highlight = null; render(); }
     });
     $("all").addEventListener("click", () => { if (data) { shown = data.steps.length; render(); } });
-    $("reset").addEventListener("click", () => { shown = 0; render(); });
+    $("reset").addEventListener("click", () => { shown = 0; highlight = null; render(); });
+    $("nested-show").addEventListener("click", async () => {
+      if ($("nested-rule").checked || !data) {
+        $("nested-rule").checked = false;
+        if (!(await load())) return;
+      }
+      shown = data.steps.length;
+      explainNested();
+      render();
+    });
+    $("nested-fix").addEventListener("click", async () => {
+      $("nested-rule").checked = true;
+      if (await load()) { shown = data.steps.length; render(); }
+    });
     let timer = null;
     let scoreTouched = false;
     form.addEventListener("input", (event) => {

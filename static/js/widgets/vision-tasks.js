@@ -34,27 +34,32 @@
       context.lineWidth = 3;
       context.font = "bold 16px sans-serif";
       const boxes = data.people.map((person) => person.box.map((v) => v * scale));
+      const className = label("ClassName");
+      part("mask-explainer").hidden = chosen !== "segmentation";
       if (chosen === "classification") {
         context.fillStyle = "rgba(0,0,0,.6)";
-        context.fillRect(8, 8, 150, 30);
+        context.fillRect(8, 8, context.measureText(className).width + 20, 30);
         context.fillStyle = "#fff";
-        context.fillText(`${data.label}`, 18, 29);
-        text.textContent = fill(label("Classification"), { label: data.label });
+        context.fillText(className, 18, 29);
+        text.textContent = fill(label("Classification"), { label: className });
       } else if (chosen === "localisation" || chosen === "detection" || chosen === "segmentation") {
         const shown = chosen === "localisation" ? [data.localisation] : boxes.map((_, i) => i);
         shown.forEach((index) => {
           const [x1, y1, x2, y2] = boxes[index];
           context.strokeStyle = COLOURS[index % COLOURS.length];
-          if (chosen === "segmentation") {
-            context.fillStyle = `${COLOURS[index % COLOURS.length]}55`;
-            context.beginPath();
-            context.ellipse((x1 + x2) / 2, (y1 + y2) / 2, (x2 - x1) / 2.4, (y2 - y1) / 2.1, 0, 0, 2 * Math.PI);
-            context.fill();
-          }
+          // No segmentation model runs here: boxes only, never a made-up mask.
           context.strokeRect(x1, y1, x2 - x1, y2 - y1);
           context.fillStyle = context.strokeStyle;
-          context.fillText(`${data.label} ${index + 1}`, x1 + 4, y1 + 18);
+          context.fillText(fill(label("Person"), { number: index + 1 }), x1 + 4, y1 + 18);
         });
+        if (chosen === "segmentation") {
+          const banner = label("NoMasks");
+          context.font = "bold 15px sans-serif";
+          context.fillStyle = "rgba(0,0,0,.7)";
+          context.fillRect(0, canvas.height - 30, canvas.width, 30);
+          context.fillStyle = "#fff";
+          context.fillText(banner, 10, canvas.height - 10);
+        }
         text.textContent = chosen === "localisation" ? label("Localisation")
           : chosen === "detection" ? fill(label("Detection"), { count: boxes.length })
           : label("Segmentation");

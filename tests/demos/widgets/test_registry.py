@@ -66,6 +66,7 @@ CALLS = {
     "api:digit-predict": Call("/api/v1/digits/predict/", "post", needs_login=True),
     "api:cnn-activations": Call("/api/v1/cnn/activations/", data={"channel": 1}),
     "api:cnn-autoencoder": Call("/api/v1/cnn/autoencoder/"),
+    "api:cnn-tsne": Call("/api/v1/cnn/tsne/", data={"perplexity": 5}),
     "api:arch-comparison": Call("/api/v1/architectures/comparison/"),
     "api:arch-transfer-learning": Call("/api/v1/transfer-learning/"),
     "api:arch-augment-samples": Call("/api/v1/augmentations/samples/"),
@@ -79,6 +80,16 @@ CALLS = {
         "/api/v1/exercises/people-one-by-one/", "post", needs_login=True, status=400
     ),
     "api:session-inspector": Call("/api/v1/session/", needs_login=True),
+    "api:session-tamper": Call(
+        "/api/v1/session/tamper/",
+        "post",
+        {"position": 39, "character": "a"},  # past the 32 characters: 400
+        needs_login=True,
+        status=400,
+    ),
+    "api:session-logout-elsewhere": Call(
+        "/api/v1/session/logout-elsewhere/", "post", needs_login=True
+    ),
     "api:cnn-lstm-gates": Call("/api/v1/cnn/lstm-gates/"),
     "api:training-run-create": Call(
         "/api/v1/training-runs/",

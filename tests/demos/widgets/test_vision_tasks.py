@@ -84,3 +84,40 @@ def test_a_centre_past_the_image_edge_is_a_400_saying_why(client: Client) -> Non
     response = client.get(URL, {"image_size": 224, "cx": 300})
     assert response.status_code == 400
     assert "inside the image" in response.json()["detail"]
+
+
+# --- Honest masks: none drawn, what one is explained; labels in the page's language
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("lang", "person", "no_masks"),
+    [
+        ("en", "person {number}", "no segmentation model on this server"),
+        ("ko", "사람 {number}", "이 서버에는 분할 모델이 없습니다"),
+    ],
+)
+def test_the_page_explains_masks_without_drawing_any(
+    client: Client, lang: str, person: str, no_masks: str
+) -> None:
+    from demos.lessons.services import load_lessons
+
+    load_lessons()
+    html = client.get(
+        "/lessons/vision-tasks/", HTTP_ACCEPT_LANGUAGE=lang
+    ).content.decode()
+    widget = html.split('data-testid="widget-vision-tasks"')[1]
+    assert f'data-label-person="{person}"' in widget
+    assert no_masks in widget
+    # What one mask is: a table of 0/1 pixels, said to be an illustration.
+    table = widget.split('data-testid="vt-mask-explainer"')[1].split("</table>")[0]
+    assert table.count("<td") == 64 and table.count('class="on"') == 26
+    assert "person 1" not in widget  # no English labels baked in
+
+
+def test_the_widget_script_draws_no_made_up_mask() -> None:
+    from pathlib import Path
+
+    script = Path("static/js/widgets/vision-tasks.js").read_text()
+    assert "ellipse(" not in script
+    assert 'label("Person")' in script and "${data.label}" not in script
