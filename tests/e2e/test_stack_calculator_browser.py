@@ -87,12 +87,23 @@ def test_half_typed_numbers_send_nothing_and_a_real_mistake_is_explained(
     expect(total).to_have_text(f"{9 * 64 * 32 + 9 * 32 * 64:,}")  # 36,864
     assert statuses and all(status == 200 for status in statuses)
 
+    # Out of range: nothing is sent while typing; leaving the field asks the server.
+    status = widget.locator("[data-testid=stack-status]")
+    kernel = layer(widget, 2).locator("[name=kernel]")
+    kernel.fill("12")
+    kernel.press("Enter")
+    expect(status).to_contain_text(
+        "Layer 2: kernel: Ensure this value is less than or equal to 11."
+    )
+    kernel.fill("3")
+    kernel.press("Enter")
+    expect(status).to_be_empty()
+
     # A 2x2 max pooling with 2 pixels of padding: PyTorch refuses it, so do we.
     widget.get_by_role("button", name="2×2 max pooling").click()
     padding = layer(widget, 3).locator("[name=padding]")
     padding.fill("2")
     padding.press("Enter")
-    status = widget.locator("[data-testid=stack-status]")
     expect(status).to_contain_text(
         "Layer 3: a pooling window of 2×2 takes at most 1 pixels of padding."
     )

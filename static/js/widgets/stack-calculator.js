@@ -107,28 +107,31 @@
       return button;
     }
 
-    // Read the table back into `layers`; false when a field is empty or out of range.
+    // Read the table back into `layers`. `empty`: a field has no number yet;
+    // `complete`: every field holds a number within its input's range.
     function readRows() {
       let complete = true;
+      let empty = false;
+      const check = (input) => {
+        const ok = input.value !== "" && input.checkValidity();
+        input.toggleAttribute("aria-invalid", !ok);
+        if (input.value === "") empty = true;
+        if (!ok) complete = false;
+        return input.value !== "";
+      };
       body.querySelectorAll("tr[data-index]").forEach((row) => {
         const layer = layers[Number(row.dataset.index)];
         layer.kind = row.querySelector("[name=kind]").value;
         ["kernel", "stride", "padding", "out_channels"].forEach((field) => {
           const input = row.querySelector(`[name=${field}]`);
           if (input.disabled) return;
-          const ok = input.value !== "" && input.checkValidity();
-          input.toggleAttribute("aria-invalid", !ok);
-          if (ok) layer[field] = Number(input.value);
-          else complete = false;
+          // An out-of-range number is kept: the server says what is wrong with it.
+          if (check(input)) layer[field] = Number(input.value);
         });
         layer.bias = row.querySelector("[name=bias]").checked;
       });
-      Object.values(inputs).forEach((input) => {
-        const ok = input.value !== "" && input.checkValidity();
-        input.toggleAttribute("aria-invalid", !ok);
-        if (!ok) complete = false;
-      });
-      return complete;
+      Object.values(inputs).forEach(check);
+      return { complete, empty };
     }
 
     function payload(list) {
@@ -232,19 +235,18 @@
       ].join(" ");
     }
 
-    // After an edit: redraw when the row's controls change, measure when complete.
+    // After an edit: measure once the numbers are complete. While typing, only a
+    // stack whose every field is in range is sent (after a pause); leaving a field
+    // (change) also sends an out-of-range number, so the server can explain it.
     function edited(immediately) {
-      const complete = readRows();
-      if (!complete) {
-        clearTimeout(timer);
-        if (!immediately) {
-          say(label("Incomplete"));
-          return;
-        }
-      } else if (part("status").textContent === label("Incomplete")) {
-        say("");
-      }
+      const { complete, empty } = readRows();
       clearTimeout(timer);
+      if (empty) {
+        say(label("Incomplete"));
+        return;
+      }
+      if (!complete && !immediately) return;
+      if (part("status").textContent === label("Incomplete")) say("");
       if (immediately) calculate();
       else timer = setTimeout(calculate, DEBOUNCE_MS);
     }
@@ -303,7 +305,7 @@
       });
     });
     part("keep").addEventListener("click", () => {
-      if (!readRows()) return;
+      if (!readRows().complete) return;
       reference = layers.map((layer) => ({ ...layer }));
       calculate();
     });
