@@ -34,6 +34,8 @@ def test_korean_diagrams_have_no_english_labels(name: str) -> None:
     assert words <= ALLOWED_WORDS, words - ALLOWED_WORDS
     assert any("스킵 연결" in text for text in korean)
     assert any("skip connection" in text for text in english)
+    svg = (DIAGRAMS / name).read_text(encoding="utf-8")
+    assert svg.startswith("<svg") and "<script" not in svg and "style=" not in svg
 
 
 @pytest.mark.django_db
