@@ -46,6 +46,16 @@ def pinned_rate_window(monkeypatch) -> None:
 
 
 @pytest.fixture(autouse=True)
+def reset_mail_sent() -> Iterator[None]:
+    """Reset mail leaves on a background thread: a test ends only once its mail
+    has gone, so none lands in the next test's outbox."""
+    yield
+    from accounts.forms import flush_reset_mail
+
+    flush_reset_mail()
+
+
+@pytest.fixture(autouse=True)
 def private_media(settings, tmp_path: Path) -> Path:
     """Every test writes uploads, crops and caches into its own temporary folder."""
     settings.MEDIA_ROOT = tmp_path / "media"

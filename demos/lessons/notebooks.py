@@ -5,8 +5,12 @@ never Django). The lesson's Markdown is the one home of its code: every
 ```` ```python ```` fence becomes a code cell, in order, under the heading of the
 section it appears in, after a Markdown introduction. A ```` ```text ```` fence
 that shows Keras becomes a Markdown cell (the notes' Keras version, to read beside
-the PyTorch one). An HTML comment on the line just before a fence changes what
-happens to it (the lesson page never shows these comments):
+the PyTorch one). A ```` ```keras ```` fence is the Keras version of the code
+before it (the lesson page shows the two as tabs); the notebook gathers these into
+a closing "Keras" section of code cells marked as needing TensorFlow, with the
+``pip install`` line and the NHWC / NCHW difference explained. An HTML comment
+on the line just before a fence changes what happens to it (the lesson page never
+shows these comments):
 
 - ``<!-- notebook: skip -->``: an excerpt whose full version comes later; left out;
 - ``<!-- notebook: needs internet -->`` (or ``needs data``, ``needs <anything>``):
@@ -15,9 +19,10 @@ happens to it (the lesson page never shows these comments):
   project; shown as a Markdown cell so "Run all" works in Colab (the tests run it
   inside Django).
 
-Everything else must run top to bottom in a fresh Python with torch, torchvision,
-numpy and scikit-learn (what Colab provides); ``tests/demos/lessons/test_notebooks.py``
-runs it.
+Everything else (Keras cells aside: the tests parse them and check their Keras
+names, they cannot run TensorFlow here) must run top to bottom in a fresh Python
+with torch, torchvision, numpy and scikit-learn (what Colab provides);
+``tests/demos/lessons/test_notebooks.py`` runs it.
 """
 
 from __future__ import annotations
@@ -65,6 +70,43 @@ PORTAL_NOTE = {
     "ko": "이 코드는 이 노트북이 아니라 포털의 Django 프로젝트 안에서(예: "
     "`python manage.py shell`) 실행됩니다.",
 }
+KERAS_NEEDS = {
+    "en": "# Needs TensorFlow (Keras): Colab has it; elsewhere pip install tensorflow.",
+    "ko": "# 필요한 것: TensorFlow(Keras). Colab에는 있고, 다른 곳에서는 "
+    "pip install tensorflow.",
+}
+KERAS_SECTION = {
+    "en": (
+        "## The same in Keras (TensorFlow)\n\n"
+        "The bootcamp notes write this code in Keras. The cells below need "
+        "TensorFlow: Colab has it; elsewhere run `pip install tensorflow` first. "
+        "Each cell runs on its own (it makes its own data), so you can run this "
+        "section without the PyTorch cells above.\n\n"
+        "**Channel order.** Keras keeps an image batch **channels last**, NHWC "
+        "(batch, height, width, channels: `(N, 28, 28, 1)`); PyTorch keeps it "
+        "**channels first**, NCHW (`(N, 1, 28, 28)`). So Keras's "
+        "`input_shape=(28, 28, 1)` is PyTorch's `(1, 28, 28)`, and a Keras-shaped "
+        "array goes into a PyTorch model as `x.permute(0, 3, 1, 2)` (or NumPy's "
+        "`x.transpose(0, 3, 1, 2)`). Keras's `Conv2D(75, (3, 3))` names only the "
+        "output channels; PyTorch's `nn.Conv2d(1, 75, 3)` names both."
+    ),
+    "ko": (
+        "## 같은 내용을 Keras(TensorFlow)로\n\n"
+        "부트캠프 노트는 이 코드를 Keras로 씁니다. "
+        "아래 셀에는 TensorFlow가 필요합니다. Colab에는 이미 있고, "
+        "다른 곳에서는 먼저 `pip install tensorflow`를 실행하세요. "
+        "셀마다 데이터를 직접 만들므로 위의 PyTorch 셀 없이 "
+        "이 부분만 실행해도 됩니다.\n\n"
+        "**채널 순서.** Keras는 이미지 배치를 **채널 마지막**, "
+        "즉 NHWC(배치, 높이, 너비, 채널: `(N, 28, 28, 1)`)로 두고, "
+        "PyTorch는 **채널 먼저**, 즉 NCHW"
+        "(`(N, 1, 28, 28)`)로 둡니다. 그래서 Keras의 `input_shape=(28, 28, 1)`은 "
+        "PyTorch의 `(1, 28, 28)`이고, Keras 모양의 배열은 `x.permute(0, 3, 1, 2)`"
+        "(NumPy는 `x.transpose(0, 3, 1, 2)`)로 바꿔 PyTorch 모델에 넣습니다. Keras의 "
+        "`Conv2D(75, (3, 3))`는 출력 채널만 적고, PyTorch의 `nn.Conv2d(1, 75, 3)`는 "
+        "둘 다 적습니다."
+    ),
+}
 KERAS_NOTE = {
     "en": "The same in Keras (as the bootcamp notes write it; not run here):",
     "ko": "같은 내용을 Keras로(부트캠프 노트의 방식; 여기서는 실행하지 않음):",
@@ -79,6 +121,7 @@ class CodeBlock:
     language: str  # the fence's language: "python" or "text"
     heading: str  # the heading of the section it appears in ("" before any)
     kind: str  # "run" | "needs" | "portal" | "skip" | "keras"
+    # ("keras" with language "keras": a Keras code cell; with "text": Markdown)
     needs: str = ""  # for kind "needs": what the cell needs ("internet", "data")
 
 
@@ -120,6 +163,9 @@ def _block(
         if marker["needs"] is not None:
             return [CodeBlock(code, language, heading, "needs", marker["needs"])]
         return [CodeBlock(code, language, heading, marker["kind"])]
+    if language == "keras":
+        skipped = marker is not None and marker["kind"] == "skip"
+        return [CodeBlock(code, language, heading, "skip" if skipped else "keras")]
     if language == "text" and KERAS.search(code):
         return [CodeBlock(code, language, heading, "keras")]
     return []
@@ -139,8 +185,12 @@ def build_notebook(
         intro += f"*{summary}*\n\n"
     cells = [v4.new_markdown_cell(intro + INTRO[lang].format(title=title, url=url))]
     heading = ""
+    keras_blocks = []
     for block in code_blocks(body):
         if block.kind == "skip":
+            continue
+        if block.language == "keras":
+            keras_blocks.append(block)  # gathered into the closing Keras section
             continue
         if block.heading and block.heading != heading:
             heading = block.heading
@@ -156,6 +206,10 @@ def build_notebook(
         else:  # keras
             shown = f"{KERAS_NOTE[lang]}\n\n```python\n{block.code}\n```"
             cells.append(v4.new_markdown_cell(shown))
+    if keras_blocks:
+        cells.append(v4.new_markdown_cell(KERAS_SECTION[lang]))
+        for block in keras_blocks:
+            cells.append(v4.new_code_cell(f"{KERAS_NEEDS[lang]}\n{block.code}"))
     notebook = v4.new_notebook(
         cells=cells,
         metadata={

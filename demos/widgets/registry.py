@@ -33,6 +33,7 @@ from demos.widgets import (
     output_size,
     pooling,
     session_inspector,
+    stack_calculator,
     training_curves,
     transfer_learning,
     vision_tasks,
@@ -89,6 +90,12 @@ WIDGETS: dict[str, Widget] = {
             activations.activations_context,
         ),
         Widget("architectures", architectures, ("api:arch-comparison",)),
+        # Shown inside the architectures widget (lesson 7).
+        Widget(
+            "stack-calculator",
+            stack_calculator,
+            ("api:stack-presets", "api:stack-calculate"),
+        ),
         Widget(
             "transfer-learning",
             transfer_learning,

@@ -11,6 +11,7 @@ style) is allowed. Korean ``msgstr`` entries must also not be English sentences.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -105,12 +106,26 @@ def _contains(text: str, banned: str) -> bool:
 
 
 LESSONS = sorted(CONTENT_DIR.glob("*.ko.md"))
+QUIZZES = sorted((CONTENT_DIR / "quizzes").glob("*.json"))
+QUIZ_CODE = re.compile(r"`[^`]*`")  # quiz code may span lines
 FRAGMENTS = sorted(FRAGMENTS_DIR.glob("*.ko.po"))
 
 
 def test_the_glossary_bans_the_forms_the_review_found() -> None:
     banned = dict(banned_forms())
     for form in ("특성", "레이어", "스테이지", "곱셈-덧셈", "라벨", "랜덤", "shape"):
+        assert form in banned, form
+    # Calques of English idioms found in the Korean lesson bodies and quizzes
+    # ("cheap to compute", "fights overfitting", "a classic bug", "for free", "the
+    # label stays true", "chooses to forget", ...), rewritten in natural Korean.
+    calques = (
+        "머릿속에 통째로", "약속하는 것", "계산이 싸", "과적합과 싸", "튼튼한 특징",
+        "고전적인 버그", "앞에서 조용", "결과를 보고한다", "밝게 빛나는", "공짜",
+        "참으로 유지", "여전히 참", "거짓으로 만", "쪽으로 흘러갑", "이야기가 달라",
+        "안전한 평균을 선호", "이미지에 점수를 줍", "제대로 가지도 못하고",
+        "잊기로 선택", "때만 통합니다", "크게 치도록", "군중이 어렵", "비밀스러운 부분",
+    )  # fmt: skip
+    for form in calques:
         assert form in banned, form
     assert all(instead for instead in banned.values())
 
@@ -172,3 +187,27 @@ def test_korean_ui_strings_keep_their_placeholders(path: Path) -> None:
         and "\n" not in msgstr  # plural forms may drop the count
     ]
     assert not broken, f"{path.name}: {broken}"
+
+
+def _korean_texts(node: object) -> list[str]:
+    if isinstance(node, dict):
+        return [
+            text
+            for key, value in node.items()
+            for text in ([value] if key == "ko" and isinstance(value, str) else [])
+            + ([] if key == "ko" else _korean_texts(value))
+        ]
+    if isinstance(node, list):
+        return [text for item in node for text in _korean_texts(item)]
+    return []
+
+
+@pytest.mark.parametrize("path", QUIZZES, ids=lambda path: path.name)
+def test_korean_quiz_texts_use_the_glossary(path: Path) -> None:
+    found = [
+        f"{banned!r} in {text[:60]!r} -> {instead}"
+        for text in _korean_texts(json.loads(path.read_text(encoding="utf-8")))
+        for banned, instead in banned_forms()
+        if _contains(ENGLISH_GLOSS.sub(" ", QUIZ_CODE.sub(" ", text)), banned)
+    ]
+    assert not found, f"{path.name}: {found}"

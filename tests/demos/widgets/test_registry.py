@@ -68,6 +68,9 @@ CALLS = {
     "api:cnn-autoencoder": Call("/api/v1/cnn/autoencoder/"),
     "api:cnn-tsne": Call("/api/v1/cnn/tsne/", data={"perplexity": 5}),
     "api:arch-comparison": Call("/api/v1/architectures/comparison/"),
+    "api:stack-presets": Call("/api/v1/stack-calculator/presets/"),
+    # The page posts JSON; a form post of nothing is a clear 400.
+    "api:stack-calculate": Call("/api/v1/stack-calculator/", "post", status=400),
     "api:arch-transfer-learning": Call("/api/v1/transfer-learning/"),
     "api:arch-augment-samples": Call("/api/v1/augmentations/samples/"),
     "api:arch-augment-plan": Call(

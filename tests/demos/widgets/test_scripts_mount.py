@@ -40,4 +40,4 @@ def test_every_widget_in_the_templates_is_mounted_by_a_script() -> None:
     mounted = [key for path in SCRIPTS for key in MOUNT.findall(path.read_text())]
     assert len(mounted) == len(set(mounted))
     assert set(mounted) == in_templates
-    assert len(SCRIPTS) == 17
+    assert len(SCRIPTS) == 18
