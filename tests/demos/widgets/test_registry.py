@@ -171,21 +171,33 @@ class SampleChoices(HTMLParser):
 
     def __init__(self) -> None:
         super().__init__()
-        self.keys: list[str] = []
+        # One list per picker: a page may show several widgets (lesson 14).
+        self.pickers: list[list[str]] = []
         self.photos: set[str] = set()
         self._in_sample_select = False
+
+    @property
+    def keys(self) -> list[str]:
+        return [key for picker in self.pickers for key in picker]
+
+    def _add(self, key: str, *, new_picker: bool = False) -> None:
+        if new_picker or not self.pickers:
+            self.pickers.append([])
+        self.pickers[-1].append(key)
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
         attr = dict(attrs)
         if tag == "select":
             self._in_sample_select = attr.get("name") == "sample"
+            if self._in_sample_select:
+                self.pickers.append([])
         value = attr.get("value") or ""
         if (tag == "option" and self._in_sample_select) or (
             tag == "input" and attr.get("name") == "sample"
         ):
-            self.keys.append(value)
+            self._add(value)
         elif tag == "input" and value.startswith("sample:"):
-            self.keys.append(value.removeprefix("sample:"))
+            self._add(value.removeprefix("sample:"))
         for name in ("src", "data-url"):
             if (attr.get(name) or "").startswith("/static/img/samples/"):
                 self.photos.add(attr[name])
@@ -210,9 +222,15 @@ def test_every_widget_offers_the_photos_of_the_one_sample_catalogue(
         lesson = Lesson.objects.get(widget=key)
         parser = SampleChoices()
         parser.feed(logged_in_client.get(f"/lessons/{lesson.slug}/").content.decode())
-        photos = [choice for choice in parser.keys if choice not in NOT_PHOTOS]
+        pickers = [
+            [choice for choice in picker if choice not in NOT_PHOTOS]
+            for picker in parser.pickers
+        ]
+        photos = [choice for picker in pickers for choice in picker]
         assert set(photos) <= set(SAMPLES), (key, photos)
         assert parser.photos <= catalogue_urls, (key, parser.photos)
+        for picker in pickers:
+            assert picker == [s for s in SAMPLES if s in picker], key
         if photos:
             offering[key] = photos
     # The widgets with a photo picker, each in the catalogue's order.
@@ -225,5 +243,3 @@ def test_every_widget_offers_the_photos_of_the_one_sample_catalogue(
         "pooling",
         "vision-tasks",
     }
-    for key, photos in offering.items():
-        assert photos == [s for s in SAMPLES if s in photos], key
