@@ -1,0 +1,132 @@
+"""gunicorn's asyncio (ASGI) worker with deadlines for slow clients: `make run`'s worker.
+
+With ``gthread`` workers each connection held a thread while its request arrived,
+so 50 connections that sent a byte a second held every thread and a class of 30
+got no page for a minute (issue 21, finding 7). gunicorn's asyncio worker reads
+requests in its event loop: a slow client costs a coroutine and a socket, and
+Django (``portal.asgi``) starts only on a complete request. What the stock worker
+lacks, added here:
+
+- **Header deadline**: a connection's first request must have sent all its headers
+  within ``GUNICORN_HEADER_TIMEOUT`` seconds (10), else 408 and closed. Later
+  requests on a kept-alive connection already have ``keepalive`` seconds.
+- **Body rate**: after ``GUNICORN_BODY_TIMEOUT`` seconds (30) a body must have
+  averaged at least ``GUNICORN_BODY_MIN_RATE`` bytes a second (10 KB/s, so a 15 MB
+  photo over a slow shared uplink still arrives); a body that falls behind is
+  dropped, and Django, still reading it, sees the client gone.
+- **Connection cap**: ``worker_connections`` per worker, which the stock asyncio
+  worker does not enforce; a connection over it gets a 503 and is closed.
+
+Not imported by Django: gunicorn loads this module by name (``worker_class`` in
+``gunicorn.conf.py``).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from gunicorn.asgi import protocol as asgi_protocol
+from gunicorn.workers import gasgi
+
+
+def seconds_from_env(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    return float(value) if value else default
+
+
+HEADER_TIMEOUT = seconds_from_env("GUNICORN_HEADER_TIMEOUT", 10)
+BODY_TIMEOUT = seconds_from_env("GUNICORN_BODY_TIMEOUT", 30)
+BODY_MIN_RATE = seconds_from_env("GUNICORN_BODY_MIN_RATE", 10 * 1024)
+CHECK_EVERY = 1.0  # seconds between two looks at a body's progress
+
+
+class DeadlineProtocol(asgi_protocol.ASGIProtocol):
+    """One HTTP/1 connection with the deadlines above."""
+
+    def __init__(self, worker: Any) -> None:
+        super().__init__(worker)
+        self._header_timer: Any = None
+        self._body_timer: Any = None
+        self._body_began = 0.0
+        self._body_received = 0
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        if self.worker.nr_conns > self.worker.worker_connections:
+            self._refuse(503, "The server is busy; try again.")
+            return
+        if self._callback_parser is not None and HEADER_TIMEOUT > 0:
+            self._header_timer = self.worker.loop.call_later(
+                HEADER_TIMEOUT, self._refuse, 408, "Request headers too slow."
+            )
+
+    def _on_headers_complete(self) -> Any:
+        self._cancel_timers()
+        result = super()._on_headers_complete()
+        request = self._current_request
+        if request is not None and (request.content_length or request.chunked):
+            self._body_began = self.worker.loop.time()
+            self._body_received = 0
+            self._body_timer = self.worker.loop.call_later(
+                max(BODY_TIMEOUT, CHECK_EVERY), self._check_body_rate
+            )
+        return result
+
+    def _on_body(self, chunk: bytes) -> None:
+        self._body_received += len(chunk)
+        super()._on_body(chunk)
+
+    def _on_message_complete(self) -> None:
+        self._cancel_timers()
+        super()._on_message_complete()
+
+    def _check_body_rate(self) -> None:
+        self._body_timer = None
+        elapsed = self.worker.loop.time() - self._body_began
+        if self._body_received <= (elapsed - BODY_TIMEOUT) * BODY_MIN_RATE:
+            self.log.info(
+                "Dropped a request body that sent %d bytes in %.0f s",
+                self._body_received,
+                elapsed,
+            )
+            # No answer: the application has the request, and Django, reading
+            # its body, sees the client disconnect.
+            self._drop()
+            return
+        self._body_timer = self.worker.loop.call_later(
+            CHECK_EVERY, self._check_body_rate
+        )
+
+    def _refuse(self, status: int, message: str) -> None:
+        """Answer ``status`` and close (no application has the request yet)."""
+        if not self._closed:
+            self._send_error_response(status, message)
+        self._drop()
+
+    def _drop(self) -> None:
+        self._cancel_timers()
+        self._close_transport()
+        if self._request_ready is not None:
+            self._request_ready.set()  # wakes the connection loop, which exits
+
+    def _cancel_timers(self) -> None:
+        for name in ("_header_timer", "_body_timer"):
+            timer = getattr(self, name)
+            if timer is not None:
+                timer.cancel()
+                setattr(self, name, None)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_timers()
+        super().connection_lost(exc)
+
+
+class Worker(gasgi.ASGIWorker):
+    """gunicorn's asyncio worker, serving connections with ``DeadlineProtocol``."""
+
+    async def _serve(self) -> None:
+        # The stock _serve builds each connection's protocol from this module
+        # name; this worker's process serves only this worker.
+        gasgi.ASGIProtocol = DeadlineProtocol  # type: ignore[misc]
+        await super()._serve()
