@@ -73,7 +73,8 @@ class PortalASGIHandler(ASGIHandler):
 
 
 def empty_body(receive: Any) -> Any:
-    """The request without its body; then the real disconnect, if it comes."""
+    """The request without its body, which is never read (gunicorn closes the
+    connection after the answer); Django's wait for a disconnect just waits."""
     sent = False
 
     async def receive_nothing() -> Message:
@@ -81,8 +82,8 @@ def empty_body(receive: Any) -> Any:
         if not sent:
             sent = True
             return {"type": "http.request", "body": b"", "more_body": False}
-        result: Message = await receive()
-        return result
+        await asyncio.get_running_loop().create_future()  # cancelled when answered
+        return {"type": "http.disconnect"}
 
     return receive_nothing
 

@@ -1,4 +1,4 @@
-"""gunicorn's asyncio (ASGI) worker with deadlines for slow clients: `make run`'s worker.
+"""gunicorn's asyncio (ASGI) worker, with deadlines for slow clients (`make run`).
 
 With ``gthread`` workers each connection held a thread while its request arrived,
 so 50 connections that sent a byte a second held every thread and a class of 30

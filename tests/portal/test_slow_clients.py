@@ -14,6 +14,7 @@ gunicorn.conf.py``, two workers), on its own port and control socket.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import signal
@@ -139,10 +140,8 @@ class SlowClients:
                 except OSError:
                     self.dropped += 1
                     sock.close()
-                    try:
+                    with contextlib.suppress(OSError):
                         self.sockets[index] = self.open(self.kinds[index])
-                    except OSError:
-                        pass
             sent += 1
 
     def stop(self) -> None:
