@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import os
+import runpy
 import signal
 import socket
 import subprocess
@@ -25,6 +26,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -219,3 +221,32 @@ def test_a_request_that_never_completes_is_dropped(tmp_path: Path) -> None:
         assert get(port, "/healthz", 5)[0] == 200
     finally:
         stop_server(server)
+
+
+def config(monkeypatch, **env: str) -> dict:
+    for name in ("GUNICORN_WORKER_CLASS", "GUNICORN_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return runpy.run_path(str(CONFIG))
+
+
+def server_for(app_uri: str) -> SimpleNamespace:
+    return SimpleNamespace(app=SimpleNamespace(app_uri=app_uri))
+
+
+def test_make_run_serves_the_asgi_entry_with_the_asyncio_worker(monkeypatch) -> None:
+    settings = config(monkeypatch)
+    assert settings["wsgi_app"] == "portal.asgi:application"
+    assert settings["worker_class"] == "portal.server.Worker"
+    settings["on_starting"](server_for("portal.asgi:application"))
+    with pytest.raises(SystemExit, match="gunicorn -c gunicorn.conf.py"):
+        settings["on_starting"](server_for("portal.wsgi"))  # the old command
+
+
+def test_the_wsgi_entry_runs_on_gthread_only(monkeypatch) -> None:
+    settings = config(monkeypatch, GUNICORN_WORKER_CLASS="gthread")
+    assert settings["threads"] == 4
+    settings["on_starting"](server_for("portal.wsgi"))
+    with pytest.raises(SystemExit):
+        settings["on_starting"](server_for("portal.asgi:application"))
