@@ -128,5 +128,5 @@ class Worker(gasgi.ASGIWorker):
     async def _serve(self) -> None:
         # The stock _serve builds each connection's protocol from this module
         # name; this worker's process serves only this worker.
-        gasgi.ASGIProtocol = DeadlineProtocol  # type: ignore[misc]
+        gasgi.ASGIProtocol = DeadlineProtocol
         await super()._serve()
