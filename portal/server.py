@@ -16,6 +16,13 @@ lacks, added here:
   dropped, and Django, still reading it, sees the client gone.
 - **Connection cap**: ``worker_connections`` per worker, which the stock asyncio
   worker does not enforce; a connection over it gets a 503 and is closed.
+- **A quick exit**: a stopping worker (``max_requests``, HUP) waits up to
+  ``graceful_timeout`` for its connections, slow ones included, and is replaced only
+  once it has gone; with two workers recycling every minute under class load, 50 slow
+  connections could keep both away. On stopping, it closes at once every connection
+  with no request under way (idle, or headers still arriving) and every body that
+  has not averaged ``GUNICORN_BODY_MIN_RATE`` since it began; requests being served
+  and uploads keeping the pace finish as before.
 
 Not imported by Django: gunicorn loads this module by name (``worker_class`` in
 ``gunicorn.conf.py``).
@@ -24,6 +31,7 @@ Not imported by Django: gunicorn loads this module by name (``worker_class`` in
 from __future__ import annotations
 
 import os
+import weakref
 from typing import Any
 
 from gunicorn.asgi import protocol as asgi_protocol
@@ -53,6 +61,7 @@ class DeadlineProtocol(asgi_protocol.ASGIProtocol):
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
+        self.worker.connections.add(self)
         if self.worker.nr_conns > self.worker.worker_connections:
             self._refuse(503, "The server is busy; try again.")
             return
@@ -80,6 +89,17 @@ class DeadlineProtocol(asgi_protocol.ASGIProtocol):
     def _on_message_complete(self) -> None:
         self._cancel_timers()
         super()._on_message_complete()
+
+    def close_if_waiting(self) -> None:
+        """On the worker's exit: close unless a request is served or keeps pace."""
+        if self._closed:
+            return
+        if self._current_request is None:
+            self._drop()  # idle, or its headers still arriving
+        elif self._body_timer is not None:
+            elapsed = self.worker.loop.time() - self._body_began
+            if self._body_received < (elapsed - CHECK_EVERY) * BODY_MIN_RATE:
+                self._drop()
 
     def _check_body_rate(self) -> None:
         self._body_timer = None
@@ -124,6 +144,19 @@ class DeadlineProtocol(asgi_protocol.ASGIProtocol):
 
 class Worker(gasgi.ASGIWorker):
     """gunicorn's asyncio worker, serving connections with ``DeadlineProtocol``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.connections: weakref.WeakSet[DeadlineProtocol] = weakref.WeakSet()
+
+    async def _shutdown(self) -> None:
+        # Stop accepting first (the stock shutdown does it too, again harmlessly),
+        # so no connection arrives after the sweep.
+        for server in self.servers:
+            server.close()
+        for connection in list(self.connections):
+            connection.close_if_waiting()
+        await super()._shutdown()
 
     async def _serve(self) -> None:
         # The stock _serve builds each connection's protocol from this module

@@ -223,6 +223,26 @@ def test_a_request_that_never_completes_is_dropped(tmp_path: Path) -> None:
         stop_server(server)
 
 
+def test_a_stopping_worker_does_not_wait_for_slow_clients(tmp_path: Path) -> None:
+    """A worker that stops (max_requests, HUP, TERM) is replaced only once it has
+    gone: it closes slow connections at once instead of waiting out
+    ``graceful_timeout`` (30 s) for them."""
+    port = free_port()
+    server = start_server(tmp_path, port)
+    attack = SlowClients(port)
+    try:
+        wait_until_up(port, server)
+        attack.start()
+        time.sleep(3)  # the bodies are behind the least rate a body must keep
+        began = time.monotonic()
+        server.send_signal(signal.SIGTERM)  # the master stops its workers gracefully
+        server.wait(timeout=40)
+        assert time.monotonic() - began < 10
+    finally:
+        attack.stop()
+        stop_server(server)
+
+
 def config(monkeypatch, **env: str) -> dict:
     for name in ("GUNICORN_WORKER_CLASS", "GUNICORN_THREADS"):
         monkeypatch.delenv(name, raising=False)
