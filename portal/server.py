@@ -30,6 +30,7 @@ Not imported by Django: gunicorn loads this module by name (``worker_class`` in
 
 from __future__ import annotations
 
+import asyncio
 import os
 import weakref
 from typing import Any
@@ -58,6 +59,7 @@ class DeadlineProtocol(asgi_protocol.ASGIProtocol):
         self._body_timer: Any = None
         self._body_began = 0.0
         self._body_received = 0
+        self._opened = worker.loop.time()
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
@@ -91,13 +93,17 @@ class DeadlineProtocol(asgi_protocol.ASGIProtocol):
         super()._on_message_complete()
 
     def close_if_waiting(self) -> None:
-        """On the worker's exit: close unless a request is served or keeps pace."""
+        """On the worker's exit: close an idle kept-alive connection, one whose
+        first request is still arriving after a second (a browser sends its
+        headers at once), and a body behind the least rate."""
         if self._closed:
             return
+        now = self.worker.loop.time()
         if self._current_request is None:
-            self._drop()  # idle, or its headers still arriving
+            if self.req_count > 1 or now - self._opened >= CHECK_EVERY:
+                self._drop()
         elif self._body_timer is not None:
-            elapsed = self.worker.loop.time() - self._body_began
+            elapsed = now - self._body_began
             if self._body_received < (elapsed - CHECK_EVERY) * BODY_MIN_RATE:
                 self._drop()
 
@@ -151,12 +157,20 @@ class Worker(gasgi.ASGIWorker):
 
     async def _shutdown(self) -> None:
         # Stop accepting first (the stock shutdown does it too, again harmlessly),
-        # so no connection arrives after the sweep.
+        # then look at the connections left every second until they are gone.
         for server in self.servers:
             server.close()
-        for connection in list(self.connections):
-            connection.close_if_waiting()
-        await super()._shutdown()
+        sweeping = self.loop.create_task(self._close_waiting_connections())
+        try:
+            await super()._shutdown()
+        finally:
+            sweeping.cancel()
+
+    async def _close_waiting_connections(self) -> None:
+        while True:
+            for connection in list(self.connections):
+                connection.close_if_waiting()
+            await asyncio.sleep(CHECK_EVERY / 2)
 
     async def _serve(self) -> None:
         # The stock _serve builds each connection's protocol from this module
