@@ -57,7 +57,7 @@ class PortalASGIHandler(ASGIHandler):
     async def handle(self, scope: Message, receive: Any, send: Any) -> None:
         limit = settings.MAX_REQUEST_BYTES
         if declared_length(scope) > limit:
-            await super().handle(scope, empty_body(receive), send)
+            await super().handle(scope, empty_body(), send)
             return
         capped = CappedBody(receive, limit)
         started = ResponseStarted(send)
@@ -72,7 +72,7 @@ class PortalASGIHandler(ASGIHandler):
             return await super().run_get_response(request)
 
 
-def empty_body(receive: Any) -> Any:
+def empty_body() -> Any:
     """The request without its body, which is never read (gunicorn closes the
     connection after the answer); Django's wait for a disconnect just waits."""
     sent = False
