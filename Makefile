@@ -89,7 +89,7 @@ run:
 	@echo "Portal on http://$(HOST)/  — create an admin with: $(BIN)/python manage.py createsuperuser"
 	@$(BIN)/python manage.py run_training_worker & runner=$$!; \
 	  trap 'kill $$runner 2>/dev/null; wait $$runner' EXIT; \
-	  GUNICORN_BIND=$(HOST) $(BIN)/gunicorn portal.wsgi -c gunicorn.conf.py
+	  GUNICORN_BIND=$(HOST) $(BIN)/gunicorn -c gunicorn.conf.py
 
 # The developer loop: runserver with DEBUG (technical error pages, auto-reload), and
 # the training runner beside it.

@@ -1,9 +1,16 @@
-"""gunicorn settings from the machine: `gunicorn portal.wsgi -c gunicorn.conf.py`.
+"""gunicorn settings from the machine: `gunicorn -c gunicorn.conf.py` (as `make run`).
 
-Detection is CPU-bound and each worker process loads its own models, so workers
-follow the cores and torch/onnxruntime get one thread each per worker; a few
-threads per worker keep file downloads and page views flowing while one request
-runs a model. Every value can be overridden with GUNICORN_* / PORTAL_* variables.
+It serves ``portal.asgi`` with gunicorn's asyncio worker (``portal.server.Worker``):
+a class server is reached over the network, and with ``gthread`` workers 50
+connections sending a byte a second held every thread, so a class of 30 got no page
+for a minute. The event loop reads requests (a slow one costs a coroutine, dropped
+after the header and body deadlines in ``portal/server.py``); Django gets complete
+requests only. Detection is CPU-bound and each worker process loads its own models,
+so workers follow the cores and torch/onnxruntime get one thread each per worker;
+``GUNICORN_THREADS`` requests run Django at once per worker (``portal/asgi.py``), so
+file downloads and page views keep flowing while one request runs a model. Every
+value can be overridden with GUNICORN_* / PORTAL_* variables. ``portal.wsgi`` is
+for WSGI hosts; with this file it needs ``GUNICORN_WORKER_CLASS=gthread``.
 """
 
 from __future__ import annotations
@@ -12,12 +19,19 @@ import multiprocessing
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 cores = multiprocessing.cpu_count()
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", max(2, cores)))
-threads = int(os.environ.get("GUNICORN_THREADS", 4))
-worker_class = "gthread"
+wsgi_app = "portal.asgi:application"
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "portal.server.Worker")
+if worker_class == "gthread":
+    threads = int(os.environ.get("GUNICORN_THREADS", 4))
+# Connections per worker, slow ones included; over it a connection gets a 503.
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", 1000))
+# Django serves http only; gunicorn's lifespan probe would log a failure.
+asgi_lifespan = "off"
 # A crowd photo through a large detector can take a while on a CPU.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 120))
 graceful_timeout = 30
@@ -54,6 +68,19 @@ errorlog = "-"
 raw_env = [f"PORTAL_TORCH_THREADS={os.environ.get('PORTAL_TORCH_THREADS', '1')}"]
 os.environ.setdefault("PORTAL_TORCH_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", os.environ["PORTAL_TORCH_THREADS"])
+
+
+def on_starting(server: Any) -> None:
+    """A WSGI entry (``portal.wsgi``) on the asyncio worker, or the ASGI entry on
+    gthread, would fail on every request: refuse to start, saying why."""
+    uri = str(getattr(server.app, "app_uri", "") or "")
+    asyncio_worker = worker_class != "gthread"
+    if asyncio_worker == ("wsgi" in uri):
+        raise SystemExit(
+            f"gunicorn.conf.py: {uri} does not fit worker class {worker_class}. "
+            "Run `gunicorn -c gunicorn.conf.py` (portal.asgi), or "
+            "`GUNICORN_WORKER_CLASS=gthread gunicorn portal.wsgi -c gunicorn.conf.py`."
+        )
 
 
 def when_ready(server: object) -> None:

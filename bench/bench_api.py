@@ -219,7 +219,6 @@ def main() -> None:
     server = subprocess.Popen(
         [
             str(Path(PYTHON).parent / "gunicorn"),
-            "portal.wsgi",
             "-c",
             "gunicorn.conf.py",
             "--access-logfile",

@@ -136,7 +136,6 @@ def start_server(env: dict[str, str]) -> tuple[subprocess.Popen, float]:
     server = subprocess.Popen(
         [
             str(Path(PYTHON).parent / "gunicorn"),
-            "portal.wsgi",
             "-c",
             "gunicorn.conf.py",
             "--access-logfile",

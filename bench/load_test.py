@@ -6,7 +6,7 @@ answers on 127.0.0.1:5432) it:
 1. makes a throw-away var/ folder (database, media, static files, model store),
    migrates, imports the detector files from ``shared/weights``, collects static
    files and creates ``--users`` students with API tokens;
-2. starts ``gunicorn portal.wsgi -c gunicorn.conf.py`` on 127.0.0.1 with
+2. starts ``gunicorn -c gunicorn.conf.py`` on 127.0.0.1 with
    ``portal.settings.dev`` and ``PORTAL_DEBUG=0`` (DEBUG off, as in production);
 3. lets every student, in its own thread, loop for ``--duration`` seconds over the
    photos in ``shared/samples/people``: half the class logs in and uploads through
@@ -207,7 +207,7 @@ def start_gunicorn(env: dict[str, str], port: int, log: Path) -> subprocess.Pope
     gunicorn = str(Path(PYTHON).with_name("gunicorn"))
     with log.open("wb") as out:
         server = subprocess.Popen(
-            [gunicorn, "portal.wsgi", "-c", "gunicorn.conf.py"],
+            [gunicorn, "-c", "gunicorn.conf.py"],
             cwd=REPO_DIR,
             env=env,
             stdout=out,

@@ -246,8 +246,7 @@ def main() -> None:
         env["GUNICORN_CMD_ARGS"] = args.gunicorn_args
     log = var_dir / "server.log"
     manage = [PYTHON, "manage.py"]
-    gunicorn_cmd = [str(Path(PYTHON).with_name("gunicorn")), "portal.wsgi"]
-    gunicorn_cmd += ["-c", "gunicorn.conf.py"]
+    gunicorn_cmd = [str(Path(PYTHON).with_name("gunicorn")), "-c", "gunicorn.conf.py"]
     runner_cmd = [*manage, "run_training_worker"]
     processes: list[subprocess.Popen] = []
     try:

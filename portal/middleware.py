@@ -1,16 +1,18 @@
 """Request-body cap (413), response headers every page gets (strict CSP, nosniff),
-temporary failures → 503, configuration errors → 500."""
+temporary failures → 503, configuration errors → 500, static files (whitenoise)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
+from whitenoise.middleware import WhiteNoiseFileResponse, WhiteNoiseMiddleware
 
 from portal.lib.faults import (
     RETRY_AFTER_SECONDS,
@@ -18,6 +20,7 @@ from portal.lib.faults import (
     is_configuration_error,
     temporary_failure_message,
 )
+from portal.lib.streaming import ChunksInThreads
 
 logger = logging.getLogger(__name__)
 
@@ -111,4 +114,23 @@ class TemporaryFailureMiddleware:
             )
             response = HttpResponse(body, status=503)
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+
+
+class StaticFileResponse(ChunksInThreads, WhiteNoiseFileResponse):
+    """whitenoise's response, read a chunk at a time under ASGI too."""
+
+
+class StaticFilesMiddleware(WhiteNoiseMiddleware):
+    """whitenoise, whose files stay streamed under ASGI (``portal.lib.streaming``):
+    its own response made the ASGI handler read each file (Pyodide's runtime is
+    9 MB) whole into memory first."""
+
+    @staticmethod
+    def serve(static_file: Any, request: HttpRequest) -> HttpResponse:
+        served = static_file.get_response(request.method, request.META)
+        response = StaticFileResponse(served.file or (), status=int(served.status))
+        del response["content-type"]  # whitenoise's headers only
+        for key, value in served.headers:
+            response[key] = value
         return response

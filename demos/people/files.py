@@ -15,13 +15,7 @@ from __future__ import annotations
 
 import uuid
 
-from django.http import (
-    FileResponse,
-    Http404,
-    HttpRequest,
-    HttpResponse,
-    StreamingHttpResponse,
-)
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.views.decorators.http import require_safe
 
@@ -30,6 +24,7 @@ from demos.models import DemoRun
 from demos.people import derived
 from demos.people.forms import requested_threshold
 from demos.people.selectors import get_demo_run_for_user, open_run_file
+from portal.lib.streaming import FileResponse, StreamingHttpResponse
 
 # Bumped when the way crops are cut or encoded changes (old ETags then miss).
 CROP_VERSION = "1"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.http import FileResponse, Http404, HttpRequest
+from django.http import Http404, HttpRequest
 from django.urls import path
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
@@ -26,6 +26,7 @@ from demos.widgets import maps as w_maps
 from demos.widgets.kit import file_url, read_upload, run_image_bytes
 from demos.widgets.maps import cnn_samples
 from portal.lib.api import BoundedIntegerField, UploadRateThrottle, validated
+from portal.lib.streaming import FileResponse
 
 
 class LayerSerializer(serializers.Serializer):

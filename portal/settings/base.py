@@ -88,7 +88,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "portal.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "portal.middleware.StaticFilesMiddleware",  # whitenoise, streamed under ASGI
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -126,7 +126,12 @@ TEMPLATES = [
 VAR_DIR = env_path("PORTAL_VAR_DIR", BASE_DIR / "var")
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    # portal/asgi.py sets 0: under ASGI each request has a thread of its own.
+    DATABASES = {
+        "default": dj_database_url.parse(
+            DATABASE_URL, conn_max_age=env_int("PORTAL_DB_CONN_MAX_AGE", 60)
+        )
+    }
 else:
     # Seconds a SQLite connection waits for another writer before "database is
     # locked": web and worker processes share one file, so writes queue up.
@@ -344,6 +349,9 @@ UPLOAD_LOCK_SECONDS = env_int("PORTAL_UPLOAD_LOCK_SECONDS", 130)
 # on a whole request body (portal.middleware.RequestBodyLimitMiddleware → 413):
 # a full upload form plus room for the form fields and multipart framing.
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES + 1024 * 1024
+# Requests each web process runs in Django at once (portal/asgi.py; the threads
+# of gunicorn's gthread workers before): more queue in the event loop.
+REQUEST_THREADS = env_int("GUNICORN_THREADS", 4)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 MAX_REQUEST_BYTES = MAX_FILES_PER_UPLOAD * MAX_UPLOAD_BYTES + 1024 * 1024
 # Django's hard stop (a bare 400) sits above the upload form's own limit, so a

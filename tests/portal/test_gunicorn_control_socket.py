@@ -76,7 +76,7 @@ def start(tmp_path: Path, port: int) -> subprocess.Popen:
     }
     env.pop("XDG_RUNTIME_DIR", None)
     return subprocess.Popen(
-        [str(GUNICORN), "portal.wsgi", "-c", str(CONFIG)],
+        [str(GUNICORN), "-c", str(CONFIG)],
         cwd=REPO,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -90,7 +90,7 @@ def recipe(target: str) -> str:
 
 def test_make_run_serves_with_gunicorn_and_no_debug() -> None:
     run = recipe("run")
-    assert "gunicorn portal.wsgi -c gunicorn.conf.py" in run
+    assert "gunicorn -c gunicorn.conf.py" in run
     assert "PORTAL_DEBUG" not in run and "runserver" not in run
     assert "static" in run  # collectstatic before serving
 

@@ -237,7 +237,7 @@ def test_gunicorn_workers_hold_no_runs_and_make_run_starts_the_runner(
     makefile = (REPO / "Makefile").read_text()
     recipe = makefile.split("\nrun:", 1)[1].split("\n\n", 1)[0]
     assert "manage.py run_training_worker &" in recipe
-    assert recipe.index("run_training_worker") < recipe.index("gunicorn portal.wsgi")
+    assert recipe.index("run_training_worker") < recipe.index("gunicorn -c")
 
 
 KINDS = [
