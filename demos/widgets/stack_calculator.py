@@ -77,7 +77,7 @@ def preset_dict(preset: calc.StackPreset) -> dict[str, Any]:
     }
 
 
-class LayerSerializer(serializers.Serializer):
+class StackLayerSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=calc.LAYER_KINDS)
     kernel = BoundedIntegerField(min_value=1, max_value=calc.MAX_KERNEL)
     stride = BoundedIntegerField(min_value=1, max_value=calc.MAX_STRIDE, default=1)
@@ -169,10 +169,10 @@ class StackCalculateApi(APIView):
     class InputSerializer(StrictSerializer):
         input = InputShapeSerializer()
         layers = serializers.ListField(
-            child=LayerSerializer(), max_length=calc.MAX_LAYERS
+            child=StackLayerSerializer(), max_length=calc.MAX_LAYERS
         )
         reference = serializers.ListField(
-            child=LayerSerializer(), max_length=calc.MAX_LAYERS, required=False
+            child=StackLayerSerializer(), max_length=calc.MAX_LAYERS, required=False
         )
 
     @extend_schema(request=InputSerializer, responses=OpenApiTypes.OBJECT)
