@@ -12,7 +12,7 @@ PYODIDE_DIR := static/vendor/pyodide
 # What the browser loads (the .map because collectstatic follows pyodide.js's sourceMappingURL).
 PYODIDE_FILES := pyodide.js pyodide.js.map pyodide.asm.js pyodide.asm.wasm python_stdlib.zip pyodide-lock.json
 
-.PHONY: run dev serve install pyodide migrate detector static test e2e browser lint format bench messages clean
+.PHONY: run dev serve install pyodide migrate detector cnn static test e2e browser lint format bench messages clean
 
 # $(call timed,what,command): run a step and print how long it took.
 define timed
@@ -60,6 +60,12 @@ else
 	  || echo "Default detector not downloaded (no internet?); serving with opencv-hog. Offline: make run WEIGHTS_DIR=path/to/weights"
 endif
 
+# The feature-map lesson's EfficientNet-Lite0 as ONNX (var/models/exports/), so web
+# workers run it without importing torch; a no-op when the export is intact.
+cnn: install
+	@$(BIN)/python manage.py export_onnx \
+	  || echo "EfficientNet-Lite0 not exported; the lesson runs it on torch (more memory per worker)."
+
 # Static files for whitenoise (hashed, compressed) under var/staticfiles.
 static: install
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
@@ -73,6 +79,7 @@ run:
 	$(call timed,venv and packages,$(MAKE) --no-print-directory --quiet install)
 	$(call timed,database and lessons,$(MAKE) --no-print-directory --quiet migrate)
 	$(call timed,default detector,$(MAKE) --no-print-directory --quiet detector)
+	$(call timed,ImageNet CNN as ONNX,$(MAKE) --no-print-directory --quiet cnn)
 	$(call timed,static files,$(MAKE) --no-print-directory --quiet static)
 	@echo "Portal on http://$(HOST)/  — create an admin with: $(BIN)/python manage.py createsuperuser"
 	@$(BIN)/python manage.py run_training_worker & runner=$$!; \

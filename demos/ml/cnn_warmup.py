@@ -3,11 +3,12 @@ process starts, so the first student's maps do not wait for it.
 
 Like ``demos.ml.detection.warmup`` (the person detector): ``start_warming()`` is
 called by gunicorn's ``post_worker_init`` hook (``gunicorn.conf.py``) when
-``PORTAL_WARM_CNN`` is on, never from ``AppConfig.ready()``. The thread imports
-torch, builds the default network through the one loader (weights hashed, feature
-extractor traced, all under the loader's lock, so a request arriving meanwhile
-waits instead of building it twice), then runs one forward pass and one Grad-CAM on
-a grey photo, which pays torch's first-run allocations and autograd's set-up.
+``PORTAL_WARM_CNN`` is on, never from ``AppConfig.ready()``. The thread builds the
+default network through the one loader (weights hashed, then the ONNX Runtime
+session of the exported graph — a fraction of a second, no torch — or, without an
+export, torch's model and its traced feature extractor; all under the loader's
+lock, so a request arriving meanwhile waits instead of building it twice), then
+runs one forward pass and one Grad-CAM on a grey photo (first-run allocations).
 ``warmth()`` is what ``/healthz`` reports as ``feature_map_cnn``.
 """
 
