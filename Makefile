@@ -60,11 +60,14 @@ else
 	  || echo "Default detector not downloaded (no internet?); serving with opencv-hog. Offline: make run WEIGHTS_DIR=path/to/weights"
 endif
 
-# The feature-map lesson's EfficientNet-Lite0 as ONNX (var/models/exports/), so web
-# workers run it without importing torch; a no-op when the export is intact.
+# The feature-map lesson's EfficientNet-Lite0 as ONNX (var/models/exports/) and the
+# architecture lessons' numbers (var/cache/catalogues/), so web workers serve them
+# without importing torch; no-ops when they are already there.
 cnn: install
 	@$(BIN)/python manage.py export_onnx \
 	  || echo "EfficientNet-Lite0 not exported; the lesson runs it on torch (more memory per worker)."
+	@$(BIN)/python manage.py fill_catalogues \
+	  || echo "Architecture numbers not computed; the first request computes them."
 
 # Static files for whitenoise (hashed, compressed) under var/staticfiles.
 static: install

@@ -3,6 +3,7 @@ and real transfer-learning runs on an ImageFolder ZIP (``/api/v1/transfer-runs/`
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -17,11 +18,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from demos.ml import catalogues
 from demos.ml.profiling import (
     TRANSFER_CASES,
     TRANSFER_NUM_CLASSES,
     TRANSFER_STRATEGIES,
-    transfer_learning_counts,
 )
 from demos.widgets import transfer_runs
 from demos.widgets.kit import gettext_label, read_upload
@@ -86,19 +87,25 @@ CASE_REASONS = {
 
 def transfer_payload() -> dict:
     """Trainable/frozen counts per strategy and the four dataset cases."""
+    # Counted with torch once per machine, read from disk here (demos.ml.catalogues).
+    every = catalogues.load_or_compute(
+        Path(settings.FEATURE_MAP_CACHE_DIR) / "catalogues",
+        catalogues.TRANSFER_COUNTS,
+        catalogues.transfer_counts_catalogue,
+    )
     strategies = []
     for key in TRANSFER_STRATEGIES:
-        counts = transfer_learning_counts(key)
+        counts = every[key]
         strategies.append(
             {
                 "key": key,
                 "label": gettext_label(STRATEGY_LABELS, key),
                 "description": gettext_label(STRATEGY_DESCRIPTIONS, key),
-                "trainable": counts.trainable,
-                "frozen": counts.frozen,
-                "total": counts.total,
-                "trainable_share": round(counts.trainable_share, 4),
-                "trainable_blocks": list(counts.trainable_blocks),
+                "trainable": counts["trainable"],
+                "frozen": counts["frozen"],
+                "total": counts["total"],
+                "trainable_share": round(counts["trainable_share"], 4),
+                "trainable_blocks": list(counts["trainable_blocks"]),
             }
         )
     cases = [
