@@ -62,6 +62,7 @@ def when_ready(server: object) -> None:
     opened here may be inherited by the workers."""
     if not preload_app:
         return
+    from django.conf import settings
     from django.db import connections
     from django.urls import get_resolver
     from django.utils import translation
@@ -70,12 +71,19 @@ def when_ready(server: object) -> None:
     for code in ("ko", "en"):
         with translation.override(code):
             translation.gettext("Log in")
+    if getattr(settings, "WARM_CNN", True):
+        # The feature-map lesson's CNN on ONNX Runtime (no torch), built once here:
+        # workers inherit it and the first student's maps wait for nothing.
+        from demos.ml import cnn_warmup
+
+        cnn_warmup.warm_before_fork()
     connections.close_all()
 
 
 def post_worker_init(worker: object) -> None:
-    """Load the default person detector and the feature-map lesson's ImageNet CNN
-    in the background, so the first student waits for neither
+    """Load the default person detector and (unless the master already did) the
+    feature-map lesson's ImageNet CNN in the background, so the first student waits
+    for neither
     (PORTAL_WARM_DETECTOR=false / PORTAL_WARM_CNN=false turn them off)."""
     from django.conf import settings
 
@@ -86,4 +94,5 @@ def post_worker_init(worker: object) -> None:
     if getattr(settings, "WARM_CNN", True):
         from demos.ml import cnn_warmup
 
-        cnn_warmup.start_warming()
+        if cnn_warmup.warmth()["state"] != "warm":  # not inherited from the master
+            cnn_warmup.start_warming()

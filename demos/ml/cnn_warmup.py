@@ -60,6 +60,27 @@ def warm_feature_map_cnn() -> None:
     _set(state="warm", seconds=seconds)
 
 
+def warm_before_fork() -> bool:
+    """Warm the lesson's CNN in gunicorn's master (``preload_app``) when it runs on
+    ONNX Runtime: every worker forked afterwards inherits the built session (its
+    weights shared copy-on-write) and answers the first student at once, with no
+    warm-up of its own. Never torch in the master (fork after torch's threads is
+    unsafe): without an intact ONNX export this does nothing and returns False."""
+    from django.conf import settings
+
+    from demos.ml import efficientnet_onnx, networks
+
+    if not getattr(settings, "CNN_ONNX", True):
+        return False
+    try:
+        networks.efficientnet_onnx_files()
+    except efficientnet_onnx.ExportMissing:
+        return False
+    warm_feature_map_cnn()
+    _set(where="master")
+    return warmth()["state"] == "warm"
+
+
 def start_warming() -> threading.Thread:
     """Warm the lesson's CNN on a daemon thread; returns the thread."""
     thread = threading.Thread(target=warm_feature_map_cnn, name="warm-cnn", daemon=True)

@@ -194,3 +194,35 @@ print(r.top5[0]['label'], *(m in sys.modules for m in
     last = result.stdout.strip().splitlines()[-1]
     assert last.endswith("False False False False"), last
     assert last.split(" False")[0] in {"tabby", "tiger cat", "Egyptian cat"}
+
+
+def test_the_master_warms_the_onnx_model_and_workers_inherit_it(
+    both, monkeypatch
+) -> None:
+    """gunicorn's when_ready builds the session before the fork; post_worker_init
+    then starts no warm-up thread of its own."""
+    import runpy
+
+    from demos.ml import cnn_warmup
+    from demos.ml.detection import warmup
+
+    monkeypatch.setattr(cnn_warmup, "_state", {"state": "cold", "model": None})
+    started: list[int] = []
+    monkeypatch.setattr(cnn_warmup, "start_warming", lambda: started.append(1))
+    monkeypatch.setattr(warmup, "start_warming", lambda: None)
+    hooks = runpy.run_path(str(REPO / "gunicorn.conf.py"))
+    assert cnn_warmup.warm_before_fork() is True
+    state = cnn_warmup.warmth()
+    assert (state["state"], state["where"]) == ("warm", "master")
+    hooks["post_worker_init"](None)
+    assert started == []
+
+
+def test_no_export_no_warm_up_in_the_master(settings, tmp_path, monkeypatch) -> None:
+    from demos.ml import cnn_warmup
+
+    monkeypatch.setattr(cnn_warmup, "_state", {"state": "cold", "model": None})
+    settings.CNN_ONNX = True
+    settings.MODELS_DIR = tmp_path / "empty"
+    assert cnn_warmup.warm_before_fork() is False
+    assert cnn_warmup.warmth()["state"] == "cold"
