@@ -4,7 +4,9 @@ Pure module (no Django; torch only inside the functions that compute). The
 architecture comparison (every classic CNN's layer table, parameters and MACs,
 ``profiling.all_architecture_summaries``; the residual-block comparison) and the
 transfer-learning counts (ResNet50's trainable/frozen parameters per strategy,
-``profiling.transfer_learning_counts``) depend on nothing but the code and the
+``profiling.transfer_learning_counts``) and the autoencoder lesson's one document
+(the test digits, their reconstructions, the t-SNE maps; it also depends on the
+committed weights, hashed into its file name) depend on nothing but the code and the
 installed torch/torchvision, yet computing them imports torch and torchvision
 (about 700 MB and 2–20 s in a web worker) and builds every model on the meta device.
 
@@ -23,7 +25,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -31,6 +33,7 @@ from typing import Any
 
 ARCHITECTURES = "architectures"
 TRANSFER_COUNTS = "transfer-counts"
+AUTOENCODER = "autoencoder"
 
 
 @cache
@@ -47,13 +50,23 @@ def fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
-def path_of(folder: Path, name: str) -> Path:
-    return folder / f"{name}-{fingerprint()}.json"
+def path_of(folder: Path, name: str, depends: Sequence[Path] = ()) -> Path:
+    """The file of catalogue ``name``; ``depends``: files its numbers come from (a
+    weights file), hashed into the name so new weights compute it again."""
+    tag = fingerprint()
+    if depends:
+        digest = hashlib.sha256(tag.encode())
+        for path in depends:
+            digest.update(path.read_bytes())
+        tag = digest.hexdigest()[:16]
+    return folder / f"{name}-{tag}.json"
 
 
-def load_or_compute(folder: Path, name: str, compute: Callable[[], Any]) -> Any:
+def load_or_compute(
+    folder: Path, name: str, compute: Callable[[], Any], depends: Sequence[Path] = ()
+) -> Any:
     """``compute()``'s result, read from ``folder`` when a process already wrote it."""
-    path = path_of(folder, name)
+    path = path_of(folder, name, depends)
     try:
         return json.loads(path.read_bytes())
     except (FileNotFoundError, ValueError):

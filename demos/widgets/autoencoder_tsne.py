@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 from django.urls import path
 from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
@@ -15,7 +17,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from demos.ml import catalogues
 from demos.ml import networks as cnn_models
+from demos.ml.bundled import WEIGHTS_DIR
 from demos.ml.feature_maps import (
     TRACING,
 )
@@ -49,7 +53,22 @@ def autoencoder_demo() -> dict[str, Any]:
     ``digits``: N x 64 ints 0..16; ``reconstructions``: N x 64 ints; ``labels``: N;
     ``errors``: per-digit mean squared error (pixels scaled to 0..1); ``tsne``:
     ``{view: N x 2 points in -1..1}`` for views "pixels", "autoencoder" and "cnn".
+    One fixed document: computed with torch and scikit-learn once per machine and
+    weights (``manage.py fill_catalogues``), read from disk by web workers.
     """
+    files = [WEIGHTS_DIR / name for name in AUTOENCODER_FILES]
+    missing = [path for path in files if not path.is_file()]
+    if missing:
+        return _autoencoder_demo()  # says which command makes them
+    return catalogues.load_or_compute(
+        Path(settings.FEATURE_MAP_CACHE_DIR) / "catalogues",
+        catalogues.AUTOENCODER,
+        _autoencoder_demo,
+        depends=files,
+    )
+
+
+def _autoencoder_demo() -> dict[str, Any]:
     from demos.ml import digits as digits_model
 
     data = digits_model.load_digits_split()
@@ -76,6 +95,10 @@ def autoencoder_demo() -> dict[str, Any]:
         "tsne": tsne["views"],
         "tsne_params": {k: v for k, v in tsne.items() if k != "views"},
     }
+
+
+# What the document is computed from (demos.ml.digits' file names).
+AUTOENCODER_FILES = ("digits_autoencoder.pth", "digits_tsne.json")
 
 
 # Routes: pages under /lessons/ (namespace "lessons"), API under /api/v1/ ("api").

@@ -1,7 +1,7 @@
 """``python manage.py fill_catalogues``: the architecture lessons' numbers on disk.
 
-Computes, with torch, what the architecture comparison and the transfer-learning
-widget show (``demos.ml.catalogues``) and writes it under
+Computes, with torch, what the architecture comparison, the transfer-learning
+widget and the autoencoder lesson show (``demos.ml.catalogues``) and writes it under
 ``<FEATURE_MAP_CACHE_DIR>/catalogues/``, so web workers read it without importing
 torch. ``make run`` runs it; files already there for this code and these torch
 versions are kept.
@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from demos.ml import catalogues
+from demos.widgets import autoencoder_tsne
 
 
 class Command(BaseCommand):
@@ -37,3 +38,8 @@ class Command(BaseCommand):
                 f"{catalogues.path_of(folder, name)} "
                 f"({time.perf_counter() - started:.1f} s)"
             )
+        started = time.perf_counter()
+        autoencoder_tsne.autoencoder_demo()
+        self.stdout.write(
+            f"{catalogues.AUTOENCODER} ({time.perf_counter() - started:.1f} s)"
+        )

@@ -50,7 +50,7 @@ def test_a_written_catalogue_is_read_not_computed(tmp_path: Path) -> None:
     assert catalogues.path_of(tmp_path, "x").name.startswith("x-")
 
 
-def test_widgets_read_the_filled_catalogues_without_torch(
+def test_widgets_read_the_filled_catalogues_without_torch_or_sklearn(
     settings, tmp_path: Path
 ) -> None:
     settings.FEATURE_MAP_CACHE_DIR = tmp_path / "cache"
@@ -58,13 +58,15 @@ def test_widgets_read_the_filled_catalogues_without_torch(
     code = """
 import django, sys
 django.setup()
-from demos.widgets import architectures, transfer_learning
+from demos.widgets import architectures, autoencoder_tsne, transfer_learning
 a = architectures.architectures_payload()
+d = autoencoder_tsne.autoencoder_demo()
+assert len(d["digits"]) == len(d["reconstructions"]) > 100 and d["tsne"], d.keys()
 t = transfer_learning.transfer_payload()
 assert len(a["models"]) > 3 and a["blocks"]["params_ratio"] > 1, a
 assert architectures.architecture_dict("vgg16", with_layers=False).get("layers") is None
 assert t["strategies"][0]["trainable"] > 0, t
-print("torch" in sys.modules, "torchvision" in sys.modules)
+print(*(m in sys.modules for m in ("torch", "torchvision", "sklearn")))
 """
     result = subprocess.run(
         [sys.executable, "-c", code],
@@ -79,4 +81,4 @@ print("torch" in sys.modules, "torchvision" in sys.modules)
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.split()[-2:] == ["False", "False"]
+    assert result.stdout.split()[-3:] == ["False", "False", "False"]
