@@ -23,8 +23,9 @@ PSS), and, for scale, the RSS of a bare ``python -c "import torch"``.
 
     .venv/bin/python bench/bench_first_maps.py [--torch]
 
-``make run`` exports the lesson's CNN to ONNX (``manage.py export_onnx``) and so
-does this script, unless ``--torch`` (the lesson's CNN on torch, as before). The
+``make run`` exports the lesson's CNN to ONNX (``manage.py export_onnx``) and
+computes the architecture lessons' numbers once (``manage.py fill_catalogues``); so
+does this script, unless ``--torch`` (everything in the worker, as before). The
 worker's memory is read after the feature-map lesson alone and after every widget,
 with whether torch's library is mapped in it.
 """
@@ -224,7 +225,10 @@ def feature_map_lesson(token: str) -> list[str]:
         fields | {"layer": "features.8", "cam_class": second},
     )
     notes.append(f"Grad-CAM of class 2 {status} {ms:.0f} ms")
-    for layer, point in (("features.0", ("3", "50", "60")), ("features.8", ("9", "3", "3"))):
+    for layer, point in (
+        ("features.0", ("3", "50", "60")),
+        ("features.8", ("9", "3", "3")),
+    ):
         linked = fields | {"layer": layer, "maps": body.get("maps_id", "")}
         linked |= dict(zip(("channel", "y", "x"), point, strict=True))
         linked.pop("maps")
@@ -349,8 +353,9 @@ def main() -> None:
     manage("load_lessons")
     manage("collectstatic", "--noinput")  # DEBUG off: pages need the manifest
     manage("models", "import", str(SHARED_DIR / "weights"))
-    if "--torch" not in sys.argv:  # as make run does: the lesson's CNN on ONNX
-        manage("export_onnx")
+    if "--torch" not in sys.argv:  # as make run does (make cnn): the lesson's CNN
+        manage("export_onnx")  # on ONNX, the architecture numbers on disk
+        manage("fill_catalogues")
     password = secrets.token_urlsafe(12)
     token = manage(
         "shell",

@@ -15,14 +15,21 @@ a library is the one that pays for it, so the order matters: cheap widgets first
 then the feature-map lesson, then the torch widgets, then the runs (which train in
 the runner process in production, inline here: their lines count training too).
 
-    PORTAL_CNN_ONNX=true .venv/bin/python bench/widget_inventory.py
+    PORTAL_CNN_ONNX=true .venv/bin/python bench/widget_inventory.py [--fill]
+
+``--fill`` first runs what ``make run`` prepares (``export_onnx``,
+``fill_catalogues``) in separate processes; without it the catalogues are computed
+by the first request (with torch), as on a server nobody prepared.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import zipfile
@@ -77,8 +84,12 @@ def calls() -> list[tuple[str, str, str, object]]:
     """(widget, method, path, data) in the order they are measured."""
     maps = {"model": "efficientnet-lite0", "sample": "chelsea"}
     return [
-        ("kernel_playground", "post", "/api/v1/playgrounds/kernel/",
-         {"sample": "cat", "preset": "sobel-x"}),
+        (
+            "kernel_playground",
+            "post",
+            "/api/v1/playgrounds/kernel/",
+            {"sample": "cat", "preset": "sobel-x"},
+        ),
         ("kernel_playground", "get", "/api/v1/playgrounds/conv-steps/", {}),
         ("output_size", "get", "/api/v1/playgrounds/output-size/", {"n": 7, "k": 3}),
         ("pooling", "get", "/api/v1/playgrounds/pooling/", {}),
@@ -89,32 +100,72 @@ def calls() -> list[tuple[str, str, str, object]]:
         ("augmentation", "get", "/api/v1/augmentations/plan/", {"seed": 1, "count": 4}),
         ("augmentation", "get", "/api/v1/augmentations/", {"seed": "1", "count": "4"}),
         ("feature_maps", "get", "/api/v1/cnn-models/", {}),
-        ("feature_maps", "post", "/api/v1/feature-maps/", {**maps, "layer": "features.3"}),
-        ("feature_maps", "post", "/api/v1/feature-maps/",
-         {**maps, "layer": "features.8", "cam_class": 281}),
-        ("feature_maps", "post", "/api/v1/feature-maps/linked/",
-         {**maps, "layer": "features.0", "channel": 3, "y": 10, "x": 10}),
-        ("feature_maps", "post", "/api/v1/feature-maps/",
-         {"model": "yolox-nano", "sample": "cyclists", "layer": "dark3"}),
+        (
+            "feature_maps",
+            "post",
+            "/api/v1/feature-maps/",
+            {**maps, "layer": "features.3"},
+        ),
+        (
+            "feature_maps",
+            "post",
+            "/api/v1/feature-maps/",
+            {**maps, "layer": "features.8", "cam_class": 281},
+        ),
+        (
+            "feature_maps",
+            "post",
+            "/api/v1/feature-maps/linked/",
+            {**maps, "layer": "features.0", "channel": 3, "y": 10, "x": 10},
+        ),
+        (
+            "feature_maps",
+            "post",
+            "/api/v1/feature-maps/",
+            {"model": "yolox-nano", "sample": "cyclists", "layer": "dark3"},
+        ),
         ("transfer_learning", "get", "/api/v1/transfer-learning/", {}),
         ("architectures", "get", "/api/v1/architectures/comparison/", {}),
         ("architectures", "get", "/api/v1/architectures/", {}),
-        ("feature_maps", "post", "/api/v1/feature-maps/",
-         {"sample": "astronaut", "model": "digits-cnn", "layer": "conv1"}),
+        (
+            "feature_maps",
+            "post",
+            "/api/v1/feature-maps/",
+            {"sample": "astronaut", "model": "digits-cnn", "layer": "conv1"},
+        ),
         ("draw_digit", "post", "/api/v1/digits/predict/", {"image": drawn_seven}),
         ("activations", "get", "/api/v1/cnn/activations/", {"channel": 1}),
         ("autoencoder_tsne", "get", "/api/v1/cnn/autoencoder/", {}),
         ("lstm_gates", "get", "/api/v1/cnn/lstm-gates/", {}),
-        ("training_curves (trains)", "post", "/api/v1/training-runs/",
-         {"subset": 20, "epochs": 1}),
-        ("transfer_runs (trains)", "post", "/api/v1/transfer-runs/",
-         {"epochs": "1", "dataset": two_class_zip}),
+        (
+            "training_curves (trains)",
+            "post",
+            "/api/v1/training-runs/",
+            {"subset": 20, "epochs": 1},
+        ),
+        (
+            "transfer_runs (trains)",
+            "post",
+            "/api/v1/transfer-runs/",
+            {"epochs": "1", "dataset": two_class_zip},
+        ),
     ]
 
 
 def main() -> None:
     sys.path.insert(0, str(REPO_DIR))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.test")
+    # Nothing cached from an earlier run: every call computes what it shows.
+    scratch = Path(tempfile.mkdtemp(prefix="widget-inventory-"))
+    os.environ["PORTAL_FEATURE_MAP_CACHE_DIR"] = str(scratch)
+    if "--fill" in sys.argv:  # what make run prepares, in its own process
+        for command in ("export_onnx", "fill_catalogues"):
+            subprocess.run(
+                [sys.executable, "manage.py", command],
+                cwd=REPO_DIR,
+                check=True,
+                capture_output=True,
+            )
     started = time.perf_counter()
     import django
 
@@ -130,8 +181,11 @@ def main() -> None:
     from django.urls import get_resolver
 
     get_resolver().url_patterns  # noqa: B018 (every view module, like gunicorn's master)
-    print(f"Django + URLconf: {time.perf_counter() - started:.1f} s, RSS {rss_mb():.0f} MB,"
-          f" imported: {', '.join(m for m in HEAVY if m in sys.modules) or 'none'}")
+    print(
+        f"Django + URLconf: {time.perf_counter() - started:.1f} s, "
+        f"RSS {rss_mb():.0f} MB, imported: "
+        f"{', '.join(m for m in HEAVY if m in sys.modules) or 'none'}"
+    )
     user = get_user_model().objects.create_user("inventory", password="pw-inventory-1")
     client = Client()
     client.force_login(user)
@@ -171,6 +225,7 @@ def main() -> None:
             f"{rss_mb():>7.0f}  {new:22} {runs}"
         )
     connection.creation.destroy_test_db(":memory:", verbosity=0)
+    shutil.rmtree(scratch, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from PIL import Image
@@ -56,7 +57,15 @@ MANIFEST_NAME = "efficientnet-lite0-maps.json"
 EXPORT_VERSION = 1  # bump when the exported graph or arrays change
 ARRAY_NAMES = ("stem_weight", "stem_kernel", "stem_bias", "fc_weight", "fc_bias")
 # (repeats, kernel, stride) of the seven stages (demos.ml.imagenet.STAGES).
-STAGE_WINDOWS = ((1, 3, 1), (2, 3, 2), (2, 5, 2), (3, 3, 2), (3, 5, 1), (4, 5, 2), (1, 3, 1))
+STAGE_WINDOWS = (
+    (1, 3, 1),
+    (2, 3, 2),
+    (2, 5, 2),
+    (3, 3, 2),
+    (3, 5, 1),
+    (4, 5, 2),
+    (1, 3, 1),
+)
 
 
 class ExportMissing(RuntimeError):
@@ -123,18 +132,20 @@ def export(folder: Path, weights: Path | None = None) -> dict[str, object]:
         )
     partial.replace(onnx_path)
     kernel, bias = explainer.folded_stem(model)
-    linear = model.classifier[-1]
+    linear = cast(torch.nn.Linear, model.classifier[-1])
+    stem = cast(torch.nn.Conv2d, model.get_submodule("features.0.0"))
     arrays = {
-        "stem_weight": model.features[0][0].weight.detach().numpy(),
+        "stem_weight": stem.weight.detach().numpy(),
         "stem_kernel": kernel.numpy(),
         "stem_bias": bias.numpy(),
-        "fc_weight": linear.weight.detach().numpy(),  # type: ignore[union-attr]
-        "fc_bias": linear.bias.detach().numpy(),  # type: ignore[union-attr]
+        "fc_weight": linear.weight.detach().numpy(),
+        "fc_bias": linear.bias.detach().numpy(),
     }
     arrays_path = folder / ARRAYS_NAME
     partial = arrays_path.with_suffix(".npz.part")
     with partial.open("wb") as handle:
-        np.savez(handle, **{k: v.astype(np.float32) for k, v in arrays.items()})
+        as_float32 = {k: v.astype(np.float32) for k, v in arrays.items()}
+        np.savez(handle, **as_float32)  # type: ignore[arg-type]
     partial.replace(arrays_path)
     manifest: dict[str, object] = {
         "version": EXPORT_VERSION,
@@ -157,7 +168,9 @@ def read_manifest(folder: Path) -> dict[str, object]:
     except (FileNotFoundError, ValueError) as exc:
         raise ExportMissing(f"no {MANIFEST_NAME} in {folder}") from exc
     if manifest.get("version") != EXPORT_VERSION:
-        raise ExportMissing(f"{MANIFEST_NAME}: export version {manifest.get('version')}")
+        raise ExportMissing(
+            f"{MANIFEST_NAME}: export version {manifest.get('version')}"
+        )
     return manifest
 
 
@@ -174,7 +187,9 @@ def verified_files(folder: Path, source_sha256: str) -> ExportedFiles:
         if sha256_of(path) != manifest.get(key):
             raise ExportMissing(f"{path.name}: SHA-256 differs from {MANIFEST_NAME}")
     with np.load(arrays_path) as data:
-        arrays = {name: np.asarray(data[name], dtype=np.float32) for name in ARRAY_NAMES}
+        arrays = {
+            name: np.asarray(data[name], dtype=np.float32) for name in ARRAY_NAMES
+        }
     return ExportedFiles(onnx_path, arrays, source_sha256)
 
 

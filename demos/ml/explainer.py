@@ -2,9 +2,9 @@
 feature map, followed back to the photo and forward to the classes.
 
 Pure module (numpy; torch only in the functions that take the torch model; never
-Django). The view is assembled from arrays (``linked_view_arrays``), so the ONNX copy
-of the network (``demos.ml.efficientnet_onnx``) gives the same view without torch. For a pixel (``y``, ``x``) of channel
-``channel`` of ``features[stage]``:
+Django). The view is assembled from arrays (``linked_view_arrays``), so the ONNX
+copy of the network (``demos.ml.efficientnet_onnx``) gives the same view without
+torch. For a pixel (``y``, ``x``) of channel ``channel`` of ``features[stage]``:
 
 * its receptive field on the 224 x 224 input (``demos.ml.receptive_field``);
 * for the stem (``stage == 0``) the arithmetic written out: the 3 x 3 input patch

@@ -47,7 +47,9 @@ def class_activation_map(
     weights = gradients.mean(axis=(1, 2))
     cam = np.maximum(np.tensordot(weights, activations, axes=(0, 0)), 0.0)
     height, width = int(tensor.shape[-2]), int(tensor.shape[-1])
-    cam = cv2.resize(cam.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
+    cam = cv2.resize(
+        cam.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR
+    )
     cam = cam - cam.min()
     cam = cam / (cam.max() + 1e-7)
     return np.clip(cam, 0.0, 1.0).astype(np.float32)
@@ -92,8 +94,9 @@ def cam_overlay(rgb: np.ndarray, cam: np.ndarray, *, side: int = 160) -> np.ndar
     interpolation = cv2.INTER_NEAREST if scale > 1 else cv2.INTER_AREA
     picture = cv2.resize(rgb, size, interpolation=interpolation)
     mask = cv2.resize(cam.astype(np.float32), size, interpolation=cv2.INTER_LINEAR)
-    heat = cv2.applyColorMap(np.uint8(255 * np.clip(mask, 0, 1)), cv2.COLORMAP_JET)
+    grey = (255 * np.clip(mask, 0, 1)).astype(np.uint8)  # truncated, as the library
+    heat = cv2.applyColorMap(grey, cv2.COLORMAP_JET)
     heat = cv2.cvtColor(heat, cv2.COLOR_BGR2RGB).astype(np.float32) / 255
     blended = 0.5 * heat + 0.5 * (picture.astype(np.float32) / 255)
     blended = blended / np.max(blended)
-    return np.uint8(255 * blended)
+    return (255 * blended).astype(np.uint8)

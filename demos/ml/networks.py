@@ -742,7 +742,9 @@ class EfficientNetOnnxCnn:
 
         inputs, outputs = self.forward(rgb)
         if not 0 <= stage < efficientnet_onnx.STAGE_COUNT:
-            raise ValueError(f"no stage {stage}: 0..{efficientnet_onnx.STAGE_COUNT - 1}")
+            raise ValueError(
+                f"no stage {stage}: 0..{efficientnet_onnx.STAGE_COUNT - 1}"
+            )
         head = outputs[f"features.{efficientnet_onnx.STAGE_COUNT - 1}"][0]
         return explainer.linked_view_arrays(
             maps=outputs[f"features.{stage}"][0],

@@ -43,7 +43,9 @@ class Command(BaseCommand):
             except efficientnet_onnx.ExportMissing:
                 pass
             else:
-                self.stdout.write(f"EfficientNet-Lite0 ONNX export is intact: {files.onnx}")
+                self.stdout.write(
+                    f"EfficientNet-Lite0 ONNX export is intact: {files.onnx}"
+                )
                 return
         started = time.perf_counter()
         try:
@@ -52,7 +54,8 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         self.stdout.write(
             self.style.SUCCESS(
-                f"Exported EfficientNet-Lite0 to {folder / efficientnet_onnx.ONNX_NAME} "
+                "Exported EfficientNet-Lite0 to "
+                f"{folder / efficientnet_onnx.ONNX_NAME} "
                 f"in {time.perf_counter() - started:.1f} s "
                 f"(SHA-256 {manifest['onnx_sha256']})."
             )

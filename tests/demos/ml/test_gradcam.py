@@ -68,17 +68,19 @@ def test_the_map_equals_grad_cam_by_hand(model, seven) -> None:
 
 
 def test_the_map_equals_the_grad_cam_librarys(model, seven) -> None:
+    import copy
+
     from pytorch_grad_cam import GradCAM
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
-
-    import copy
 
     private = copy.deepcopy(model)
     with GradCAM(model=private, target_layers=[private.relu2]) as library:
         expected = library(
             input_tensor=seven.clone(), targets=[ClassifierOutputTarget(3)]
         )[0]
-    assert np.allclose(class_activation_map(model, seven, "relu2", 3), expected, atol=1e-4)
+    assert np.allclose(
+        class_activation_map(model, seven, "relu2", 3), expected, atol=1e-4
+    )
 
 
 def test_the_overlay_is_the_librarys_overlay(model, seven) -> None:
@@ -127,7 +129,8 @@ def test_the_digit_grad_cam_imports_no_matplotlib() -> None:
     code = (
         "import sys, torch; from demos.ml import digits;"
         "from demos.ml.gradcam import class_activation_map, cam_overlay;"
-        "m = digits.load_state(digits.DigitsCNN(), digits.CNN_WEIGHTS, digits.CNN_META);"
+        "m = digits.load_state(digits.DigitsCNN(), digits.CNN_WEIGHTS,"
+        " digits.CNN_META);"
         "cam = class_activation_map(m, torch.zeros(1, 1, 32, 32), 'relu2', 3);"
         "cam_overlay(__import__('numpy').zeros((32, 32, 3), 'uint8'), cam);"
         "print('matplotlib' in sys.modules, 'pytorch_grad_cam' in sys.modules)"
