@@ -77,7 +77,24 @@ def when_ready(server: object) -> None:
         from demos.ml import cnn_warmup
 
         cnn_warmup.warm_before_fork()
+    if getattr(settings, "WARM_DETECTOR", True) and _runs_without_torch():
+        # Likewise the default person detector when it is ONNX/OpenCV only: a new
+        # worker then spends its first seconds on requests, not on building it.
+        from demos.ml.detection import warmup
+
+        warmup.warm_default_detector()
     connections.close_all()
+
+
+def _runs_without_torch() -> bool:
+    """Whether the default person detector and its parts are ONNX or OpenCV (never
+    torch in the master: forking after torch has started threads is unsafe)."""
+    from demos.ml.detection.detectors import default_detector_key
+    from models_store.registry import get_spec
+
+    spec = get_spec(default_detector_key())
+    parts = [get_spec(key) for key in spec.parts] if spec.is_fusion else [spec]
+    return all(part.family in ("onnx", "opencv") for part in parts)
 
 
 def post_worker_init(worker: object) -> None:
@@ -88,9 +105,10 @@ def post_worker_init(worker: object) -> None:
     from django.conf import settings
 
     if getattr(settings, "WARM_DETECTOR", True):
-        from demos.ml.detection.warmup import start_warming
+        from demos.ml.detection import warmup
 
-        start_warming()
+        if warmup.warmth()["state"] != "warm":  # not inherited from the master
+            warmup.start_warming()
     if getattr(settings, "WARM_CNN", True):
         from demos.ml import cnn_warmup
 
