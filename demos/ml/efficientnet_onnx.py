@@ -98,7 +98,7 @@ def export(folder: Path, weights: Path | None = None) -> dict[str, object]:
     """
     import torch
 
-    from demos.ml import explainer, imagenet
+    from demos.ml import imagenet
 
     weights = weights or imagenet.weights_path()
     model = imagenet.build_model(weights)
@@ -131,7 +131,7 @@ def export(folder: Path, weights: Path | None = None) -> dict[str, object]:
             opset_version=17,
         )
     partial.replace(onnx_path)
-    kernel, bias = explainer.folded_stem(model)
+    kernel, bias = imagenet.folded_stem(model)
     linear = cast(torch.nn.Linear, model.classifier[-1])
     stem = cast(torch.nn.Conv2d, model.get_submodule("features.0.0"))
     arrays = {

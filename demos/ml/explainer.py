@@ -208,22 +208,11 @@ def linked_view_arrays(
 
 
 def folded_stem(model: EfficientNetLite0) -> tuple[torch.Tensor, torch.Tensor]:
-    """The stem's kernel (``32 x 3 x 3 x 3``) and bias (``32``) with its batch norm
-    folded in: ``bn(conv(x)) = conv(x, w * s) + (beta - mean * s)``, ``s = gamma /
-    sqrt(var + eps)``."""
-    import torch
-    from torch import nn
+    """The stem's kernel and bias with its batch norm folded in
+    (``imagenet.folded_stem``)."""
+    from demos.ml import imagenet
 
-    stem = cast(nn.Sequential, model.features[0])
-    conv, norm = cast(nn.Conv2d, stem[0]), cast(nn.BatchNorm2d, stem[1])
-    mean, var = (
-        cast(torch.Tensor, norm.running_mean),
-        cast(torch.Tensor, norm.running_var),
-    )
-    scale = norm.weight / torch.sqrt(var + norm.eps)
-    kernel = conv.weight * scale[:, None, None, None]
-    bias = norm.bias - mean * scale
-    return kernel.detach(), bias.detach()
+    return imagenet.folded_stem(model)
 
 
 def stem_dot_product(
