@@ -21,13 +21,14 @@ digit, a training-curves run and a transfer-learning run with a prediction. Prin
 the worker's RSS (VmRSS, its peak VmHWM, the anonymous and file-backed parts, and
 PSS), and, for scale, the RSS of a bare ``python -c "import torch"``.
 
-    .venv/bin/python bench/bench_first_maps.py [--torch]
+    .venv/bin/python bench/bench_first_maps.py [--torch] [--first-only]
 
 ``make run`` exports the lesson's CNN to ONNX (``manage.py export_onnx``) and
 computes the architecture lessons' numbers once (``manage.py fill_catalogues``); so
 does this script, unless ``--torch`` (everything in the worker, as before). The
 worker's memory is read after the feature-map lesson alone and after every widget,
-with whether torch's library is mapped in it.
+with whether torch's library is mapped in it. ``--first-only`` stops after the
+first feature maps of each start (no widget tour).
 """
 
 from __future__ import annotations
@@ -383,7 +384,7 @@ def main() -> None:
                     f"{ms / 1000:.2f} s, "
                     f"{since:.1f} s after launch"
                 )
-                if warm == "false":
+                if warm == "false" or "--first-only" in sys.argv:
                     continue
                 state = wait_warm()
                 ms, status, _body = call(
