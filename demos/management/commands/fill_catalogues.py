@@ -39,6 +39,8 @@ class Command(BaseCommand):
                 f"({time.perf_counter() - started:.1f} s)"
             )
         started = time.perf_counter()
+        # Through the disk, not this process's memo (which may predate the folder).
+        autoencoder_tsne.autoencoder_demo.cache_clear()
         autoencoder_tsne.autoencoder_demo()
         self.stdout.write(
             f"{catalogues.AUTOENCODER} ({time.perf_counter() - started:.1f} s)"
