@@ -13,7 +13,7 @@ PYODIDE_DIR := static/vendor/pyodide
 PYODIDE_FILES := pyodide.js pyodide.js.map pyodide.asm.js pyodide.asm.wasm python_stdlib.zip pyodide-lock.json
 KATEX_DIR := static/vendor/katex
 
-.PHONY: run dev serve install pyodide katex migrate detector static test e2e browser lint format bench messages clean
+.PHONY: run dev serve install pyodide katex migrate detector cnn static test e2e browser lint format bench messages clean
 
 # $(call timed,what,command): run a step and print how long it took.
 define timed
@@ -72,6 +72,15 @@ else
 	  || echo "Default detector not downloaded (no internet?); serving with opencv-hog. Offline: make run WEIGHTS_DIR=path/to/weights"
 endif
 
+# The feature-map lesson's EfficientNet-Lite0 as ONNX (var/models/exports/) and the
+# architecture lessons' numbers (var/cache/catalogues/), so web workers serve them
+# without importing torch; no-ops when they are already there.
+cnn: install
+	@$(BIN)/python manage.py export_onnx \
+	  || echo "EfficientNet-Lite0 not exported; the lesson runs it on torch (more memory per worker)."
+	@$(BIN)/python manage.py fill_catalogues \
+	  || echo "Architecture numbers not computed; the first request computes them."
+
 # Static files for whitenoise (hashed, compressed) under var/staticfiles.
 static: install
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
@@ -85,6 +94,7 @@ run:
 	$(call timed,venv and packages,$(MAKE) --no-print-directory --quiet install)
 	$(call timed,database and lessons,$(MAKE) --no-print-directory --quiet migrate)
 	$(call timed,default detector,$(MAKE) --no-print-directory --quiet detector)
+	$(call timed,ImageNet CNN as ONNX,$(MAKE) --no-print-directory --quiet cnn)
 	$(call timed,static files,$(MAKE) --no-print-directory --quiet static)
 	@echo "Portal on http://$(HOST)/  — create an admin with: $(BIN)/python manage.py createsuperuser"
 	@$(BIN)/python manage.py run_training_worker & runner=$$!; \

@@ -89,6 +89,7 @@ def when_ready(server: object) -> None:
     opened here may be inherited by the workers."""
     if not preload_app:
         return
+    from django.conf import settings
     from django.db import connections
     from django.urls import get_resolver
     from django.utils import translation
@@ -97,20 +98,46 @@ def when_ready(server: object) -> None:
     for code in ("ko", "en"):
         with translation.override(code):
             translation.gettext("Log in")
+    if getattr(settings, "WARM_CNN", True):
+        # The feature-map lesson's CNN on ONNX Runtime (no torch), built once here:
+        # workers inherit it and the first student's maps wait for nothing.
+        from demos.ml import cnn_warmup
+
+        cnn_warmup.warm_before_fork()
+    if getattr(settings, "WARM_DETECTOR", True) and _runs_without_torch():
+        # Likewise the default person detector when it is ONNX/OpenCV only: a new
+        # worker then spends its first seconds on requests, not on building it.
+        from demos.ml.detection import warmup
+
+        warmup.warm_default_detector()
     connections.close_all()
 
 
+def _runs_without_torch() -> bool:
+    """Whether the default person detector and its parts are ONNX or OpenCV (never
+    torch in the master: forking after torch has started threads is unsafe)."""
+    from demos.ml.detection.detectors import default_detector_key
+    from models_store.registry import get_spec
+
+    spec = get_spec(default_detector_key())
+    parts = [get_spec(key) for key in spec.parts] if spec.is_fusion else [spec]
+    return all(part.family in ("onnx", "opencv") for part in parts)
+
+
 def post_worker_init(worker: object) -> None:
-    """Load the default person detector and the feature-map lesson's ImageNet CNN
-    in the background, so the first student waits for neither
+    """Load the default person detector and (unless the master already did) the
+    feature-map lesson's ImageNet CNN in the background, so the first student waits
+    for neither
     (PORTAL_WARM_DETECTOR=false / PORTAL_WARM_CNN=false turn them off)."""
     from django.conf import settings
 
     if getattr(settings, "WARM_DETECTOR", True):
-        from demos.ml.detection.warmup import start_warming
+        from demos.ml.detection import warmup
 
-        start_warming()
+        if warmup.warmth()["state"] != "warm":  # not inherited from the master
+            warmup.start_warming()
     if getattr(settings, "WARM_CNN", True):
         from demos.ml import cnn_warmup
 
-        cnn_warmup.start_warming()
+        if cnn_warmup.warmth()["state"] != "warm":  # not inherited from the master
+            cnn_warmup.start_warming()

@@ -21,7 +21,14 @@ digit, a training-curves run and a transfer-learning run with a prediction. Prin
 the worker's RSS (VmRSS, its peak VmHWM, the anonymous and file-backed parts, and
 PSS), and, for scale, the RSS of a bare ``python -c "import torch"``.
 
-    .venv/bin/python bench/bench_first_maps.py
+    .venv/bin/python bench/bench_first_maps.py [--torch] [--first-only]
+
+``make run`` exports the lesson's CNN to ONNX (``manage.py export_onnx``) and
+computes the architecture lessons' numbers once (``manage.py fill_catalogues``); so
+does this script, unless ``--torch`` (everything in the worker, as before). The
+worker's memory is read after the feature-map lesson alone and after every widget,
+with whether torch's library is mapped in it. ``--first-only`` stops after the
+first feature maps of each start (no widget tour).
 """
 
 from __future__ import annotations
@@ -117,6 +124,11 @@ def worker_pid(master: int) -> int:
     raise RuntimeError("no gunicorn worker")
 
 
+def torch_loaded(pid: int) -> bool:
+    """Whether the process has torch's library mapped (it imported torch)."""
+    return "libtorch_cpu" in Path(f"/proc/{pid}/maps").read_text()
+
+
 def memory_mb(pid: int) -> dict[str, float]:
     values: dict[str, float] = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -193,6 +205,36 @@ def poll(token: str, url_path: str, timeout: float = 300) -> dict:
             return data
         time.sleep(1)
     return data
+
+
+def feature_map_lesson(token: str) -> list[str]:
+    """What the feature-map lesson asks for: every layer, two classes' Grad-CAM,
+    the linked view of the stem and of the head."""
+    notes = []
+    fields = {"sample": "astronaut", "model": "efficientnet-lite0"}
+    for layer in ("features.0", "features.8"):
+        ms, status, body = call(
+            token, "POST", "/api/v1/feature-maps/", fields | {"layer": layer}
+        )
+        notes.append(f"maps {layer} {status} {ms:.0f} ms")
+    second = str(body["top5"][1]["index"])
+    ms, status, _d = call(
+        token,
+        "POST",
+        "/api/v1/feature-maps/",
+        fields | {"layer": "features.8", "cam_class": second},
+    )
+    notes.append(f"Grad-CAM of class 2 {status} {ms:.0f} ms")
+    for layer, point in (
+        ("features.0", ("3", "50", "60")),
+        ("features.8", ("9", "3", "3")),
+    ):
+        linked = fields | {"layer": layer, "maps": body.get("maps_id", "")}
+        linked |= dict(zip(("channel", "y", "x"), point, strict=True))
+        linked.pop("maps")
+        ms, status, _d = call(token, "POST", "/api/v1/feature-maps/linked/", linked)
+        notes.append(f"linked {layer} {status} {ms:.0f} ms")
+    return notes
 
 
 def serve_every_widget(token: str, username: str, password: str) -> list[str]:
@@ -311,6 +353,9 @@ def main() -> None:
     manage("load_lessons")
     manage("collectstatic", "--noinput")  # DEBUG off: pages need the manifest
     manage("models", "import", str(SHARED_DIR / "weights"))
+    if "--torch" not in sys.argv:  # as make run does (make cnn): the lesson's CNN
+        manage("export_onnx")  # on ONNX, the architecture numbers on disk
+        manage("fill_catalogues")
     password = secrets.token_urlsafe(12)
     token = manage(
         "shell",
@@ -338,7 +383,7 @@ def main() -> None:
                     f"{ms / 1000:.2f} s, "
                     f"{since:.1f} s after launch"
                 )
-                if warm == "false":
+                if warm == "false" or "--first-only" in sys.argv:
                     continue
                 state = wait_warm()
                 ms, status, _body = call(
@@ -352,13 +397,31 @@ def main() -> None:
                     f"uncached photo): HTTP {status} {ms / 1000:.2f} s"
                 )
                 pid = worker_pid(server.pid)
-                before = memory_mb(pid)
-                notes = serve_every_widget(token, "bench", password)
-                after = memory_mb(pid)
+                before = memory_mb(pid), torch_loaded(pid)
+                lesson_only = feature_map_lesson(token)
+                lesson = memory_mb(pid), torch_loaded(pid)
+                print("  feature-map lesson: " + "; ".join(lesson_only))
+                # Training and transfer runs train in the runner, as make run has it.
+                runner = subprocess.Popen(
+                    [PYTHON, "manage.py", "run_training_worker"],
+                    cwd=REPO_DIR,
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+                try:
+                    notes = serve_every_widget(token, "bench", password)
+                finally:
+                    stop(runner)
+                after = memory_mb(pid), torch_loaded(pid)
                 print("  served: " + "; ".join(notes))
-                for label, values in (("warm, idle", before), ("every widget", after)):
+                for label, (values, has_torch) in (
+                    ("warm, idle", before),
+                    ("the feature-map lesson", lesson),
+                    ("every widget", after),
+                ):
                     print(
-                        f"  worker after {label}: "
+                        f"  worker after {label} (torch imported: {has_torch}): "
                         + ", ".join(f"{k} {v:.0f} MB" for k, v in values.items())
                     )
             finally:

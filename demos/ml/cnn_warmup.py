@@ -3,11 +3,12 @@ process starts, so the first student's maps do not wait for it.
 
 Like ``demos.ml.detection.warmup`` (the person detector): ``start_warming()`` is
 called by gunicorn's ``post_worker_init`` hook (``gunicorn.conf.py``) when
-``PORTAL_WARM_CNN`` is on, never from ``AppConfig.ready()``. The thread imports
-torch, builds the default network through the one loader (weights hashed, feature
-extractor traced, all under the loader's lock, so a request arriving meanwhile
-waits instead of building it twice), then runs one forward pass and one Grad-CAM on
-a grey photo, which pays torch's first-run allocations and autograd's set-up.
+``PORTAL_WARM_CNN`` is on, never from ``AppConfig.ready()``. The thread builds the
+default network through the one loader (weights hashed, then the ONNX Runtime
+session of the exported graph — a fraction of a second, no torch — or, without an
+export, torch's model and its traced feature extractor; all under the loader's
+lock, so a request arriving meanwhile waits instead of building it twice), then
+runs one forward pass and one Grad-CAM on a grey photo (first-run allocations).
 ``warmth()`` is what ``/healthz`` reports as ``feature_map_cnn``.
 """
 
@@ -57,6 +58,27 @@ def warm_feature_map_cnn() -> None:
     seconds = round(time.perf_counter() - started, 3)
     logger.info("%s is warm after %.2f s", key, seconds)
     _set(state="warm", seconds=seconds)
+
+
+def warm_before_fork() -> bool:
+    """Warm the lesson's CNN in gunicorn's master (``preload_app``) when it runs on
+    ONNX Runtime: every worker forked afterwards inherits the built session (its
+    weights shared copy-on-write) and answers the first student at once, with no
+    warm-up of its own. Never torch in the master (fork after torch's threads is
+    unsafe): without an intact ONNX export this does nothing and returns False."""
+    from django.conf import settings
+
+    from demos.ml import efficientnet_onnx, networks
+
+    if not getattr(settings, "CNN_ONNX", True):
+        return False
+    try:
+        networks.efficientnet_onnx_files()
+    except efficientnet_onnx.ExportMissing:
+        return False
+    warm_feature_map_cnn()
+    _set(where="master")
+    return warmth()["state"] == "warm"
 
 
 def start_warming() -> threading.Thread:

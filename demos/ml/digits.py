@@ -31,13 +31,19 @@ from torch import nn
 from torch.nn import functional as F
 
 from demos.ml.bundled import WEIGHTS_DIR
+from demos.ml.tsne_maps import (  # noqa: F401  (digits' own names too)
+    TSNE_FILE,
+    TSNE_PERPLEXITIES,
+    TSNE_PERPLEXITY,
+    neighbour_agreement,
+    tsne_views,
+)
 from portal.lib.errors import BadInput
 
 CNN_WEIGHTS = WEIGHTS_DIR / "digits_cnn.pth"
 CNN_META = WEIGHTS_DIR / "digits_cnn.json"
 AUTOENCODER_WEIGHTS = WEIGHTS_DIR / "digits_autoencoder.pth"
 AUTOENCODER_META = WEIGHTS_DIR / "digits_autoencoder.json"
-TSNE_FILE = WEIGHTS_DIR / "digits_tsne.json"
 
 INPUT_SIZE = 32  # the network's input is 1x32x32, the size of the original bitmaps
 DATA_SIZE = 8  # the data set's images are 8x8
@@ -374,13 +380,6 @@ def feature_sets(
     return {"pixels": flat, "autoencoder": code, "cnn": deep}
 
 
-# The perplexities lesson 11's map offers; TSNE_PERPLEXITY's maps are "views" in
-# TSNE_FILE, the others under "other_perplexities" (all computed by train_digits:
-# t-SNE of 360 points takes seconds, too slow for a request).
-TSNE_PERPLEXITIES = (5, 15, 30, 50)
-TSNE_PERPLEXITY = 30
-
-
 def tsne_2d(
     features: np.ndarray, *, seed: int = 0, perplexity: int = TSNE_PERPLEXITY
 ) -> np.ndarray:
@@ -396,25 +395,6 @@ def tsne_2d(
     ).fit_transform(features)
     points -= points.mean(axis=0)
     return (points / np.abs(points).max()).astype(np.float32)
-
-
-def tsne_views(meta: dict, perplexity: int) -> dict[str, list]:
-    """``{view: N x 2 points}`` at ``perplexity`` from TSNE_FILE's contents;
-    ``KeyError`` when that perplexity was not computed."""
-    if perplexity == meta.get("perplexity", TSNE_PERPLEXITY):
-        return meta["views"]
-    return meta.get("other_perplexities", {})[str(perplexity)]
-
-
-def neighbour_agreement(points: np.ndarray, labels: np.ndarray, k: int = 5) -> float:
-    """Share of the ``k`` nearest map neighbours of each point (N x 2) that carry
-    its label (N ints), 0..1: how cleanly the map keeps each digit together."""
-    points = np.asarray(points, np.float64)
-    labels = np.asarray(labels)
-    squared = ((points[:, None, :] - points[None, :, :]) ** 2).sum(axis=-1)
-    np.fill_diagonal(squared, np.inf)
-    nearest = np.argsort(squared, axis=1, kind="stable")[:, :k]
-    return float((labels[nearest] == labels[:, None]).mean())
 
 
 def sha256_of_file(path: Path) -> str:

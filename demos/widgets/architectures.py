@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -15,12 +17,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from demos.ml.profiling import (
-    UnknownArchitecture,
-    all_architecture_summaries,
-    architecture_summary,
-)
-from demos.ml.residual_blocks import compare_residual_blocks
+from demos.ml import catalogues
+from demos.ml.profiling import ARCHITECTURES, UnknownArchitecture
 from demos.widgets.kit import gettext_label
 
 MODEL_NOTES = {
@@ -65,35 +63,33 @@ OP_LABELS = {
 }
 
 
+def _catalogue() -> dict[str, Any]:
+    """Every architecture's numbers and the residual blocks' (``demos.ml.catalogues``:
+    computed with torch once per machine, read from disk by web workers)."""
+    folder = Path(settings.FEATURE_MAP_CACHE_DIR) / "catalogues"
+    return catalogues.load_or_compute(
+        folder, catalogues.ARCHITECTURES, catalogues.architectures_catalogue
+    )
+
+
 def architecture_dict(key: str, *, with_layers: bool) -> dict:
-    data = architecture_summary(key).as_dict(with_layers=with_layers)
+    if key not in ARCHITECTURES:
+        raise UnknownArchitecture(key)
+    model = next(row for row in _catalogue()["models"] if row["key"] == key)
+    data = {k: v for k, v in model.items() if with_layers or k != "layers"}
     data["note"] = gettext_label(MODEL_NOTES, key)
     return data
 
 
-def _block_dict(block: Any) -> dict:
-    return {
-        "name": block.name,
-        "channels": block.channels,
-        "size": block.size,
-        "params": block.params,
-        "macs": block.macs,
-        "layers": [row.as_dict() for row in block.layers],
-    }
-
-
 def architectures_payload() -> dict:
     """Every architecture with its layer table, plus the residual-block comparison."""
-    blocks = compare_residual_blocks()
+    blocks = _catalogue()["blocks"]
     return {
-        "models": [
-            architecture_dict(summary.key, with_layers=True)
-            for summary in all_architecture_summaries()
-        ],
+        "models": [architecture_dict(key, with_layers=True) for key in ARCHITECTURES],
         "blocks": {
-            "basic": _block_dict(blocks.basic),
-            "bottleneck": _block_dict(blocks.bottleneck),
-            "params_ratio": round(blocks.params_ratio, 1),
+            "basic": blocks["basic"],
+            "bottleneck": blocks["bottleneck"],
+            "params_ratio": round(blocks["params_ratio"], 1),
         },
         "convention": _(
             "MACs count one multiply-add of a Conv2d or Linear layer per image; "
@@ -124,8 +120,7 @@ class ArchitectureListApi(APIView):
 
     @extend_schema(responses=OutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        summaries = all_architecture_summaries()
-        data = [architecture_dict(s.key, with_layers=False) for s in summaries]
+        data = [architecture_dict(key, with_layers=False) for key in ARCHITECTURES]
         return Response(self.OutputSerializer(data, many=True).data)
 
 

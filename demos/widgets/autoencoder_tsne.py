@@ -4,9 +4,11 @@ at the perplexity the student picks (maps precomputed by ``train_digits``)."""
 from __future__ import annotations
 
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 from django.http import HttpRequest
 from django.urls import path
 from django.utils.translation import gettext
@@ -18,7 +20,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from demos.ml import catalogues, tsne_maps
 from demos.ml import networks as cnn_models
+from demos.ml.bundled import WEIGHTS_DIR
 from demos.ml.feature_maps import (
     TRACING,
 )
@@ -52,7 +56,22 @@ def autoencoder_demo() -> dict[str, Any]:
     ``digits``: N x 64 ints 0..16; ``reconstructions``: N x 64 ints; ``labels``: N;
     ``errors``: per-digit mean squared error (pixels scaled to 0..1); ``tsne``:
     ``{view: N x 2 points in -1..1}`` for views "pixels", "autoencoder" and "cnn".
+    One fixed document: computed with torch and scikit-learn once per machine and
+    weights (``manage.py fill_catalogues``), read from disk by web workers.
     """
+    files = [WEIGHTS_DIR / name for name in AUTOENCODER_FILES]
+    missing = [path for path in files if not path.is_file()]
+    if missing:
+        return _autoencoder_demo()  # says which command makes them
+    return catalogues.load_or_compute(
+        Path(settings.FEATURE_MAP_CACHE_DIR) / "catalogues",
+        catalogues.AUTOENCODER,
+        _autoencoder_demo,
+        depends=files,
+    )
+
+
+def _autoencoder_demo() -> dict[str, Any]:
     from demos.ml import digits as digits_model
 
     data = digits_model.load_digits_split()
@@ -81,36 +100,34 @@ def autoencoder_demo() -> dict[str, Any]:
     }
 
 
-# digits.TSNE_PERPLEXITIES (not imported at URL load: digits imports torch).
-PERPLEXITIES = (5, 15, 30, 50)
+# What the document is computed from (demos.ml.digits' file names).
+AUTOENCODER_FILES = ("digits_autoencoder.pth", "digits_tsne.json")
 
 
 def tsne_context(request: HttpRequest) -> dict[str, Any]:
-    return {"tsne_perplexities": PERPLEXITIES}
+    return {"tsne_perplexities": tsne_maps.TSNE_PERPLEXITIES}
 
 
 @cache
 def tsne_map(perplexity: int) -> dict[str, Any]:
     """The three t-SNE maps at ``perplexity`` (one of ``TSNE_PERPLEXITIES``), read
     from the committed file, and how many of each point's 5 nearest map
-    neighbours are the same digit (``agreement``, per view, 0..1)."""
-    from demos.ml import digits as digits_model
-
+    neighbours are the same digit (``agreement``, per view, 0..1). No torch: the
+    labels are the autoencoder document's (the same test digits, in order)."""
     try:
-        meta = digits_model.read_meta(digits_model.TSNE_FILE)
-        views = digits_model.tsne_views(meta, perplexity)
+        views = tsne_maps.tsne_views(tsne_maps.read_maps(), perplexity)
     except (FileNotFoundError, KeyError) as exc:
         raise cnn_models.CnnModelUnavailable(
             gettext("The t-SNE map has not been computed. Fix: `%(fix)s`.")
             % {"fix": "python manage.py train_digits"}
         ) from exc
-    labels = np.asarray(digits_model.load_digits_split().test_labels)
+    labels = np.asarray(autoencoder_demo()["labels"])
     return {
         "perplexity": perplexity,
-        "perplexities": list(digits_model.TSNE_PERPLEXITIES),
+        "perplexities": list(tsne_maps.TSNE_PERPLEXITIES),
         "views": views,
         "agreement": {
-            name: round(digits_model.neighbour_agreement(np.array(points), labels), 3)
+            name: round(tsne_maps.neighbour_agreement(np.array(points), labels), 3)
             for name, points in views.items()
         },
     }
@@ -122,8 +139,10 @@ class TsneMapApi(APIView):
     permission_classes = [AllowAny]
 
     class InputSerializer(serializers.Serializer):
-        # digits.TSNE_PERPLEXITIES (not imported here: digits imports torch).
-        perplexity = serializers.ChoiceField(choices=[5, 15, 30, 50], default=30)
+        perplexity = serializers.ChoiceField(
+            choices=list(tsne_maps.TSNE_PERPLEXITIES),
+            default=tsne_maps.TSNE_PERPLEXITY,
+        )
 
     @extend_schema(parameters=[InputSerializer], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:

@@ -494,8 +494,6 @@ def linked_view(
     folder only). Raises ``BadInput`` for another model, a layer, channel or pixel
     outside the network, and ``MapsGone`` for a cached run that is not there.
     """
-    from demos.ml import explainer, imagenet
-
     if model_key != LINKED_MODEL:
         raise BadInput(gettext("The linked view follows EfficientNet-Lite0 only."))
     spec = cnn_models.get_spec(model_key)
@@ -508,12 +506,11 @@ def linked_view(
         if image_bytes is None:
             raise BadInput(gettext("Send either an image or a sample name."))
         rgb = decode_full_upload(image_bytes).rgb
-    tensor = imagenet.preprocess(rgb)
-    loaded = cnn_models.get_cnn_model(model_key)
-    network: Any = loaded.model  # type: ignore[attr-defined]
+    loaded: Any = cnn_models.get_cnn_model(model_key)
     _check_point(layer_spec, channel, y, x)
     stage = int(layer_spec.name.rpartition(".")[2])
-    view = explainer.linked_view(network, tensor, stage, channel, y, x)
+    # ONNX Runtime (or the torch model when no export exists): the same view.
+    view = loaded.linked_view(rgb, stage, channel, y, x)
     return _linked_payload(spec.key, layer_spec, view)
 
 

@@ -4,8 +4,10 @@ an instructor's class dataset or the student's own photos per class."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.urls import path, reverse
 from django.utils.translation import gettext, gettext_lazy
@@ -18,11 +20,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from demos.ml import catalogues
 from demos.ml.freezing import (
     TRANSFER_CASES,
     TRANSFER_NUM_CLASSES,
     TRANSFER_STRATEGIES,
-    transfer_learning_counts,
 )
 from demos.widgets import transfer_datasets, transfer_runs
 from demos.widgets.kit import gettext_label, read_upload
@@ -87,19 +89,25 @@ CASE_REASONS = {
 
 def transfer_payload() -> dict:
     """Trainable/frozen counts per strategy and the four dataset cases."""
+    # Counted with torch once per machine, read from disk here (demos.ml.catalogues).
+    every = catalogues.load_or_compute(
+        Path(settings.FEATURE_MAP_CACHE_DIR) / "catalogues",
+        catalogues.TRANSFER_COUNTS,
+        catalogues.transfer_counts_catalogue,
+    )
     strategies = []
     for key in TRANSFER_STRATEGIES:
-        counts = transfer_learning_counts(key)
+        counts = every[key]
         strategies.append(
             {
                 "key": key,
                 "label": gettext_label(STRATEGY_LABELS, key),
                 "description": gettext_label(STRATEGY_DESCRIPTIONS, key),
-                "trainable": counts.trainable,
-                "frozen": counts.frozen,
-                "total": counts.total,
-                "trainable_share": round(counts.trainable_share, 4),
-                "trainable_blocks": list(counts.trainable_blocks),
+                "trainable": counts["trainable"],
+                "frozen": counts["frozen"],
+                "total": counts["total"],
+                "trainable_share": round(counts["trainable_share"], 4),
+                "trainable_blocks": list(counts["trainable_blocks"]),
             }
         )
     cases = [

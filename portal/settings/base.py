@@ -367,6 +367,10 @@ WARM_DETECTOR = env_bool("PORTAL_WARM_DETECTOR", True)
 # ... and the feature-map lesson's ImageNet CNN (EfficientNet-Lite0), off the request
 # path.
 WARM_CNN = env_bool("PORTAL_WARM_CNN", True)
+# EfficientNet-Lite0 runs on ONNX Runtime from the export `manage.py models
+# export-onnx` makes (`make run` does), so web workers need no torch for it; off,
+# or without an export, it runs on torch.
+CNN_ONNX = env_bool("PORTAL_CNN_ONNX", True)
 DETECTION_FLOOR_SCORE = 0.05
 DEFAULT_SCORE_THRESHOLD = 0.5
 TORCH_THREADS = env_int("PORTAL_TORCH_THREADS", max(1, (os.cpu_count() or 2) // 2))

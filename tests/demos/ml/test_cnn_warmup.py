@@ -58,6 +58,7 @@ def test_gunicorn_warms_the_cnn_unless_turned_off(settings, monkeypatch) -> None
     started: list[int] = []
     monkeypatch.setattr(cnn_warmup, "start_warming", lambda: started.append(1))
     monkeypatch.setattr(warmup, "start_warming", lambda: None)
+    monkeypatch.setitem(cnn_warmup._state, "state", "cold")  # not warmed in a master
     hooks = runpy.run_path(str(REPO_DIR / "gunicorn.conf.py"))
 
     settings.WARM_CNN = False

@@ -1,5 +1,7 @@
-"""Grad-CAM with the grad-cam library (demos/cnn/gradcam.py), checked against
-Grad-CAM computed by hand with torch hooks, and in the digit and feature-map APIs."""
+"""Grad-CAM of the digits CNN and torchvision classifiers (demos/ml/gradcam.py) on
+the shared model — no copy, no matplotlib — checked against Grad-CAM computed by
+hand with torch hooks and against the grad-cam library, and in the digit and
+feature-map APIs."""
 
 from __future__ import annotations
 
@@ -55,7 +57,7 @@ def grad_cam_by_hand(
     return cam / (cam.max() + 1e-7)
 
 
-def test_the_library_map_equals_grad_cam_by_hand(model, seven) -> None:
+def test_the_map_equals_grad_cam_by_hand(model, seven) -> None:
     index = int(model(seven).argmax())
     assert index == 7
     cam = class_activation_map(model, seven, "relu2", index)
@@ -63,6 +65,85 @@ def test_the_library_map_equals_grad_cam_by_hand(model, seven) -> None:
     assert cam.min() >= 0 and cam.max() <= 1 and cam.max() > 0.99
     expected = grad_cam_by_hand(model, seven.clone(), "relu2", index)
     assert np.allclose(cam, expected, atol=1e-4)
+
+
+def test_the_map_equals_the_grad_cam_librarys(model, seven) -> None:
+    import copy
+
+    from pytorch_grad_cam import GradCAM
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    private = copy.deepcopy(model)
+    with GradCAM(model=private, target_layers=[private.relu2]) as library:
+        expected = library(
+            input_tensor=seven.clone(), targets=[ClassifierOutputTarget(3)]
+        )[0]
+    assert np.allclose(
+        class_activation_map(model, seven, "relu2", 3), expected, atol=1e-4
+    )
+
+
+def test_the_overlay_is_the_librarys_overlay(model, seven) -> None:
+    from pytorch_grad_cam.utils.image import show_cam_on_image
+
+    grey = np.rint(seven[0, 0].numpy() * 255).astype(np.uint8)
+    rgb = np.repeat(grey[:, :, None], 3, axis=2)
+    cam = class_activation_map(model, seven, "relu2", 7)
+    big = cv2.resize(rgb, (160, 160), interpolation=cv2.INTER_NEAREST)
+    mask = cv2.resize(cam, (160, 160), interpolation=cv2.INTER_LINEAR)
+    expected = show_cam_on_image(
+        big.astype(np.float32) / 255, np.clip(mask, 0, 1), use_rgb=True
+    )
+    assert np.array_equal(cam_overlay(rgb, cam, side=160), expected)
+
+
+def test_another_thread_running_the_model_meanwhile_is_not_seen(model, seven) -> None:
+    """The hook keeps only its own thread's output: a concurrent forward pass of the
+    shared model (another request) neither breaks nor changes the map."""
+    import threading
+
+    expected = class_activation_map(model, seven, "relu2", 7)
+    noise = torch.rand(1, 1, 32, 32)
+    stop = threading.Event()
+
+    def busy() -> None:
+        while not stop.is_set():
+            with torch.inference_mode():
+                model(noise)
+
+    thread = threading.Thread(target=busy)
+    thread.start()
+    try:
+        maps = [class_activation_map(model, seven, "relu2", 7) for _ in range(20)]
+    finally:
+        stop.set()
+        thread.join()
+    assert all(np.allclose(m, expected, atol=1e-6) for m in maps)
+
+
+def test_the_digit_grad_cam_imports_no_matplotlib() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys, torch; from demos.ml import digits;"
+        "from demos.ml.gradcam import class_activation_map, cam_overlay;"
+        "m = digits.load_state(digits.DigitsCNN(), digits.CNN_WEIGHTS,"
+        " digits.CNN_META);"
+        "cam = class_activation_map(m, torch.zeros(1, 1, 32, 32), 'relu2', 3);"
+        "cam_overlay(__import__('numpy').zeros((32, 32, 3), 'uint8'), cam);"
+        "print('matplotlib' in sys.modules, 'pytorch_grad_cam' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parents[3],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["False", "False"]
 
 
 def test_the_shared_model_keeps_no_hooks_and_no_gradients(model, seven) -> None:

@@ -9,15 +9,15 @@ from django.test import Client
 
 from demos.lessons.services import load_lessons
 from demos.ml import digits as digits_model
-from demos.widgets.autoencoder_tsne import PERPLEXITIES
+from demos.ml import tsne_maps
 
 URL = "/api/v1/cnn/tsne/"
 
 
 def test_the_widget_offers_the_perplexities_train_digits_computes() -> None:
-    assert PERPLEXITIES == digits_model.TSNE_PERPLEXITIES
+    assert tsne_maps.TSNE_PERPLEXITIES == digits_model.TSNE_PERPLEXITIES
     meta = digits_model.read_meta(digits_model.TSNE_FILE)
-    for perplexity in PERPLEXITIES:
+    for perplexity in tsne_maps.TSNE_PERPLEXITIES:
         views = digits_model.tsne_views(meta, perplexity)
         assert set(views) == {"pixels", "autoencoder", "cnn"}
 

@@ -53,6 +53,7 @@ def test_gunicorn_warms_in_the_background_unless_turned_off(
     started: list[threading.Thread] = []
     monkeypatch.setattr(warmup, "start_warming", lambda: started.append(1))
     monkeypatch.setattr(cnn_warmup, "start_warming", lambda: None)  # its own test
+    monkeypatch.setitem(warmup._state, "state", "cold")  # not warmed in a master
     hooks = runpy.run_path(str(REPO_DIR / "gunicorn.conf.py"))
 
     settings.WARM_DETECTOR = False
@@ -77,3 +78,20 @@ def test_the_first_request_marks_the_process_warm(
     )
 
     assert client.get("/healthz").json()["default_detector"]["state"] == "warm"
+
+
+@pytest.mark.django_db
+def test_the_master_warms_an_onnx_detector_and_workers_inherit_it(
+    models_ready, settings, monkeypatch
+) -> None:
+    started: list[int] = []
+    monkeypatch.setattr(warmup, "_state", {"state": "cold", "detector": None})
+    monkeypatch.setattr(warmup, "start_warming", lambda: started.append(1))
+    monkeypatch.setattr(cnn_warmup, "start_warming", lambda: None)
+    settings.WARM_CNN = False
+    hooks = runpy.run_path(str(REPO_DIR / "gunicorn.conf.py"))
+    assert hooks["_runs_without_torch"]() is True  # ONNX detectors ready
+    hooks["when_ready"](None)
+    assert warmup.warmth()["state"] == "warm"
+    hooks["post_worker_init"](None)
+    assert started == []
