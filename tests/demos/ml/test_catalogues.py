@@ -12,11 +12,8 @@ from pathlib import Path
 from django.core.management import call_command
 
 from demos.ml import catalogues
-from demos.ml.profiling import (
-    TRANSFER_STRATEGIES,
-    architecture_summary,
-    transfer_learning_counts,
-)
+from demos.ml.freezing import TRANSFER_STRATEGIES, transfer_learning_counts
+from demos.ml.profiling import architecture_summary
 
 REPO = Path(__file__).resolve().parents[3]
 
