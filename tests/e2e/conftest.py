@@ -111,3 +111,23 @@ def watch_errors(page) -> list[str]:
     page.on("pageerror", lambda exc: found.append(str(exc)))
     page.on("console", lambda m: found.append(m.text) if m.type == "error" else None)
     return found
+
+
+@pytest.fixture
+def korean_page(browser, live_url, transactional_db) -> Iterator:
+    """A tall page in Korean, logged in as a fresh student (``page.username``)."""
+    context = browser.new_context(
+        locale="ko-KR", viewport={"width": 1280, "height": 2600}
+    )
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    username = f"e2e-{uuid.uuid4().hex[:8]}"
+    make_user(username=username)
+    page.goto(f"{live_url}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", DEFAULT_PASSWORD)
+    page.click("form.form button[type=submit]")
+    page.wait_for_url(f"{live_url}/")
+    page.username = username  # type: ignore[attr-defined]
+    yield page
+    context.close()

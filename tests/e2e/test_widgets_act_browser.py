@@ -6,35 +6,13 @@ are also photographed (test-artifacts/act-*.png) for a person to look at."""
 from __future__ import annotations
 
 import re
-import uuid
-from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import ARTIFACTS, watch_errors
-from tests.factories import DEFAULT_PASSWORD, make_user
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def korean_page(browser, live_url, transactional_db) -> Iterator:
-    """A tall page in Korean, logged in as a fresh student."""
-    context = browser.new_context(
-        locale="ko-KR", viewport={"width": 1280, "height": 2600}
-    )
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    username = f"e2e-{uuid.uuid4().hex[:8]}"
-    make_user(username=username)
-    page.goto(f"{live_url}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", DEFAULT_PASSWORD)
-    page.click("form.form button[type=submit]")
-    page.wait_for_url(f"{live_url}/")
-    yield page
-    context.close()
 
 
 def shoot(page, testid: str, name: str) -> None:

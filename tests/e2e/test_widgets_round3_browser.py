@@ -7,36 +7,19 @@ log-out-elsewhere; the t-SNE perplexity control. Each widget is photographed
 from __future__ import annotations
 
 import re
-import uuid
-from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import ARTIFACTS, watch_errors
-from tests.factories import DEFAULT_PASSWORD, make_user
+from tests.factories import DEFAULT_PASSWORD
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def korean_page(browser, live_url, course) -> Iterator:
-    """A tall page in Korean, logged in as a fresh student."""
-    context = browser.new_context(
-        locale="ko-KR", viewport={"width": 1280, "height": 2400}
-    )
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    username = f"e2e-{uuid.uuid4().hex[:8]}"
-    make_user(username=username)
-    page.goto(f"{live_url}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", DEFAULT_PASSWORD)
-    page.click("form.form button[type=submit]")
-    page.wait_for_url(f"{live_url}/")
-    page.username = username  # type: ignore[attr-defined]
-    yield page
-    context.close()
+@pytest.fixture(autouse=True)
+def lessons(course) -> None:
+    """Every test here opens a lesson."""
 
 
 def shoot(page, testid: str, name: str) -> None:

@@ -5,8 +5,6 @@ finds them there never imports torch."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from django.core.management import call_command
@@ -14,8 +12,7 @@ from django.core.management import call_command
 from demos.ml import catalogues
 from demos.ml.freezing import TRANSFER_STRATEGIES, transfer_learning_counts
 from demos.ml.profiling import architecture_summary
-
-REPO = Path(__file__).resolve().parents[3]
+from tests.fresh_process import run_in_fresh_process
 
 
 def test_the_catalogue_holds_the_computed_numbers(tmp_path: Path) -> None:
@@ -65,17 +62,5 @@ assert architectures.architecture_dict("vgg16", with_layers=False).get("layers")
 assert t["strategies"][0]["trainable"] > 0, t
 print(*(m in sys.modules for m in ("torch", "torchvision", "sklearn")))
 """
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        env={
-            "DJANGO_SETTINGS_MODULE": "portal.settings.test",
-            "PATH": "/usr/bin:/bin",
-            "PORTAL_FEATURE_MAP_CACHE_DIR": str(tmp_path / "cache"),
-        },
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.split()[-3:] == ["False", "False", "False"]
+    last = run_in_fresh_process(code, cache_dir=tmp_path / "cache")
+    assert last.split()[-3:] == ["False", "False", "False"]

@@ -6,8 +6,6 @@ process that never imports torch."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +18,7 @@ from demos.ml import networks as cnn_models
 from demos.ml.receptive_field import spatial_layers
 from models_store import loading
 from tests.conftest import SAMPLES_DIR
+from tests.fresh_process import run_in_fresh_process
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -176,22 +175,12 @@ assert r.cam['grid'] and c.cam['index'] == second and v['dot'], (r, c, v)
 print(r.top5[0]['label'], *(m in sys.modules for m in
       ('torch', 'torchvision', 'matplotlib', 'onnx')))
 """
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        env={
-            "DJANGO_SETTINGS_MODULE": "portal.settings.test",
-            "PATH": "/usr/bin:/bin",
-            "PORTAL_CNN_ONNX": "true",
-            "PORTAL_MODELS_DIR": str(models),
-            "PORTAL_FEATURE_MAP_CACHE_DIR": str(tmp_path / "cache"),
-        },
-        timeout=300,
+    last = run_in_fresh_process(
+        code,
+        cache_dir=tmp_path / "cache",
+        PORTAL_CNN_ONNX="true",
+        PORTAL_MODELS_DIR=str(models),
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    last = result.stdout.strip().splitlines()[-1]
     assert last.endswith("False False False False"), last
     assert last.split(" False")[0] in {"tabby", "tiger cat", "Egyptian cat"}
 

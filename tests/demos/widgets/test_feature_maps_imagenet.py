@@ -3,19 +3,18 @@ in the page's language, and Grad-CAM of a chosen class over the whole photo."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from django.core.cache import cache
 from django.test import Client
 
+from tests.fresh_process import run_in_fresh_process
+
 pytestmark = pytest.mark.django_db
 
 MODELS = "/api/v1/cnn-models/"
 MAPS = "/api/v1/feature-maps/"
-REPO = Path(__file__).resolve().parents[3]
 CATS = {"tabby", "tiger cat", "Egyptian cat"}
 
 
@@ -85,17 +84,5 @@ def test_grad_cam_of_the_imagenet_cnn_imports_no_matplotlib(tmp_path: Path) -> N
         "assert r.cam['grid'];"
         "print('matplotlib' in sys.modules, 'pytorch_grad_cam' in sys.modules)"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        env={
-            "DJANGO_SETTINGS_MODULE": "portal.settings.test",
-            "PATH": "/usr/bin:/bin",
-            "PORTAL_FEATURE_MAP_CACHE_DIR": str(tmp_path / "cache"),
-        },
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip().splitlines()[-1] == "False False"
+    last = run_in_fresh_process(code, cache_dir=tmp_path / "cache")
+    assert last == "False False"
