@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +31,19 @@ async def read_as_asgi(response: Any) -> list[bytes]:
     return [chunk async for chunk in response]
 
 
+def run_coroutine(coroutine):
+    """``asyncio.run`` on a thread of its own: the browser tests' Playwright keeps
+    an event loop running in the main thread for the whole session."""
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
+
+
 def test_a_file_is_sent_a_chunk_at_a_time_under_asgi() -> None:
     response = FileResponse(PHOTO.open("rb"), content_type="image/jpeg")
     response.block_size = 8192
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # Django's "consume synchronous iterators"
-        chunks = asyncio.run(read_as_asgi(response))
+        chunks = run_coroutine(read_as_asgi(response))
     response.file_to_stream.close()
     assert len(chunks) > 1
     assert b"".join(chunks) == PHOTO.read_bytes()
@@ -58,7 +66,7 @@ def test_a_generator_is_pulled_as_it_is_sent_not_read_whole_first() -> None:
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert asyncio.run(first_chunk()) == b"x" * 10
+        assert run_coroutine(first_chunk()) == b"x" * 10
     assert pulled == [0]  # the stock response had pulled all five
 
 
@@ -79,7 +87,7 @@ def test_static_files_are_streamed_too() -> None:
     response.block_size = 8192
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        chunks = asyncio.run(read_as_asgi(response))
+        chunks = run_coroutine(read_as_asgi(response))
     response.file_to_stream.close()
     assert len(chunks) > 1 and b"".join(chunks) == PHOTO.read_bytes()
 
@@ -117,7 +125,7 @@ def call_asgi(scope_headers: list, body_messages: list) -> tuple[list, int]:
         "client": ("127.0.0.1", 1234),
         "server": ("testserver", 80),
     }
-    asyncio.run(asyncio.wait_for(application(scope, receive, send), 30))
+    run_coroutine(asyncio.wait_for(application(scope, receive, send), 30))
     return sent, read
 
 
