@@ -132,11 +132,7 @@ class FeatureMapCreateApi(APIView):
     @extend_schema(request=InputSerializer, responses=OutputSerializer)
     def post(self, request: Request) -> Response:
         data = validated(self.InputSerializer(data=request.data))
-        image_bytes = None
-        if "image" in data:
-            image_bytes = read_upload(data["image"])
-        elif "run" in data:
-            image_bytes = run_image_bytes(request, data["run"])
+        image_bytes = _photo_bytes(request, data)
         try:
             with own_image_slot(request.user, has_upload=image_bytes is not None):
                 result = w_maps.render_feature_maps(
@@ -238,11 +234,7 @@ class LinkedViewApi(APIView):
     @extend_schema(request=InputSerializer, responses=OutputSerializer)
     def post(self, request: Request) -> Response:
         data = validated(self.InputSerializer(data=request.data))
-        image_bytes = None
-        if "image" in data:
-            image_bytes = read_upload(data["image"])
-        elif "run" in data:
-            image_bytes = run_image_bytes(request, data["run"])
+        image_bytes = _photo_bytes(request, data)
         try:
             with own_image_slot(request.user, has_upload=image_bytes is not None):
                 payload = w_maps.linked_view(
@@ -263,6 +255,16 @@ class LinkedViewApi(APIView):
                 raise
             raise cnn_models.CnnModelUnavailable(_NOT_INSTALLED()) from exc
         return Response(self.OutputSerializer(payload).data)
+
+
+def _photo_bytes(request: Request, data: dict[str, Any]) -> bytes | None:
+    """The photo a maps request names: an upload, a person-demo run of the
+    student's, or ``None`` (a sample, or the model's own default)."""
+    if "image" in data:
+        return read_upload(data["image"])
+    if "run" in data:
+        return run_image_bytes(request, data["run"])
+    return None
 
 
 @require_GET
