@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import os
 import runpy
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -72,6 +75,7 @@ def start(tmp_path: Path, port: int) -> subprocess.Popen:
         "GUNICORN_WORKERS": "1",
         "GUNICORN_THREADS": "1",
         "PORTAL_WARM_DETECTOR": "false",
+        "PORTAL_WARM_CNN": "false",  # only the sockets matter here: start quickly
         "DJANGO_SETTINGS_MODULE": "portal.settings.test",
     }
     env.pop("XDG_RUNTIME_DIR", None)
@@ -100,7 +104,18 @@ def stop(server: subprocess.Popen) -> None:
         server.wait(timeout=60)
 
 
-def test_two_portals_keep_their_own_sockets(tmp_path: Path) -> None:
+@pytest.fixture
+def short_tmp() -> Iterator[Path]:
+    """A folder with a short path: a Unix socket path holds at most 107 bytes, and
+    pytest-xdist's ``tmp_path`` (``…/popen-gw1/test_two_portals_keep_their_ow0/…``)
+    is long enough that gunicorn.conf.py rightly turns the socket off."""
+    folder = Path(tempfile.mkdtemp(prefix="ctl-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_two_portals_keep_their_own_sockets(short_tmp: Path) -> None:
+    tmp_path = short_tmp
     ports = [free_port(), free_port()]
     sockets = [tmp_path / f"var/run/gunicorn-127.0.0.1_{port}.ctl" for port in ports]
     servers = [start(tmp_path, port) for port in ports]
