@@ -24,7 +24,8 @@ belongs to the registry and ``models_store.loading``:
   stable) become extra graph outputs of the loader's session.
 
 Activations come from one path, ``demos.ml.feature_maps`` (``TorchActivations`` /
-``OnnxActivations``); each runner is built once per process in the loader's cache.
+``OnnxActivations``), or from the numpy network itself for the digits CNN; each
+runner is built once per process in the loader's cache.
 This module imports no torch, torchvision or onnx at import time: listing the models
 (declared shapes, checked against real forward passes by the tests) needs none.
 """
