@@ -111,7 +111,8 @@ def activation_demo(*, sample: str, channel: int, seed: int = 0) -> dict[str, An
     conv, bn_eval, bn_relu = outputs["conv1"], outputs["bn1"], outputs["relu1"]
     # Train mode normalises with this image's own statistics instead.
     bn_train = loaded.net.batch_norm("bn1", conv, train=True)
-    # The mask F.dropout(p=0.5) would draw from torch.manual_seed(seed).
+    # Dropout p=0.5 in training: the mask ``torch.rand(...) >= 0.5`` draws for this
+    # seed (what the widget showed on torch), the kept values doubled.
     dropout_train = bn_relu * dropout_keep_mask(bn_relu.shape, seed) / np.float32(0.5)
     values = {
         "conv": conv,
