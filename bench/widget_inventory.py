@@ -12,7 +12,8 @@ code the request ran (a profile hook sees every Python call into torch,
 torchvision, sklearn or matplotlib, so a widget that uses torch is named even
 after an earlier one imported it). The first call that imports
 a library is the one that pays for it, so the order matters: cheap widgets first,
-then the feature-map lesson, then the torch widgets, then the runs (which train in
+then the feature-map lesson, then the digits CNN's widgets (numpy since issue 22)
+and the LSTM (torch), then the runs (which train in
 the runner process in production, inline here: their lines count training too).
 
     PORTAL_CNN_ONNX=true .venv/bin/python bench/widget_inventory.py [--fill]

@@ -1,17 +1,11 @@
-"""The embedded digits CNN, its autoencoder and their data (pure: no Django).
+"""The digits CNN and its autoencoder in torch: their training (pure: no Django).
 
-The training data is scikit-learn's handwritten digits (``load_digits``, shipped with
-the library, no download): 1797 images of 8x8 pixels whose values 0..16 count the ink
-pixels in 4x4 blocks of a 32x32 bitmap in which the digit was scaled to fill the box.
-Everything the network sees goes through the same path:
-
-    drawing --prepare_drawn_digit--> 8x8 (0..16) --digits_to_tensor--> 1x32x32 (0..1)
-
-so a big, thick, off-centre digit drawn on a canvas is cropped to its ink, padded to a
-square, scaled to 32x32 and block-counted to 8x8 exactly like the data set, then
-upsampled to the network's 32x32 input like every training image.
-
-``DigitsCNN`` is LeNet-5 with batch norm and dropout added (about 83 k parameters);
+The data is scikit-learn's handwritten digits (``load_digits``, shipped with the
+library, no download); what the network sees (a drawing or a data-set image made
+into 1x32x32) is prepared in ``demos.ml.digits_input`` without torch, and the web
+worker runs the committed network in numpy (``demos.ml.digits_numpy``). This module
+is the training side: ``DigitsCNN`` is LeNet-5 with batch norm and dropout added
+(about 83 k parameters; its children are ``digits_numpy.LAYERS``);
 ``DigitsAutoencoder`` is a small fully connected autoencoder of the 64 pixels.
 Training functions are deterministic for a fixed seed. This module must not import
 Django.
@@ -19,18 +13,29 @@ Django.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from demos.ml.bundled import WEIGHTS_DIR
+from demos.ml.digits_input import (  # noqa: F401  (the training's input, too)
+    DATA_MAX,
+    DATA_SIZE,
+    INPUT_SIZE,
+    NoDigitFound,
+    prepare_drawn_digit,
+)
+from demos.ml.digits_numpy import (  # noqa: F401
+    FEATURE_LAYERS,
+    LAYERS,
+    NUMPY_WEIGHTS,
+    sha256_of_file,
+)
 from demos.ml.tsne_maps import (  # noqa: F401  (digits' own names too)
     TSNE_FILE,
     TSNE_PERPLEXITIES,
@@ -38,27 +43,14 @@ from demos.ml.tsne_maps import (  # noqa: F401  (digits' own names too)
     neighbour_agreement,
     tsne_views,
 )
-from portal.lib.errors import BadInput
 
 CNN_WEIGHTS = WEIGHTS_DIR / "digits_cnn.pth"
 CNN_META = WEIGHTS_DIR / "digits_cnn.json"
 AUTOENCODER_WEIGHTS = WEIGHTS_DIR / "digits_autoencoder.pth"
 AUTOENCODER_META = WEIGHTS_DIR / "digits_autoencoder.json"
 
-INPUT_SIZE = 32  # the network's input is 1x32x32, the size of the original bitmaps
-DATA_SIZE = 8  # the data set's images are 8x8
-DATA_MAX = 16.0  # ... with values 0..16 (ink pixels per 4x4 block)
 TEST_FRACTION = 0.2
 SPLIT_SEED = 0  # fixed split: the test set is the same in training and in the lessons
-WORK_SIZE = 128  # drawings are normalised at this resolution before scaling to 32
-STROKE_WIDTH = 0.19  # the data set's strokes are about 1/5 of the digit's height
-
-# Layers whose outputs are images (the classifier part is flat vectors).
-FEATURE_LAYERS = ("conv1", "bn1", "relu1", "pool1", "conv2", "bn2", "relu2", "pool2")
-
-
-class NoDigitFound(BadInput):
-    """The drawing is blank: there is no ink to read."""
 
 
 class DigitsCNN(nn.Module):
@@ -151,83 +143,6 @@ def digits_to_tensor(images: np.ndarray) -> torch.Tensor:
     return F.interpolate(
         tensor, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False
     )
-
-
-def stroke_thickness(mask: np.ndarray) -> float:
-    """Mean stroke width in pixels of a binary H x W mask: 2 * area / perimeter.
-
-    A stroke of width t and length L has area t*L and perimeter about 2*L.
-    """
-    binary = mask.astype(np.uint8)
-    contours, _ = cv2.findContours(binary, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
-    perimeter = sum(cv2.arcLength(contour, True) for contour in contours)
-    return 2.0 * float(binary.sum()) / perimeter if perimeter else 0.0
-
-
-def _square_crop(ink: np.ndarray, threshold: float, margin: int = 0) -> np.ndarray:
-    """Crop ``ink`` to the pixels above ``threshold``; pad to a centred square."""
-    rows = np.flatnonzero((ink > threshold).any(axis=1))
-    cols = np.flatnonzero((ink > threshold).any(axis=0))
-    crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-    height, width = crop.shape
-    side = max(height, width) + 2 * margin
-    square = np.zeros((side, side), dtype=np.float32)
-    top, left = (side - height) // 2, (side - width) // 2
-    square[top : top + height, left : left + width] = crop
-    return square
-
-
-def prepare_drawn_digit(image: np.ndarray, *, ink_threshold: float = 0.2) -> np.ndarray:
-    """A drawing of any size and polarity → an 8x8 float32 image with values 0..16.
-
-    ``image``: H x W (grey) or H x W x 3 (RGB) uint8. The background is the median of
-    the border pixels; ink is whatever differs from it (dark on light or light on dark).
-    The ink is cropped to its bounding box (pixels above ``ink_threshold`` of the
-    strongest ink) and padded to a centred square. Thin strokes are thickened to
-    ``STROKE_WIDTH`` of the digit's size (the data set's pens are thick), then the
-    square is scaled to 32x32 with area averaging and counted in 4x4 blocks like the
-    data set. Raises ``NoDigitFound`` for a blank image.
-    """
-    grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-    grey = grey.astype(np.float32)
-    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
-    ink = np.abs(grey - float(np.median(border)))
-    strongest = float(ink.max())
-    if strongest < 32:  # less than an eighth of full contrast: nothing drawn
-        raise NoDigitFound("No digit found: the image is blank. Draw a digit.")
-    ink /= strongest
-    # Work at a fixed resolution: the digit's longer side is WORK_SIZE pixels.
-    square = _square_crop(ink, ink_threshold, margin=1)
-    scale = WORK_SIZE / max(square.shape[0] - 2, 1)
-    size = max(int(round(square.shape[0] * scale)), 1)
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    work = cv2.resize(square, (size, size), interpolation=interpolation)
-    missing = STROKE_WIDTH * WORK_SIZE - stroke_thickness(work > 0.3)
-    if missing >= 2:
-        grow = int(round(missing)) | 1  # odd kernel: grows each side by missing / 2
-        work = np.pad(work, grow)
-        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow))
-        work = cv2.dilate(work, kernel)
-    square = _square_crop(work, 0.5)
-    bitmap = cv2.resize(square, (INPUT_SIZE, INPUT_SIZE), interpolation=cv2.INTER_AREA)
-    # Block sums of the 32x32 bitmap (values 0..1) → 0..16, rounded like the data.
-    blocks = bitmap.reshape(DATA_SIZE, 4, DATA_SIZE, 4).sum(axis=(1, 3))
-    return np.clip(np.rint(blocks), 0, DATA_MAX).astype(np.float32)
-
-
-def photo_to_digits_input(image: np.ndarray) -> torch.Tensor:
-    """Any RGB photo (H x W x 3 uint8) → 1 x 1 x 32 x 32 grey input in 0..1.
-
-    For the feature-maps lesson: the digits CNN only ever sees 32x32 grey pixels, so a
-    photo is centre-cropped to a square and scaled down without digit preprocessing.
-    """
-    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
-    height, width = grey.shape
-    side = min(height, width)
-    top, left = (height - side) // 2, (width - side) // 2
-    square = grey[top : top + side, left : left + side]
-    small = cv2.resize(square, (INPUT_SIZE, INPUT_SIZE), interpolation=cv2.INTER_AREA)
-    return torch.from_numpy(small.astype(np.float32) / 255.0)[None, None]
 
 
 def augment_batch(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -395,14 +310,6 @@ def tsne_2d(
     ).fit_transform(features)
     points -= points.mean(axis=0)
     return (points / np.abs(points).max()).astype(np.float32)
-
-
-def sha256_of_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 16), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def read_meta(path: Path) -> dict:

@@ -29,7 +29,7 @@ def train_digits_models(
 ) -> dict[str, Any]:
     """Train the digits CNN and autoencoder, write weights, metadata and t-SNE.
 
-    Writes ``digits_cnn.pth/.json``, ``digits_autoencoder.pth/.json`` and
+    Writes ``digits_cnn.pth/.npz/.json``, ``digits_autoencoder.pth/.json`` and
     ``digits_tsne.json`` into ``out_dir``; returns the CNN's metadata.
     ``progress(message)`` is called between steps with an English msgid (the
     command translates it); ``threads`` caps torch's threads.
@@ -69,6 +69,7 @@ def train_digits_models(
             "command": command,
             "torch": torch.__version__,
         },
+        numpy_copy=True,
     )
     say(gettext_noop("Training the autoencoder…"))
     autoencoder, ae_result = digits_model.train_autoencoder(
@@ -123,15 +124,42 @@ def train_digits_models(
     return cnn_meta
 
 
-def save_model(model: torch.nn.Module, path: Path, meta: dict[str, Any]) -> dict:
-    """``torch.save(state_dict)`` plus a JSON of ``meta`` and the file's SHA-256."""
+def save_model(
+    model: torch.nn.Module,
+    path: Path,
+    meta: dict[str, Any],
+    *,
+    numpy_copy: bool = False,
+) -> dict:
+    """``torch.save(state_dict)`` plus a JSON of ``meta`` and the file's SHA-256.
+
+    ``numpy_copy``: the same arrays also as ``.npz`` (``npz_file``, ``npz_sha256``
+    in the JSON), for the runtime that serves the model without torch.
+    """
     import torch
 
-    from demos.ml import digits as digits_model
+    from demos.ml.digits_numpy import sha256_of_file
 
     buffer = io.BytesIO()
     torch.save(model.state_dict(), buffer)
     write_bytes(path, buffer.getvalue())
-    meta = {**meta, "file": path.name, "sha256": digits_model.sha256_of_file(path)}
+    meta = {**meta, "file": path.name, "sha256": sha256_of_file(path)}
+    if numpy_copy:
+        npz = path.with_suffix(".npz")
+        write_bytes(npz, state_npz_bytes(model.state_dict()))
+        meta |= {"npz_file": npz.name, "npz_sha256": sha256_of_file(npz)}
     write_bytes(path.with_suffix(".json"), (json.dumps(meta, indent=2) + "\n").encode())
     return meta
+
+
+def state_npz_bytes(state: dict[str, torch.Tensor]) -> bytes:
+    """A state dict's float tensors as an ``.npz`` under the same names (batch
+    norm's ``num_batches_tracked`` counter is training bookkeeping: left out)."""
+    buffer = io.BytesIO()
+    arrays: dict[str, Any] = {
+        name: tensor.detach().cpu().numpy()
+        for name, tensor in state.items()
+        if tensor.is_floating_point()
+    }
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()

@@ -1,5 +1,5 @@
-"""Grad-CAM ("why did it say 7?") for the digits CNN and torchvision classifiers
-(pure: no Django, no matplotlib).
+"""Grad-CAM ("why did it say 7?") for torch classifiers, and its arithmetic for the
+numpy digits CNN (``weighted_map``) (pure: no Django, no matplotlib).
 
 ``class_activation_map`` runs the shared, cached model itself — no per-request copy
 of it: a forward hook on the target module keeps the layer's output *of this
@@ -44,9 +44,19 @@ def class_activation_map(
         activations, gradients = _activation_and_gradient(
             model, tensor, layer, class_index
         )
+    return weighted_map(
+        activations, gradients, int(tensor.shape[-2]), int(tensor.shape[-1])
+    )
+
+
+def weighted_map(
+    activations: np.ndarray, gradients: np.ndarray, height: int, width: int
+) -> np.ndarray:
+    """Grad-CAM from a layer's ``C x h x w`` output and the class score's gradient
+    with respect to it (from autograd, or by hand in ``digits_numpy``) →
+    ``height x width`` float32 in 0..1."""
     weights = gradients.mean(axis=(1, 2))
     cam = np.maximum(np.tensordot(weights, activations, axes=(0, 0)), 0.0)
-    height, width = int(tensor.shape[-2]), int(tensor.shape[-1])
     cam = cv2.resize(
         cam.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR
     )

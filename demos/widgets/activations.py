@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
-import cv2
 import numpy as np
 from django.http import HttpRequest
 from django.urls import path
@@ -37,7 +36,7 @@ class ActivationDetailApi(APIView):
     class InputSerializer(serializers.Serializer):
         sample = serializers.CharField(required=False, allow_blank=True, max_length=64)
         channel = BoundedIntegerField(default=0)
-        # torch.manual_seed takes a 64-bit seed; a class needs far fewer.
+        # Dropout's seed (torch.manual_seed's, 32 bits): a class needs far fewer.
         seed = BoundedIntegerField(default=0, min_value=0, max_value=2**31 - 1)
 
     class OutputSerializer(serializers.Serializer):
@@ -94,49 +93,37 @@ def activation_demo(*, sample: str, channel: int, seed: int = 0) -> dict[str, An
     with a picture (blue negative, white zero, red positive; pairs share a scale),
     a histogram and summary numbers.
     """
-    import torch
-    from torch.nn import functional as F
+    from demos.ml.digits_input import photo_to_digits_array
+    from demos.ml.digits_numpy import dropout_keep_mask, relu
 
-    model = cnn_models.get_digits_cnn()
-    count = model.conv1.out_channels
+    # The site's one activation path, in numpy (no torch in the web worker): the
+    # digits CNN's conv1 → bn1 (eval mode: running statistics) → relu1.
+    loaded = cnn_models.get_digits_net()
+    count = loaded.net["conv1.weight"].shape[0]
     if not 0 <= channel < count:
         raise BadInput(
             gettext("Channel must be between 0 and %(last)d.") % {"last": count - 1}
         )
     decoded = decode_full_upload(sample_bytes(sample))
-    grey = cv2.cvtColor(decoded.rgb, cv2.COLOR_RGB2GRAY)
-    side = min(grey.shape)
-    top, left = (grey.shape[0] - side) // 2, (grey.shape[1] - side) // 2
-    grey = cv2.resize(
-        grey[top : top + side, left : left + side],
-        (ACTIVATION_SIZE, ACTIVATION_SIZE),
-        interpolation=cv2.INTER_AREA,
-    )
-    tensor = torch.from_numpy(grey.astype(np.float32) / 255.0)[None, None]
-    # The site's one activation path: the digits CNN's shared feature extractor.
-    # conv1 → bn1 (eval mode: running statistics) → relu1, as the network runs them.
-    loaded = cast(cnn_models.TorchCnn, cnn_models.get_cnn_model("digits-cnn"))
-    outputs = loaded.forward(tensor)
+    inputs = photo_to_digits_array(decoded.rgb, ACTIVATION_SIZE)
+    grey = np.rint(inputs[0, 0] * 255).astype(np.uint8)
+    outputs = loaded.forward(inputs, until="relu1")
     conv, bn_eval, bn_relu = outputs["conv1"], outputs["bn1"], outputs["relu1"]
-    bn = model.bn1
-    with torch.inference_mode():
-        # Train mode normalises with this image's own statistics instead.
-        bn_train = F.batch_norm(
-            conv, None, None, bn.weight, bn.bias, training=True, eps=bn.eps
-        )
-        generator = torch.Generator().manual_seed(seed)
-        keep = torch.rand(bn_relu.shape, generator=generator) >= 0.5
-        dropout_train = bn_relu * keep / 0.5  # what F.dropout(p=0.5) does in training
+    # Train mode normalises with this image's own statistics instead.
+    bn_train = loaded.net.batch_norm("bn1", conv, train=True)
+    # Dropout p=0.5 in training: the mask ``torch.rand(...) >= 0.5`` draws for this
+    # seed (what the widget showed on torch), the kept values doubled.
+    dropout_train = bn_relu * dropout_keep_mask(bn_relu.shape, seed) / np.float32(0.5)
     values = {
         "conv": conv,
-        "relu": torch.relu(conv),
+        "relu": relu(conv),
         "bn_train": bn_train,
         "bn_eval": bn_eval,
         "bn_relu": bn_relu,
         "dropout_train": dropout_train,
         "dropout_eval": bn_relu,
     }
-    arrays = {key: value[0, channel].numpy() for key, value in values.items()}
+    arrays = {key: value[0, channel] for key, value in values.items()}
     # Pairs a student compares share one colour scale.
     groups = (
         ("conv", "relu"),
@@ -152,8 +139,8 @@ def activation_demo(*, sample: str, channel: int, seed: int = 0) -> dict[str, An
         "channel": channel,
         "channels": count,
         "input": png_data_url(grey),
-        "running_mean": round(float(bn.running_mean[channel]), 4),
-        "running_var": round(float(bn.running_var[channel]), 4),
+        "running_mean": round(float(loaded.net["bn1.running_mean"][channel]), 4),
+        "running_var": round(float(loaded.net["bn1.running_var"][channel]), 4),
         "stages": [
             {
                 "key": key,

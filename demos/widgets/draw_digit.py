@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 from django.http import Http404
@@ -18,9 +18,6 @@ from rest_framework.views import APIView
 
 from demos.common.limits import own_image_slot
 from demos.ml import networks as cnn_models
-from demos.ml.feature_maps import (
-    TRACING,
-)
 from demos.widgets import maps as w_maps
 from demos.widgets.kit import file_url, png_data_url, read_upload
 from demos.widgets.maps import (
@@ -136,40 +133,37 @@ def predict_digit(*, image_bytes: bytes, owner_id: int) -> DigitPrediction:
     with Grad-CAM (at ``relu2``, the last convolution block) and cache its maps.
 
     The drawing is centred and scaled like the training data (see
-    ``digits_model.prepare_drawn_digit``); every layer's maps of the network input
+    ``digits_input.prepare_drawn_digit``); every layer's maps of the network input
     are written to the owner's cache folder for ``digit_maps``.
     """
-    import torch
-
-    from demos.ml import digits as digits_model
-    from demos.ml.gradcam import cam_overlay, class_activation_map
+    from demos.ml import digits_input
+    from demos.ml.digits_numpy import softmax
+    from demos.ml.gradcam import cam_overlay
 
     decoded = decode_full_upload(image_bytes)
     try:
-        pixels = digits_model.prepare_drawn_digit(decoded.rgb)
-    except digits_model.NoDigitFound as exc:
+        pixels = digits_input.prepare_drawn_digit(decoded.rgb)
+    except digits_input.NoDigitFound as exc:
         raise BlankDrawing(
             gettext("No digit found: the drawing is blank. Draw a digit first.")
         ) from exc
-    tensor = digits_model.digits_to_tensor(pixels)
-    model = cnn_models.get_digits_cnn()
-    with TRACING, torch.inference_mode():
-        probabilities = torch.softmax(model(tensor)[0], dim=0).tolist()
+    inputs = digits_input.digits_to_array(pixels)
+    # numpy, no torch in the web worker (demos.ml.digits_numpy).
+    loaded = cnn_models.get_digits_net()
+    outputs = loaded.forward(inputs)
+    probabilities = [float(p) for p in softmax(outputs["fc3"][0])]
     digit = int(np.argmax(probabilities))
-    spec = cnn_models.get_spec("digits-cnn")
-    cam = class_activation_map(model, tensor, spec.cam_layer, digit)
-    grey = np.rint(tensor[0, 0].numpy() * 255).astype(np.uint8)
-    overlay = cam_overlay(np.repeat(grey[:, :, None], 3, axis=2), cam)
+    spec = loaded.spec
+    cam = loaded.net.class_activation_map(inputs, digit)
+    preview = cnn_models.grey_preview(inputs)
+    overlay = cam_overlay(preview, cam)
     weights = cnn_models.weights_path(spec)
     digest = cache_digest(decoded.sha256, "digits-draw", weights_tag(weights))
     folder = run_dir(MINE, digest, owner_id)
     if not (folder / "run.json").exists():
-        # The digits model is always a TorchCnn (see cnn_models._build).
-        loaded = cast(cnn_models.TorchCnn, cnn_models.get_cnn_model("digits-cnn"))
-        outputs = loaded.forward(tensor)
         run = cnn_models.CnnRun(
-            input_preview=np.repeat(grey[:, :, None], 3, axis=2),
-            maps={layer.name: outputs[layer.name][0].numpy() for layer in spec.layers},
+            input_preview=preview,
+            maps={layer.name: outputs[layer.name][0] for layer in spec.layers},
         )
         write_run(
             folder,

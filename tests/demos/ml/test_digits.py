@@ -12,6 +12,7 @@ import torch
 from django.core.management import CommandError, call_command
 
 from demos.ml import digits as digits_model
+from demos.ml import digits_numpy
 from demos.ml.digits import (
     CNN_META,
     CNN_WEIGHTS,
@@ -151,6 +152,13 @@ def test_train_command_writes_weights_and_metadata(tmp_path: Path) -> None:
         DigitsCNN(), tmp_path / "digits_cnn.pth", tmp_path / "digits_cnn.json"
     )
     assert isinstance(loaded, DigitsCNN)
+    # The web worker's copy: the same arrays, hash-checked, without torch.
+    arrays = digits_numpy.load_arrays(
+        tmp_path / "digits_cnn.npz", tmp_path / "digits_cnn.json"
+    )
+    for name, tensor in loaded.state_dict().items():
+        if tensor.is_floating_point():
+            assert np.array_equal(arrays[name], tensor.numpy()), name
 
 
 def test_train_command_fails_when_accuracy_is_below_95_percent(tmp_path: Path) -> None:

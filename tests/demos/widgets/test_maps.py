@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from demos.common.samples import sample_bytes
+from demos.ml import digits
 from demos.ml import networks as cnn_models
 from demos.widgets import activations as w_activations
 from demos.widgets import autoencoder_tsne as w_autoencoder_tsne
@@ -80,7 +81,7 @@ def test_the_activations_widget_shows_the_networks_own_conv_and_batch_norm() -> 
     stages = {stage["key"]: stage for stage in data["stages"]}
     assert data["channels"] == 6 and data["channel"] == 2
     # The same numbers as running the committed network's layers by hand.
-    model = cnn_models.get_digits_cnn()
+    model = digits.load_state(digits.DigitsCNN(), digits.CNN_WEIGHTS, digits.CNN_META)
     decoded = w_maps.decode_full_upload(sample_bytes("astronaut"))
     grey = cv2.cvtColor(decoded.rgb, cv2.COLOR_RGB2GRAY)
     side = min(grey.shape)
