@@ -8,9 +8,9 @@ so concurrent first requests build a model once and a builder may itself ask the
 loader for another model. Callers that derive something costly from a model (a
 detector wrapper, a ``torch.fx`` feature extractor) keep it in the same cache through
 ``cached`` (or ``recent``, which keeps only the last few: one model per student's
-run must not stay in memory for good). Torch files load with ``torch.load(..., map_location="cpu",
-weights_only=True)`` (no pickle code execution) and go to ``eval()``; callers run
-them under ``torch.inference_mode()``.
+run must not stay in memory for good). Torch files load with ``torch.load(...,
+map_location="cpu", weights_only=True)`` (no pickle code execution) and go to
+``eval()``; callers run them under ``torch.inference_mode()``.
 
 Nothing loads in ``AppConfig.ready()`` and torch, torchvision, onnx and onnxruntime
 are imported inside the functions that build models, so importing this module (or

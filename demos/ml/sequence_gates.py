@@ -85,11 +85,9 @@ def sha256_of(path: Path) -> str:
 def write_arrays(path: Path, arrays: dict[str, np.ndarray]) -> str:
     """Save ``ARRAY_NAMES`` of ``arrays`` as float32 to ``path``; its SHA-256."""
     partial = path.with_suffix(".npz.part")
+    as_float32 = {name: np.asarray(arrays[name], np.float32) for name in ARRAY_NAMES}
     with partial.open("wb") as handle:
-        np.savez(
-            handle,
-            **{name: np.asarray(arrays[name], np.float32) for name in ARRAY_NAMES},
-        )  # type: ignore[arg-type]
+        np.savez(handle, **as_float32)  # type: ignore[arg-type]
     partial.replace(path)
     return sha256_of(path)
 

@@ -342,8 +342,9 @@ def predict_with_run(run: TransferRun, rgb: Any) -> dict[str, Any]:
 
 def _judge_transfer_files(names: list[str]) -> dict[str, sweeper.Verdict]:
     """``<public id>/<file>`` under ``transfer/``: a run's checkpoint and its
-    export for predictions are live while its row is; its ZIP (the student's photos) only until the run ends, since
-    nothing reads it after training. Files of no run are orphans."""
+    export for predictions are live while its row is; its ZIP (the student's
+    photos) only until the run ends, since nothing reads it after training.
+    Files of no run are orphans."""
     states = sweeper.row_states(
         TransferRun, names, public_id_of=lambda name: name.partition("/")[0]
     )
