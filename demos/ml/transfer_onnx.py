@@ -73,8 +73,29 @@ def write_arrays(folder: Path, arrays: dict[str, Any]) -> Path:
     return path
 
 
-def has_export(folder: Path) -> bool:
-    return (folder / ARRAYS_NAME).is_file() and (folder / ONNX_NAME).is_file()
+def read_export(folder: Path) -> dict[str, np.ndarray]:
+    """The arrays of the export in ``folder`` once it is checked: of this
+    ``EXPORT_VERSION``, its ``predict.onnx`` hashing as recorded; ``ExportMissing``
+    otherwise."""
+    try:
+        with np.load(folder / ARRAYS_NAME, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+    except (OSError, ValueError) as exc:
+        raise ExportMissing(f"no readable {ARRAYS_NAME} in {folder}") from exc
+    if int(arrays.get("version", -1)) != EXPORT_VERSION:
+        raise ExportMissing(f"{ARRAYS_NAME}: not export version {EXPORT_VERSION}")
+    onnx_path = folder / ONNX_NAME
+    if not onnx_path.is_file() or sha256_of(onnx_path) != str(arrays["onnx_sha256"]):
+        raise ExportMissing(f"{ONNX_NAME} is missing or not the one recorded")
+    return arrays
+
+
+def is_exported(folder: Path) -> bool:
+    try:
+        read_export(folder)
+    except ExportMissing:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -93,25 +114,14 @@ class OnnxPredictor:
     def __init__(self, folder: Path, threads: int = 1):
         from models_store.sessions import build_onnx_session
 
-        try:
-            with np.load(folder / ARRAYS_NAME, allow_pickle=False) as data:
-                arrays = {name: data[name] for name in data.files}
-        except (OSError, ValueError) as exc:
-            raise ExportMissing(f"no readable {ARRAYS_NAME} in {folder}") from exc
-        if int(arrays.get("version", -1)) != EXPORT_VERSION:
-            raise ExportMissing(f"{ARRAYS_NAME}: not export version {EXPORT_VERSION}")
-        onnx_path = folder / ONNX_NAME
-        if not onnx_path.is_file() or sha256_of(onnx_path) != str(
-            arrays["onnx_sha256"]
-        ):
-            raise ExportMissing(f"{ONNX_NAME} is missing or not the one recorded")
+        arrays = read_export(folder)
         self.classes = [str(name) for name in arrays["classes"]]
         self.model = str(arrays["model"])
         self.size = int(arrays["size"])
         self.mean = arrays["mean"].astype(np.float32)
         self.std = arrays["std"].astype(np.float32)
         self.fc_weight = arrays["fc_weight"].astype(np.float32)
-        self.session = build_onnx_session(onnx_path, threads)
+        self.session = build_onnx_session(folder / ONNX_NAME, threads)
 
     def probabilities(self, image: Image.Image) -> tuple[np.ndarray, np.ndarray]:
         """(softmax over the classes, float64; the last feature map ``C x h x w``)."""

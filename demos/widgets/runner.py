@@ -59,6 +59,17 @@ def _in_thread(train: Callable[[int], None], run_id: int) -> None:
         connection.close()  # this thread's own connection
 
 
+def _export_old_runs() -> None:
+    try:
+        exported = transfer_runs.export_missing_predictors()
+        if exported:
+            logger.info("Training runner: exported %d old transfer run(s)", exported)
+    except Exception:  # their predictions wait for the next start; training goes on
+        logger.exception("Training runner: exporting finished transfer runs failed")
+    finally:
+        connection.close()  # this thread's own connection
+
+
 class Runner:
     def __init__(self, *, training_slots: int | None = None, poll: float = 1.0):
         self.poll = poll
@@ -128,11 +139,10 @@ class Runner:
         """Export finished transfer runs that lack their ONNX predictor, then poll
         until ``stop`` is set, then settle the runs in flight."""
         self.sweep()
-        try:
-            transfer_runs.export_missing_predictors()
-        except Exception:  # predictions of old runs wait; training must not
-            logger.exception("Training runner: exporting old transfer runs failed")
-            close_old_connections()
+        # Beside the polling: many old runs must not hold up the queue.
+        threading.Thread(
+            target=_export_old_runs, name="export-transfer-runs", daemon=True
+        ).start()
         while not stop.is_set():
             try:
                 self.tick()

@@ -267,9 +267,11 @@ def export_predictor(folder: Path) -> bool:
     leaves the run without an export: training succeeded, its curves stand, and
     the runner tries again when it next starts (``export_missing_predictors``)."""
     from demos.ml import transfer
+    from models_store.tracing import TRACING
 
     try:
-        transfer.export_onnx(folder / TRAINED, folder)
+        with TRACING:  # the exporter traces the network: no torch.fx trace meanwhile
+            transfer.export_onnx(folder / TRAINED, folder)
     except Exception:
         logger.exception("Transfer run in %s: ONNX export failed", folder)
         return False
@@ -277,15 +279,16 @@ def export_predictor(folder: Path) -> bool:
 
 
 def export_missing_predictors() -> int:
-    """Export finished runs that have none (runs trained before predictions moved
-    to ONNX, an export that failed); how many were exported. The runner calls it
-    when it starts; with Celery, ``manage.py run_training_worker --once`` does."""
+    """Export finished runs that have no intact export (runs trained before
+    predictions moved to ONNX, an export that failed or was damaged); how many were
+    exported. The runner calls it when it starts; with Celery, ``manage.py
+    run_training_worker --once`` does."""
     from demos.ml import transfer_onnx
 
     exported = 0
     for run in TransferRun.objects.filter(state=TransferRun.State.DONE).iterator():
         folder = run_folder(run)
-        if (folder / TRAINED).is_file() and not transfer_onnx.has_export(folder):
+        if (folder / TRAINED).is_file() and not transfer_onnx.is_exported(folder):
             exported += export_predictor(folder)
     return exported
 

@@ -135,6 +135,9 @@ def test_a_run_without_its_export_waits_for_the_runner_to_make_it(
 
     assert transfer_runs.export_missing_predictors() == 1
     assert transfer_runs.export_missing_predictors() == 0  # nothing left to do
+    graph = folder / "predict.onnx"
+    graph.write_bytes(graph.read_bytes()[:-4])  # damaged: exported again
+    assert transfer_runs.export_missing_predictors() == 1
     response = logged_in_client.post(
         url + "predict/", {"image": upload(plane, "p.jpg")}
     )
