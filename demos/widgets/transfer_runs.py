@@ -40,6 +40,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from demos.common import sweeper
+from demos.ml import transfer_onnx
 from demos.models import ClassDataset, TransferRun
 from demos.widgets import run_queue, transfer_datasets
 from models_store import loading
@@ -50,8 +51,8 @@ logger = logging.getLogger(__name__)
 TRANSFER_DIR = "transfer"  # under MEDIA_ROOT, a local folder whatever the storage
 DATASET = "dataset.zip"
 TRAINED = "trained.pt"
-EXPORT_FILES = ("predict.onnx", "predict.npz")  # transfer_onnx.ONNX_NAME, ARRAYS_NAME
-# Runs' predictors a web worker keeps built (about 20 MB each): the students
+EXPORT_FILES = (transfer_onnx.ONNX_NAME, transfer_onnx.ARRAYS_NAME)
+# Runs' predictors a web worker keeps built (a few tens of MB each): students
 # trying their own run's photos one after another, without growing per run.
 PREDICTORS_KEPT = 2
 
@@ -283,8 +284,6 @@ def export_missing_predictors() -> int:
     predictions moved to ONNX, an export that failed or was damaged); how many were
     exported. The runner calls it when it starts; with Celery, ``manage.py
     run_training_worker --once`` does."""
-    from demos.ml import transfer_onnx
-
     exported = 0
     for run in TransferRun.objects.filter(state=TransferRun.State.DONE).iterator():
         folder = run_folder(run)
@@ -293,9 +292,7 @@ def export_missing_predictors() -> int:
     return exported
 
 
-def _predictor(folder: Path) -> Any:
-    from demos.ml import transfer_onnx
-
+def _predictor(folder: Path) -> transfer_onnx.OnnxPredictor:
     arrays = folder / transfer_onnx.ARRAYS_NAME
     try:
         stamp = arrays.stat().st_mtime_ns  # a re-export is another predictor
