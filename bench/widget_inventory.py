@@ -36,6 +36,7 @@ import time
 import zipfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 SHARED_DIR = Path(os.environ.get("PORTAL_SHARED_DIR", REPO_DIR.parent / "shared"))
@@ -163,7 +164,7 @@ def calls() -> list[tuple[str, str, Any, object]]:
         (
             "transfer_runs",
             "post",
-            lambda previous: previous["url"] + "predict/",
+            lambda previous: urlsplit(previous["url"]).path + "predict/",
             {"image": cat_photo},
         ),
     ]
