@@ -12,9 +12,10 @@ code the request ran (a profile hook sees every Python call into torch,
 torchvision, sklearn or matplotlib, so a widget that uses torch is named even
 after an earlier one imported it). The first call that imports
 a library is the one that pays for it, so the order matters: cheap widgets first,
-then the feature-map lesson, then the digits CNN's widgets (numpy since issue 22)
-and the LSTM (torch), then the runs (which train in
-the runner process in production, inline here: their lines count training too).
+then the feature-map lesson, then the digits CNN's widgets and the LSTM (numpy
+since issue 22), then the runs (which train in the runner process in production,
+inline here: their lines count training too) and a prediction with the transfer
+run just trained (on its ONNX export).
 
     PORTAL_CNN_ONNX=true .venv/bin/python bench/widget_inventory.py [--fill]
 
@@ -35,6 +36,8 @@ import threading
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 SHARED_DIR = Path(os.environ.get("PORTAL_SHARED_DIR", REPO_DIR.parent / "shared"))
@@ -81,8 +84,15 @@ def two_class_zip() -> io.BytesIO:
     return buffer
 
 
-def calls() -> list[tuple[str, str, str, object]]:
-    """(widget, method, path, data) in the order they are measured."""
+def cat_photo() -> io.BytesIO:
+    handle = io.BytesIO((SHARED_DIR / "samples/nobody/chelsea.png").read_bytes())
+    handle.name = "chelsea.png"
+    return handle
+
+
+def calls() -> list[tuple[str, str, Any, object]]:
+    """(widget, method, path, data) in the order they are measured; a callable
+    path is made from the previous call's JSON."""
     maps = {"model": "efficientnet-lite0", "sample": "chelsea"}
     return [
         (
@@ -97,6 +107,7 @@ def calls() -> list[tuple[str, str, str, object]]:
         ("iou_nms", "get", "/api/v1/playgrounds/nms/", {}),
         ("vision_tasks", "get", "/api/v1/playgrounds/vision-tasks/", {}),
         ("session_inspector", "get", "/api/v1/session/", {}),
+        ("lstm_gates", "get", "/api/v1/cnn/lstm-gates/", {}),  # numpy, no torch
         ("augmentation", "get", "/api/v1/augmentations/samples/", {}),
         ("augmentation", "get", "/api/v1/augmentations/plan/", {"seed": 1, "count": 4}),
         ("augmentation", "get", "/api/v1/augmentations/", {"seed": "1", "count": "4"}),
@@ -137,7 +148,6 @@ def calls() -> list[tuple[str, str, str, object]]:
         ("draw_digit", "post", "/api/v1/digits/predict/", {"image": drawn_seven}),
         ("activations", "get", "/api/v1/cnn/activations/", {"channel": 1}),
         ("autoencoder_tsne", "get", "/api/v1/cnn/autoencoder/", {}),
-        ("lstm_gates", "get", "/api/v1/cnn/lstm-gates/", {}),
         (
             "training_curves (trains)",
             "post",
@@ -149,6 +159,14 @@ def calls() -> list[tuple[str, str, str, object]]:
             "post",
             "/api/v1/transfer-runs/",
             {"epochs": "1", "dataset": two_class_zip},
+        ),
+        # The run just trained (inline), on its ONNX export: "runs code of" says
+        # whether a prediction touches torch.
+        (
+            "transfer_runs",
+            "post",
+            lambda previous: urlsplit(previous["url"]).path + "predict/",
+            {"image": cat_photo},
         ),
     ]
 
@@ -191,6 +209,7 @@ def main() -> None:
     client = Client()
     client.force_login(user)
     seen: set[str] = {m for m in HEAVY if m in sys.modules}
+    previous: Any = None
     print(
         f"{'widget':26} {'call':48} {'status':>6} {'ms':>7} {'RSS MB':>7}  "
         f"{'newly imported':22} runs code of"
@@ -211,6 +230,8 @@ def main() -> None:
         sys.setprofile(watch)
         threading.setprofile(watch)
         try:
+            if callable(path):
+                path = path(previous)
             response = getattr(client, method)(path, payload)
         finally:
             sys.setprofile(None)
@@ -219,6 +240,9 @@ def main() -> None:
         now = {m for m in HEAVY if m in sys.modules}
         new = ", ".join(sorted(now - seen)) or "-"
         seen = now
+        previous = (
+            response.json() if "json" in response.get("Content-Type", "") else None
+        )
         label = f"{method.upper()} {path}"
         runs = ", ".join(sorted(used)) or "-"
         print(

@@ -7,9 +7,10 @@ verified file (``store.ready_path``) and kept in one dict behind one re-entrant 
 so concurrent first requests build a model once and a builder may itself ask the
 loader for another model. Callers that derive something costly from a model (a
 detector wrapper, a ``torch.fx`` feature extractor) keep it in the same cache through
-``cached``. Torch files load with ``torch.load(..., map_location="cpu",
-weights_only=True)`` (no pickle code execution) and go to ``eval()``; callers run
-them under ``torch.inference_mode()``.
+``cached`` (or ``recent``, which keeps only the last few: one model per student's
+run must not stay in memory for good). Torch files load with ``torch.load(...,
+map_location="cpu", weights_only=True)`` (no pickle code execution) and go to
+``eval()``; callers run them under ``torch.inference_mode()``.
 
 Nothing loads in ``AppConfig.ready()`` and torch, torchvision, onnx and onnxruntime
 are imported inside the functions that build models, so importing this module (or
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import importlib
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 _cache: dict[Hashable, Any] = {}
+_recent: OrderedDict[Hashable, Any] = OrderedDict()  # see ``recent``
 # Re-entrant: building a detector or a feature extractor asks for its model inside.
 _lock = threading.RLock()
 _MISSING = object()
@@ -65,10 +68,28 @@ def cached(cache_key: Hashable, build: Callable[[], T]) -> T:
     return value  # type: ignore[return-value]
 
 
+def recent(cache_key: Hashable, build: Callable[[], T], *, keep: int) -> T:
+    """Like ``cached``, for models there are many of (one per student's run): only
+    the ``keep`` most recently used stay built, so a worker's memory does not grow
+    with their number. Built under the loader's lock, so two first requests for
+    one model build it once."""
+    with _lock:
+        value = _recent.get(cache_key, _MISSING)
+        if value is _MISSING:
+            value = build()
+            _recent[cache_key] = value
+            while len(_recent) > max(1, keep):
+                _recent.popitem(last=False)
+        else:
+            _recent.move_to_end(cache_key)
+    return value  # type: ignore[return-value]
+
+
 def clear_cache() -> None:
     """Drop every built model (tests, and after retraining a bundled model)."""
     with _lock:
         _cache.clear()
+        _recent.clear()
 
 
 def threads() -> int:

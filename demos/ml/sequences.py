@@ -1,18 +1,19 @@
 """The small LSTM of the recurrent-networks lesson, its data and its gates (pure:
 no Django).
 
-The data is made here: waves (sine or sawtooth) with a random period, phase and
+The data is made by ``demos.ml.sequence_gates`` (torch-free, as the widget's
+numpy replay of the gates is): waves (sine or sawtooth) with a random period, phase and
 amplitude, ``SEQUENCE_LENGTH`` steps long. ``Forecaster`` (the lesson's own code:
 ``nn.LSTM(1, 8)`` and a linear head) learns to predict the next value from the
 ones before it. ``run_gates`` replays the trained LSTM one step at a time from its
 stacked weights (PyTorch's order: input, forget, cell candidate, output) so the
-widget can show every gate and the cell state; the tests hold its hidden states
-against ``nn.LSTM`` itself. Training is deterministic for a fixed seed.
+tests can hold the widget's numpy replay (``sequence_gates.run_gates``) against
+it, and it against ``nn.LSTM`` itself; ``lstm_arrays`` gives the weights that
+replay reads. Training is deterministic for a fixed seed.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,11 +21,24 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from demos.ml.sequence_gates import ARRAY_NAMES, KINDS, GateTrace, make_wave
 from models_store.tracing import TRACING
+
+__all__ = [  # the waves and the trace live in sequence_gates; read here too
+    "KINDS",
+    "Forecaster",
+    "GateTrace",
+    "SequenceTraining",
+    "lstm_arrays",
+    "make_wave",
+    "rollout",
+    "run_gates",
+    "train_forecaster",
+    "training_batch",
+]
 
 HIDDEN = 8
 SEQUENCE_LENGTH = 80
-KINDS = ("sine", "sawtooth")
 PERIOD_RANGE = (12, 40)  # steps per cycle seen in training
 
 
@@ -42,27 +56,6 @@ class Forecaster(nn.Module):
     def forward(self, seq: torch.Tensor) -> torch.Tensor:
         out, _state = self.lstm(seq)
         return self.head(out)
-
-
-def make_wave(
-    kind: str, length: int, *, period: float, phase: float = 0.0, amplitude: float = 1.0
-) -> np.ndarray:
-    """``length`` float32 samples of a wave in ``-amplitude..amplitude``.
-
-    ``phase`` is a fraction of a period (0..1). A sawtooth rises linearly and
-    drops back at the end of each period.
-
-    >>> make_wave("sawtooth", 4, period=4).tolist()
-    [-1.0, -0.5, 0.0, 0.5]
-    """
-    cycles = np.arange(length, dtype=np.float64) / period + phase
-    if kind == "sine":
-        wave = np.sin(2 * math.pi * cycles)
-    elif kind == "sawtooth":
-        wave = 2 * (cycles - np.floor(cycles)) - 1
-    else:
-        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
-    return (amplitude * wave).astype(np.float32)
 
 
 def training_batch(count: int, generator: np.random.Generator) -> torch.Tensor:
@@ -138,26 +131,6 @@ def train_forecaster(
     return model, SequenceTraining(steps, seed, test_mse, params)
 
 
-@dataclass(frozen=True)
-class GateTrace:
-    """One run through the LSTM, step by step; every array is ``T x HIDDEN``
-    except ``inputs`` and ``predictions`` (``T``).
-
-    Steps before ``warmup`` read the true wave; later steps read the model's own
-    previous prediction (it continues the sequence on its own).
-    """
-
-    inputs: np.ndarray
-    predictions: np.ndarray  # the prediction of the next value, after each step
-    input_gate: np.ndarray
-    forget_gate: np.ndarray
-    output_gate: np.ndarray
-    candidate: np.ndarray  # g = tanh(...), what may be written to the cell
-    cell: np.ndarray
-    hidden: np.ndarray
-    warmup: int
-
-
 def run_gates(model: Forecaster, wave: np.ndarray, *, warmup: int) -> GateTrace:
     """Replay the LSTM on ``wave`` (length T) one step at a time, by hand:
 
@@ -209,3 +182,12 @@ def run_gates(model: Forecaster, wave: np.ndarray, *, warmup: int) -> GateTrace:
         hidden=stack("h"),
         warmup=warmup,
     )
+
+
+def lstm_arrays(model: Forecaster) -> dict[str, np.ndarray]:
+    """The trained weights as float32 arrays under their state-dict names
+    (``sequence_gates.ARRAY_NAMES``): what the torch-free widget reads."""
+    state = model.state_dict()
+    return {
+        name: state[name].detach().numpy().astype(np.float32) for name in ARRAY_NAMES
+    }

@@ -15,7 +15,9 @@ Pure module (torch, torchvision, numpy, Pillow; never Django). Four parts:
   trained, on precomputed 1280-number vectors, in seconds); the rest is fine-tuned
   with Adam over ``filter(requires_grad)`` or SGD with momentum, and ``StepLR``.
   A callback receives each epoch's losses and accuracies; another may stop the run.
-* ``Predictor``: the trained network for new photos (label, probability, top).
+* ``Predictor``: the trained network for new photos (label, probability, top);
+  ``export_onnx`` writes it for ``demos.ml.transfer_onnx``, which predicts (and
+  draws the class activation map) without torch in the web worker.
 * ``pytorch_code``: the PyTorch code for the chosen settings, the course notes' code
   corrected (frozen children kept in ``eval()``, ``weights=`` instead of
   ``pretrained=True``); a test runs it.
@@ -42,6 +44,7 @@ from PIL import Image
 from torch import nn
 
 from demos.common.imaging import ImageLimits, ImageRefused, decode_image
+from demos.ml import transfer_onnx
 from portal.lib.errors import TranslatedBadInput, gettext_noop
 
 MODELS = ("efficientnet_lite0", "mobilenet_v2")
@@ -454,10 +457,7 @@ def lr_timeline(lr: float, step_size: int, gamma: float, epochs: int) -> list[fl
 
 def _to_tensor(image: Image.Image, model: str, size: int) -> torch.Tensor:
     mean, std = _NORMALISATION[model]
-    picture = image.convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
-    scaled = np.asarray(picture, dtype=np.float32) / 255.0
-    array = (scaled - np.array(mean, np.float32)) / np.array(std, np.float32)
-    return torch.from_numpy(array.astype(np.float32)).permute(2, 0, 1).contiguous()
+    return torch.from_numpy(transfer_onnx.preprocess(image, size, mean, std))
 
 
 def augment_image(image: Image.Image, rng: random.Random) -> Image.Image:
@@ -749,6 +749,59 @@ def load_predictor(path: Path, network: nn.Module | None = None) -> Predictor:
     saved: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
     settings = replace(TransferSettings(), **saved["settings"])
     return Predictor(saved["classes"], settings, saved["state"], network)
+
+
+def export_onnx(trained: Path, folder: Path) -> Path:
+    """Export the run saved in ``trained`` (``save_trained``) for
+    ``demos.ml.transfer_onnx``: ``predict.onnx`` (logits and the last feature map)
+    and then ``predict.npz`` (classes, preprocessing, the head's weights, the
+    graph's SHA-256). Imports torch: the training process's job, never a web
+    request's. Returns the ``.npz``'s path."""
+    import warnings
+
+    predictor = load_predictor(trained)
+    stages = len(predictor.pipeline) - 3  # features children; pool, flatten, head
+
+    class LogitsAndMap(nn.Module):
+        def __init__(self, network: nn.Sequential) -> None:
+            super().__init__()
+            self.features, self.head = network[:stages], network[stages:]
+
+        def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            maps = self.features(x)
+            return self.head(maps), maps
+
+    size = predictor.settings.image_size
+    onnx_path = folder / transfer_onnx.ONNX_NAME
+    partial = onnx_path.with_suffix(".onnx.part")
+    (folder / transfer_onnx.ARRAYS_NAME).unlink(missing_ok=True)  # no stale pair
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the exporter's notes on constant folding
+        torch.onnx.export(
+            LogitsAndMap(predictor.pipeline).eval(),
+            (torch.zeros(1, 3, size, size),),
+            str(partial),
+            dynamo=False,
+            input_names=["input"],
+            output_names=list(transfer_onnx.OUTPUTS),
+            opset_version=17,
+        )
+    partial.replace(onnx_path)
+    mean, std = _NORMALISATION[predictor.settings.model]
+    linear = cast(nn.Linear, cast(nn.Sequential, predictor.pipeline[-1])[-1])
+    return transfer_onnx.write_arrays(
+        folder,
+        {
+            "version": np.int64(transfer_onnx.EXPORT_VERSION),
+            "classes": np.array(predictor.classes, dtype=np.str_),
+            "model": np.array(predictor.settings.model),
+            "size": np.int64(size),
+            "mean": np.array(mean, np.float32),
+            "std": np.array(std, np.float32),
+            "fc_weight": linear.weight.detach().numpy().astype(np.float32),
+            "onnx_sha256": np.array(transfer_onnx.sha256_of(onnx_path)),
+        },
+    )
 
 
 # ------------------------------------------------------------------ code

@@ -1,8 +1,15 @@
 """Widget ``lstm-gates`` (lesson 13): the wave forecaster's gates, step by step; its
-training (``manage.py train_lstm``)."""
+training (``manage.py train_lstm``).
+
+The API runs the LSTM in numpy (``demos.ml.sequence_gates``) from the committed
+``sequence_lstm.npz``, checked against the SHA-256 in ``sequence_lstm.json``: a
+web worker serving it imports no torch. Training (the command) runs on torch and
+writes the ``.pth``, the ``.npz`` and the record together.
+"""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,7 +19,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 from django.urls import path
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -22,9 +29,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from demos.ml import networks as cnn_models
+from demos.ml import sequence_gates
 from demos.ml.bundled import WEIGHTS_DIR
 from demos.ml.digits_training import save_model
 from demos.widgets.kit import public_for_an_hour
+from models_store import loading
 from portal.lib.api import validated
 
 
@@ -67,8 +76,9 @@ TRACE_LENGTH = 72  # steps shown: the warm-up read from the wave, then its own
 def train_sequence_model(
     *, out_dir: Path = WEIGHTS_DIR, steps: int = 4000, seed: int = 0
 ) -> dict[str, Any]:
-    """Train the forecaster on made-up waves; write ``sequence_lstm.pth`` and its
-    ``.json`` record."""
+    """Train the forecaster on made-up waves; write ``sequence_lstm.pth``, the same
+    weights as ``sequence_lstm.npz`` (for the torch-free API) and the ``.json``
+    record of both."""
     import torch
 
     from demos.ml import sequences
@@ -76,6 +86,9 @@ def train_sequence_model(
     torch.set_num_threads(settings.TORCH_THREADS)
     out_dir.mkdir(parents=True, exist_ok=True)
     model, result = sequences.train_forecaster(steps=steps, seed=seed)
+    arrays_sha256 = sequence_gates.write_arrays(
+        out_dir / sequence_gates.ARRAYS_FILE, sequences.lstm_arrays(model)
+    )
     return save_model(
         model,
         out_dir / WEIGHTS_FILE,
@@ -90,8 +103,32 @@ def train_sequence_model(
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
             "command": f"python manage.py train_lstm --steps {steps} --seed {seed}",
             "torch": torch.__version__,
+            "arrays_file": sequence_gates.ARRAYS_FILE,
+            "arrays_sha256": arrays_sha256,
         },
     )
+
+
+def sequence_arrays(weights_dir: Path = WEIGHTS_DIR) -> dict[str, np.ndarray]:
+    """The committed LSTM's weights (``sequence_gates.ARRAY_NAMES``), verified
+    against the record and read once per process."""
+    path = weights_dir / sequence_gates.ARRAYS_FILE
+    record = path.with_name(WEIGHTS_FILE).with_suffix(".json")
+
+    def read() -> dict[str, np.ndarray]:
+        try:
+            sha256 = json.loads(record.read_text()).get("arrays_sha256")
+            return sequence_gates.read_arrays(path, sha256)
+        except (OSError, ValueError, sequence_gates.ArraysUnavailable) as exc:
+            raise cnn_models.CnnModelUnavailable(
+                gettext(
+                    "The LSTM of the recurrent-networks lesson is missing or damaged "
+                    "(%(error)s). Fix: `python manage.py train_lstm`."
+                )
+                % {"error": exc}
+            ) from exc
+
+    return loading.cached(("sequence-arrays", str(path)), read)
 
 
 def _rounded(array: np.ndarray, digits: int = 4) -> list:
@@ -102,15 +139,14 @@ def gate_trace(*, kind: str, period: int, warmup: int) -> dict[str, Any]:
     """The forecaster run over a ``kind`` wave of ``period`` steps: per time step
     the input, the gates, the cell and hidden states (``T x 8``) and the prediction;
     after ``warmup`` steps it continues the wave on its own. Cached (it is public)."""
-    key = f"lstm-gates:v1:{kind}:{period}:{warmup}"
+    key = f"lstm-gates:v2:{kind}:{period}:{warmup}"
     found = cache.get(key)
     if found is not None:
         return found
-    from demos.ml import sequences
-
-    model = cnn_models.get_sequence_lstm()
-    wave = sequences.make_wave(kind, TRACE_LENGTH + 1, period=period)
-    trace = sequences.run_gates(model, wave[:TRACE_LENGTH], warmup=warmup)
+    wave = sequence_gates.make_wave(kind, TRACE_LENGTH + 1, period=period)
+    trace = sequence_gates.run_gates(
+        sequence_arrays(), wave[:TRACE_LENGTH], warmup=warmup
+    )
     found = {
         "kind": kind,
         "period": period,

@@ -6,6 +6,8 @@ polls the database every ``poll`` seconds, claims the oldest queued runs atomica
 (``run_queue.claim_next``) while it has free slots — ``TRAINING_RUN_WORKERS``
 training runs and one transfer run (a CNN and its features) at a time — and trains
 each in a daemon thread. Every ``SWEEP_SECONDS`` it fails runs whose trainer died.
+A transfer run is exported for ONNX predictions as it ends; when it starts, the
+runner exports the finished runs that have no export yet (trained before that).
 
 Stopping it (SIGTERM, Ctrl-C) stops claiming, lets running runs finish for ``grace``
 seconds and fails the rest with a reason, so a restart of the runner never leaves a
@@ -53,6 +55,17 @@ class Lane:
 def _in_thread(train: Callable[[int], None], run_id: int) -> None:
     try:
         train(run_id)
+    finally:
+        connection.close()  # this thread's own connection
+
+
+def _export_old_runs() -> None:
+    try:
+        exported = transfer_runs.export_missing_predictors()
+        if exported:
+            logger.info("Training runner: exported %d old transfer run(s)", exported)
+    except Exception:  # their predictions wait for the next start; training goes on
+        logger.exception("Training runner: exporting finished transfer runs failed")
     finally:
         connection.close()  # this thread's own connection
 
@@ -123,8 +136,13 @@ class Runner:
         raise TimeoutError("runs still going after the drain timeout")
 
     def serve(self, stop: threading.Event, *, grace: float = 10.0) -> None:
-        """Poll until ``stop`` is set, then settle the runs in flight."""
+        """Export finished transfer runs that lack their ONNX predictor, then poll
+        until ``stop`` is set, then settle the runs in flight."""
         self.sweep()
+        # Beside the polling: many old runs must not hold up the queue.
+        threading.Thread(
+            target=_export_old_runs, name="export-transfer-runs", daemon=True
+        ).start()
         while not stop.is_set():
             try:
                 self.tick()

@@ -269,7 +269,9 @@ class TransferRunDetailApi(APIView):
 
 
 class TransferRunPredictApi(APIView):
-    """POST ``image`` → ``{"label", "probability", "top"}`` with the run's network."""
+    """POST ``image`` → ``{"label", "probability", "top", "cam"}`` with the run's
+    network (its ONNX export: no torch in the web worker); ``cam``: the class
+    activation map of the top class over the photo."""
 
     parser_classes = [MultiPartParser, FormParser]
     throttle_classes = [UploadRateThrottle]

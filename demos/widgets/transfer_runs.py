@@ -4,7 +4,10 @@ request, read it back while it grows, predict new photos with what it learnt.
 A run is a ``TransferRun`` row plus a folder ``MEDIA_ROOT/transfer/<public id>/``
 holding the uploaded ``dataset.zip`` (none when the run trains on an instructor's
 class dataset, ``transfer_datasets.py``: it reads that ZIP) and, once done,
-``trained.pt`` (only the part of the network that learnt). ``start_transfer_run``
+``trained.pt`` (only the part of the network that learnt) and its export for
+predictions, ``predict.onnx`` + ``predict.npz`` (``demos.ml.transfer_onnx``: top
+classes and the class activation map on ONNX Runtime, so a web worker predicting
+never imports torch). ``start_transfer_run``
 reads the ZIP first (``demos.ml.transfer.read_image_folder_zip``: a bad ZIP is
 refused with its reason
 and nothing is kept), then commits the row ``queued`` and hands it to its trainer
@@ -15,12 +18,14 @@ refused), ``TRANSFER_RUN_SECONDS`` per run (training stops and says so), the ZIP
 limits of ``demos.ml.transfer``. A run whose trainer died is failed with a reason
 (``run_queue.fail_stale_runs``).
 
-torch is imported inside the job, so importing this module loads nothing heavy.
+torch is imported inside the job (which also exports the trained network), so
+importing this module loads nothing heavy.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import math
 import shutil
 import time
@@ -35,13 +40,21 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from demos.common import sweeper
+from demos.ml import transfer_onnx
 from demos.models import ClassDataset, TransferRun
 from demos.widgets import run_queue, transfer_datasets
-from portal.lib.errors import BadInput
+from models_store import loading
+from portal.lib.errors import BadInput, ServiceUnavailable
+
+logger = logging.getLogger(__name__)
 
 TRANSFER_DIR = "transfer"  # under MEDIA_ROOT, a local folder whatever the storage
 DATASET = "dataset.zip"
 TRAINED = "trained.pt"
+EXPORT_FILES = (transfer_onnx.ONNX_NAME, transfer_onnx.ARRAYS_NAME)
+# Runs' predictors a web worker keeps built (a few tens of MB each): students
+# trying their own run's photos one after another, without growing per run.
+PREDICTORS_KEPT = 2
 
 
 class TransferRunBusy(BadInput):
@@ -50,6 +63,10 @@ class TransferRunBusy(BadInput):
 
 class RunNotReady(BadInput):
     """Predictions need a finished run."""
+
+
+class PredictorNotExported(ServiceUnavailable):
+    """A finished run without its ONNX export yet (→ 503: try again later)."""
 
 
 def run_folder(run: TransferRun) -> Path:
@@ -212,6 +229,8 @@ def train_claimed_run(run_id: int) -> None:
             )
             return
         transfer.save_trained(folder / TRAINED, result)
+        # Before the run is "done", so its first prediction finds the export.
+        export_predictor(folder)
         summary = {
             "val_accuracy": _number(result.val_accuracy),
             "confusion": result.confusion,
@@ -243,33 +262,89 @@ def get_transfer_run_for_user(user: AbstractBaseUser, public_id: Any) -> Transfe
     )
 
 
+def export_predictor(folder: Path) -> bool:
+    """Export a run's ``trained.pt`` for ONNX predictions (a torch job: the
+    trainer's, never a web worker's); whether it worked. A failure is logged and
+    leaves the run without an export: training succeeded, its curves stand, and
+    the runner tries again when it next starts (``export_missing_predictors``)."""
+    from demos.ml import transfer
+    from models_store.tracing import TRACING
+
+    try:
+        with TRACING:  # the exporter traces the network: no torch.fx trace meanwhile
+            transfer.export_onnx(folder / TRAINED, folder)
+    except Exception:
+        logger.exception("Transfer run in %s: ONNX export failed", folder)
+        return False
+    return True
+
+
+def export_missing_predictors() -> int:
+    """Export finished runs that have no intact export (runs trained before
+    predictions moved to ONNX, an export that failed or was damaged); how many were
+    exported. The runner calls it when it starts; with Celery, ``manage.py
+    run_training_worker --once`` does."""
+    exported = 0
+    for run in TransferRun.objects.filter(state=TransferRun.State.DONE).iterator():
+        folder = run_folder(run)
+        if (folder / TRAINED).is_file() and not transfer_onnx.is_exported(folder):
+            exported += export_predictor(folder)
+    return exported
+
+
+def _predictor(folder: Path) -> transfer_onnx.OnnxPredictor:
+    arrays = folder / transfer_onnx.ARRAYS_NAME
+    try:
+        stamp = arrays.stat().st_mtime_ns  # a re-export is another predictor
+        return loading.recent(
+            ("transfer-onnx", str(folder), stamp),
+            lambda: transfer_onnx.OnnxPredictor(folder, loading.threads()),
+            keep=PREDICTORS_KEPT,
+        )
+    except (OSError, transfer_onnx.ExportMissing) as exc:
+        # A run finished before predictions ran on ONNX (or whose export failed):
+        # the runner exports it when it starts. Not torch here instead: one
+        # prediction would leave a web worker 670 MB larger for good.
+        raise PredictorNotExported(
+            _(
+                "This run's network is not ready for predictions yet; it is "
+                "prepared when the training worker starts. Try again later."
+            )
+        ) from exc
+
+
 def predict_with_run(run: TransferRun, rgb: Any) -> dict[str, Any]:
-    """``{"label", "probability", "top"}`` for an RGB photo with a finished run."""
+    """``{"label", "probability", "top", "cam"}`` for an RGB photo with a finished
+    run, on ONNX Runtime; ``cam``: the class activation map of the top class
+    (``label``; ``grid``: rows of 0..1 over the photo, as the feature-map API's)."""
     from PIL import Image
 
-    from demos.ml import transfer
+    from demos.ml.networks import photo_grid
 
-    path = run_folder(run) / TRAINED
-    if run.state != TransferRun.State.DONE or not path.is_file():
+    folder = run_folder(run)
+    if run.state != TransferRun.State.DONE or not (folder / TRAINED).is_file():
         raise RunNotReady(_("This run has not finished training yet."))
-    # Built per request (about half a second): one network per finished run kept
-    # in memory would grow without bound.
-    predictor = transfer.load_predictor(path)
-    prediction = predictor.predict(Image.fromarray(rgb))
+    prediction = _predictor(folder).predict(Image.fromarray(rgb))
+    label, probability = prediction.top[0]
     return {
-        "label": prediction.label,
-        "probability": round(prediction.probability, 5),
+        "label": label,
+        "probability": round(probability, 5),
         "top": [
-            {"label": item.label, "probability": round(item.probability, 5)}
-            for item in prediction.top
+            {"label": name, "probability": round(value, 5)}
+            for name, value in prediction.top
         ],
+        "cam": {
+            "label": label,
+            "grid": photo_grid(prediction.cam, rgb.shape[0], rgb.shape[1]),
+        },
     }
 
 
 def _judge_transfer_files(names: list[str]) -> dict[str, sweeper.Verdict]:
-    """``<public id>/<file>`` under ``transfer/``: a run's checkpoint is live while
-    its row is; its ZIP (the student's photos) only until the run ends, since
-    nothing reads it after training. Files of no run are orphans."""
+    """``<public id>/<file>`` under ``transfer/``: a run's checkpoint and its
+    export for predictions are live while its row is; its ZIP (the student's
+    photos) only until the run ends, since nothing reads it after training.
+    Files of no run are orphans."""
     states = sweeper.row_states(
         TransferRun, names, public_id_of=lambda name: name.partition("/")[0]
     )
@@ -277,7 +352,7 @@ def _judge_transfer_files(names: list[str]) -> dict[str, sweeper.Verdict]:
     verdicts = {}
     for name, state in states.items():
         file = name.partition("/")[2]
-        if file == TRAINED:
+        if file == TRAINED or file in EXPORT_FILES:
             verdicts[name] = sweeper.Verdict.LIVE
         elif file == DATASET:
             live = state in active

@@ -142,4 +142,9 @@ def test_a_transfer_run_trains_and_predicts_a_photo(
     predict.locator("input[name=image]").set_input_files(str(photo))
     predict.locator("button[type=submit]").click()
     expect(run.locator("[data-role=prediction]")).to_contain_text("cat", timeout=60_000)
+    # The class activation map over the photo, drawn with the photo's shape.
+    cam = run.locator("[data-testid=transfer-cam]")
+    expect(cam).to_be_visible()
+    assert cam.evaluate("c => [c.width, c.height]") == [240, 160]
+    expect(run.locator("[data-role=cam-caption]")).to_contain_text("Why “cat”?")
     assert errors == []

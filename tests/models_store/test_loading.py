@@ -57,6 +57,29 @@ def test_cached_builds_once_for_sixteen_concurrent_first_callers() -> None:
     assert len(calls) == 2
 
 
+def test_recent_keeps_only_the_last_few_models_used() -> None:
+    """One model per student's run: built again once forgotten, never all kept."""
+    built: list[str] = []
+
+    def get(name: str) -> object:
+        return loading.recent(
+            ("run", name), lambda: built.append(name) or object(), keep=2
+        )
+
+    first = get("a")
+    assert get("a") is first
+    get("b")
+    get("a")  # now the most recent: "b" is the one to go
+    get("c")
+    assert built == ["a", "b", "c"]
+    assert get("a") is first
+    get("b")
+    assert built == ["a", "b", "c", "b"]
+    assert len(loading._recent) == 2
+    loading.clear_cache()
+    assert not loading._recent
+
+
 def test_an_onnx_session_is_built_once_and_runs(models_ready) -> None:
     session = loading.onnx_session("yolox-nano")
     assert loading.onnx_session("yolox-nano") is session

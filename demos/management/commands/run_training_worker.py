@@ -4,8 +4,9 @@
 docs/deploy.md). It claims queued training and transfer runs from the database and
 trains them (``demos/widgets/runner.py``), so restarting the web workers never waits
 for, nor loses, a run. With ``TRAINING_RUN_BACKEND=celery`` (Redis) Celery workers
-train instead and this command says so and exits. ``--once`` trains what is queued
-and exits.
+train instead and this command says so and exits. ``--once`` trains what is queued,
+exports finished transfer runs that lack their ONNX predictor (with Celery, run it
+once after upgrading) and exits.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from demos.widgets import transfer_runs
 from demos.widgets.runner import Runner
 
 
@@ -51,7 +53,13 @@ class Command(BaseCommand):
         runner = Runner(poll=options["poll"])
         if options["once"]:
             runner.drain()
-            self.stdout.write(self.style.SUCCESS("Queued runs trained."))
+            exported = transfer_runs.export_missing_predictors()
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Queued runs trained; {exported} finished transfer run(s) "
+                    "exported for predictions."
+                )
+            )
             return
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):

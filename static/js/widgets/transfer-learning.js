@@ -268,15 +268,43 @@
       poll();
     });
 
+    // The photo as sent, the class activation map's cells over it in red
+    // (cam.grid: rows of 0..1 covering the whole photo).
+    async function drawCam(file, cam) {
+      const figure = part("prediction-cam");
+      figure.hidden = true;
+      if (!cam || !file) return;
+      let picture;
+      try { picture = await createImageBitmap(file); } catch { return; }
+      const canvas = part("cam-canvas");
+      const scale = 240 / Math.max(picture.width, picture.height);
+      canvas.width = Math.round(picture.width * scale);
+      canvas.height = Math.round(picture.height * scale);
+      const context = canvas.getContext("2d");
+      context.drawImage(picture, 0, 0, canvas.width, canvas.height);
+      const rows = cam.grid.length;
+      const columns = cam.grid[0].length;
+      cam.grid.forEach((row, y) => row.forEach((value, x) => {
+        context.fillStyle = `rgba(255, 0, 0, ${(0.6 * value).toFixed(3)})`;
+        const left = Math.floor((x * canvas.width) / columns);
+        const top = Math.floor((y * canvas.height) / rows);
+        context.fillRect(left, top, Math.ceil(canvas.width / columns), Math.ceil(canvas.height / rows));
+      }));
+      part("cam-caption").textContent = fill(label("Cam"), { label: cam.label });
+      figure.hidden = false;
+    }
+
     part("predict-form").addEventListener("submit", async (event) => {
       event.preventDefault();
       const predictForm = event.target;
+      const body = new FormData(predictForm);
       const { ok, status: code, data } = await fetchJson(`${runUrl}predict/`, {
-        method: "POST", body: new FormData(predictForm), csrfFrom: predictForm,
+        method: "POST", body, csrfFrom: predictForm,
       });
       part("prediction").textContent = ok
         ? data.top.map((t) => `${t.label} ${fmt(100 * t.probability, 1)} %`).join(" · ")
         : errorText(label("PredictError"), data, code);
+      await drawCam(body.get("image"), ok ? data.cam : null);
     });
   }
 

@@ -107,13 +107,18 @@ def test_transfer_runs_keep_their_checkpoint_and_lose_the_photos_once_ended(
     user, private_media
 ) -> None:
     """The ZIP of students' photos is read only while a run trains: it goes when
-    the run ended; the trained part stays for predictions while the run exists."""
+    the run ended; the trained part and its ONNX export stay for predictions
+    while the run exists, however old."""
     root = private_media / transfer_runs.TRANSFER_DIR
     done = TransferRun.objects.create(owner=user, options={}, state="done")
     running = TransferRun.objects.create(owner=user, options={}, state="running")
     for run in (done, running):
         folder = folder_with(transfer_runs.run_folder(run), transfer_runs.DATASET)
         (folder / transfer_runs.TRAINED).write_bytes(b"weights")
+    for name in transfer_runs.EXPORT_FILES:
+        export = transfer_runs.run_folder(done) / name
+        export.write_bytes(b"graph")
+        aged(export, 7 * DAY)
     old = aged(folder_with(root / str(uuid.uuid4()), transfer_runs.DATASET), 7200)
     young = folder_with(root / str(uuid.uuid4()), transfer_runs.DATASET)
 
@@ -121,7 +126,11 @@ def test_transfer_runs_keep_their_checkpoint_and_lose_the_photos_once_ended(
 
     done_folder = transfer_runs.run_folder(done)
     assert not (done_folder / transfer_runs.DATASET).exists()
-    assert (done_folder / transfer_runs.TRAINED).is_file()
+    assert sorted(os.listdir(done_folder)) == [
+        "predict.npz",
+        "predict.onnx",
+        transfer_runs.TRAINED,
+    ]
     assert set(os.listdir(transfer_runs.run_folder(running))) == {
         transfer_runs.DATASET,
         transfer_runs.TRAINED,

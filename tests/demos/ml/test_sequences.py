@@ -1,5 +1,7 @@
 """The recurrent-networks lesson's LSTM: waves, the gates replayed by hand against
-nn.LSTM, the committed weights, the train_lstm command and /api/v1/cnn/lstm-gates/."""
+nn.LSTM, the numpy replay (the API's, torch-free) against the torch one, the
+committed weights (.pth and .npz), the train_lstm command and
+/api/v1/cnn/lstm-gates/."""
 
 from __future__ import annotations
 
@@ -15,8 +17,9 @@ import torch
 from django.core.management import call_command
 from django.test import Client
 
-from demos.ml import networks
+from demos.ml import networks, sequence_gates
 from demos.ml.sequences import Forecaster, make_wave, run_gates, train_forecaster
+from demos.widgets import lstm_gates
 from models_store.registry import REGISTRY
 from models_store.tracing import TRACING
 from tests.conftest import REPO_DIR
@@ -113,6 +116,60 @@ def test_the_weights_are_small_recorded_and_in_the_catalogue() -> None:
     assert REGISTRY["sequence-lstm"].bundled == "demos/ml/weights/sequence_lstm.pth"
 
 
+TRACE_FIELDS = (
+    "inputs",
+    "predictions",
+    "input_gate",
+    "forget_gate",
+    "output_gate",
+    "candidate",
+    "cell",
+    "hidden",
+)
+
+
+@pytest.mark.parametrize("kind", ["sine", "sawtooth"])
+def test_the_numpy_replay_gives_the_torch_replays_trace(
+    model: Forecaster, kind: str
+) -> None:
+    wave = make_wave(kind, 72, period=19, phase=0.2)
+    expected = run_gates(model, wave, warmup=44)
+    trace = sequence_gates.run_gates(lstm_gates.sequence_arrays(), wave, warmup=44)
+    assert trace.warmup == 44
+    for name in TRACE_FIELDS:
+        got, want = getattr(trace, name), getattr(expected, name)
+        assert got.shape == want.shape and got.dtype == np.float32, name
+        assert np.allclose(got, want, atol=1e-5), name
+    # Free-running from step 44: the replay reads its own predictions too.
+    assert np.allclose(trace.inputs[44:], trace.predictions[43:-1])
+
+
+def test_the_committed_npz_holds_the_pths_weights_and_is_recorded(
+    model: Forecaster,
+) -> None:
+    npz = WEIGHTS.with_name("sequence_lstm.npz")
+    meta = json.loads(WEIGHTS.with_suffix(".json").read_text())
+    assert meta["arrays_file"] == npz.name
+    assert meta["arrays_sha256"] == sequence_gates.sha256_of(npz)
+    arrays = sequence_gates.read_arrays(npz, meta["arrays_sha256"])
+    state = model.state_dict()
+    assert set(arrays) == set(state)  # every weight, nothing else
+    for name, value in state.items():
+        assert np.array_equal(arrays[name], value.numpy()), name
+
+
+def test_a_damaged_npz_is_refused_with_the_fix(tmp_path: Path) -> None:
+    npz = WEIGHTS.with_name("sequence_lstm.npz")
+    (tmp_path / npz.name).write_bytes(npz.read_bytes()[:-10] + b"0123456789")
+    record = WEIGHTS.with_suffix(".json")
+    (tmp_path / record.name).write_text(record.read_text())
+    with pytest.raises(networks.CnnModelUnavailable, match="train_lstm"):
+        lstm_gates.sequence_arrays(tmp_path)
+    (tmp_path / npz.name).unlink()
+    with pytest.raises(networks.CnnModelUnavailable, match="missing"):
+        lstm_gates.sequence_arrays(tmp_path)
+
+
 def test_the_loader_hands_out_the_committed_model(model: Forecaster) -> None:
     loaded = networks.get_sequence_lstm()
     assert not loaded.training
@@ -128,6 +185,13 @@ def test_train_lstm_writes_weights_and_a_record(tmp_path: Path) -> None:
     assert (tmp_path / "sequence_lstm.pth").is_file()
     meta = json.loads((tmp_path / "sequence_lstm.json").read_text())
     assert meta["steps"] == 10 and len(meta["sha256"]) == 64
+    # The same weights for the torch-free API, recorded beside the .pth's hash.
+    written = torch.load(tmp_path / "sequence_lstm.pth", weights_only=True)
+    arrays = sequence_gates.read_arrays(
+        tmp_path / "sequence_lstm.npz", meta["arrays_sha256"]
+    )
+    for name, value in written.items():
+        assert np.array_equal(arrays[name], value.numpy()), name
 
 
 def test_the_api_returns_every_gate_per_time_step(client: Client, model) -> None:

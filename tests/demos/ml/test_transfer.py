@@ -1,4 +1,5 @@
-"""Transfer learning: ImageFolder ZIPs read safely, a real run, prediction, code."""
+"""Transfer learning: ImageFolder ZIPs read safely, a real run, prediction (torch
+and its ONNX export, with the class activation map), code."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ import sys
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-from demos.ml import transfer
+from demos.ml import transfer, transfer_onnx
 from tests.demos.ml.zips import SAMPLES_DIR, jpeg, people_vs_nobody_zip
 
 REPO = Path(__file__).resolve().parents[3]
@@ -197,6 +199,69 @@ def test_the_trained_head_predicts_new_photos(head_run, tmp_path) -> None:
     assert cat.label == "nobody" and cat.probability > 0.5
     assert [c.label for c in cat.top] == ["nobody", "people"]
     assert sum(c.probability for c in cat.top) == pytest.approx(1.0)
+
+
+PHOTOS = ("nobody/chelsea.png", "people/grace_hopper.jpg", "people/cyclists.jpg")
+
+
+@pytest.fixture(scope="module")
+def exported(head_run, tmp_path_factory) -> tuple[transfer.Predictor, Path]:
+    folder = tmp_path_factory.mktemp("run")
+    transfer.save_trained(folder / "trained.pt", head_run)
+    transfer.export_onnx(folder / "trained.pt", folder)
+    return transfer.load_predictor(folder / "trained.pt"), folder
+
+
+def test_the_onnx_export_predicts_the_torch_predictors_probabilities(
+    exported,
+) -> None:
+    torch_predictor, folder = exported
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "predict.npz",
+        "predict.onnx",
+        "trained.pt",
+    ]
+    onnx_predictor = transfer_onnx.OnnxPredictor(folder)
+    assert onnx_predictor.classes == ["nobody", "people"]
+    for name in PHOTOS:
+        photo = Image.open(SAMPLES_DIR / name)
+        expected = torch_predictor.predict(photo)
+        got = onnx_predictor.predict(photo)
+        assert [label for label, _p in got.top] == [c.label for c in expected.top]
+        assert [p for _label, p in got.top] == pytest.approx(
+            [c.probability for c in expected.top], abs=1e-4
+        )
+
+
+def test_the_closed_form_map_is_grad_cam_at_the_last_feature_map(exported) -> None:
+    torch_predictor, folder = exported
+    photo = Image.open(SAMPLES_DIR / "people/grace_hopper.jpg")
+    got = transfer_onnx.OnnxPredictor(folder).predict(photo)
+    # Grad-CAM by autograd: mean gradient per channel times the channel, ReLU.
+    network = torch_predictor.pipeline
+    stages = len(network) - 3
+    tensor = transfer._to_tensor(photo, "efficientnet_lite0", 224)[None]
+    maps = network[:stages](tensor).detach().requires_grad_(True)
+    logits = network[stages:](maps)[0]
+    logits[int(logits.argmax())].backward()
+    assert maps.grad is not None
+    weights = maps.grad[0].mean(dim=(1, 2))
+    cam = torch.relu((weights[:, None, None] * maps[0]).sum(0)).detach().numpy()
+    assert got.cam.shape == cam.shape == (7, 7)
+    assert np.allclose(got.cam, cam / cam.max(), atol=1e-3)
+    assert got.cam.max() == pytest.approx(1.0)
+
+
+def test_a_damaged_export_is_refused(exported, tmp_path) -> None:
+    _torch_predictor, folder = exported
+    for name in ("predict.npz", "trained.pt"):
+        (tmp_path / name).write_bytes((folder / name).read_bytes())
+    (tmp_path / "predict.onnx").write_bytes((folder / "predict.onnx").read_bytes()[:-8])
+    with pytest.raises(transfer_onnx.ExportMissing, match="not the one recorded"):
+        transfer_onnx.OnnxPredictor(tmp_path)
+    (tmp_path / "predict.npz").unlink()
+    with pytest.raises(transfer_onnx.ExportMissing, match="no readable"):
+        transfer_onnx.OnnxPredictor(tmp_path)
 
 
 def test_fine_tuning_the_last_children_changes_only_them(people_folder) -> None:

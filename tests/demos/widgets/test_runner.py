@@ -277,3 +277,23 @@ def test_a_run_is_its_owners_and_staffs_and_a_dead_one_is_settled_when_read(
     assert read(other_user, run.public_id).pk == run.pk
     seen = read(user, run.public_id)
     assert seen.state == "failed" and "interrupted" in seen.detail
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_runner_exports_old_transfer_runs_beside_its_polling(monkeypatch) -> None:
+    """Runs finished before predictions ran on ONNX get their export when the
+    runner starts, in a thread of its own: the queue is not held up."""
+    exporting = threading.Event()
+    release = threading.Event()
+
+    def export_missing() -> int:
+        exporting.set()
+        release.wait(10)
+        return 0
+
+    monkeypatch.setattr(transfer_runs, "export_missing_predictors", export_missing)
+    stop = threading.Event()
+    stop.set()  # serve returns at once, while the export still runs
+    runner.Runner(poll=0.02).serve(stop, grace=0)
+    assert exporting.wait(5)
+    release.set()

@@ -185,7 +185,12 @@ def test_a_run_trains_on_a_shared_class_dataset_without_copying_it(
     assert body["classes"] == ["cat", "plane"]
     assert body["class_dataset"] == {"id": str(dataset.public_id), "name": dataset.name}
     folder = transfer_runs.run_folder(TransferRun.objects.get())
-    assert sorted(p.name for p in folder.iterdir()) == ["trained.pt"]
+    # No copy of the photos: the trained part and its export for predictions.
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "predict.npz",
+        "predict.onnx",
+        "trained.pt",
+    ]
 
 
 def test_a_class_dataset_of_another_class_cannot_be_used(

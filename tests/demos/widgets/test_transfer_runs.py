@@ -1,4 +1,5 @@
-"""Transfer-learning runs through the API: start, poll, predict; bad ZIPs; owners."""
+"""Transfer-learning runs through the API: start, poll, predict (on the run's ONNX
+export, with its class activation map); bad ZIPs; owners."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from django.core.cache import cache
 from django.test import Client
 from PIL import Image
 
+from demos.ml import transfer
 from demos.models import TransferRun
 from demos.widgets import transfer_runs
 from tests.demos.ml.zips import SAMPLES_DIR, jpeg
+from tests.fresh_process import run_in_fresh_process
 
 pytestmark = pytest.mark.django_db
 RUNS = "/api/v1/transfer-runs/"
@@ -94,6 +97,52 @@ def test_a_run_trains_predicts_and_reports_every_epoch(
     assert sum(row["probability"] for row in answer["top"]) == pytest.approx(
         1, abs=1e-3
     )
+    # The run was exported as it ended; the answer is the torch network's.
+    folder = transfer_runs.run_folder(TransferRun.objects.get())
+    assert {"predict.onnx", "predict.npz"} <= {p.name for p in folder.iterdir()}
+    cat.seek(0)
+    expected = transfer.load_predictor(folder / "trained.pt").predict(
+        Image.open(cat).convert("RGB")
+    )
+    assert [row["probability"] for row in answer["top"]] == pytest.approx(
+        [row.probability for row in expected.top], abs=1e-4
+    )
+    # Its class activation map over the photo (451 x 300: 19 x 28 cells).
+    assert answer["cam"]["label"] == answer["label"]
+    grid = answer["cam"]["grid"]
+    assert (len(grid), len(grid[0])) == (19, 28)
+    assert all(0.0 <= v <= 1.0 for row in grid for v in row)
+    assert max(max(row) for row in grid) > 0.5
+
+
+def test_a_run_without_its_export_waits_for_the_runner_to_make_it(
+    logged_in_client: Client, django_capture_on_commit_callbacks
+) -> None:
+    """Runs trained before predictions ran on ONNX: a 503 that says so, never
+    torch in the web worker; the runner exports them when it starts."""
+    with django_capture_on_commit_callbacks(execute=True):
+        url = start(logged_in_client, cats_vs_planes(), epochs=1).json()["url"]
+    folder = transfer_runs.run_folder(TransferRun.objects.get())
+    for name in transfer_runs.EXPORT_FILES:
+        (folder / name).unlink()
+    plane = jpeg(Image.open(SAMPLES_DIR / "nobody/plane.jpg"))
+
+    response = logged_in_client.post(
+        url + "predict/", {"image": upload(plane, "p.jpg")}
+    )
+    assert response.status_code == 503
+    assert "not ready for predictions yet" in response.json()["detail"]
+
+    assert transfer_runs.export_missing_predictors() == 1
+    assert transfer_runs.export_missing_predictors() == 0  # nothing left to do
+    graph = folder / "predict.onnx"
+    graph.write_bytes(graph.read_bytes()[:-4])  # damaged: exported again
+    assert transfer_runs.export_missing_predictors() == 1
+    response = logged_in_client.post(
+        url + "predict/", {"image": upload(plane, "p.jpg")}
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["cam"]["label"] == response.json()["label"]
 
 
 def test_a_bad_zip_gets_its_reason_and_nothing_is_kept(
@@ -126,3 +175,58 @@ def test_predicting_before_the_run_is_done_is_refused(user) -> None:
     run = TransferRun.objects.create(owner=user, options={})
     with pytest.raises(transfer_runs.RunNotReady):
         transfer_runs.predict_with_run(run, None)
+
+
+FRESH_WORKER = """
+import django, sys
+django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+from django.test import Client
+from django.test.utils import setup_test_environment
+from demos.models import TransferRun
+from tests.factories import make_user
+
+setup_test_environment()  # "testserver" is an allowed host
+user = make_user()
+TransferRun.objects.create(owner=user, public_id="{public_id}", options={options!r},
+                           classes={classes!r}, state="done")
+client = Client()
+client.force_login(user)
+for kind in ("sine", "sawtooth"):
+    gates = client.get("/api/v1/cnn/lstm-gates/", {{"kind": kind}})
+    assert gates.status_code == 200 and len(gates.json()["cell"]) == 72, gates
+with open("{photo}", "rb") as photo:
+    answer = client.post("/api/v1/transfer-runs/{public_id}/predict/",
+                         {{"image": photo}})
+assert answer.status_code == 200 and answer.json()["cam"]["grid"], answer.content
+print(answer.json()["label"],
+      *(m in sys.modules for m in ("torch", "torchvision", "matplotlib")))
+"""
+
+
+def test_a_fresh_web_worker_serves_lstm_gates_and_predictions_without_torch(
+    logged_in_client: Client,
+    private_media: Path,
+    tmp_path: Path,
+    django_capture_on_commit_callbacks,
+) -> None:
+    """What a web worker imports when it serves these two APIs: the LSTM in
+    numpy, the run on ONNX Runtime; torch stays in the training process."""
+    with django_capture_on_commit_callbacks(execute=True):
+        start(logged_in_client, cats_vs_planes(), epochs=1)
+    run = TransferRun.objects.get()
+    code = FRESH_WORKER.format(
+        public_id=run.public_id,
+        options=run.options,
+        classes=run.classes,
+        photo=SAMPLES_DIR / "nobody/chelsea.png",
+    )
+    last = run_in_fresh_process(
+        code,
+        cache_dir=tmp_path / "cache",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.sqlite3'}",
+        PORTAL_MEDIA_ROOT=str(private_media),
+    )
+    assert last.split()[-3:] == ["False", "False", "False"], last
+    assert last.split()[0] in ("cat", "plane")
