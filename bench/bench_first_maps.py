@@ -237,11 +237,22 @@ def feature_map_lesson(token: str) -> list[str]:
     return notes
 
 
-def serve_every_widget(token: str, username: str, password: str) -> list[str]:
-    """Every lesson page in a browser, then the API calls pages make on clicks."""
+def serve_every_widget(token: str, username: str, password: str, pid: int) -> list[str]:
+    """Every lesson page in a browser, then the API calls pages make on clicks.
+    The first step after which the worker has torch mapped is marked, so a widget
+    that brings torch back into web workers is named."""
     from playwright.sync_api import sync_playwright
 
-    notes = []
+    class Notes(list):
+        marked = torch_loaded(pid)
+
+        def append(self, text: str) -> None:
+            if not self.marked and torch_loaded(pid):
+                self.marked = True
+                text += " [torch mapped from here]"
+            super().append(text)
+
+    notes = Notes()
     _ms, _s, lessons = call(token, "GET", "/api/v1/lessons/")
     rows = lessons if isinstance(lessons, list) else lessons.get("results", [])
     slugs = [row["slug"] for row in rows]
@@ -260,6 +271,8 @@ def serve_every_widget(token: str, username: str, password: str) -> list[str]:
         for slug in slugs:
             page.goto(f"{base}/lessons/{slug}/")
             page.wait_for_load_state("networkidle")
+            if not notes.marked and torch_loaded(pid):
+                notes.append(f"lesson page {slug}")
         browser.close()
     notes.append(f"{len(slugs)} lesson pages")
 
@@ -367,7 +380,9 @@ def main() -> None:
             "print(AuthToken.objects.create(user)[1])"
         ),
     ).split()[-1]
-    cache = var / "cache"
+    # Only the maps: the catalogues beside them (cache/catalogues/) are what
+    # fill_catalogues prepared, as make run leaves them.
+    cache = var / "cache" / "maps"
     try:
         for warm in ("false", "true"):
             shutil.rmtree(cache, ignore_errors=True)
@@ -410,7 +425,7 @@ def main() -> None:
                     stderr=subprocess.DEVNULL,
                 )
                 try:
-                    notes = serve_every_widget(token, "bench", password)
+                    notes = serve_every_widget(token, "bench", password, pid)
                 finally:
                     stop(runner)
                 after = memory_mb(pid), torch_loaded(pid)
