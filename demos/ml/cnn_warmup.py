@@ -16,25 +16,18 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 
 import numpy as np
 
-logger = logging.getLogger(__name__)
+from demos.ml.warmth import Warmth
 
-_lock = threading.Lock()
 _state: dict[str, object] = {"state": "cold", "model": None}
+_warmth = Warmth(lambda: _state, logging.getLogger(__name__))
 
 
 def warmth() -> dict[str, object]:
     """``{"state": "cold" | "warming" | "warm" | "failed", "model": key, ...}``."""
-    with _lock:
-        return dict(_state)
-
-
-def _set(**values: object) -> None:
-    with _lock:
-        _state.update(values)
+    return _warmth.read()
 
 
 def warm_feature_map_cnn() -> None:
@@ -42,22 +35,16 @@ def warm_feature_map_cnn() -> None:
     from demos.ml import networks
 
     key = networks.DEFAULT_MODEL
-    _set(state="warming", model=key, error="")
-    started = time.perf_counter()
-    try:
+
+    def build_and_run() -> None:
         model = networks.get_cnn_model(key)
         grey = np.full((224, 224, 3), 127, np.uint8)
         model.run(grey)
         explain = getattr(model, "explain", None)
         if explain is not None:
             explain(grey)
-    except Exception as exc:  # a missing wheel must not kill the worker
-        logger.warning("warming %s failed: %s", key, exc)
-        _set(state="failed", error=str(exc))
-        return
-    seconds = round(time.perf_counter() - started, 3)
-    logger.info("%s is warm after %.2f s", key, seconds)
-    _set(state="warm", seconds=seconds)
+
+    _warmth.warm(key, build_and_run, model=key)
 
 
 def warm_before_fork() -> bool:
@@ -77,7 +64,7 @@ def warm_before_fork() -> bool:
     except efficientnet_onnx.ExportMissing:
         return False
     warm_feature_map_cnn()
-    _set(where="master")
+    _warmth.set(where="master")
     return warmth()["state"] == "warm"
 
 

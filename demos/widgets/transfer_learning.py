@@ -30,6 +30,7 @@ from demos.widgets import transfer_datasets, transfer_runs
 from demos.widgets.kit import gettext_label, read_upload
 from portal.lib.api import UploadRateThrottle, validated
 from portal.lib.errors import BadInput
+from portal.lib.uploads import accepts_files
 
 STRATEGY_LABELS = {
     "feature-extractor": gettext_lazy("Feature extractor"),
@@ -293,7 +294,15 @@ class TransferRunPredictApi(APIView):
 # Routes: pages under /lessons/ (namespace "lessons"), API under /api/v1/ ("api").
 page_urls: list = []
 api_urls = [
-    path("transfer-runs/", TransferRunCreateApi.as_view(), name="transfer-run-create"),
+    path(
+        "transfer-runs/",
+        # Photos per class: one file more than TRANSFER_MAX_PHOTOS still reaches
+        # photos_zip, whose reason names the limit.
+        accepts_files(lambda: settings.TRANSFER_MAX_PHOTOS + 1)(
+            TransferRunCreateApi.as_view()
+        ),
+        name="transfer-run-create",
+    ),
     path(
         "transfer-runs/<uuid:public_id>/",
         TransferRunDetailApi.as_view(),

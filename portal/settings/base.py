@@ -354,9 +354,16 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES + 1024 * 1024
 REQUEST_THREADS = env_int("GUNICORN_THREADS", 4)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 MAX_REQUEST_BYTES = MAX_FILES_PER_UPLOAD * MAX_UPLOAD_BYTES + 1024 * 1024
-# Django's hard stop (a bare 400) sits above the upload form's own limit, so a
-# student sending a few photos too many gets the form's explanation instead.
-DATA_UPLOAD_MAX_NUMBER_FILES = 2 * MAX_FILES_PER_UPLOAD
+# Files one request may carry (portal.lib.uploads.FileCountLimit, a bare 400 or the
+# API's JSON 400 above it). It sits above the upload form's own limit, so a student
+# sending a few photos too many gets the form's explanation instead. A view wrapped
+# in portal.lib.uploads.accepts_files may take more (see TRANSFER_MAX_PHOTOS).
+MAX_FILES_PER_REQUEST = 2 * MAX_FILES_PER_UPLOAD
+FILE_UPLOAD_HANDLERS = [
+    "portal.lib.uploads.FileCountLimit",  # first: refuses before a file is written
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # Detection: the default detector is yolox-nano when its file is in the store,
 # else opencv-hog. An explicit PORTAL_PERSON_DETECTOR overrides that choice.
@@ -383,11 +390,12 @@ TRAINING_RUN_SECONDS = env_int("PORTAL_TRAINING_SECONDS", 30)
 TRANSFER_RUN_SECONDS = env_int("PORTAL_TRANSFER_SECONDS", 300)
 TRANSFER_MAX_ZIP_BYTES = env_int("PORTAL_TRANSFER_MAX_ZIP_BYTES", 50 * 2**20)
 # Photos per class sent at once from the transfer page (the page shrinks each to
-# 512 px first); Django's hard stop on files per request must let them through.
+# 512 px first): only that endpoint accepts this many files (accepts_files).
 TRANSFER_MAX_PHOTOS = env_int("PORTAL_TRANSFER_MAX_PHOTOS", 200)
-DATA_UPLOAD_MAX_NUMBER_FILES = max(
-    DATA_UPLOAD_MAX_NUMBER_FILES, TRANSFER_MAX_PHOTOS + 1
-)
+# Django's own stop on files per request is one number for the whole site, which
+# no view can raise: the most any view accepts. FileCountLimit holds the others
+# to MAX_FILES_PER_REQUEST.
+DATA_UPLOAD_MAX_NUMBER_FILES = max(MAX_FILES_PER_REQUEST, TRANSFER_MAX_PHOTOS + 1)
 # Device of the torchvision detectors: auto (cuda when available, else cpu), cpu,
 # cuda or cuda:N. GPU workers (the "gpu" queue) set cuda so a missing GPU fails loudly.
 TORCH_DEVICE = env_str("PORTAL_TORCH_DEVICE", "auto").strip().lower() or "auto"

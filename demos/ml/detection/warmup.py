@@ -13,50 +13,31 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 
 import numpy as np
 
 from demos.ml.detection.detectors import default_detector_key, get_detector
+from demos.ml.warmth import Warmth
 
-logger = logging.getLogger(__name__)
-
-_lock = threading.Lock()
 _state: dict[str, object] = {"state": "cold", "detector": None}
+_warmth = Warmth(lambda: _state, logging.getLogger(__name__))
 
 
 def warmth() -> dict[str, object]:
     """``{"state": "cold" | "warming" | "warm" | "failed", "detector": key, ...}``."""
-    with _lock:
-        return dict(_state)
-
-
-def _set(**values: object) -> None:
-    with _lock:
-        _state.update(values)
+    return _warmth.read()
 
 
 def warm_default_detector() -> None:
     """Build the default detector and run it once (blocking); never raises."""
     key = default_detector_key()
-    _set(state="warming", detector=key, error="")
-    started = time.perf_counter()
-    try:
-        get_detector(key).detect(np.zeros((240, 320, 3), np.uint8), 0.5)
-    except Exception as exc:  # a missing file must not kill the worker
-        logger.warning("warming %s failed: %s", key, exc)
-        _set(state="failed", error=str(exc))
-        return
-    seconds = round(time.perf_counter() - started, 3)
-    logger.info("%s is warm after %.2f s", key, seconds)
-    _set(state="warm", seconds=seconds)
+    blank = np.zeros((240, 320, 3), np.uint8)
+    _warmth.warm(key, lambda: get_detector(key).detect(blank, 0.5), detector=key)
 
 
 def note_detection(key: str) -> None:
     """A request ran ``key``: if it is the default, this process is warm now too."""
-    with _lock:
-        if _state.get("state") != "warm" and key == default_detector_key():
-            _state.update(state="warm", detector=key)
+    _warmth.note_use(lambda: key == default_detector_key(), detector=key)
 
 
 def start_warming() -> threading.Thread:

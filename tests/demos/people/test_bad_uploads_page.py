@@ -101,11 +101,13 @@ def test_file_over_the_size_cap_is_refused_before_decoding(
     assert media_files(private_media) == []
 
 
-def test_far_too_many_files_hit_djangos_hard_stop_and_store_nothing(
+def test_far_too_many_files_are_refused_unread_and_store_nothing(
     logged_in_client, samples_dir, private_media, settings
 ) -> None:
-    # Above DATA_UPLOAD_MAX_NUMBER_FILES the request is not even parsed.
-    count = settings.DATA_UPLOAD_MAX_NUMBER_FILES + 1
+    # Above MAX_FILES_PER_REQUEST (only the transfer photos may send more)
+    # the request is not even parsed.
+    count = settings.MAX_FILES_PER_REQUEST + 1
+    assert count < settings.DATA_UPLOAD_MAX_NUMBER_FILES
     files = [
         upload(samples_dir, "bad/tiny.png", as_name=f"p{i}.png") for i in range(count)
     ]
