@@ -1,4 +1,4 @@
-"""ImageFolder ZIPs: read, check and split (pure: Pillow and numpy, never torch).
+"""ImageFolder ZIPs: read, check and split (pure: Pillow, never torch or Django).
 
 A ZIP of ``<class>/<image>`` (optionally under one root folder, optionally split as
 ``train/<class>/…`` and ``val/<class>/…``) read with the limits of ``ZipLimits``:
@@ -6,7 +6,8 @@ A ZIP of ``<class>/<image>`` (optionally under one root folder, optionally split
 whose declared size is a hundred times its compressed size (a zip bomb), no ``../``
 or absolute names, no links; every image decoded by
 ``demos.common.imaging.decode_image``. Refusals are ``DatasetRefused`` (a translated
-``BadInput``) naming the file at fault.
+``BadInput``) naming the file at fault. ``augment_image`` is a run's random
+crop and flip of one of these images (the tests' ZIP builders use it too).
 
 Its own module so that the web worker checks an upload (``demos.widgets.
 transfer_runs``, ``transfer_datasets``) without importing torch; ``demos.ml.

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from demos.ml.training_settings import (
+    LEARNING_RATES,
     MAX_EPOCHS,
     MAX_SUBSET,
     MIN_SUBSET,
@@ -106,7 +107,7 @@ def training_context(request: HttpRequest) -> dict[str, Any]:
     return {
         "training_subsets": [20, 50, 100, 200, 500, 1437],
         "training_epochs": [10, 20, 30, 40, 60],
-        "training_rates": [0.0001, 0.001, 0.01, 0.1, 1.0],
+        "training_rates": list(LEARNING_RATES),
         "training_step_sizes": [3, 5, 7, 10, 15],
         "training_gammas": [0.5, 0.1],
         "training_patiences": [2, 3, 5, 10],
