@@ -13,6 +13,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from demos.ml.training_settings import (
+    LEARNING_RATES,
+    MAX_EPOCHS,
+    MAX_SUBSET,
+    MIN_SUBSET,
+    OPTIMISERS,
+    TrainingSettings,
+)
 from demos.widgets import training_runs
 from portal.lib.api import StrictSerializer, validated
 
@@ -54,25 +62,23 @@ class TrainingRunCreateApi(APIView):
     """
 
     class InputSerializer(StrictSerializer):
-        subset = serializers.IntegerField(min_value=20, max_value=1437, default=100)
-        epochs = serializers.IntegerField(min_value=1, max_value=60, default=30)
+        subset = serializers.IntegerField(
+            min_value=MIN_SUBSET, max_value=MAX_SUBSET, default=100
+        )
+        epochs = serializers.IntegerField(min_value=1, max_value=MAX_EPOCHS, default=30)
         dropout = serializers.FloatField(min_value=0, max_value=0.9, default=0.0)
         weight_decay = serializers.FloatField(min_value=0, max_value=0.1, default=0.0)
         augment = serializers.BooleanField(default=False)
         learning_rate = serializers.FloatField(
             min_value=0.00001, max_value=2, default=0.01
         )
-        optimizer = serializers.ChoiceField(
-            choices=["sgd", "momentum", "adam", "adamw"], default="adam"
-        )
+        optimizer = serializers.ChoiceField(choices=list(OPTIMISERS), default="adam")
         lr_step_size = serializers.IntegerField(min_value=0, max_value=60, default=0)
         lr_gamma = serializers.FloatField(min_value=0.01, max_value=1, default=0.1)
         patience = serializers.IntegerField(min_value=1, max_value=60, default=5)
 
     @extend_schema(request=InputSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
-        from demos.ml.training import TrainingSettings
-
         data = validated(self.InputSerializer(data=request.data))
         try:
             run = training_runs.start_training_run(
@@ -101,7 +107,7 @@ def training_context(request: HttpRequest) -> dict[str, Any]:
     return {
         "training_subsets": [20, 50, 100, 200, 500, 1437],
         "training_epochs": [10, 20, 30, 40, 60],
-        "training_rates": [0.0001, 0.001, 0.01, 0.1, 1.0],
+        "training_rates": list(LEARNING_RATES),
         "training_step_sizes": [3, 5, 7, 10, 15],
         "training_gammas": [0.5, 0.1],
         "training_patiences": [2, 3, 5, 10],

@@ -3,7 +3,7 @@ instructor's class dataset, or the student's photos per class.
 
 A class dataset (``ClassDataset``) is an ImageFolder ZIP an instructor uploads in
 the admin. It is checked by the one reader of such ZIPs
-(``demos.ml.transfer.read_image_folder_zip``: the same limits and reasons as a
+(``demos.ml.image_folder.read_image_folder_zip``: the same limits and reasons as a
 student's upload) before anything is stored, then kept under
 ``datasets/<public id>/`` of the media storage with one preview strip per class
 (``preview-<class index>.jpg``) for the admin. Students of its class (everyone,
@@ -21,7 +21,7 @@ import io
 import zipfile
 from collections.abc import Sequence
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -31,11 +31,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from demos.common import media, sweeper
+from demos.ml.image_folder import ImageFolder, ZipLimits, read_image_folder_zip
 from demos.models import ClassDataset, TransferRun
 from portal.lib.errors import BadInput
-
-if TYPE_CHECKING:
-    from demos.ml.transfer import ImageFolder
 
 DATASET = "dataset.zip"
 PREVIEW_PER_CLASS = 5
@@ -60,9 +58,7 @@ def read_zip_upload(upload: Any) -> bytes:
 def check_dataset_zip(data: bytes) -> ImageFolder:
     """The ZIP read as an ImageFolder, or ``DatasetRefused`` (a ``BadInput``) with
     the reason: the same check a student's ZIP gets."""
-    from demos.ml import transfer
-
-    return transfer.read_image_folder_zip(io.BytesIO(data))
+    return read_image_folder_zip(io.BytesIO(data))
 
 
 def dataset_zip(dataset: ClassDataset) -> io.BytesIO:
@@ -250,8 +246,6 @@ def photos_zip(labels: Sequence[str], photos: Sequence[Any]) -> bytes:
     ``TRANSFER_MAX_ZIP_BYTES`` in all, a bad class name, too few or too many
     classes, a class with too few photos.
     """
-    from demos.ml.transfer import ZipLimits
-
     limits = ZipLimits()
     if len(labels) != len(photos):
         raise BadInput(

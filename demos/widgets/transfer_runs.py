@@ -8,14 +8,14 @@ class dataset, ``transfer_datasets.py``: it reads that ZIP) and, once done,
 predictions, ``predict.onnx`` + ``predict.npz`` (``demos.ml.transfer_onnx``: top
 classes and the class activation map on ONNX Runtime, so a web worker predicting
 never imports torch). ``start_transfer_run``
-reads the ZIP first (``demos.ml.transfer.read_image_folder_zip``: a bad ZIP is
+reads the ZIP first (``demos.ml.image_folder.read_image_folder_zip``: a bad ZIP is
 refused with its reason
 and nothing is kept), then commits the row ``queued`` and hands it to its trainer
 (``demos/widgets/run_queue.py``: a Celery worker with Redis, else the separate
 training runner process, one transfer run at a time; never a web worker), so the
 web worker answers at once. Bounds: one active run per student (a second start is
 refused), ``TRANSFER_RUN_SECONDS`` per run (training stops and says so), the ZIP
-limits of ``demos.ml.transfer``. A run whose trainer died is failed with a reason
+limits of ``demos.ml.image_folder``. A run whose trainer died is failed with a reason
 (``run_queue.fail_stale_runs``).
 
 torch is imported inside the job (which also exports the trained network), so
@@ -41,6 +41,8 @@ from django.utils.translation import gettext as _
 
 from demos.common import sweeper
 from demos.ml import transfer_onnx
+from demos.ml.image_folder import read_image_folder_zip
+from demos.ml.transfer_settings import TransferSettings, lr_timeline
 from demos.models import ClassDataset, TransferRun
 from demos.widgets import run_queue, transfer_datasets
 from models_store import loading
@@ -96,13 +98,11 @@ def start_transfer_run(
     ``ValueError`` for impossible settings and ``TransferRunBusy`` while the owner's
     previous run is still active. Nothing is written unless all of these pass.
     """
-    from demos.ml import transfer
-
     if (dataset is None) == (class_dataset is None):
         raise ValueError("start_transfer_run takes dataset or class_dataset")
-    settings_ = transfer.TransferSettings(**options)
+    settings_ = TransferSettings(**options)
     if dataset is not None:
-        classes = transfer.read_image_folder_zip(io.BytesIO(dataset)).classes
+        classes = read_image_folder_zip(io.BytesIO(dataset)).classes
     elif class_dataset is not None:
         classes = class_dataset.class_names
     folder: Path | None = None
@@ -207,9 +207,9 @@ def train_claimed_run(run_id: int) -> None:
 
     with run_queue.failing_on_error(mine, f"Transfer run {run_id}"):
         torch.set_num_threads(max(1, int(getattr(settings, "TORCH_THREADS", 1))))
-        options = transfer.TransferSettings(**run.options)
+        options = TransferSettings(**run.options)
         folder = run_folder(run)
-        data = transfer.read_image_folder_zip(dataset_source(run))
+        data = read_image_folder_zip(dataset_source(run))
         detail = ""
         try:
             # A run like any other (models_store.tracing): no trace may overlap it.
@@ -247,7 +247,7 @@ def train_claimed_run(run_id: int) -> None:
             "total_parameters": result.frozen.total,
             "frozen_percent": round(result.frozen.percent, 2),
             "seconds": round(result.seconds, 1),
-            "lr_timeline": transfer.lr_timeline(
+            "lr_timeline": lr_timeline(
                 options.lr, options.step_size, options.gamma, options.epochs
             ),
             "code": transfer.pytorch_code(options, result.classes),

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from demos.ml.transfer import augment_image
+from demos.ml.image_folder import augment_image
 
 # As tests/conftest.py finds them (without importing it: scripts use this module too).
 _REPO = Path(__file__).resolve().parents[3]
