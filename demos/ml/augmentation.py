@@ -405,9 +405,11 @@ def resized_crop(
     horizontally and vertically (rounded to uint8 in between, as torch's uint8
     path and Pillow do)."""
     crop = image[top : top + height, left : left + width].astype(np.float64)
-    across = np.einsum("ow,hwc->hoc", _resample_weights(width, size), crop)
+    across = _resample_weights(width, size) @ crop  # (size, w) @ (h, w, 3)
     across = np.clip(np.round(across), 0, 255)
-    down = np.einsum("oh,hwc->owc", _resample_weights(height, size), across)
+    down = (_resample_weights(height, size) @ across.reshape(height, -1)).reshape(
+        size, size, 3
+    )
     return np.clip(np.round(down), 0, 255).astype(np.uint8)
 
 
