@@ -212,7 +212,7 @@ def plan_tile(rng: np.random.Generator, *, size: int, index: int) -> TilePlan:
 
 
 # --- Kernels: torchvision.transforms.v2.functional's arithmetic on H x W x 3 uint8 ---
-# Each follows the torchvision kernel named in its docstring (float32 where torch
+# Each is named after the torchvision kernel it follows (float32 where torch
 # computes in float32, the same casts and rounding); tests/demos/ml/
 # test_augmentation_kernels.py compares every one with torchvision's output.
 

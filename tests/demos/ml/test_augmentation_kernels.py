@@ -74,7 +74,7 @@ def test_erasing_is_identical(base: np.ndarray) -> None:
 
 # Colour: the same float32 products and truncating casts. Measured on the photo:
 # identical but for saturation x1.37 (0.02 % of values off by one: the blend's
-# multiply-add rounds differently in torch's vectorised loop).
+# multiply-add probably rounds differently in torch's vectorised loop).
 @pytest.mark.parametrize("factor", [0.6, 1.0, 1.37])
 def test_brightness_contrast_saturation_match(base: np.ndarray, factor: float) -> None:
     t = tensor(base)
