@@ -1,31 +1,33 @@
 """Data-augmentation grids: N random variants of one photo, each labelled.
 
-Pure module (numpy, OpenCV, torch/torchvision; never ``django``). Each tile applies a
-random subset of the classic training augmentations through
-``torchvision.transforms.v2.functional`` — the kernels that ``v2.RandomHorizontalFlip``,
-``v2.RandomResizedCrop``, ``v2.RandomRotation``, ``v2.ColorJitter``,
-``v2.GaussianBlur`` and ``v2.RandomErasing`` call. The random parameters come from our
-own ``numpy.random.Generator`` seeded per request rather than from torch's global RNG,
-so that (a) every tile can say exactly what was applied, (b) the same seed gives the
-same grid, and (c) concurrent requests never disturb each other's randomness.
+Pure module (numpy and OpenCV; never ``django``, never torch). Each tile applies a
+random subset of the classic training augmentations — the kernels that
+``v2.RandomHorizontalFlip``, ``v2.RandomResizedCrop``, ``v2.RandomRotation``,
+``v2.ColorJitter``, ``v2.GaussianBlur`` and ``v2.RandomErasing`` call in
+``torchvision.transforms.v2.functional``. Those kernels are the reference: each one
+here repeats torchvision's arithmetic in numpy (the same float32 steps, casts and
+rounding), so that the web worker draws a grid without importing torch (~600 MB).
+The tests compare every kernel with torchvision's: flips, erasing and grayscale are
+identical; the others differ by at most a grey level or two on a few pixels (float
+sums in another order; torch's fixed-point antialiased resize).
 
-Images are ``H x W x 3`` ``uint8`` RGB arrays; tiles are square. torch and
-torchvision are imported when a grid is first drawn, not with this module.
+The random parameters come from our own ``numpy.random.Generator`` seeded per request
+rather than from torch's global RNG, so that (a) every tile can say exactly what was
+applied, (b) the same seed gives the same grid, and (c) concurrent requests never
+disturb each other's randomness.
+
+Images are ``H x W x 3`` ``uint8`` RGB arrays; tiles are square.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from portal.lib.errors import BadInput
-
-if TYPE_CHECKING:
-    import torch
 
 MAX_TILES = 24
 MIN_TILE_SIZE, MAX_TILE_SIZE = 48, 256
@@ -60,7 +62,7 @@ class AppliedOp:
     ``key`` names it (``"hflip"``, ``"rotate"``, ...; a rotation past
     ``DIGIT_SAFE_DEGREES`` is ``"rotate-large"``); ``detail`` gives its numbers in a
     language-neutral form (``"-37°"``, ``"52%"``); ``params`` are what
-    ``apply_plan`` passes to the torchvision kernel.
+    ``apply_plan`` passes to the kernel.
     """
 
     key: str
@@ -136,11 +138,9 @@ def grid_size(count: int, *, columns: int, tile_size: int) -> tuple[int, int]:
     return columns * (tile_size + _GAP) + _GAP, rows * (tile_size + _GAP) + _GAP
 
 
-def square_base(rgb: np.ndarray, size: int) -> torch.Tensor:
-    """Centre-crop ``rgb`` to a square and resize to ``size``: a ``3 x size x size``
-    uint8 tensor, the starting point of every tile."""
-    import torch
-
+def square_base(rgb: np.ndarray, size: int) -> np.ndarray:
+    """Centre-crop ``rgb`` to a square and resize to ``size``: a ``size x size x 3``
+    uint8 array, the starting point of every tile."""
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise InvalidAugmentationRequest("Expected an RGB image.")
     height, width = rgb.shape[:2]
@@ -149,7 +149,7 @@ def square_base(rgb: np.ndarray, size: int) -> torch.Tensor:
     square = rgb[top : top + side, left : left + side]
     interpolation = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
     resized = cv2.resize(square, (size, size), interpolation=interpolation)
-    return torch.from_numpy(np.ascontiguousarray(resized)).permute(2, 0, 1)
+    return np.ascontiguousarray(resized)
 
 
 def _crop_box(rng: np.random.Generator, size: int) -> tuple[int, int, int, int]:
@@ -211,44 +211,250 @@ def plan_tile(rng: np.random.Generator, *, size: int, index: int) -> TilePlan:
     return TilePlan(index=index, ops=tuple(ops))
 
 
-def apply_plan(base: torch.Tensor, plan: TilePlan) -> np.ndarray:
-    """Apply ``plan`` to ``base`` (3 x S x S uint8 tensor) → S x S x 3 uint8 RGB."""
-    import torch
-    from torchvision.transforms.v2 import functional as F
+# --- Kernels: torchvision.transforms.v2.functional's arithmetic on H x W x 3 uint8 ---
+# Each is named after the torchvision kernel it follows (float32 where torch
+# computes in float32, the same casts and rounding); tests/demos/ml/
+# test_augmentation_kernels.py compares every one with torchvision's output.
 
-    size = base.shape[-1]
+
+def _to_uint8(values: np.ndarray) -> np.ndarray:
+    """Clamp to [0, 255], then truncate: torch's ``clamp_(0, 255).to(uint8)``."""
+    return np.clip(values, 0, 255).astype(np.uint8)
+
+
+def _grayscale_float(image: np.ndarray) -> np.ndarray:
+    """``_rgb_to_grayscale_image`` before its cast: float32 luma (ITU-R 601-2)."""
+    rgb = image.astype(np.float32)
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    return r * np.float32(0.2989) + g * np.float32(0.587) + b * np.float32(0.114)
+
+
+def _blend(
+    image: np.ndarray, other: np.ndarray | np.float32, ratio: float
+) -> np.ndarray:
+    """``_blend``: ``image * ratio + other * (1 - ratio)``, clamped, then cast."""
+    out = image.astype(np.float32) * np.float32(ratio)
+    out += np.float32(1.0 - ratio) * np.asarray(other, dtype=np.float32)
+    return _to_uint8(out)
+
+
+def rgb_to_grayscale(image: np.ndarray) -> np.ndarray:
+    """``rgb_to_grayscale(num_output_channels=3)``: luma truncated to uint8."""
+    gray = _grayscale_float(image).astype(np.uint8)
+    return np.repeat(gray[..., None], 3, axis=2)
+
+
+def adjust_brightness(image: np.ndarray, factor: float) -> np.ndarray:
+    return _to_uint8(image.astype(np.float32) * np.float32(factor))
+
+
+def adjust_contrast(image: np.ndarray, factor: float) -> np.ndarray:
+    """Blend with the mean of the (floored) grayscale image."""
+    mean = np.float32(np.floor(_grayscale_float(image)).mean(dtype=np.float64))
+    return _blend(image, mean, factor)
+
+
+def adjust_saturation(image: np.ndarray, factor: float) -> np.ndarray:
+    """Blend with the (floored) grayscale image."""
+    gray = np.floor(_grayscale_float(image))[..., None]
+    return _blend(image, gray, factor)
+
+
+def _rgb_to_hsv(rgb: np.ndarray) -> np.ndarray:
+    """``_rgb_to_hsv`` (Pillow's formulas) on float32 RGB in [0, 1]."""
+    r, g = rgb[..., 0], rgb[..., 1]
+    maxc, minc = rgb.max(axis=-1), rgb.min(axis=-1)
+    eqc = maxc == minc
+    spread = maxc - minc
+    one = np.float32(1.0)
+    s = spread / np.where(eqc, one, maxc)
+    divisor = np.where(eqc, one, spread)
+    rc, gc, bc = ((maxc[..., None] - rgb) / divisor[..., None]).transpose(2, 0, 1)
+    maxc_is_r = maxc == r
+    maxc_is_g = (maxc == g) & ~maxc_is_r
+    maxc_is_b = ~maxc_is_r & ~maxc_is_g
+    h = (
+        (bc - gc) * maxc_is_r
+        + (rc + np.float32(2.0) - bc) * maxc_is_g
+        + (gc + np.float32(4.0) - rc) * maxc_is_b
+    )
+    h = np.fmod(h * np.float32(1.0 / 6.0) + one, one)
+    return np.stack((h, s, maxc), axis=-1).astype(np.float32)
+
+
+def _hsv_to_rgb(hsv: np.ndarray) -> np.ndarray:
+    """``_hsv_to_rgb``: the six-sector formula, choosing among v, p, q, t."""
+    h, s, v = hsv[..., 0], hsv[..., 1], hsv[..., 2]
+    h6 = h * np.float32(6.0)
+    i = np.floor(h6)
+    f = h6 - i
+    sector = i.astype(np.int32) % 6
+    one = np.float32(1.0)
+    q = np.clip((one - s * f) * v, 0.0, 1.0)
+    t = np.clip((s * f + (one - s)) * v, 0.0, 1.0)
+    p = np.clip((one - s) * v, 0.0, 1.0)
+    vpqt = np.stack((v, p, q, t), axis=0)
+    select = np.array([[0, 2, 1, 1, 3, 0], [3, 0, 0, 2, 1, 1], [1, 1, 3, 0, 0, 2]])
+    rows, cols = np.indices(h.shape)
+    return np.stack(
+        [vpqt[select[c][sector], rows, cols] for c in range(3)], axis=-1
+    ).astype(np.float32)
+
+
+def adjust_hue(image: np.ndarray, factor: float) -> np.ndarray:
+    """Shift the hue in HSV; uint8 ↔ float as ``to_dtype(scale=True)`` does."""
+    rgb = image.astype(np.float32) * np.float32(1.0 / 255.0)
+    hsv = _rgb_to_hsv(rgb)
+    hsv[..., 0] = np.mod(hsv[..., 0] + np.float32(factor), np.float32(1.0))
+    out = _hsv_to_rgb(hsv) * np.float32(255.0 + 1.0 - 1e-3)
+    return out.astype(np.uint8)
+
+
+def horizontal_flip(image: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(image[:, ::-1])
+
+
+def vertical_flip(image: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(image[::-1])
+
+
+def _gaussian_kernel1d(size: int, sigma: float) -> np.ndarray:
+    """``_get_gaussian_kernel1d``: softmax of ``-(x / sigma)²`` on a linspace."""
+    lim = (size - 1) / (2.0 * math.sqrt(2.0))
+    x = np.linspace(-lim, lim, size, dtype=np.float32)
+    logits = -((x / np.float32(sigma)) ** 2)
+    weights = np.exp(logits - logits.max())
+    return (weights / weights.sum()).astype(np.float32)
+
+
+def gaussian_blur(image: np.ndarray, sigma: float) -> np.ndarray:
+    """``gaussian_blur`` with kernel size ``2 * ceil(2 sigma) + 1``: reflect padding
+    (torch's ``reflect`` is OpenCV's ``BORDER_REFLECT_101``), float32, rounded."""
+    size = 2 * math.ceil(2 * sigma) + 1
+    k = _gaussian_kernel1d(size, sigma)
+    kernel = np.outer(k, k).astype(np.float32)
+    out = cv2.filter2D(
+        image.astype(np.float32), -1, kernel, borderType=cv2.BORDER_REFLECT_101
+    )
+    return _to_uint8(np.round(out))
+
+
+def rotate(image: np.ndarray, angle: float) -> np.ndarray:
+    """``rotate(interpolation=BILINEAR, fill=0)``: counter-clockwise by ``angle``
+    degrees about the image centre, sampled as ``grid_sample(align_corners=False)``
+    with zeros outside, times the sampled in-image mask (torch's fill blend)."""
+    angle = angle % 360
+    height, width = image.shape[:2]
+    if angle == 0:
+        return image.copy()
+    if angle == 180:
+        return np.ascontiguousarray(np.rot90(image, 2))
+    if height == width and angle in (90, 270):
+        return np.ascontiguousarray(np.rot90(image, 1 if angle == 90 else 3))
+    theta = math.radians(angle)
+    cos, sin = np.float32(math.cos(theta)), np.float32(math.sin(theta))
+    xs = np.arange(width, dtype=np.float32) - np.float32((width - 1) * 0.5)
+    ys = np.arange(height, dtype=np.float32)[:, None] - np.float32((height - 1) * 0.5)
+    src_x = cos * xs - sin * ys + np.float32((width - 1) * 0.5)
+    src_y = sin * xs + cos * ys + np.float32((height - 1) * 0.5)
+    values = np.concatenate(
+        [image.astype(np.float32), np.ones((height, width, 1), np.float32)], axis=2
+    )
+    sampled = _bilinear_zeros(values, src_x, src_y)
+    out = sampled[..., :3] * sampled[..., 3:]
+    return _to_uint8(np.round(out))
+
+
+def _bilinear_zeros(values: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Bilinear samples of ``values`` (H x W x C) at ``(x, y)``, zeros outside."""
+    height, width = values.shape[:2]
+    x0, y0 = np.floor(x), np.floor(y)
+    fx, fy = (x - x0)[..., None], (y - y0)[..., None]
+    x0, y0 = x0.astype(np.int64), y0.astype(np.int64)
+    out = np.zeros(x.shape + values.shape[2:], np.float32)
+    for dy, wy in ((0, 1 - fy), (1, fy)):
+        for dx, wx in ((0, 1 - fx), (1, fx)):
+            xi, yi = x0 + dx, y0 + dy
+            inside = (xi >= 0) & (xi < width) & (yi >= 0) & (yi < height)
+            picked = values[np.clip(yi, 0, height - 1), np.clip(xi, 0, width - 1)]
+            out += np.where(inside[..., None], picked, 0) * (wx * wy)
+    return out
+
+
+def _resample_weights(in_size: int, out_size: int) -> np.ndarray:
+    """``out_size x in_size`` antialiased linear weights (Pillow's ``ImagingResample``,
+    which ``interpolate(antialias=True)`` follows): a triangle as wide as the scale
+    when shrinking, plain bilinear (``align_corners=False``) when enlarging."""
+    scale = in_size / out_size
+    support = max(scale, 1.0)
+    weights = np.zeros((out_size, in_size))
+    for i in range(out_size):
+        centre = (i + 0.5) * scale
+        lo = max(int(centre - support + 0.5), 0)
+        hi = min(int(centre + support + 0.5), in_size)
+        taps = np.arange(lo, hi)
+        w = np.clip(1.0 - np.abs((taps - centre + 0.5) / support), 0.0, None)
+        weights[i, lo:hi] = w / w.sum()
+    return weights
+
+
+def resized_crop(
+    image: np.ndarray, top: int, left: int, height: int, width: int, size: int
+) -> np.ndarray:
+    """``resized_crop(..., [size, size], antialias=True)``: crop, then resample
+    horizontally and vertically (rounded to uint8 in between, as torch's uint8
+    path and Pillow do)."""
+    crop = image[top : top + height, left : left + width].astype(np.float64)
+    across = _resample_weights(width, size) @ crop  # (size, w) @ (h, w, 3)
+    across = np.clip(np.round(across), 0, 255)
+    down = (_resample_weights(height, size) @ across.reshape(height, -1)).reshape(
+        size, size, 3
+    )
+    return np.clip(np.round(down), 0, 255).astype(np.uint8)
+
+
+def erase(
+    image: np.ndarray, top: int, left: int, height: int, width: int, value: np.ndarray
+) -> np.ndarray:
+    """``erase``: the box replaced by ``value`` (height x width x 3)."""
+    out = image.copy()
+    out[top : top + height, left : left + width] = value
+    return out
+
+
+def apply_plan(base: np.ndarray, plan: TilePlan) -> np.ndarray:
+    """Apply ``plan`` to ``base`` (S x S x 3 uint8) → S x S x 3 uint8 RGB."""
+    size = base.shape[0]
     image = base
     for op in plan.ops:
         p = op.params
         if op.key == "resized-crop":
             top, left, h, w = (int(v) for v in p)
-            image = F.resized_crop(image, top, left, h, w, [size, size], antialias=True)
+            image = resized_crop(image, top, left, h, w, size)
         elif op.key == "hflip":
-            image = F.horizontal_flip(image)
+            image = horizontal_flip(image)
         elif op.key == "vflip":
-            image = F.vertical_flip(image)
+            image = vertical_flip(image)
         elif op.key in ("rotate", "rotate-large"):
             # fill=0 as in v2.RandomRotation (fill=None blends the corners).
-            image = F.rotate(
-                image, p[0], interpolation=F.InterpolationMode.BILINEAR, fill=0
-            )
+            image = rotate(image, p[0])
         elif op.key == "color-jitter":
-            image = F.adjust_brightness(image, p[0])
-            image = F.adjust_contrast(image, p[1])
-            image = F.adjust_saturation(image, p[2])
-            image = F.adjust_hue(image, p[3])
+            image = adjust_brightness(image, p[0])
+            image = adjust_contrast(image, p[1])
+            image = adjust_saturation(image, p[2])
+            image = adjust_hue(image, p[3])
         elif op.key == "grayscale":
-            image = F.rgb_to_grayscale(image, num_output_channels=3)
+            image = rgb_to_grayscale(image)
         elif op.key == "blur":
-            kernel = 2 * math.ceil(2 * p[0]) + 1
-            image = F.gaussian_blur(image, [kernel, kernel], [p[0], p[0]])
+            image = gaussian_blur(image, p[0])
         elif op.key == "erase":
             top, left, h, w, noise_seed = (int(v) for v in p)
+            # Drawn channels-first, as the torch version drew its noise tensor.
             noise = np.random.default_rng(noise_seed).integers(
                 0, 256, size=(3, h, w), dtype=np.uint8
             )
-            image = F.erase(image, top, left, h, w, torch.from_numpy(noise))
-    return image.permute(1, 2, 0).contiguous().numpy()
+            image = erase(image, top, left, h, w, noise.transpose(1, 2, 0))
+    return image
 
 
 def _check_request(count: int, tile_size: int) -> None:

@@ -96,7 +96,8 @@ def test_every_tile_gets_at_least_one_labelled_augmentation() -> None:
 def test_flip_matches_torchvisions_random_horizontal_flip(cat: np.ndarray) -> None:
     base = square_base(cat, 96)
     flipped = apply_plan(base, TilePlan(1, (AppliedOp("hflip"),)))
-    expected = v2.RandomHorizontalFlip(p=1.0)(base).permute(1, 2, 0).numpy()
+    tensor = torch.from_numpy(base).permute(2, 0, 1)
+    expected = v2.RandomHorizontalFlip(p=1.0)(tensor).permute(1, 2, 0).numpy()
     assert np.array_equal(flipped, expected)
 
 
@@ -106,7 +107,11 @@ def test_rotation_matches_torchvisions_random_rotation(cat: np.ndarray) -> None:
     transform = v2.RandomRotation(
         degrees=(12.0, 12.0), interpolation=v2.InterpolationMode.BILINEAR
     )
-    assert np.array_equal(rotated, transform(base).permute(1, 2, 0).numpy())
+    expected = transform(torch.from_numpy(base).permute(2, 0, 1))
+    # Was exact while apply_plan ran torchvision; the numpy rotation may put a rare
+    # sample one grey level off (float32 coordinates in another order).
+    diff = np.abs(rotated.astype(int) - expected.permute(1, 2, 0).numpy().astype(int))
+    assert diff.max() <= 1 and np.mean(diff > 0) <= 0.001
 
 
 def test_flips_and_large_rotations_are_marked_wrong_for_digits() -> None:
@@ -119,8 +124,7 @@ def test_flips_and_large_rotations_are_marked_wrong_for_digits() -> None:
 
 def test_a_six_turned_upside_down_is_a_mirrored_nine_shape() -> None:
     six = draw_digit("6", size=64)
-    base = torch.from_numpy(six).permute(2, 0, 1)
-    upside_down = apply_plan(base, TilePlan(1, (AppliedOp("rotate", "", (180.0,)),)))
+    upside_down = apply_plan(six, TilePlan(1, (AppliedOp("rotate", "", (180.0,)),)))
     # A 180° turn is both flips: the loop of the 6 moves from bottom to top.
     ink = upside_down[..., 0] > 128
     assert ink[:32].sum() > ink[32:].sum()

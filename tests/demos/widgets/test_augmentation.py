@@ -14,6 +14,7 @@ from django.utils import translation
 from PIL import Image
 
 from demos.models import Lesson
+from tests.fresh_process import run_in_fresh_process
 
 pytestmark = pytest.mark.django_db
 
@@ -218,3 +219,35 @@ def test_augment_post_needs_the_csrf_token(user) -> None:
 def test_old_json_alias_paths_are_gone(client: Client, old: str) -> None:
     # The widgets read /api/v1/; the pre-API aliases were removed (issue 16).
     assert client.get(old).status_code == 404
+
+
+FRESH_GRIDS = """
+import io, resource, sys
+import cv2, numpy as np, django
+django.setup()
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test import Client
+from django.test.utils import setup_test_environment
+setup_test_environment()
+connection.creation.create_test_db(verbosity=0)
+client = Client()
+sample = client.get("/lessons/arch/augment/cat.png?seed=3&count=8")
+photo = np.zeros((120, 180, 3), np.uint8)
+cv2.circle(photo, (90, 60), 40, (40, 200, 90), -1)
+upload = io.BytesIO(cv2.imencode(".png", photo)[1].tobytes())
+upload.name = "circle.png"
+client.force_login(get_user_model().objects.create_user("fresh", password="pw-fresh-1"))
+posted = client.post("/lessons/arch/augment/", {"image": upload, "count": "5"})
+assert [r.status_code for r in (sample, posted)] == [200, 200]
+assert [r["Content-Type"] for r in (sample, posted)] == ["image/png"] * 2
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, file=sys.stderr)
+print(*(m in sys.modules for m in ("torch", "torchvision", "matplotlib")))
+"""
+
+
+def test_sample_and_upload_grids_import_no_torch(tmp_path: Path) -> None:
+    """A sample grid PNG and an uploaded photo's grid, in a new process: what a
+    freshly started web worker imports to draw them."""
+    last = run_in_fresh_process(FRESH_GRIDS, cache_dir=tmp_path / "cache")
+    assert last == "False False False"
