@@ -34,7 +34,6 @@ from demos.ml.digits_numpy import (  # noqa: F401
     FEATURE_LAYERS,
     LAYERS,
     NUMPY_WEIGHTS,
-    sha256_of_file,
 )
 from demos.ml.tsne_maps import (  # noqa: F401  (digits' own names too)
     TSNE_FILE,
@@ -43,6 +42,7 @@ from demos.ml.tsne_maps import (  # noqa: F401  (digits' own names too)
     neighbour_agreement,
     tsne_views,
 )
+from models_store.download import sha256_of
 
 CNN_WEIGHTS = WEIGHTS_DIR / "digits_cnn.pth"
 CNN_META = WEIGHTS_DIR / "digits_cnn.json"
@@ -324,7 +324,7 @@ def load_state(model: nn.Module, weights: Path, meta: Path | None = None) -> nn.
     """
     if meta is not None and meta.exists():
         expected = read_meta(meta).get("sha256")
-        if expected and sha256_of_file(weights) != expected:
+        if expected and sha256_of(weights) != expected:
             raise ValueError(
                 f"{weights.name} does not match its recorded SHA-256; "
                 "rebuild it with `python manage.py train_digits`."

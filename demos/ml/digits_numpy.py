@@ -19,7 +19,6 @@ the logits and the map with the torch model's.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from demos.ml.bundled import WEIGHTS_DIR
+from models_store.download import sha256_of
 
 LAYERS = (
     "conv1",
@@ -60,14 +60,6 @@ class WeightsMismatch(ValueError):
     """The ``.npz`` is missing, or does not match the SHA-256 in its JSON."""
 
 
-def sha256_of_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 16), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def load_arrays(
     weights: Path = NUMPY_WEIGHTS, meta: Path = META
 ) -> dict[str, np.ndarray]:
@@ -76,7 +68,7 @@ def load_arrays(
     fix = "rebuild it with `python manage.py train_digits`."
     try:
         expected = json.loads(meta.read_text(encoding="utf-8")).get("npz_sha256")
-        actual = sha256_of_file(weights)
+        actual = sha256_of(weights)
     except (FileNotFoundError, ValueError) as exc:
         raise WeightsMismatch(
             f"{weights.name} or {meta.name} is unreadable; {fix}"

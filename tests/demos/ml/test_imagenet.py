@@ -29,7 +29,7 @@ def names(predictions: list[imagenet.Prediction]) -> list[str]:
 def test_weights_come_from_the_installed_wheel_with_the_published_hash() -> None:
     path = imagenet.weights_path()
     assert path.name == "efficientnet-lite0-57934424.pth"
-    assert imagenet.file_sha256(path) == imagenet.WEIGHTS_SHA256
+    assert imagenet.sha256_of(path) == imagenet.WEIGHTS_SHA256
 
 
 def test_every_key_of_the_wheel_lands_on_the_architecture() -> None:
