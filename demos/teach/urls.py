@@ -28,6 +28,11 @@ urlpatterns: list = [
         name="class-export",
     ),
     path(
+        "classes/<uuid:public_id>/export.xlsx",
+        views.class_export_xlsx,
+        name="class-export-xlsx",
+    ),
+    path(
         "classes/<uuid:public_id>/students/<str:username>/",
         views.student_detail,
         name="student-detail",

@@ -1,6 +1,6 @@
 """The instructor's class pages under /teach/ (staff only): the list of their
 classes, one class (grid, who is stuck, item analysis, exercise, person demo),
-one student, and the CSV export.
+one student, and the CSV and Excel exports.
 
 A student or anonymous visitor gets 403 (anonymous: the login page); an
 instructor asking for another instructor's class gets 403, an unknown class 404.
@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import quote
 from uuid import UUID
 
 from django.contrib import messages
@@ -219,13 +220,33 @@ def class_remove_student(
     return redirect("teach:class-detail", public_id=cohort.public_id)
 
 
+def _attachment(
+    body: str | bytes, content_type: str, names: tuple[str, str]
+) -> HttpResponse:
+    """A download response: an ASCII filename for old clients and the class's
+    own name as RFC 5987 UTF-8 filename* for the rest."""
+    ascii_name, utf8_name = names
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = (
+        f'attachment; filename="{ascii_name}"; '
+        f"filename*=UTF-8''{quote(utf8_name, safe='')}"
+    )
+    return response
+
+
 @teacher_required
 @require_GET
 def class_export(request: HttpRequest, public_id: UUID) -> HttpResponse:
     cohort = class_selectors.get_cohort_for_instructor(request.user, public_id)
     body = exports.progress_csv(cohort, selectors.class_grid(cohort))
-    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = (
-        f'attachment; filename="class-{cohort.join_code}-progress.csv"'
-    )
-    return response
+    names = exports.export_filename(cohort, "csv")
+    return _attachment(body, "text/csv; charset=utf-8", names)
+
+
+@teacher_required
+@require_GET
+def class_export_xlsx(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    cohort = class_selectors.get_cohort_for_instructor(request.user, public_id)
+    body = exports.progress_xlsx(cohort, selectors.class_grid(cohort))
+    names = exports.export_filename(cohort, "xlsx")
+    return _attachment(body, exports.XLSX_CONTENT_TYPE, names)

@@ -1,5 +1,6 @@
 """The class pages at /teach/: staff only, what an instructor sees, adding
-students, this week's lesson, a student's page and the CSV export."""
+students, this week's lesson, a student's page and the CSV export (the Excel
+export: test_exports.py)."""
 
 from __future__ import annotations
 
