@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import zoneinfo
 from collections.abc import Iterator, Sequence
 from datetime import datetime
@@ -33,11 +32,14 @@ HEADER = (
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Excel's date-time display; the cell holds a real date, so it sorts and filters.
 XLSX_DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
-# Excel refuses these in a sheet name and names longer than 31 characters.
-_SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+# Excel refuses these in a sheet name and names longer than 31 characters
+# (character tables, not regexes: class names are user text).
+_SHEET_FORBIDDEN = str.maketrans(dict.fromkeys("[]:*?/\\", "-"))
 SHEET_TITLE_MAX = 31
 # Characters no file system or browser keeps in a downloaded file's name.
-_FILENAME_FORBIDDEN = re.compile(r'[\x00-\x1f\x7f\\/:*?"<>|]')
+_FILENAME_FORBIDDEN = str.maketrans(
+    dict.fromkeys([*map(chr, range(32)), "\x7f", *'\\/:*?"<>|'], "-")
+)
 
 
 def local_time(moment: datetime | None, zone: zoneinfo.ZoneInfo) -> datetime | None:
@@ -90,7 +92,7 @@ def progress_csv(cohort: Cohort, grid: ClassGrid) -> str:
 
 def sheet_title(name: str) -> str:
     """``name`` as an Excel sheet name: no []:*?/\\, at most 31 characters."""
-    title = _SHEET_FORBIDDEN.sub("-", name).strip().strip("'")[:SHEET_TITLE_MAX]
+    title = name.translate(_SHEET_FORBIDDEN).strip().strip("'")[:SHEET_TITLE_MAX]
     return title or "progress"
 
 
@@ -110,7 +112,7 @@ def export_filename(cohort: Cohort, extension: str) -> tuple[str, str]:
     """An ASCII name (the join code) and a UTF-8 one with the class's name, for
     ``Content-Disposition``'s filename and RFC 5987 filename*."""
     ascii_name = f"class-{cohort.join_code}-progress.{extension}"
-    shown = _FILENAME_FORBIDDEN.sub("-", cohort.name).strip(" .-") or "class"
+    shown = cohort.name.translate(_FILENAME_FORBIDDEN).strip(" .-") or "class"
     return ascii_name, f"{shown}-{cohort.join_code}-progress.{extension}"
 
 
