@@ -71,11 +71,19 @@ def progress_rows(cohort: Cohort, grid: ClassGrid) -> Iterator[tuple[Any, ...]]:
             )
 
 
+# A cell a spreadsheet would read as a formula (a display name such as
+# '=HYPERLINK(...)' is student-typed text): CSV gets a leading apostrophe, as
+# OWASP's CSV-injection advice says; Excel cells are written as text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _csv_value(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, datetime):
         return value.isoformat(timespec="seconds")  # with the zone's offset
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
     return value
 
 
@@ -147,6 +155,8 @@ def progress_xlsx(cohort: Cohort, grid: ClassGrid) -> bytes:
         for cell in cells:
             if isinstance(cell.value, datetime):
                 cell.number_format = XLSX_DATETIME_FORMAT
+            elif isinstance(cell.value, str):
+                cell.data_type = "s"  # never a formula (openpyxl makes '=…' one)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -159,3 +159,20 @@ def test_the_urlconf_leaves_openpyxl_unloaded() -> None:
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_a_display_name_that_looks_like_a_formula_stays_text(
+    course, cohort, students, teacher_client
+) -> None:
+    trap = '=HYPERLINK("http://evil.example","점수 보기")'
+    User.objects.filter(pk=students[0].pk).update(display_name=trap)
+    base = f"/teach/classes/{cohort.public_id}"
+    text = teacher_client.get(f"{base}/export.csv").content.decode("utf-8-sig")
+    names = {row[1] for row in list(csv.reader(io.StringIO(text)))[1:]}
+    assert "'" + trap in names and trap not in names
+    book = openpyxl.load_workbook(
+        io.BytesIO(teacher_client.get(f"{base}/export.xlsx").content)
+    )
+    cells = [row[1] for row in book.active.iter_rows(min_row=2)]
+    trapped = [cell for cell in cells if cell.value == trap]
+    assert trapped and all(cell.data_type == "s" for cell in trapped)
