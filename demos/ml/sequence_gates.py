@@ -13,8 +13,10 @@ the tests hold this trace against the torch one (``sequences.run_gates``).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -77,6 +79,33 @@ class GateTrace:
     cell: np.ndarray
     hidden: np.ndarray
     warmup: int
+
+    @classmethod
+    def from_steps(
+        cls,
+        inputs: Sequence[Any],
+        predictions: Sequence[Any],
+        rows: dict[str, list[Any]],
+        warmup: int,
+    ) -> GateTrace:
+        """The trace of per-step values (numpy arrays or scalars): ``rows`` holds
+        each step's i, f, g, o, c and h under those letters. Both replays (this
+        module's and the torch one in ``sequences``) assemble it here."""
+
+        def stack(values: Sequence[Any]) -> np.ndarray:
+            return np.stack([np.asarray(v) for v in values]).astype(np.float32)
+
+        return cls(
+            inputs=stack(inputs),
+            predictions=stack(predictions),
+            input_gate=stack(rows["i"]),
+            forget_gate=stack(rows["f"]),
+            output_gate=stack(rows["o"]),
+            candidate=stack(rows["g"]),
+            cell=stack(rows["c"]),
+            hidden=stack(rows["h"]),
+            warmup=warmup,
+        )
 
 
 def write_arrays(path: Path, arrays: dict[str, np.ndarray]) -> str:
@@ -144,17 +173,4 @@ def run_gates(
         for key, value in zip("ifgoch", (i, f, g, o, c, h), strict=True):
             rows[key].append(value)
 
-    def stack(key: str) -> np.ndarray:
-        return np.stack(rows[key]).astype(np.float32)
-
-    return GateTrace(
-        inputs=np.array(inputs, np.float32),
-        predictions=np.array(predictions, np.float32),
-        input_gate=stack("i"),
-        forget_gate=stack("f"),
-        output_gate=stack("o"),
-        candidate=stack("g"),
-        cell=stack("c"),
-        hidden=stack("h"),
-        warmup=warmup,
-    )
+    return GateTrace.from_steps(inputs, predictions, rows, warmup)

@@ -168,19 +168,11 @@ def run_gates(model: Forecaster, wave: np.ndarray, *, warmup: int) -> GateTrace:
             for key, value in zip("ifgoch", (i, f, g, o, c, h), strict=True):
                 rows[key].append(value)
 
-    def stack(key: str) -> np.ndarray:
-        return torch.stack(rows[key]).numpy().astype(np.float32)
-
-    return GateTrace(
-        inputs=torch.stack(inputs).numpy().astype(np.float32),
-        predictions=torch.stack(predictions).numpy().astype(np.float32),
-        input_gate=stack("i"),
-        forget_gate=stack("f"),
-        output_gate=stack("o"),
-        candidate=stack("g"),
-        cell=stack("c"),
-        hidden=stack("h"),
-        warmup=warmup,
+    return GateTrace.from_steps(
+        [x.numpy() for x in inputs],
+        [p.numpy() for p in predictions],
+        {key: [v.numpy() for v in values] for key, values in rows.items()},
+        warmup,
     )
 
 
